@@ -46,9 +46,9 @@ type Ring struct {
 
 type submissionQueue struct {
 	head, tail, flags, dropped *uint32
-	mask, entries             uint32
-	sqes                      []SQE
-	sqeTail                   uint32 // next SQE to hand out (local)
+	mask, entries              uint32
+	sqes                       []SQE
+	sqeTail                    uint32 // next SQE to hand out (local)
 }
 
 type completionQueue struct {

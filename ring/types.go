@@ -42,7 +42,7 @@ type sqRingOffsets struct {
 
 type cqRingOffsets struct {
 	Head, Tail, RingMask, RingEntries, Overflow, Cqes, Flags, Resv1 uint32
-	UserAddr                                                         uint64
+	UserAddr                                                        uint64
 }
 
 // params is struct io_uring_params (120 bytes).
