@@ -1,0 +1,144 @@
+package tasks
+
+import (
+	"runtime"
+	"testing"
+	"weak"
+)
+
+func TestAcquireGetRelease(t *testing.T) {
+	tb, err := New(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, task, ok := tb.Acquire()
+	if !ok || id == 0 || id.Gen() != 1 || id.Slot() != 0 {
+		t.Fatalf("first acquire: %v %v", id, ok)
+	}
+	task.Kind, task.Client = 3, 42
+	got, ok := tb.Get(id)
+	if !ok || got.Kind != 3 || got.Client != 42 {
+		t.Fatalf("Get: %+v %v", got, ok)
+	}
+	if !tb.Release(id) {
+		t.Fatal("Release failed")
+	}
+	if tb.Release(id) {
+		t.Fatal("second Release succeeded: a task must end exactly once")
+	}
+	if _, ok := tb.Get(id); ok {
+		t.Fatal("Get of a released id succeeded")
+	}
+	id2, task2, _ := tb.Acquire()
+	if id2.Slot() != id.Slot() || id2.Gen() != id.Gen()+1 || task2.Kind != 0 {
+		t.Fatalf("reused slot: %v gen %d task %+v", id2, id2.Gen(), task2)
+	}
+	// The old id stays stale after its slot is reused.
+	if _, ok := tb.Get(id); ok {
+		t.Fatal("stale generation matched the new task")
+	}
+	s := tb.Stats()
+	if s.Stale != 3 || s.InFlight != 1 || s.Acquired != 2 || s.Released != 1 || s.Capacity != 4 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestStaleIDs(t *testing.T) {
+	tb, _ := New(2)
+	cases := []ID{0, makeID(5, 1), makeID(1, 1), makeID(0, 7)}
+	for _, id := range cases {
+		if _, ok := tb.Get(id); ok {
+			t.Errorf("Get(%#x) succeeded on an empty table", uint64(id))
+		}
+	}
+	if tb.Stats().Stale != uint64(len(cases)) {
+		t.Fatalf("stale = %d", tb.Stats().Stale)
+	}
+}
+
+func TestExhaustionAndBackpressure(t *testing.T) {
+	const n = 8
+	tb, _ := New(n)
+	var ids []ID
+	for i := 0; i < n; i++ {
+		id, _, ok := tb.Acquire()
+		if !ok {
+			t.Fatalf("acquire %d failed", i)
+		}
+		ids = append(ids, id)
+	}
+	if _, _, ok := tb.Acquire(); ok {
+		t.Fatal("acquire on a full table succeeded")
+	}
+	if tb.Free() != 0 || tb.InFlight() != n || tb.Stats().Full != 1 {
+		t.Fatalf("full table stats %+v", tb.Stats())
+	}
+	count := 0
+	tb.ForEach(func(ID, *Task) { count++ })
+	if count != n {
+		t.Fatalf("ForEach saw %d", count)
+	}
+	tb.Release(ids[3])
+	id, _, ok := tb.Acquire()
+	if !ok || id.Slot() != ids[3].Slot() {
+		t.Fatalf("acquire after release: %v %v", id, ok)
+	}
+	for _, id := range append(ids[:3], ids[4:]...) {
+		tb.Release(id)
+	}
+	tb.Release(id)
+	if tb.InFlight() != 0 {
+		t.Fatalf("in flight %d after releasing all", tb.InFlight())
+	}
+}
+
+func TestReleaseDropsReferences(t *testing.T) {
+	tb, _ := New(1)
+	id, task, _ := tb.Acquire()
+	buf := new([1 << 16]byte)
+	w := weak.Make(buf)
+	task.Buf = buf[:]
+	buf = nil
+	runtime.GC()
+	if w.Value() == nil {
+		t.Fatal("buffer freed while its task was in flight")
+	}
+	tb.Release(id)
+	for i := 0; i < 5 && w.Value() != nil; i++ {
+		runtime.GC()
+	}
+	if w.Value() != nil {
+		t.Fatal("buffer still referenced after Release")
+	}
+}
+
+func TestGenerationWrap(t *testing.T) {
+	tb, _ := New(1)
+	tb.slots[0].gen = maxGen
+	id, _, _ := tb.Acquire()
+	tb.Release(id)
+	id2, _, _ := tb.Acquire()
+	if id2.Gen() != 1 || uint64(id2) == ^uint64(0) {
+		t.Fatalf("wrapped generation %d", id2.Gen())
+	}
+}
+
+func TestNewSize(t *testing.T) {
+	for _, n := range []int{0, -1, 1<<30 + 1} {
+		if _, err := New(n); err == nil {
+			t.Errorf("New(%d) succeeded", n)
+		}
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	tb, _ := New(16)
+	allocs := testing.AllocsPerRun(1000, func() {
+		id, _, _ := tb.Acquire()
+		tb.Get(id)
+		tb.Release(id)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocs per acquire/get/release", allocs)
+	}
+}
