@@ -1,0 +1,61 @@
+// Package websocket implements the WebSocket protocol (RFC 6455) as pure
+// code: the frame codec, an incremental server-side decoder, the opening
+// handshake checks and the permessage-deflate extension (RFC 7692).
+//
+// The package is modelled on gobwas/ws: the frame codec (frame.go, mask.go,
+// utf8.go, decoder.go) is kept apart from the upgrade (handshake.go) and the
+// compression extension (deflate.go), and it avoids copies wherever the
+// protocol allows. The server glue that runs these pieces on an io_uring
+// event loop lives elsewhere in this directory and is built on top of this
+// codec; nothing here performs I/O.
+//
+// # Decoding
+//
+// A [Decoder] consumes the bytes a client sends, split in any way the network
+// delivers them, and yields one [Event] per call: a complete data message, a
+// ping, a pong or a close. Violations of RFC 6455 are reported as a
+// [*ProtocolError] that carries the close code to send before closing the
+// connection (1002, 1007 or 1009). The rules follow RFC 6455 strictly, as the
+// Autobahn testsuite reads it: client frames must be masked, reserved bits and
+// opcodes are rejected, control frames must be final and at most 125 bytes,
+// text must be valid UTF-8 (checked incrementally, failing as soon as a byte
+// makes the text invalid) and messages are limited in size as soon as a frame
+// header announces too much.
+//
+// The decoder is zero-copy where it can be: an unfragmented message whose
+// whole frame is present in the input is unmasked in place and returned as a
+// subslice of that input. Fragmented messages and frames split across reads
+// are copied into the decoder's own buffer. Either way a returned payload is
+// valid only until the next call to the decoder, and only while the caller
+// leaves the input untouched.
+//
+// # Close codes
+//
+// [ValidCloseCode] accepts 1000-1003, 1007-1011, 1012-1014 and 3000-4999.
+// RFC 6455 marks 1012-1014 as reserved, but they have since been registered
+// with IANA (Service Restart, Try Again Later, Bad Gateway) and the current
+// Autobahn testsuite no longer lists them among the invalid codes, so they
+// are accepted. 1004-1006 and 1015 are never valid on the wire.
+//
+// # Compression
+//
+// permessage-deflate is off unless [UpgradeOptions].Compression is set. The
+// context takeover policy is the simplest correct one: the server always
+// answers server_no_context_takeover and client_no_context_takeover, so
+// every message is compressed and decompressed on its own with a fresh
+// (reset) compressor. A [Compressor] or [Decompressor] therefore holds no
+// per-connection state and one of each may be shared by every connection of
+// an event loop. Go's compress/flate always uses a 32 KiB window, so offers
+// that ask the server to use a smaller window (server_max_window_bits < 15)
+// are declined; client_max_window_bits is accepted with any value because a
+// 32 KiB window can inflate any smaller one. Decompression is bounded by the
+// message size limit, so a small "zip bomb" never allocates without bound.
+//
+// # What this package must never do
+//
+// It must never perform I/O, start goroutines, keep global mutable state or
+// import the project's http or netserver packages. It must never panic on
+// input from the network, never allocate on the hot path of decoding a
+// complete unfragmented message, and never hand out a slice that outlives
+// the next call without saying so.
+package websocket
