@@ -1,0 +1,64 @@
+package harness
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// NginxConfig returns an nginx configuration for the HTTP benchmark: one worker in the
+// foreground, sendfile on, no access log, listening on addr, serving root, with /plaintext
+// and /json answered by "return" like the other peers' handlers. Every path nginx writes to
+// (pid, logs, temp directories) is under dir.
+func NginxConfig(dir, addr, root string) string {
+	q := func(s string) string { return strconv.Quote(s) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `# written by the uringnet httpbench harness
+worker_processes 1;
+daemon off;
+pid %s;
+error_log %s warn;
+events {
+    worker_connections 16384;
+}
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    client_body_temp_path %s;
+    proxy_temp_path %s;
+    fastcgi_temp_path %s;
+    uwsgi_temp_path %s;
+    scgi_temp_path %s;
+    types {
+        text/html html;
+        text/plain txt;
+        application/octet-stream bin;
+    }
+    default_type application/octet-stream;
+    server {
+        listen %s;
+        root %s;
+        location = /plaintext {
+            default_type text/plain;
+            return 200 "Hello, World!";
+        }
+        location = /json {
+            default_type application/json;
+            return 200 '{"message":"Hello, World!"}';
+        }
+    }
+}
+`, q(dir+"/nginx.pid"), q(dir+"/error.log"),
+		q(dir+"/client_body"), q(dir+"/proxy"), q(dir+"/fastcgi"), q(dir+"/uwsgi"), q(dir+"/scgi"),
+		addr, q(root))
+	return b.String()
+}
+
+// NginxArgs returns nginx's arguments to run the configuration file conf with prefix dir.
+func NginxArgs(dir, conf string) []string {
+	return []string{"-p", dir, "-c", conf, "-e", dir + "/error.log"}
+}
