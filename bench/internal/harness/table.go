@@ -15,6 +15,9 @@ const NA = "n/a"
 type Table struct {
 	Header []string
 	Rows   [][]string
+	// Labels is how many leading columns hold labels and are left-aligned; the rest hold
+	// numbers and are right-aligned. Below 1 it counts as 1.
+	Labels int
 }
 
 // AddRow appends a row. Missing cells are shown empty, extra cells are dropped.
@@ -22,10 +25,11 @@ func (t *Table) AddRow(cells ...string) {
 	t.Rows = append(t.Rows, cells)
 }
 
-// Markdown renders the table in GitHub markdown. Columns after the first are right-aligned
-// (they hold numbers). '|' inside a cell is escaped.
+// Markdown renders the table in GitHub markdown, label columns left-aligned and number
+// columns right-aligned. '|' inside a cell is escaped.
 func (t *Table) Markdown() string {
 	n := len(t.Header)
+	labels := max(t.Labels, 1)
 	width := make([]int, n)
 	cell := func(row []string, i int) string {
 		if i < len(row) {
@@ -46,7 +50,7 @@ func (t *Table) Markdown() string {
 			c := cell(row, i)
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
 			b.WriteString(" ")
-			if i == 0 {
+			if i < labels {
 				b.WriteString(c + pad)
 			} else {
 				b.WriteString(pad + c)
@@ -58,7 +62,7 @@ func (t *Table) Markdown() string {
 	line(t.Header)
 	b.WriteString("|")
 	for i := range n {
-		if i == 0 {
+		if i < labels {
 			b.WriteString(" " + strings.Repeat("-", width[i]) + " |")
 		} else {
 			b.WriteString(" " + strings.Repeat("-", width[i]-1) + ": |")
