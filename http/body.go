@@ -67,12 +67,12 @@ func (c *BodyCollector) Feed(src []byte) (consumed int, done bool, err error) {
 	}
 	for consumed < len(src) {
 		data, n, fin, err := c.dec.Next(src[consumed:])
+		consumed += n
 		if err != nil {
 			c.err = err
 			return consumed, false, err
 		}
 		c.buf = append(c.buf, data...)
-		consumed += n
 		if fin {
 			c.done = true
 			return consumed, true, nil

@@ -187,3 +187,20 @@ func FuzzParseValidatorTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzETagMatch checks that ETagMatch never panics and that the weak
+// comparison accepts everything the strong one does.
+func FuzzETagMatch(f *testing.F) {
+	f.Add([]byte(`"a", W/"b"`), `"b"`)
+	f.Add([]byte(`*`), `W/"x"`)
+	f.Add([]byte(`"a,b" ,, "c"`), `"c"`)
+	f.Add([]byte(`W/"`), `"a"`)
+	f.Fuzz(func(t *testing.T, list []byte, etag string) {
+		strong := ETagMatch(list, etag, false)
+		weak := ETagMatch(list, etag, true)
+		if strong && !weak {
+			t.Fatalf("ETagMatch(%q, %q): strong match but no weak match", list, etag)
+		}
+		_ = IfRangeApplies(list, etag, time.Unix(0, 0))
+	})
+}

@@ -373,8 +373,9 @@ func (st *fieldState) parseContentLength(list []byte) error {
 	if len(list) == 0 {
 		return errContentLength
 	}
-	for len(list) > 0 {
+	for more := true; more; {
 		var elem []byte
+		more = indexByte(list, ',') >= 0
 		elem, list = nextElement(list)
 		if len(elem) == 0 {
 			return errContentLength

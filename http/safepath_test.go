@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -260,4 +261,38 @@ func TestPathErrorStatus(t *testing.T) {
 	if !errors.Is(pe, os.ErrNotExist) || pe.Error() == "" {
 		t.Errorf("PathError does not unwrap or print: %v", pe)
 	}
+}
+
+// FuzzCleanPath checks that whatever CleanPath accepts is absolute, has no
+// empty, "." or ".." segment and no NUL, and is stable under cleaning again.
+func FuzzCleanPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/b/", "/%2e%2e/x", "/a%2Fb", "/..%2f", "/%00", "/a?b#c", "//./a/.", "/%", "/%C3%A9"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		clean, err := CleanPath(raw)
+		if err != nil {
+			var pe *PathError
+			if !errors.As(err, &pe) || (pe.Status != 400 && pe.Status != 403) || clean != "" {
+				t.Fatalf("CleanPath(%q) = %q, %v", raw, clean, err)
+			}
+			return
+		}
+		if clean[0] != '/' || strings.IndexByte(clean, 0) >= 0 {
+			t.Fatalf("CleanPath(%q) = %q", raw, clean)
+		}
+		if clean == "/" {
+			return
+		}
+		for _, seg := range strings.Split(strings.TrimSuffix(clean[1:], "/"), "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				t.Fatalf("CleanPath(%q) = %q: segment %q", raw, clean, seg)
+			}
+		}
+		if !strings.ContainsAny(clean, "%?#") {
+			if again, err := CleanPath([]byte(clean)); err != nil || again != clean {
+				t.Fatalf("CleanPath(%q) = %q, but CleanPath(%q) = %q, %v", raw, clean, clean, again, err)
+			}
+		}
+	})
 }
