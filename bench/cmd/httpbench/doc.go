@@ -1,0 +1,17 @@
+// Command httpbench compares uringnet's HTTP demo server (example/ in the repository root)
+// with net/http (bench/nethttp), fasthttp (bench/fasthttpd) and nginx, using wrk.
+//
+//	cd bench && go run ./cmd/httpbench [-duration 3s] [-rounds 3] [-o FILE]
+//
+// Every server runs pinned to CPU 0 (Go servers with GOMAXPROCS=1, uringnet with -loops 1,
+// nginx with one worker, sendfile on, no access log), wrk runs with one thread pinned to
+// CPU 1. Scenarios: /plaintext with keep-alive, /plaintext with 16 requests pipelined per
+// write, a static 4 KiB file, and a static 1 MiB file. Peers alternate run by run (A B C D A B
+// C D ...); the table shows medians, server CPU time per request (from /proc/PID/stat, nginx
+// workers included) and the ratios uringnet / peer. Each response is checked once before a
+// peer's first run of a scenario, so a 404 is never benchmarked.
+//
+// wrk is installed with apt-get when it is missing and -install is set. A peer that is not
+// available (uringnet's demo not written yet, nginx not installed) is reported as n/a; the
+// harness never crashes on it. Every server it starts is killed before it exits.
+package main

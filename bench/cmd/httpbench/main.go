@@ -1,0 +1,548 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
+)
+
+// config holds the command-line settings.
+type config struct {
+	repo      string
+	duration  time.Duration
+	rounds    int
+	conns     int
+	pipeline  int
+	peers     []string
+	scenarios []string
+	out       string
+	install   bool
+	loops     int
+}
+
+// peer is one server under test.
+type peer struct {
+	key, name string
+	spec      harness.Spec
+	tree      bool // count child processes (nginx workers) too
+	why       string
+	proc      *harness.Proc
+}
+
+// scenario is one kind of wrk run.
+type scenario struct {
+	key, name string
+	path      string
+	pipeline  int
+	body      []byte // the expected response body
+}
+
+// sample is what one wrk run measured.
+type sample struct {
+	perSec, bytesPerSec, p50ms, p99ms, cpuUsPerReq, rssMiB float64
+	errors                                                 int64
+}
+
+const plaintext = "Hello, World!"
+
+var allPeers = []string{"uringnet", "nethttp", "fasthttp", "nginx"}
+var allScenarios = []string{"plaintext", "pipelined", "static4k", "static1m"}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "httpbench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "httpbench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("httpbench", flag.ContinueOnError)
+	fs.StringVar(&cfg.repo, "repo", "", "repository root (default: found from the working directory)")
+	fs.DurationVar(&cfg.duration, "duration", 3*time.Second, "length of each wrk run (whole seconds)")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "runs per peer and scenario (alternated)")
+	fs.IntVar(&cfg.conns, "conns", 128, "wrk connections")
+	fs.IntVar(&cfg.pipeline, "pipeline", 16, "requests per write in the pipelined scenario")
+	peers := fs.String("peers", strings.Join(allPeers, ","), "servers to compare")
+	scen := fs.String("scenarios", strings.Join(allScenarios, ","), "scenarios to run")
+	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
+	fs.BoolVar(&cfg.install, "install", true, "apt-get install wrk when it is missing")
+	fs.IntVar(&cfg.loops, "loops", 1, "uringnet event loops")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.peers, err = list(*peers, allPeers); err != nil {
+		return cfg, fmt.Errorf("-peers: %w", err)
+	}
+	if cfg.scenarios, err = list(*scen, allScenarios); err != nil {
+		return cfg, fmt.Errorf("-scenarios: %w", err)
+	}
+	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration < time.Second || cfg.pipeline < 2 || cfg.loops < 1 {
+		return cfg, errors.New("-rounds, -conns, -loops must be positive, -duration at least 1s, -pipeline at least 2")
+	}
+	return cfg, nil
+}
+
+// list splits a comma-separated list and checks every entry is known.
+func list(s string, known []string) ([]string, error) {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		v = strings.TrimSpace(v)
+		found := false
+		for _, k := range known {
+			found = found || k == v
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown %q (want some of %s)", v, strings.Join(known, ","))
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "httpbench: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, cfg config) error {
+	command := harness.CommandLine("httpbench", os.Args[1:])
+	if cfg.repo == "" {
+		root, err := harness.FindRepoRoot(".")
+		if err != nil {
+			return err
+		}
+		cfg.repo = root
+	}
+	wrk, err := findWrk(cfg.install)
+	if err != nil {
+		return err
+	}
+	serverCPU, err0 := harness.PinCPU(0)
+	loadCPU, err1 := harness.PinCPU(1)
+	if err0 != nil || err1 != nil {
+		progress("running unpinned: %v", errors.Join(err0, err1))
+		serverCPU, loadCPU = "", ""
+	}
+	if _, err := harness.RaiseNoFile(8192); err != nil {
+		progress("%v", err)
+	}
+
+	tmp, err := os.MkdirTemp("", "httpbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// nginx's workers run as nobody when started by root: let them read the files.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	scens, err := setupScenarios(tmp, cfg)
+	if err != nil {
+		return err
+	}
+	scripts := map[int]string{}
+	for _, sc := range scens {
+		if _, ok := scripts[sc.pipeline]; !ok {
+			p := filepath.Join(tmp, fmt.Sprintf("wrk-%d.lua", sc.pipeline))
+			if err := os.WriteFile(p, []byte(harness.WrkScript(sc.pipeline)), 0o644); err != nil {
+				return err
+			}
+			scripts[sc.pipeline] = p
+		}
+	}
+
+	peers := setupPeers(ctx, cfg, tmp, serverCPU)
+	var g harness.Group
+	defer g.KillAll()
+	for _, p := range peers {
+		if p.why != "" {
+			continue
+		}
+		proc, err := g.Start(ctx, p.spec)
+		if err != nil {
+			p.why = firstLine(err.Error())
+			progress("%s: n/a: %v", p.name, err)
+			continue
+		}
+		p.proc = proc
+	}
+
+	results := map[string]map[string][]sample{} // scenario -> peer -> samples
+	failed := map[string]map[string]string{}    // scenario -> peer -> reason
+	for _, sc := range scens {
+		results[sc.key] = map[string][]sample{}
+		failed[sc.key] = map[string]string{}
+		for _, p := range peers {
+			if p.proc == nil {
+				continue
+			}
+			if err := check(ctx, p.proc.Addr, sc); err != nil {
+				failed[sc.key][p.key] = firstLine(err.Error())
+				progress("%s %s: wrong response, not benchmarked: %v", sc.name, p.name, err)
+			}
+		}
+		for round := 1; round <= cfg.rounds; round++ {
+			for _, p := range peers {
+				if p.proc == nil || failed[sc.key][p.key] != "" {
+					continue
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				sm, err := runOnce(ctx, cfg, p, sc, wrk, scripts[sc.pipeline], loadCPU)
+				if err != nil {
+					progress("%s round %d/%d %s: FAILED: %v", sc.name, round, cfg.rounds, p.name, err)
+					if !p.proc.Alive() {
+						failed[sc.key][p.key] = "server exited"
+					}
+					continue
+				}
+				progress("%s round %d/%d %s: %.0f req/s %.1f MB/s p99 %.2fms cpu %.2fus/req errors %d",
+					sc.name, round, cfg.rounds, p.name, sm.perSec, sm.bytesPerSec/1e6, sm.p99ms, sm.cpuUsPerReq, sm.errors)
+				results[sc.key][p.key] = append(results[sc.key][p.key], sm)
+			}
+		}
+	}
+
+	var report strings.Builder
+	report.WriteString(harness.Header("HTTP: uringnet vs net/http, fasthttp, nginx", command))
+	fmt.Fprintf(&report, "wrk -t1 -c%d, %v per run, %d rounds alternated, medians. Servers on CPU %s "+
+		"(GOMAXPROCS=1, uringnet -loops %d, nginx 1 worker with sendfile), wrk on CPU %s. "+
+		"\"uringnet / peer\" is the ratio of requests per second (bytes per second for the 1 MiB file).\n\n",
+		cfg.conns, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU))
+	report.WriteString(table(scens, peers, results, failed).Markdown())
+	var notes []string
+	for _, p := range peers {
+		if p.why != "" {
+			notes = append(notes, fmt.Sprintf("- %s: n/a (%s)", p.name, p.why))
+		}
+	}
+	for _, sc := range scens {
+		for _, p := range peers {
+			if why := failed[sc.key][p.key]; why != "" {
+				notes = append(notes, fmt.Sprintf("- %s, %s: failed: %s", sc.name, p.name, why))
+			}
+		}
+	}
+	for _, p := range peers {
+		if p.proc == nil {
+			continue
+		}
+		stats, err := p.proc.Stop(5 * time.Second)
+		if err != nil {
+			progress("%v", err)
+		}
+		if stats != "" {
+			notes = append(notes, fmt.Sprintf("- %s final `%s`", p.name, stats))
+		}
+	}
+	if len(notes) > 0 {
+		report.WriteString("\n" + strings.Join(notes, "\n") + "\n")
+	}
+	return harness.WriteReport(report.String(), cfg.out)
+}
+
+func orAny(cpu string) string {
+	if cpu == "" {
+		return "any (unpinned)"
+	}
+	return cpu
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// findWrk returns the path of wrk, installing the Debian package when allowed.
+func findWrk(install bool) (string, error) {
+	if p, err := exec.LookPath("wrk"); err == nil {
+		return p, nil
+	}
+	if !install {
+		return "", errors.New("wrk not found (apt-get install wrk, or drop -install=false)")
+	}
+	progress("wrk not found; installing it with apt-get")
+	apt := []string{"apt-get", "install", "-y", "--no-install-recommends", "wrk"}
+	if os.Geteuid() != 0 {
+		apt = append([]string{"sudo", "-n"}, apt...)
+	}
+	for _, try := range [][]string{apt, nil} {
+		if try == nil { // second attempt after refreshing the lists
+			upd := []string{"apt-get", "update"}
+			if os.Geteuid() != 0 {
+				upd = append([]string{"sudo", "-n"}, upd...)
+			}
+			exec.Command(upd[0], upd[1:]...).Run()
+			try = apt
+		}
+		cmd := exec.Command(try[0], try[1:]...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if cmd.Run() == nil {
+			break
+		}
+	}
+	p, err := exec.LookPath("wrk")
+	if err != nil {
+		return "", fmt.Errorf("wrk could not be installed: %w", err)
+	}
+	return p, nil
+}
+
+// setupScenarios writes the static files under tmp/www and returns the chosen scenarios.
+func setupScenarios(tmp string, cfg config) ([]scenario, error) {
+	www := filepath.Join(tmp, "www")
+	if err := os.Mkdir(www, 0o755); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	file := func(name string, size int) ([]byte, error) {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b, os.WriteFile(filepath.Join(www, name), b, 0o644)
+	}
+	f4k, err := file("4k.bin", 4<<10)
+	if err != nil {
+		return nil, err
+	}
+	f1m, err := file("1m.bin", 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]scenario{
+		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext)},
+		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext)},
+		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k},
+		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m},
+	}
+	var out []scenario
+	for _, k := range cfg.scenarios {
+		out = append(out, all[k])
+	}
+	return out, nil
+}
+
+// setupPeers builds the Go peers and writes nginx's configuration. A peer that cannot be
+// set up keeps a reason in why.
+func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
+	www := filepath.Join(tmp, "www")
+	bench := filepath.Join(cfg.repo, "bench")
+	var peers []*peer
+	for _, key := range cfg.peers {
+		p := &peer{key: key}
+		addr, err := harness.FreePort()
+		if err != nil {
+			p.why = err.Error()
+		}
+		goPeer := func(dir, pkg, bin string, extra ...string) {
+			out := filepath.Join(tmp, bin)
+			if err := harness.GoBuild(ctx, dir, pkg, out); err != nil {
+				p.why = firstLine(err.Error())
+				return
+			}
+			p.spec = harness.Spec{Path: out, CPU: cpu, Env: []string{"GOMAXPROCS=1"},
+				Args: append([]string{"-addr", addr, "-root", www}, extra...)}
+		}
+		switch key {
+		case "uringnet":
+			p.name = "uringnet"
+			if _, err := os.Stat(filepath.Join(cfg.repo, "example")); err != nil {
+				p.why = "example/ (the demo server) is not in the repository yet"
+				break
+			}
+			goPeer(cfg.repo, "./example", "uringnet-demo", "-loops", strconv.Itoa(cfg.loops))
+		case "nethttp":
+			p.name = "net/http"
+			goPeer(bench, "./nethttp", "nethttp")
+		case "fasthttp":
+			p.name = "fasthttp"
+			goPeer(bench, "./fasthttpd", "fasthttpd")
+		case "nginx":
+			p.name = "nginx"
+			p.tree = true
+			nginx, err := lookNginx()
+			if err != nil {
+				p.why = err.Error()
+				break
+			}
+			dir := filepath.Join(tmp, "nginx")
+			conf := filepath.Join(dir, "nginx.conf")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				p.why = err.Error()
+				break
+			}
+			if err := os.WriteFile(conf, []byte(harness.NginxConfig(dir, addr, www)), 0o644); err != nil {
+				p.why = err.Error()
+				break
+			}
+			p.spec = harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}
+		}
+		p.spec.Name = p.name
+		if p.why != "" {
+			progress("%s: n/a: %s", p.name, p.why)
+		}
+		peers = append(peers, p)
+	}
+	return peers
+}
+
+// lookNginx finds nginx on PATH or in /usr/sbin (not on a normal user's PATH).
+func lookNginx() (string, error) {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx", nil
+	}
+	return "", errors.New("nginx not installed (apt-get install nginx-light)")
+}
+
+// check fetches the scenario's path once and compares status and body.
+func check(ctx context.Context, addr string, sc scenario) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+sc.path, nil)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(sc.body))+1024))
+	if err != nil {
+		return fmt.Errorf("GET %s: body: %w", sc.path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %s", sc.path, resp.Status)
+	}
+	if !bytes.Equal(body, sc.body) {
+		return fmt.Errorf("GET %s: body of %d bytes differs from the expected %d", sc.path, len(body), len(sc.body))
+	}
+	return nil
+}
+
+// runOnce runs wrk once against p and measures the server's CPU time meanwhile.
+func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script, loadCPU string) (sample, error) {
+	if !p.proc.Alive() {
+		return sample{}, errors.New("server exited")
+	}
+	pid := p.proc.Pid()
+	cpu0, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	out, err := harness.Run(ctx, harness.Spec{
+		Name: "wrk",
+		Path: wrk,
+		Args: harness.WrkArgs(cfg.conns, cfg.duration, script, "http://"+p.proc.Addr+sc.path),
+		CPU:  loadCPU,
+	}, cfg.duration+30*time.Second)
+	if err != nil {
+		return sample{}, err
+	}
+	cpu1, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	rss, err := harness.RSS(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	r, err := harness.ParseWrk(out)
+	if err != nil {
+		return sample{}, err
+	}
+	if r.StatusErrors > 0 {
+		return sample{}, fmt.Errorf("%d responses with a non-2xx/3xx status", r.StatusErrors)
+	}
+	if r.Requests == 0 {
+		return sample{}, errors.New("no request completed")
+	}
+	return sample{
+		perSec:      r.PerSec(),
+		bytesPerSec: r.BytesPerSec(),
+		p50ms:       float64(r.P50) / float64(time.Millisecond),
+		p99ms:       float64(r.P99) / float64(time.Millisecond),
+		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
+		rssMiB:      float64(rss) / (1 << 20),
+		errors:      r.Errors,
+	}, nil
+}
+
+func median(ss []sample, f func(sample) float64) float64 {
+	xs := make([]float64, len(ss))
+	for i, s := range ss {
+		xs[i] = f(s)
+	}
+	return harness.Median(xs)
+}
+
+func table(scens []scenario, peers []*peer, results map[string]map[string][]sample, failed map[string]map[string]string) *harness.Table {
+	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "req/s", "MB/s", "p50 ms", "p99 ms",
+		"CPU µs/req", "RSS MiB", "socket errors", "uringnet / peer", "CPU/req uringnet / peer"}}
+	for _, sc := range scens {
+		rate := func(ss []sample) float64 {
+			if sc.key == "static1m" {
+				return median(ss, func(s sample) float64 { return s.bytesPerSec })
+			}
+			return median(ss, func(s sample) float64 { return s.perSec })
+		}
+		u := results[sc.key]["uringnet"]
+		uRate, uCPU := rate(u), median(u, func(s sample) float64 { return s.cpuUsPerReq })
+		for _, p := range peers {
+			ss := results[sc.key][p.key]
+			name := p.name
+			if failed[sc.key][p.key] != "" {
+				name += " (failed, see below)"
+			}
+			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerReq })
+			vs, vsCPU := harness.Ratio(uRate, rate(ss)), harness.Ratio(uCPU, cpu)
+			if p.key == "uringnet" {
+				vs, vsCPU = "—", "—"
+			}
+			errs := harness.NA
+			if len(ss) > 0 {
+				errs = harness.Num(median(ss, func(s sample) float64 { return float64(s.errors) }), 0)
+			}
+			t.AddRow(sc.name, name,
+				harness.Num(median(ss, func(s sample) float64 { return s.perSec }), 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.bytesPerSec / 1e6 }), 1),
+				harness.Num(median(ss, func(s sample) float64 { return s.p50ms }), 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.p99ms }), 2),
+				harness.Num(cpu, 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.rssMiB }), 1),
+				errs, vs, vsCPU)
+		}
+	}
+	return t
+}
