@@ -1,0 +1,106 @@
+package netserver
+
+import (
+	"time"
+
+	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/tasks"
+	"golang.org/x/sys/unix"
+)
+
+// Accept back-off bounds after EMFILE, ENFILE and other accept errors.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = 500 * time.Millisecond
+)
+
+// armAccept puts an accept on listener i.
+func (l *loop) armAccept(i int) {
+	ln := &l.listeners[i]
+	if ln.armed || ln.closed || l.stopping {
+		return
+	}
+	id, t, ok := l.tbl.Acquire()
+	if !ok {
+		ln.retryAt = l.now + int64(time.Millisecond)
+		return
+	}
+	t.Kind = uint8(opAccept)
+	t.Aux = uint64(i)
+	sqe := l.getSQE()
+	if l.multishotAccept {
+		sqe.PrepMultishotAccept(ln.fd, unix.SOCK_CLOEXEC)
+	} else {
+		sqe.PrepAccept(ln.fd, unix.SOCK_CLOEXEC)
+	}
+	sqe.UserData = uint64(id)
+	ln.armed = true
+	ln.acceptID = uint64(id)
+	l.prepared()
+}
+
+func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
+	i := int(t.Aux)
+	ln := &l.listeners[i]
+	more := cqe.More()
+	if !more {
+		l.tbl.Release(id)
+		ln.armed = false
+	}
+	if cqe.Res >= 0 {
+		ln.backoff = 0
+		l.newConn(int(cqe.Res))
+		if !more {
+			l.armAccept(i)
+		}
+		return
+	}
+	errno := unix.Errno(-cqe.Res)
+	if l.stopping {
+		if !more && !ln.closed {
+			// Refuse new connections at once rather than leave them in the backlog.
+			unix.Close(ln.fd)
+			ln.closed = true
+		}
+		return
+	}
+	if errno == unix.ECANCELED {
+		return // our own cancel after an error; timers re-arm it
+	}
+	l.cnt.acceptErrors++
+	if ln.backoff == 0 {
+		ln.backoff = minAcceptBackoff
+		l.log.Warn("netserver: accept failed; backing off", "loop", l.idx, "err", errno)
+	} else if ln.backoff *= 2; ln.backoff > maxAcceptBackoff {
+		ln.backoff = maxAcceptBackoff
+	}
+	ln.retryAt = l.now + int64(ln.backoff)
+	if more {
+		l.cancelTask(id)
+	}
+}
+
+// newConn sets up an accepted connection.
+func (l *loop) newConn(fd int) {
+	if l.stopping || l.s.conns.Load() >= int64(l.s.cfg.MaxConns) {
+		unix.Close(fd)
+		l.cnt.rejected++
+		return
+	}
+	c, cl, ok := l.newClient(fd, kindConn)
+	if !ok {
+		unix.Close(fd)
+		l.cnt.rejected++
+		return
+	}
+	// Sockets from accept do not get Go's default TCP_NODELAY.
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	cl.socket = true
+	l.s.conns.Add(1)
+	l.cnt.connsOpen++
+	l.cnt.accepted++
+	l.cbAccept(c)
+	if cl = l.client(c); cl != nil && cl.state == stOpen {
+		l.armRecv(c, cl)
+	}
+}

@@ -1,0 +1,59 @@
+package netserver
+
+import "runtime/debug"
+
+// The cb* wrappers call the Handler. A panic is recovered, logged and
+// counted, and closes the client the callback was about.
+
+func (l *loop) recovered(c ClientNum, callback string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	l.cnt.panics++
+	l.log.Error("netserver: callback panicked; closing its client",
+		"callback", callback, "client", c, "panic", r, "stack", string(debug.Stack()))
+	if cl := l.client(c); cl != nil {
+		l.closeClient(c, cl)
+	}
+}
+
+func (l *loop) cbAccept(c ClientNum) {
+	defer l.recovered(c, "Accept")
+	l.h.Accept(c)
+}
+
+func (l *loop) cbRead(data []byte, c ClientNum, failed bool) {
+	defer l.recovered(c, "RawRead")
+	l.h.RawRead(data, c, failed)
+}
+
+func (l *loop) cbReadv(bufs [][]byte, c ClientNum, failed bool) {
+	defer l.recovered(c, "RawReadv")
+	l.h.RawReadv(bufs, c, failed)
+}
+
+func (l *loop) cbWrite(data []byte, c ClientNum, failed bool) {
+	defer l.recovered(c, "RawWrite")
+	l.h.RawWrite(data, c, failed)
+}
+
+func (l *loop) cbWritev(bufs [][]byte, c ClientNum, failed bool) {
+	defer l.recovered(c, "RawWritev")
+	l.h.RawWritev(bufs, c, failed)
+}
+
+func (l *loop) cbClose(c ClientNum) {
+	defer l.recovered(c, "RawClose")
+	l.h.RawClose(c)
+}
+
+func (l *loop) cbEvent(c ClientNum, info uint64) {
+	defer l.recovered(c, "EventTrigger")
+	l.h.EventTrigger(c, info)
+}
+
+func (l *loop) cbEventError(c ClientNum, info uint64) {
+	defer l.recovered(c, "EventErrorClose")
+	l.h.EventErrorClose(c, info)
+}

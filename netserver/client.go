@@ -1,0 +1,243 @@
+package netserver
+
+import (
+	"github.com/uringnet/uringnet/eventfd"
+	"github.com/uringnet/uringnet/tasks"
+	"golang.org/x/sys/unix"
+)
+
+type clientState uint8
+
+const (
+	stFree      clientState = iota
+	stOpen                  // usable
+	stClosing               // waiting for its operations to end
+	stClosingFD             // its fd is being closed
+)
+
+type clientKind uint8
+
+const (
+	kindConn   clientKind = iota + 1 // accepted connection, read automatically
+	kindPassed                       // fd adopted with PassFD
+	kindEvent                        // eventfd opened with EventOpen
+)
+
+// client is one slot of a loop's client table.
+type client struct {
+	gen              uint32
+	fd               int32
+	state            clientState
+	kind             clientKind
+	socket           bool
+	dirty            bool // on the flush list
+	sending          bool // a send is in flight
+	needRecv         bool // the recv must be re-armed at the next flush
+	closeAfterWrites bool
+	inflight         int32 // tasks referencing this client
+	sendItems        int32 // outq items covered by the send in flight
+	recvID           tasks.ID
+	lastActive       int64
+	info             uint64
+	outq             []writeItem
+	recvBuf          []byte // per-connection read buffer (no buffer ring)
+	ev               *eventfd.EventFD
+}
+
+const chunkBits = 10
+
+// clientTable holds clients in fixed chunks, so pointers stay valid while
+// the table grows.
+type clientTable struct {
+	chunks [][]client
+	free   []int32
+	open   int // slots in use
+	max    int
+}
+
+func (t *clientTable) slot(i int) *client {
+	return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)]
+}
+
+// alloc returns a free slot, or ok=false when the table is at its limit.
+func (t *clientTable) alloc() (int, *client, bool) {
+	if len(t.free) == 0 {
+		n := len(t.chunks) << chunkBits
+		if n >= t.max {
+			return 0, nil, false
+		}
+		t.chunks = append(t.chunks, make([]client, 1<<chunkBits))
+		for i := n + 1<<chunkBits - 1; i >= n; i-- {
+			t.free = append(t.free, int32(i))
+		}
+	}
+	i := int(t.free[len(t.free)-1])
+	t.free = t.free[:len(t.free)-1]
+	cl := t.slot(i)
+	if cl.gen == 0 {
+		cl.gen = 1
+	}
+	t.open++
+	return i, cl, true
+}
+
+// release frees a slot and moves it to its next generation.
+func (t *clientTable) release(i int) {
+	cl := t.slot(i)
+	gen := cl.gen + 1
+	if gen == 0 {
+		gen = 1
+	}
+	outq := cl.outq[:0]
+	*cl = client{gen: gen, outq: outq}
+	t.free = append(t.free, int32(i))
+	t.open--
+}
+
+// forEachOpen calls f for every open client of the loop.
+func (l *loop) forEachOpen(f func(ClientNum, *client)) {
+	for ci, chunk := range l.clients.chunks {
+		for j := range chunk {
+			if cl := &chunk[j]; cl.state == stOpen {
+				f(makeClientNum(l.idx, ci<<chunkBits|j, cl.gen), cl)
+			}
+		}
+	}
+}
+
+// client returns the open or closing client c, or nil when c is not (or no
+// longer) a client of this loop.
+func (l *loop) client(c ClientNum) *client {
+	if c.Loop() != l.idx {
+		return nil
+	}
+	i := c.Slot()
+	if i >= len(l.clients.chunks)<<chunkBits {
+		return nil
+	}
+	cl := l.clients.slot(i)
+	if cl.gen != c.Gen() || cl.state == stFree {
+		return nil
+	}
+	return cl
+}
+
+// newClient takes a slot for fd and returns its number.
+func (l *loop) newClient(fd int, kind clientKind) (ClientNum, *client, bool) {
+	i, cl, ok := l.clients.alloc()
+	if !ok {
+		return 0, nil, false
+	}
+	cl.fd, cl.kind, cl.state, cl.lastActive = int32(fd), kind, stOpen, l.now
+	return makeClientNum(l.idx, i, cl.gen), cl, true
+}
+
+// closeGracefully closes c once its queued writes are sent.
+func (l *loop) closeGracefully(c ClientNum, cl *client) {
+	if cl.state != stOpen {
+		return
+	}
+	if !cl.sending && len(cl.outq) == 0 {
+		l.closeClient(c, cl)
+		return
+	}
+	cl.closeAfterWrites = true
+}
+
+// closeClient starts closing c at once: queued writes fail, operations in
+// flight are cancelled, and the fd is closed when the last one has ended.
+func (l *loop) closeClient(c ClientNum, cl *client) {
+	if cl.state != stOpen {
+		return
+	}
+	cl.state = stClosing
+	l.failQueued(c, cl)
+	if cl.inflight > 0 {
+		l.cancelClient(c, cl)
+	}
+	l.maybeFinish(c, cl)
+}
+
+// cancelClient cancels every operation in flight on c's fd.
+func (l *loop) cancelClient(c ClientNum, cl *client) {
+	if l.cancelFD {
+		id, t, ok := l.tbl.Acquire()
+		if ok {
+			t.Kind = uint8(opCancel)
+			sqe := l.getSQE()
+			sqe.PrepCancelFD(int(cl.fd), 0x1 /* IORING_ASYNC_CANCEL_ALL */)
+			sqe.UserData = uint64(id)
+			l.prepared()
+			return
+		}
+	}
+	// Older kernels, or no task free: cancel each task of the client.
+	l.tbl.ForEach(func(id tasks.ID, t *tasks.Task) {
+		if ClientNum(t.Client) == c && opKind(t.Kind) != opCancel {
+			l.cancelTask(id)
+		}
+	})
+}
+
+// taskDone is called when a task of c ended.
+func (l *loop) taskDone(c ClientNum, cl *client) {
+	cl.inflight--
+	if cl.state == stClosing {
+		l.maybeFinish(c, cl)
+	}
+}
+
+// maybeFinish closes the fd of a closing client with nothing in flight.
+func (l *loop) maybeFinish(c ClientNum, cl *client) {
+	if cl.state != stClosing || cl.inflight > 0 {
+		return
+	}
+	cl.state = stClosingFD
+	if cl.kind == kindEvent {
+		l.s.events.Delete(c)
+		cl.ev.Close()
+		l.finishClose(c, cl)
+		return
+	}
+	id, t, ok := l.tbl.Acquire()
+	if !ok {
+		unix.Close(int(cl.fd))
+		l.finishClose(c, cl)
+		return
+	}
+	t.Kind = uint8(opClose)
+	t.Client = uint64(c)
+	sqe := l.getSQE()
+	sqe.PrepClose(int(cl.fd))
+	sqe.UserData = uint64(id)
+	l.prepared()
+}
+
+func (l *loop) onClose(id tasks.ID, t *tasks.Task, res int32) {
+	c := ClientNum(t.Client)
+	l.tbl.Release(id)
+	if res < 0 {
+		l.log.Warn("netserver: close failed", "client", c, "errno", unix.Errno(-res))
+	}
+	if cl := l.client(c); cl != nil {
+		l.finishClose(c, cl)
+	}
+}
+
+// finishClose frees c's slot and reports the close.
+func (l *loop) finishClose(c ClientNum, cl *client) {
+	kind := cl.kind
+	if cl.recvBuf != nil {
+		l.putReadBuf(cl.recvBuf)
+	}
+	l.clients.release(c.Slot())
+	l.cnt.closed++
+	switch kind {
+	case kindConn:
+		l.cnt.connsOpen--
+		l.s.conns.Add(-1)
+		l.cbClose(c)
+	case kindPassed:
+		l.cbClose(c)
+	}
+}

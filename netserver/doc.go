@@ -1,0 +1,23 @@
+// Package netserver runs the event loops: each loop owns one io_uring, one
+// OS thread, a SO_REUSEPORT listener per address, a table of clients and a
+// table of tasks in flight. It accepts connections, reads them with
+// multishot recv into provided buffers (no per-connection read buffer),
+// writes with one send in flight per client (everything a batch of
+// completions wrote to a client coalesced into one send), and dispatches
+// every completion to a Handler callback that carries the client number and
+// a failed flag.
+//
+// Every Server method is safe from any goroutine. Called from a callback,
+// it goes straight onto the loop's ring; called from elsewhere, it is handed
+// to the loop through a queue and an eventfd wake-up. All SQEs a batch of
+// completions produced go to the kernel in one io_uring_enter.
+//
+// A ClientNum carries a generation: once a client is closed, its number
+// stays dead even when the fd and the slot are reused, so a late write fails
+// (failed=true) instead of reaching the next client. Every fd opened is
+// closed exactly once, after the last operation on it has completed.
+//
+// What this package must never do: block a loop, let a panicking callback
+// take the server down (the client is closed, the panic logged and
+// counted), exit on EMFILE, or free a buffer the kernel may still use.
+package netserver

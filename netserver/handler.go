@@ -1,0 +1,61 @@
+package netserver
+
+// Handler receives a loop's completions. Callbacks run on the loop's
+// goroutine and must not block; long work belongs on another goroutine that
+// calls back into the Server. Data handed to a read callback is valid only
+// during the callback: copy what you keep. A panic in a callback closes that
+// client and is logged and counted; the server carries on.
+type Handler interface {
+	// Accept is called when a new connection is accepted.
+	Accept(c ClientNum)
+	// RawRead is called with bytes read from a client: automatically for
+	// accepted connections, and for each Server.RawRead. failed is true when
+	// the read failed (the client is then closed); data is nil then.
+	RawRead(data []byte, c ClientNum, failed bool)
+	// RawReadv is called when a Server.RawReadv completed; bufs are the
+	// caller's buffers trimmed to what was read.
+	RawReadv(bufs [][]byte, c ClientNum, failed bool)
+	// RawWrite is called once per Server.RawWrite, when all bytes were
+	// written or the write failed.
+	RawWrite(data []byte, c ClientNum, failed bool)
+	// RawWritev is called once per Server.RawWritev, when all bytes were
+	// written or the write failed.
+	RawWritev(bufs [][]byte, c ClientNum, failed bool)
+	// RawClose is called once when a client has been closed, by either side.
+	// The client number is dead from then on.
+	RawClose(c ClientNum)
+	// EventTrigger is called once per trigger of an event opened with
+	// Server.EventOpen, with the info given to EventPrepare.
+	EventTrigger(c ClientNum, info uint64)
+	// EventErrorClose is called when reading a prepared event failed; the
+	// event is closed afterwards.
+	EventErrorClose(c ClientNum, info uint64)
+}
+
+// NopHandler implements every Handler method as a no-op. Embed it and
+// override what you need.
+type NopHandler struct{}
+
+// Accept does nothing.
+func (NopHandler) Accept(ClientNum) {}
+
+// RawRead does nothing.
+func (NopHandler) RawRead([]byte, ClientNum, bool) {}
+
+// RawReadv does nothing.
+func (NopHandler) RawReadv([][]byte, ClientNum, bool) {}
+
+// RawWrite does nothing.
+func (NopHandler) RawWrite([]byte, ClientNum, bool) {}
+
+// RawWritev does nothing.
+func (NopHandler) RawWritev([][]byte, ClientNum, bool) {}
+
+// RawClose does nothing.
+func (NopHandler) RawClose(ClientNum) {}
+
+// EventTrigger does nothing.
+func (NopHandler) EventTrigger(ClientNum, uint64) {}
+
+// EventErrorClose does nothing.
+func (NopHandler) EventErrorClose(ClientNum, uint64) {}

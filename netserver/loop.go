@@ -1,0 +1,455 @@
+package netserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/uringnet/uringnet/eventfd"
+	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/tasks"
+	"golang.org/x/sys/unix"
+)
+
+// opKind says what a task is; it selects the completion handler.
+type opKind uint8
+
+const (
+	opAccept opKind = iota + 1
+	opRecv
+	opSend
+	opClose
+	opRead
+	opReadv
+	opGroupWrite
+	opGroupWritev
+	opGroupRead
+	opGroupClose
+	opEventRead
+	opWake
+	opCancel
+)
+
+// listener is one listening socket of a loop.
+type listener struct {
+	fd      int
+	armed   bool // an accept is in flight
+	closed  bool
+	retryAt  int64 // when to re-arm after an accept error (unix nanos), 0 = not waiting
+	backoff  time.Duration
+	acceptID uint64 // the accept task while armed
+}
+
+// loop is one event loop: one ring, one OS thread, its clients and tasks.
+type loop struct {
+	s   *Server
+	idx int
+	h   Handler
+	log *slog.Logger
+
+	tid  atomic.Int64 // OS thread id while running, for onLoop
+	ring *ring.Ring
+	buf  *ring.BufRing
+	tbl  *tasks.Table
+	cqes []*ring.CQE
+
+	multishotAccept, multishotRecv, batch, cancelFD bool
+
+	listeners []listener
+	clients   clientTable
+	dirty     []ClientNum // clients with writes to send or a recv to re-arm
+	starved   []ClientNum // clients that found the task table full
+	deferred  []func() bool
+	bufDirty  bool // buffers were recycled since the last publish
+	readBufs  [][]byte
+	copyBufs  [][]byte
+	sendPool  []*sendState
+	doneItems []writeItem
+
+	wake        *eventfd.EventFD
+	wakeArmed   bool
+	wakeID      uint64
+	wakePending atomic.Bool
+	cmdMu       sync.Mutex
+	cmds        []command
+	cmdSpare    []command
+
+	now       int64 // unix nanos, refreshed once per turn
+	nextSweep int64
+	stopping  bool
+	abort     bool
+	cnt       counters
+	pub       published
+}
+
+func newLoop(s *Server, idx int) (*loop, error) {
+	wake, err := eventfd.Open(false)
+	if err != nil {
+		return nil, err
+	}
+	l := &loop{s: s, idx: idx, h: s.h, log: s.cfg.Logger, wake: wake}
+	l.clients.max = min(s.cfg.MaxConns+1<<16, 1<<24)
+	return l, nil
+}
+
+// onLoop reports whether the caller runs on this loop's goroutine: the
+// loop goroutine is locked to its OS thread, which runs nothing else.
+func (l *loop) onLoop() bool {
+	tid := l.tid.Load()
+	return tid != 0 && int64(unix.Gettid()) == tid
+}
+
+// setup creates the ring and what hangs off it, on the loop's thread.
+func (l *loop) setup() error {
+	cfg := &l.s.cfg
+	flags := ring.SetupSubmitAll | ring.SetupCoopTaskrun
+	if cfg.Disable&FeatDeferTaskrun == 0 {
+		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupSubmitAll
+	}
+	r, err := ring.New(cfg.RingEntries, ring.Options{Flags: flags, CQEntries: 4 * cfg.RingEntries, Fallback: true})
+	if err != nil {
+		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
+	}
+	l.ring = r
+	probe, err := r.Probe()
+	if err != nil {
+		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
+	}
+	l.batch = cfg.Disable&FeatBatch == 0
+	l.multishotAccept = cfg.Disable&FeatMultishot == 0 && probe.MultishotAccept()
+	l.cancelFD = probe.MultishotAccept() // ASYNC_CANCEL_FD arrived with 5.19 too
+	if cfg.Disable&FeatBufRing == 0 && probe.MultishotAccept() {
+		l.buf, err = r.RegisterBufRing(uint16(l.idx), uint32(cfg.BufferCount), cfg.BufferSize)
+		if err != nil {
+			l.log.Warn("netserver: no provided-buffer ring, using per-connection buffers", "loop", l.idx, "err", err)
+			l.buf = nil
+		}
+	}
+	l.multishotRecv = l.buf != nil && cfg.Disable&FeatMultishot == 0 && probe.MultishotRecv()
+	l.tbl, err = tasks.New(cfg.MaxTasks)
+	if err != nil {
+		return err
+	}
+	l.cqes = make([]*ring.CQE, 256)
+	return nil
+}
+
+func (l *loop) teardown() {
+	if l.buf != nil {
+		l.buf.Close()
+	}
+	if l.ring != nil {
+		l.ring.Close()
+	}
+	if l.wake != nil {
+		l.wake.Close()
+	}
+	l.tid.Store(0)
+	l.publishStats()
+}
+
+// run is the loop's goroutine.
+func (l *loop) run(ready chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := l.setup()
+	ready <- err
+	if err != nil {
+		l.teardown()
+		return
+	}
+	l.tid.Store(int64(unix.Gettid()))
+	defer l.teardown()
+	l.now = time.Now().UnixNano()
+	for i := range l.listeners {
+		l.armAccept(i)
+	}
+	l.armWake()
+	l.drainCommands()
+	for {
+		l.flush()
+		if l.stopping && l.finished() {
+			return
+		}
+		wait := l.nextWait()
+		l.cnt.enters++
+		if _, err := l.ring.SubmitAndWaitTimeout(1, wait); err != nil {
+			l.log.Error("netserver: io_uring_enter failed", "loop", l.idx, "err", err)
+			time.Sleep(time.Millisecond)
+		}
+		l.now = time.Now().UnixNano()
+		l.reap()
+		l.timers()
+		l.publishStats()
+	}
+}
+
+// finished reports whether a stopping loop has nothing left in flight.
+func (l *loop) finished() bool {
+	if l.clients.open > 0 {
+		return false
+	}
+	if l.wakeArmed {
+		l.cancelTask(tasks.ID(l.wakeID))
+		l.wakeArmed = false
+	}
+	return l.tbl.InFlight() == 0
+}
+
+// nextWait returns how long the next enter may wait.
+func (l *loop) nextWait() time.Duration {
+	next := int64(0)
+	if l.s.cfg.IdleTimeout > 0 {
+		next = l.nextSweep
+	}
+	for i := range l.listeners {
+		if r := l.listeners[i].retryAt; r != 0 && (next == 0 || r < next) {
+			next = r
+		}
+	}
+	if len(l.deferred) > 0 || (l.stopping && l.clients.open == 0) {
+		return 10 * time.Millisecond
+	}
+	if next == 0 {
+		return 0
+	}
+	d := time.Duration(next - l.now)
+	if d < time.Millisecond {
+		d = time.Millisecond
+	}
+	return d
+}
+
+func (l *loop) publishStats() {
+	if l.tbl == nil {
+		return
+	}
+	l.pub.store(&l.cnt, l.tbl.InFlight(), l.tbl.Stats().Stale)
+}
+
+// getSQE returns a free SQE, submitting what is queued when the SQ is full.
+func (l *loop) getSQE() *ring.SQE {
+	for i := 0; ; i++ {
+		if sqe := l.ring.GetSQE(); sqe != nil {
+			l.cnt.sqes++
+			return sqe
+		}
+		l.cnt.enters++
+		if _, err := l.ring.Submit(); err != nil && i > 3 {
+			panic(fmt.Sprintf("netserver: submission queue stuck: %v", err))
+		}
+	}
+}
+
+// prepared is called after an SQE is filled; without batching it submits
+// at once.
+func (l *loop) prepared() {
+	if !l.batch {
+		l.cnt.enters++
+		l.ring.Submit()
+	}
+}
+
+// reap dispatches every ready completion.
+func (l *loop) reap() {
+	for {
+		n := l.ring.PeekBatchCQE(l.cqes)
+		if n == 0 {
+			break
+		}
+		for i := 0; i < n; i++ {
+			c := *l.cqes[i]
+			l.ring.CQAdvance(1)
+			l.dispatch(&c)
+		}
+		if l.bufDirty {
+			l.buf.Publish()
+			l.bufDirty = false
+		}
+	}
+}
+
+// dispatch hands one completion to its handler.
+func (l *loop) dispatch(cqe *ring.CQE) {
+	if cqe.UserData == ring.ReservedUserData {
+		return
+	}
+	id := tasks.ID(cqe.UserData)
+	t, ok := l.tbl.Get(id)
+	if !ok {
+		l.log.Error("netserver: completion for an ended task", "loop", l.idx, "user_data", cqe.UserData, "res", cqe.Res)
+		return
+	}
+	switch opKind(t.Kind) {
+	case opAccept:
+		l.onAccept(id, t, cqe)
+	case opRecv:
+		l.onRecv(id, t, cqe)
+	case opSend:
+		l.onSend(id, t, cqe.Res)
+	case opClose:
+		l.onClose(id, t, cqe.Res)
+	case opRead, opReadv:
+		l.onUserRead(id, t, cqe.Res)
+	case opGroupWrite, opGroupWritev, opGroupRead, opGroupClose:
+		l.onGroup(id, t, cqe.Res)
+	case opEventRead:
+		l.onEvent(id, t, cqe.Res)
+	case opWake:
+		l.onWake(id, cqe)
+	case opCancel:
+		l.tbl.Release(id)
+	default:
+		l.tbl.Release(id)
+	}
+}
+
+// cancelTask asks the kernel to cancel the task with this id.
+func (l *loop) cancelTask(target tasks.ID) {
+	id, t, ok := l.tbl.Acquire()
+	if !ok {
+		l.deferred = append(l.deferred, func() bool {
+			if l.tbl.Free() == 0 {
+				return false
+			}
+			l.cancelTask(target)
+			return true
+		})
+		return
+	}
+	t.Kind = uint8(opCancel)
+	sqe := l.getSQE()
+	sqe.PrepCancel(uint64(target), 0)
+	sqe.UserData = uint64(id)
+	l.prepared()
+}
+
+// armWake arms the read of the loop's wake-up eventfd.
+func (l *loop) armWake() {
+	id, t, ok := l.tbl.Acquire()
+	if !ok {
+		return // retried by timers
+	}
+	t.Kind = uint8(opWake)
+	t.Ref = l.wake
+	sqe := l.getSQE()
+	sqe.PrepRead(l.wake.Fd(), l.wake.Buffer(), ^uint64(0))
+	sqe.UserData = uint64(id)
+	l.wakeID = uint64(id)
+	l.wakeArmed = true
+	l.prepared()
+}
+
+func (l *loop) onWake(id tasks.ID, cqe *ring.CQE) {
+	l.tbl.Release(id)
+	l.wakeArmed = false
+	if cqe.Res == -int32(unix.ECANCELED) && l.stopping {
+		return
+	}
+	if !l.stopping || l.clients.open > 0 {
+		l.armWake()
+	}
+	l.drainCommands()
+}
+
+// flush sends what callbacks wrote, re-arms recvs and retries deferred work.
+func (l *loop) flush() {
+	if len(l.starved) > 0 && l.tbl.Free() > 0 {
+		for _, c := range l.starved {
+			if cl := l.client(c); cl != nil {
+				l.markDirty(c, cl)
+			}
+		}
+		l.starved = l.starved[:0]
+	}
+	if len(l.deferred) > 0 {
+		kept := l.deferred[:0]
+		for _, f := range l.deferred {
+			if !f() {
+				kept = append(kept, f)
+			}
+		}
+		for i := len(kept); i < len(l.deferred); i++ {
+			l.deferred[i] = nil
+		}
+		l.deferred = kept
+	}
+	for len(l.dirty) > 0 {
+		batch := l.dirty
+		l.dirty = nil
+		for _, c := range batch {
+			if cl := l.client(c); cl != nil {
+				cl.dirty = false
+				l.service(c, cl)
+			}
+		}
+		if l.dirty == nil {
+			l.dirty = batch[:0]
+			break
+		}
+	}
+	if l.bufDirty {
+		l.buf.Publish()
+		l.bufDirty = false
+	}
+}
+
+// markDirty puts a client on the flush list.
+func (l *loop) markDirty(c ClientNum, cl *client) {
+	if !cl.dirty {
+		cl.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
+}
+
+// timers re-arms accepts after a back-off and closes idle clients.
+func (l *loop) timers() {
+	for i := range l.listeners {
+		ln := &l.listeners[i]
+		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.stopping {
+			ln.retryAt = 0
+			l.armAccept(i)
+		}
+	}
+	if !l.wakeArmed && !l.stopping {
+		l.armWake()
+	}
+	if d := l.s.cfg.IdleTimeout; d > 0 && l.now >= l.nextSweep {
+		l.nextSweep = l.now + int64(d)/4 + int64(10*time.Millisecond)
+		limit := l.now - int64(d)
+		l.forEachOpen(func(c ClientNum, cl *client) {
+			if cl.kind == kindConn && cl.lastActive < limit {
+				l.closeClient(c, cl)
+			}
+		})
+	}
+}
+
+// beginStop starts a graceful (abort=false) or immediate stop.
+func (l *loop) beginStop(abort bool) {
+	if l.stopping && (!abort || l.abort) {
+		return
+	}
+	l.stopping = true
+	l.abort = l.abort || abort
+	for i := range l.listeners {
+		ln := &l.listeners[i]
+		ln.retryAt = 0
+		if ln.armed {
+			l.cancelTask(tasks.ID(ln.acceptID))
+		}
+	}
+	l.forEachOpen(func(c ClientNum, cl *client) {
+		if abort || cl.kind == kindEvent {
+			l.closeClient(c, cl)
+		} else {
+			l.closeGracefully(c, cl)
+		}
+	})
+}
+
+var errNoTask = errors.New("netserver: task table full")

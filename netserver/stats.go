@@ -1,0 +1,84 @@
+package netserver
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+)
+
+// Stats are a server's counters, summed over its loops.
+type Stats struct {
+	ConnsOpen     uint64 // connections open now
+	Accepted      uint64 // connections accepted
+	Closed        uint64 // clients closed (connections and adopted fds)
+	Rejected      uint64 // connections closed at once because MaxConns was reached
+	AcceptErrors  uint64 // failed accepts (EMFILE, ENFILE, ...), each followed by a back-off
+	TasksInFlight uint64 // operations in flight on the rings
+	SQEs          uint64 // submission queue entries submitted
+	Enters        uint64 // io_uring_enter calls
+	BytesIn       uint64 // bytes read from clients
+	BytesOut      uint64 // bytes written to clients
+	Stale         uint64 // completions whose task had already ended (bugs; must stay 0)
+	Panics        uint64 // callbacks that panicked
+	NoBuffers     uint64 // recvs that found the buffer ring empty (re-armed)
+	Events        uint64 // event triggers delivered
+}
+
+// String formats the stats as one line of key=value pairs.
+func (s Stats) String() string {
+	var b strings.Builder
+	for i, kv := range []struct {
+		k string
+		v uint64
+	}{
+		{"conns_open", s.ConnsOpen}, {"accepted", s.Accepted}, {"closed", s.Closed},
+		{"rejected", s.Rejected}, {"accept_errors", s.AcceptErrors},
+		{"tasks_inflight", s.TasksInFlight}, {"sqes", s.SQEs}, {"enters", s.Enters},
+		{"bytes_in", s.BytesIn}, {"bytes_out", s.BytesOut}, {"stale", s.Stale},
+		{"panics", s.Panics}, {"nobufs", s.NoBuffers}, {"events", s.Events},
+	} {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", kv.k, kv.v)
+	}
+	return b.String()
+}
+
+// counters are a loop's plain counters, written only by the loop.
+type counters struct {
+	connsOpen, accepted, closed, rejected, acceptErrors        uint64
+	sqes, enters, bytesIn, bytesOut, panics, noBuffers, events uint64
+}
+
+// published is the copy of a loop's counters other goroutines read.
+type published struct {
+	c                    [12]atomic.Uint64
+	tasksInFlight, stale atomic.Uint64
+}
+
+func (p *published) store(c *counters, tasksInFlight int, stale uint64) {
+	for i, v := range [...]uint64{c.connsOpen, c.accepted, c.closed, c.rejected, c.acceptErrors,
+		c.sqes, c.enters, c.bytesIn, c.bytesOut, c.panics, c.noBuffers, c.events} {
+		p.c[i].Store(v)
+	}
+	p.tasksInFlight.Store(uint64(tasksInFlight))
+	p.stale.Store(stale)
+}
+
+func (p *published) addTo(s *Stats) {
+	s.ConnsOpen += p.c[0].Load()
+	s.Accepted += p.c[1].Load()
+	s.Closed += p.c[2].Load()
+	s.Rejected += p.c[3].Load()
+	s.AcceptErrors += p.c[4].Load()
+	s.SQEs += p.c[5].Load()
+	s.Enters += p.c[6].Load()
+	s.BytesIn += p.c[7].Load()
+	s.BytesOut += p.c[8].Load()
+	s.Panics += p.c[9].Load()
+	s.NoBuffers += p.c[10].Load()
+	s.Events += p.c[11].Load()
+	s.TasksInFlight += p.tasksInFlight.Load()
+	s.Stale += p.stale.Load()
+}
