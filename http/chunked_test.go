@@ -37,7 +37,7 @@ func decodeChunked(src []byte, limit int64, step func() int) (body []byte, used 
 	}
 }
 
-func whole() int { return 0 }
+func whole() int   { return 0 }
 func oneByte() int { return 1 }
 
 func TestChunked(t *testing.T) {

@@ -82,10 +82,11 @@ func Parse(buf []byte, req *Request, lim *Limits) (n int, err error) {
 	}
 
 	// A CR may end the request line no later than index pos+maxLine (414),
-	// and must leave room for its LF within maxHead bytes (431).
+	// and must leave room for its LF and the final CRLF within maxHead bytes
+	// (431).
 	bound, limitErr := pos+maxLine+1, errLineTooLong
-	if maxHead-1 < bound {
-		bound, limitErr = maxHead-1, errHeadTooLarge
+	if maxHead-3 < bound {
+		bound, limitErr = maxHead-3, errHeadTooLarge
 	}
 	cr, err := lineEnd(buf, pos, bound, limitErr)
 	if cr < 0 {
@@ -98,16 +99,22 @@ func Parse(buf []byte, req *Request, lim *Limits) (n int, err error) {
 
 	st := fieldState{contentLength: -1}
 	for {
-		cr, err := lineEnd(buf, pos, maxHead-1, errHeadTooLarge)
+		// The CR of the final empty line may be at index maxHead-2; a field
+		// line needs room for the final CRLF after its own.
+		bound := maxHead - 1
+		if pos < len(buf) && buf[pos] != '\r' {
+			if len(req.Headers) >= maxFields {
+				return 0, errTooManyFields
+			}
+			bound = maxHead - 3
+		}
+		cr, err := lineEnd(buf, pos, bound, errHeadTooLarge)
 		if cr < 0 {
 			return 0, err
 		}
 		if cr == pos {
 			n = cr + 2
 			break
-		}
-		if len(req.Headers) >= maxFields {
-			return 0, errTooManyFields
 		}
 		if err := st.parseField(buf[pos:cr], req); err != nil {
 			return 0, err
@@ -454,6 +461,7 @@ func (st *fieldState) finish(req *Request, maxBody int64) error {
 	} else {
 		req.KeepAlive = st.connKeepAlive && !st.connClose
 	}
-	req.Upgrade = st.connUpgrade && st.upgrade
+	// A server must ignore Upgrade in an HTTP/1.0 request (RFC 9110 §7.8).
+	req.Upgrade = req.Minor == 1 && st.connUpgrade && st.upgrade
 	return nil
 }

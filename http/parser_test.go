@@ -261,6 +261,7 @@ func TestParseConnection(t *testing.T) {
 		{"GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", true, false, false, false, BodyNone, -1},
 		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", true, false, false, false, BodyNone, -1},
 		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", true, false, false, true, BodyNone, -1},
+		{"GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", false, false, false, false, BodyNone, -1},
 		{"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", true, false, false, false, BodyChunked, -1},
 		{"POST / HTTP/1.0\r\nContent-Length: 12\r\n\r\n", false, false, false, false, BodyLength, 12},
 	}
@@ -332,6 +333,10 @@ func TestParseLimits(t *testing.T) {
 		{"head over limit", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 128-31) + "\r\n\r\n", small, 431},
 		{"head over limit, incomplete", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 200), small, 431},
 		{"head over default", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", DefaultMaxHeaderBytes), nil, 431},
+		{"fields over limit, next line begun", "GET / HTTP/1.1\r\nHost: a\r\n" + fields(2) + "X", small, 431},
+		{"fields at limit, final CR", "GET / HTTP/1.1\r\nHost: a\r\n" + fields(2) + "\r", small, needMore},
+		{"field line cannot fit", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 125-28), small, 431},
+		{"field line may still fit", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("v", 124-28), small, needMore},
 		{"many fields default", "GET / HTTP/1.1\r\nHost: a\r\n" + fields(DefaultMaxHeaders) + "\r\n", nil, 431},
 		{"body at limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n", small, 0},
 		{"body over limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", small, 413},

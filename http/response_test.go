@@ -3,6 +3,7 @@ package http
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -169,14 +170,14 @@ func TestErrorPagesAppendResponse(t *testing.T) {
 	want := "HTTP/1.1 431 Request Header Fields Too Large\r\n" +
 		"Date: Tue, 02 Jan 2024 03:04:05 GMT\r\n" +
 		"Content-Type: text/html; charset=utf-8\r\n" +
-		"Content-Length: " + itoa(len(body)) + "\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
 		"Connection: close\r\n\r\n" + string(body)
 	if got != want {
 		t.Fatalf("AppendResponse =\n%q\nwant\n%q", got, want)
 	}
 	head := string(p.AppendResponse(nil, 431, nil, now, true))
 	if !strings.HasSuffix(head, "Connection: close\r\n\r\n") || strings.Contains(head, "Date:") ||
-		!strings.Contains(head, "Content-Length: "+itoa(len(body))+"\r\n") {
+		!strings.Contains(head, "Content-Length: "+strconv.Itoa(len(body))+"\r\n") {
 		t.Fatalf("HEAD response = %q", head)
 	}
 	// The response parses as a single, complete message head.
@@ -184,5 +185,3 @@ func TestErrorPagesAppendResponse(t *testing.T) {
 		t.Fatalf("body after head = %q", got[i+4:])
 	}
 }
-
-func itoa(n int) string { return string(AppendContentLength(nil, int64(n))[len("Content-Length: ") : len(AppendContentLength(nil, int64(n)))-2]) }
