@@ -56,7 +56,8 @@ const maxLeadingEmptyLines = 4
 // reference buf. It returns 0, nil when buf holds an incomplete head that is
 // still within the limits and more input is needed. It returns 0 and an
 // [*Error] when the request must be rejected with the error's status; the
-// connection should then be closed after the error response.
+// connection should then be closed after the error response. Unless n > 0,
+// the contents of req are unspecified.
 //
 // The result does not depend on how the input was split: on every proper
 // prefix of a valid head Parse says it needs more, and a limit is reported as
