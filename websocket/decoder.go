@@ -228,6 +228,7 @@ func (d *Decoder) Next(src []byte) (ev Event, consumed int, err error) {
 				Mask(d.key, p, 0)
 				n += int(d.remain)
 				d.remain = 0
+				d.state = stateHeader
 				if d.msgOp == OpText && !d.msgCompressed && !validUTF8(p) {
 					return Event{}, n, d.fail(errInvalidUTF8())
 				}
