@@ -1,0 +1,92 @@
+package harness
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNginxConfig(t *testing.T) {
+	c := NginxConfig("/tmp/d", "127.0.0.1:8080", "/srv/www")
+	for _, want := range []string{
+		"worker_processes 1;", "daemon off;", "sendfile on;", "access_log off;",
+		"listen 127.0.0.1:8080;", `root "/srv/www";`, `return 200 "Hello, World!";`,
+		`pid "/tmp/d/nginx.pid";`, "default_type text/plain;",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("config lacks %q", want)
+		}
+	}
+	if a := NginxArgs("/d", "/d/c"); strings.Join(a, " ") != "-p /d -c /d/c -e /d/error.log" {
+		t.Errorf("NginxArgs = %q", a)
+	}
+}
+
+// TestNginxServes starts nginx with the configuration and fetches both kinds of path.
+func TestNginxServes(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 != nil {
+			t.Skip("nginx not installed:", err)
+		}
+		nginx = "/usr/sbin/nginx"
+	}
+	// Not t.TempDir: its parent is private, and the workers may run as nobody.
+	dir, err := os.MkdirTemp("", "nginx-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	www := filepath.Join(dir, "www")
+	writeFile(t, filepath.Join(www, "f.txt"), "file body")
+	os.Chmod(www, 0o755)
+	addr, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	writeFile(t, conf, NginxConfig(dir, addr, www))
+	var g Group
+	defer g.KillAll()
+	p, err := g.Start(context.Background(), Spec{Name: "nginx", Path: nginx, Args: NginxArgs(dir, conf), ReadyDial: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/plaintext": "Hello, World!", "/f.txt": "file body"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != want {
+			t.Errorf("GET %s = %d %q", path, resp.StatusCode, b)
+		}
+	}
+	if rss, err := RSS(p.Pid(), true); err != nil || rss <= 0 {
+		t.Errorf("RSS(nginx tree) = %d, %v", rss, err)
+	}
+	kids, _ := Children(p.Pid())
+	if len(kids) == 0 {
+		t.Error("nginx has no worker")
+	}
+	if _, err := p.Stop(5 * time.Second); err != nil {
+		t.Error(err)
+	}
+	for _, k := range kids {
+		if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(k))); err == nil {
+			if st, err := readProcStat(k); err == nil && st.PPID == p.Pid() {
+				t.Errorf("worker %d still running", k)
+			}
+		}
+	}
+}
+
