@@ -120,7 +120,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		res.Messages += counts[i]
 	}
 	for i, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
+		// Connections stopped by another's failure, or by the caller, report the context's
+		// error; the failure itself is what counts.
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 			return res, fmt.Errorf("echo load: connection %d: %w", i, err)
 		}
 	}

@@ -89,4 +89,3 @@ func TestNginxServes(t *testing.T) {
 		}
 	}
 }
-
