@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -341,4 +342,38 @@ func FuzzDecoder(f *testing.F) {
 			t.Fatalf("non-protocol error %v", wantErr)
 		}
 	})
+}
+
+func BenchmarkDecoder(b *testing.B) {
+	for _, size := range []int{125, 4096, 65536} {
+		orig := msg(OpText, strings.Repeat("κόσμε", size/10)+strings.Repeat("a", size%10))
+		b.Run("whole/"+strconv.Itoa(size), func(b *testing.B) {
+			buf := make([]byte, len(orig))
+			var d Decoder
+			b.SetBytes(int64(len(orig)))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(buf, orig)
+				if ev, _, err := d.Next(buf); err != nil || ev.Kind != EventMessage {
+					b.Fatal(ev.Kind, err)
+				}
+			}
+		})
+		b.Run("split/"+strconv.Itoa(size), func(b *testing.B) {
+			buf := make([]byte, len(orig))
+			var d Decoder
+			half := len(orig) / 2
+			b.SetBytes(int64(len(orig)))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(buf, orig)
+				if _, _, err := d.Next(buf[:half]); err != nil {
+					b.Fatal(err)
+				}
+				if ev, _, err := d.Next(buf[half:]); err != nil || ev.Kind != EventMessage {
+					b.Fatal(ev.Kind, err)
+				}
+			}
+		})
+	}
 }

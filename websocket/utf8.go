@@ -1,6 +1,6 @@
 package websocket
 
-import "encoding/binary"
+import "unicode/utf8"
 
 // UTF8Validator checks UTF-8 text that arrives in pieces: a code point may
 // be split between two reads or two fragments. It rejects a sequence at the
@@ -111,28 +111,41 @@ var utf8Next = func() (t [utf8States * utf8Classes]uint8) {
 // Write feeds p to the validator and reports whether the text seen so far
 // is still a prefix of valid UTF-8. Once it returns false it keeps
 // returning false until Reset.
+//
+// A code point left open by the previous Write is finished with the DFA,
+// the complete code points that follow are checked at once by utf8.Valid,
+// and an incomplete code point at the end of p goes through the DFA again,
+// so that only bytes that no continuation could repair are rejected.
 func (v *UTF8Validator) Write(p []byte) bool {
 	s := v.state
 	i := 0
-	for i < len(p) {
-		if s == utf8Accept {
-			// Skip ASCII eight bytes at a time.
-			for len(p)-i >= 8 && binary.LittleEndian.Uint64(p[i:])&0x8080808080808080 == 0 {
-				i += 8
-			}
-			if i == len(p) {
-				break
-			}
-		}
+	for s != utf8Accept && s != utf8Reject && i < len(p) {
 		s = utf8Next[int(s)*utf8Classes+int(utf8Class[p[i]])]
-		if s == utf8Reject {
-			v.state = s
-			return false
-		}
 		i++
 	}
+	if s == utf8Reject {
+		v.state = s
+		return false
+	}
+	// Cut off a trailing code point that is not complete yet.
+	end := len(p)
+	for k := 1; k <= utf8.UTFMax-1 && k <= len(p)-i; k++ {
+		if c := p[len(p)-k]; utf8.RuneStart(c) {
+			if c >= 0xC0 && !utf8.FullRune(p[len(p)-k:]) {
+				end = len(p) - k
+			}
+			break
+		}
+	}
+	if !utf8.Valid(p[i:end]) {
+		v.state = utf8Reject
+		return false
+	}
+	for _, c := range p[end:] {
+		s = utf8Next[int(s)*utf8Classes+int(utf8Class[c])]
+	}
 	v.state = s
-	return true
+	return s != utf8Reject
 }
 
 // Valid reports whether the text seen so far is a prefix of valid UTF-8.
@@ -145,8 +158,7 @@ func (v *UTF8Validator) Complete() bool { return v.state == utf8Accept }
 // Reset makes the validator ready for a new text.
 func (v *UTF8Validator) Reset() { v.state = utf8Accept }
 
-// validUTF8 reports whether p is valid UTF-8 as a whole.
-func validUTF8(p []byte) bool {
-	var v UTF8Validator
-	return v.Write(p) && v.Complete()
-}
+// validUTF8 reports whether p is valid UTF-8 as a whole. RFC 6455 and the
+// standard library agree on what that means (no surrogates, no overlong
+// forms, nothing above U+10FFFF), so the faster utf8.Valid does it.
+func validUTF8(p []byte) bool { return utf8.Valid(p) }

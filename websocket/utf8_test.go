@@ -232,6 +232,13 @@ func BenchmarkUTF8(b *testing.B) {
 				validUTF8(c.in)
 			}
 		})
+		b.Run(c.name+"/incremental", func(b *testing.B) {
+			b.SetBytes(int64(len(c.in)))
+			for b.Loop() {
+				var v UTF8Validator
+				v.Write(c.in)
+			}
+		})
 		b.Run(c.name+"/stdlib", func(b *testing.B) {
 			b.SetBytes(int64(len(c.in)))
 			for b.Loop() {
