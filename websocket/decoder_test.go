@@ -293,7 +293,7 @@ func TestEventKindString(t *testing.T) {
 // fuzzSeeds are valid and invalid client streams for FuzzDecoder.
 func fuzzSeeds() [][]byte {
 	in, _ := stream()
-	c := NewTestCompressor()
+	c := newTestCompressor()
 	return [][]byte{
 		msg(OpText, "Hello"),
 		cat(clientFrame(false, OpText, false, []byte("He")), msg(OpPing, "p"), clientFrame(true, OpContinuation, false, []byte("llo"))),
@@ -306,8 +306,8 @@ func fuzzSeeds() [][]byte {
 	}
 }
 
-// NewTestCompressor returns a compressor for tests.
-func NewTestCompressor() *Compressor {
+// newTestCompressor returns a compressor for tests.
+func newTestCompressor() *Compressor {
 	c, err := NewCompressor(1)
 	if err != nil {
 		panic(err)

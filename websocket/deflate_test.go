@@ -68,7 +68,7 @@ func TestDeflateResponse(t *testing.T) {
 }
 
 func TestDeflateRoundTrip(t *testing.T) {
-	c := NewTestCompressor()
+	c := newTestCompressor()
 	d := NewDecompressor()
 	r := rand.New(rand.NewSource(7))
 	random := make([]byte, 100000)
@@ -107,7 +107,7 @@ func TestDeflateRoundTrip(t *testing.T) {
 }
 
 func TestDecompressLimit(t *testing.T) {
-	c := NewTestCompressor()
+	c := newTestCompressor()
 	d := NewDecompressor()
 	bomb := c.Append(nil, make([]byte, 10<<20)) // 10 MiB of zeros, ~10 KiB compressed
 	if len(bomb) > 64<<10 {
@@ -140,7 +140,7 @@ func TestDecompressCorrupt(t *testing.T) {
 		}
 	}
 	// The decompressor recovers for the next message.
-	c := NewTestCompressor()
+	c := newTestCompressor()
 	if out, err := d.Append(nil, c.Append(nil, []byte("fine")), 100); err != nil || string(out) != "fine" {
 		t.Errorf("after corrupt input: %q, %v", out, err)
 	}
@@ -183,7 +183,7 @@ func TestTailReader(t *testing.T) {
 }
 
 func TestDecoderDeflate(t *testing.T) {
-	c := NewTestCompressor()
+	c := newTestCompressor()
 	text := strings.Repeat("κόσμε ", 3000)
 	comp := c.Append(nil, []byte(text))
 	half := len(comp) / 2
