@@ -36,9 +36,9 @@ const (
 
 // listener is one listening socket of a loop.
 type listener struct {
-	fd      int
-	armed   bool // an accept is in flight
-	closed  bool
+	fd       int
+	armed    bool // an accept is in flight
+	closed   bool
 	retryAt  int64 // when to re-arm after an accept error (unix nanos), 0 = not waiting
 	backoff  time.Duration
 	acceptID uint64 // the accept task while armed
@@ -177,6 +177,7 @@ func (l *loop) run(ready chan<- error) {
 		}
 		wait := l.nextWait()
 		l.cnt.enters++
+		l.publishStats()
 		if _, err := l.ring.SubmitAndWaitTimeout(1, wait); err != nil {
 			l.log.Error("netserver: io_uring_enter failed", "loop", l.idx, "err", err)
 			time.Sleep(time.Millisecond)
@@ -184,7 +185,6 @@ func (l *loop) run(ready chan<- error) {
 		l.now = time.Now().UnixNano()
 		l.reap()
 		l.timers()
-		l.publishStats()
 	}
 }
 
