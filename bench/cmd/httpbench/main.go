@@ -287,31 +287,35 @@ func findWrk(install bool) (string, error) {
 		return "", errors.New("wrk not found (apt-get install wrk, or drop -install=false)")
 	}
 	progress("wrk not found; installing it with apt-get")
-	apt := []string{"apt-get", "install", "-y", "--no-install-recommends", "wrk"}
-	if os.Geteuid() != 0 {
-		apt = append([]string{"sudo", "-n"}, apt...)
-	}
-	for _, try := range [][]string{apt, nil} {
-		if try == nil { // second attempt after refreshing the lists
-			upd := []string{"apt-get", "update"}
-			if os.Geteuid() != 0 {
-				upd = append([]string{"sudo", "-n"}, upd...)
-			}
-			exec.Command(upd[0], upd[1:]...).Run()
-			try = apt
+	if err := apt("install", "-y", "--no-install-recommends", "wrk"); err != nil {
+		// Perhaps the package lists are missing or stale (a fresh container).
+		if err := apt("update"); err != nil {
+			return "", fmt.Errorf("installing wrk: %w", err)
 		}
-		cmd := exec.Command(try[0], try[1:]...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if cmd.Run() == nil {
-			break
+		if err := apt("install", "-y", "--no-install-recommends", "wrk"); err != nil {
+			return "", fmt.Errorf("installing wrk: %w", err)
 		}
 	}
 	p, err := exec.LookPath("wrk")
 	if err != nil {
-		return "", fmt.Errorf("wrk could not be installed: %w", err)
+		return "", fmt.Errorf("wrk was installed but is not on PATH: %w", err)
 	}
 	return p, nil
+}
+
+// apt runs apt-get with args (through sudo -n when not root), its output on stderr.
+func apt(args ...string) error {
+	argv := append([]string{"apt-get"}, args...)
+	if os.Geteuid() != 0 {
+		argv = append([]string{"sudo", "-n"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return nil
 }
 
 // setupScenarios writes the static files under tmp/www and returns the chosen scenarios.
