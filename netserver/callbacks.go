@@ -1,6 +1,9 @@
 package netserver
 
-import "runtime/debug"
+import (
+	"runtime/debug"
+	"time"
+)
 
 // The cb* wrappers call the Handler. A panic is recovered, logged and
 // counted, and closes the client the callback was about.
@@ -56,4 +59,18 @@ func (l *loop) cbEvent(c ClientNum, info uint64) {
 func (l *loop) cbEventError(c ClientNum, info uint64) {
 	defer l.recovered(c, "EventErrorClose")
 	l.h.EventErrorClose(c, info)
+}
+
+func (l *loop) tick() {
+	t, ok := l.h.(Ticker)
+	if !ok {
+		return
+	}
+	defer l.recovered(0, "Tick")
+	t.Tick(l.idx, time.Unix(0, l.now))
+}
+
+func (l *loop) cancelOp(op Op, c ClientNum) {
+	defer l.recovered(c, "Op.Cancel")
+	op.Cancel(c)
 }

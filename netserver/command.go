@@ -16,6 +16,7 @@ const (
 	cmdEventOpen
 	cmdEventPrepare
 	cmdGroup
+	cmdCustom
 	cmdShutdown
 	cmdClose
 )
@@ -31,6 +32,7 @@ type command struct {
 	fd     int
 	ev     *eventfd.EventFD
 	group  []groupOp
+	custom Op
 	res    chan adoptResult // reply for PassFD and EventOpen from other goroutines
 	result ClientNum        // the new client, when run on the loop
 }
@@ -113,6 +115,8 @@ func (l *loop) exec(cmd *command, direct bool) error {
 	case cmdEventPrepare:
 		cl.info = cmd.info
 		l.armEvent(cmd.c, cl)
+	case cmdCustom:
+		l.queueWrite(cmd.c, cl, writeItem{op: cmd.custom, size: 1, cb: cbOp})
 	}
 	return nil
 }
@@ -129,6 +133,8 @@ func (l *loop) failCommand(cmd *command) {
 		l.cbRead(nil, cmd.c, true)
 	case cmdReadv:
 		l.cbReadv(nil, cmd.c, true)
+	case cmdCustom:
+		l.cancelOp(cmd.custom, cmd.c)
 	}
 }
 

@@ -100,6 +100,9 @@ type Config struct {
 	// IdleTimeout closes connections with no read or write for this long.
 	// Zero means no limit.
 	IdleTimeout time.Duration
+	// TickInterval is how often a Handler that implements Ticker gets its
+	// Tick call on every loop. Zero means never.
+	TickInterval time.Duration
 	// Disable switches optional features off (forcing fallbacks). New adds
 	// the features named in $URINGNET_DISABLE.
 	Disable Features

@@ -1,5 +1,7 @@
 package netserver
 
+import "time"
+
 // Handler receives a loop's completions. Callbacks run on the loop's
 // goroutine and must not block; long work belongs on another goroutine that
 // calls back into the Server. Data handed to a read callback is valid only
@@ -30,6 +32,14 @@ type Handler interface {
 	// EventErrorClose is called when reading a prepared event failed; the
 	// event is closed afterwards.
 	EventErrorClose(c ClientNum, info uint64)
+}
+
+// Ticker is implemented by a Handler that wants a periodic call on each
+// loop, every Config.TickInterval (for its own timeouts, say).
+type Ticker interface {
+	// Tick is called on loop number loop, on that loop's goroutine, with
+	// the loop's current time.
+	Tick(loop int, now time.Time)
 }
 
 // NopHandler implements every Handler method as a no-op. Embed it and

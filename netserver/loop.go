@@ -32,6 +32,7 @@ const (
 	opEventRead
 	opWake
 	opCancel
+	opCustom
 )
 
 // listener is one listening socket of a loop.
@@ -80,6 +81,7 @@ type loop struct {
 
 	now       int64 // unix nanos, refreshed once per turn
 	nextSweep int64
+	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
 	abort     bool
 	cnt       counters
@@ -165,6 +167,9 @@ func (l *loop) run(ready chan<- error) {
 	l.tid.Store(int64(unix.Gettid()))
 	defer l.teardown()
 	l.now = time.Now().UnixNano()
+	if _, ok := l.h.(Ticker); ok && l.s.cfg.TickInterval > 0 {
+		l.nextTick = l.now + int64(l.s.cfg.TickInterval)
+	}
 	for i := range l.listeners {
 		l.armAccept(i)
 	}
@@ -205,6 +210,9 @@ func (l *loop) nextWait() time.Duration {
 	next := int64(0)
 	if l.s.cfg.IdleTimeout > 0 {
 		next = l.nextSweep
+	}
+	if l.nextTick != 0 && (next == 0 || l.nextTick < next) {
+		next = l.nextTick
 	}
 	for i := range l.listeners {
 		if r := l.listeners[i].retryAt; r != 0 && (next == 0 || r < next) {
@@ -303,6 +311,8 @@ func (l *loop) dispatch(cqe *ring.CQE) {
 		l.onWake(id, cqe)
 	case opCancel:
 		l.tbl.Release(id)
+	case opCustom:
+		l.onOp(id, t, cqe.Res)
 	default:
 		l.tbl.Release(id)
 	}
@@ -417,6 +427,10 @@ func (l *loop) timers() {
 	}
 	if !l.wakeArmed && !l.stopping {
 		l.armWake()
+	}
+	if l.nextTick != 0 && l.now >= l.nextTick {
+		l.nextTick = l.now + int64(l.s.cfg.TickInterval)
+		l.tick()
 	}
 	if d := l.s.cfg.IdleTimeout; d > 0 && l.now >= l.nextSweep {
 		l.nextSweep = l.now + int64(d)/4 + int64(10*time.Millisecond)

@@ -11,6 +11,7 @@ const (
 	cbNone   cbKind = iota // Send: copied bytes, no callback
 	cbWrite                // RawWrite
 	cbWritev               // RawWritev
+	cbOp                   // a custom Op (QueueOp); size is 1 until it finishes
 )
 
 // writeItem is one write waiting in a client's output queue.
@@ -21,6 +22,7 @@ type writeItem struct {
 	size   int // bytes in all
 	cb     cbKind
 	pooled bool // data is a loop copy buffer
+	op     Op   // the custom op of a cbOp item
 }
 
 // maxIov bounds the iovecs of one send.
@@ -123,7 +125,12 @@ func (l *loop) service(c ClientNum, cl *client) {
 				return
 			}
 		}
-		if len(cl.outq) > 0 {
+		if len(cl.outq) > 0 && cl.outq[0].cb == cbOp {
+			l.startOp(c, cl)
+			if cl = l.client(c); cl == nil || cl.state != stOpen {
+				return
+			}
+		} else if len(cl.outq) > 0 {
 			l.startSend(c, cl)
 		}
 	}
@@ -144,7 +151,7 @@ func (l *loop) startSend(c ClientNum, cl *client) {
 	t.Client = uint64(c)
 	sqe := l.getSQE()
 	sqe.UserData = uint64(id)
-	if it := &cl.outq[0]; len(cl.outq) == 1 && it.bufs == nil {
+	if it := &cl.outq[0]; (len(cl.outq) == 1 || cl.outq[1].cb == cbOp) && it.bufs == nil {
 		b := it.data[it.done:]
 		if cl.socket {
 			sqe.PrepSend(int(cl.fd), b, unix.MSG_NOSIGNAL)
@@ -158,6 +165,9 @@ func (l *loop) startSend(c ClientNum, cl *client) {
 		nio, items := 0, 0
 		for i := range cl.outq {
 			it := &cl.outq[i]
+			if it.cb == cbOp {
+				break // an op waits for the bytes before it
+			}
 			skip := it.done
 			if it.bufs == nil {
 				if b := it.data[skip:]; len(b) > 0 {
@@ -273,6 +283,8 @@ func (l *loop) finishItem(c ClientNum, it *writeItem, failed bool) {
 		l.cbWrite(it.data, c, failed)
 	case cbWritev:
 		l.cbWritev(it.bufs, c, failed)
+	case cbOp:
+		l.cancelOp(it.op, c)
 	default:
 		if it.pooled {
 			l.putCopyBuf(it.data)

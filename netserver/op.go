@@ -1,0 +1,209 @@
+package netserver
+
+import (
+	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/tasks"
+)
+
+// Op is a custom operation queued in a client's output stream with
+// Server.QueueOp: the extension point for work the loop does not know, such
+// as splicing a file to the socket (package sendfile). An Op starts on the
+// client's loop once every write queued before it has been sent; writes
+// queued after it wait until it calls OpContext.Finish. Its methods run on
+// the loop and must not block.
+type Op interface {
+	// Start is called once, on the loop, when the op reaches the head of
+	// the client's output stream. It submits SQEs with x.SQE, or finishes
+	// at once.
+	Start(x *OpContext)
+	// Complete is called on the loop for every completion of an SQE the op
+	// submitted, with the tag given to OpContext.SQE and the CQE result.
+	Complete(x *OpContext, tag uint64, res int32)
+	// Cancel is called, instead of Start, when the client was closed before
+	// the op could start. The op must release what it holds.
+	Cancel(c ClientNum)
+}
+
+// OpContext is a running Op's handle on its loop. It is valid from Start
+// until Finish, on the loop only.
+type OpContext struct {
+	l        *loop
+	c        ClientNum
+	fd       int
+	op       Op
+	ids      []tasks.ID // tasks in flight
+	finished bool
+}
+
+// Client returns the client the op runs for.
+func (x *OpContext) Client() ClientNum { return x.c }
+
+// Fd returns the client's file descriptor, for the SQEs the op prepares.
+// It stays open until the op has finished and its SQEs have completed.
+func (x *OpContext) Fd() int { return x.fd }
+
+// Loop returns the index of the loop the op runs on.
+func (x *OpContext) Loop() int { return x.l.idx }
+
+// Closing reports whether the client is being closed: the op should stop
+// submitting and Finish once its SQEs in flight have completed.
+func (x *OpContext) Closing() bool {
+	cl := x.l.client(x.c)
+	return cl == nil || cl.state != stOpen
+}
+
+// InFlight returns the number of the op's SQEs not yet completed.
+func (x *OpContext) InFlight() int { return len(x.ids) }
+
+// Reserve reports whether n more SQEs can be taken at once (task table and
+// submission queue), submitting what is queued to make room in the SQ, so
+// that a linked chain of n SQEs is never cut.
+func (x *OpContext) Reserve(n int) bool {
+	l := x.l
+	if l.tbl.Free() < n {
+		return false
+	}
+	if l.ring.SQSpace() < uint32(n) {
+		l.cnt.enters++
+		l.ring.Submit()
+	}
+	return l.ring.SQSpace() >= uint32(n)
+}
+
+// SQE returns an SQE whose completion goes to the op's Complete with tag,
+// or nil when the task table is full or the client is closing. The caller
+// fills it (Prep*, flags such as ring.SQEIOLink) and calls Submit after the
+// last SQE of a batch; the kernel must be given buffers that the op keeps
+// referenced until their completion.
+func (x *OpContext) SQE(tag uint64) *ring.SQE {
+	l := x.l
+	cl := l.client(x.c)
+	if cl == nil || cl.state != stOpen || x.finished {
+		return nil
+	}
+	id, t, ok := l.tbl.Acquire()
+	if !ok {
+		return nil
+	}
+	t.Kind = uint8(opCustom)
+	t.Client = uint64(x.c)
+	t.Ref = x
+	t.Aux = tag
+	sqe := l.getSQE()
+	sqe.UserData = uint64(id)
+	x.ids = append(x.ids, id)
+	cl.inflight++
+	return sqe
+}
+
+// Submit hands the SQEs prepared so far to the kernel (at once, or with the
+// loop's batch).
+func (x *OpContext) Submit() { x.l.prepared() }
+
+// Cancel asks the kernel to cancel every SQE of the op still in flight;
+// their completions still arrive (usually with -ECANCELED).
+func (x *OpContext) Cancel() {
+	for _, id := range x.ids {
+		x.l.cancelTask(id)
+	}
+}
+
+// AddBytesOut counts n bytes written to the client in the server's stats
+// and marks the client active.
+func (x *OpContext) AddBytesOut(n int) {
+	x.l.cnt.bytesOut += uint64(n)
+	if cl := x.l.client(x.c); cl != nil {
+		cl.lastActive = x.l.now
+	}
+}
+
+// Finish ends the op: the client's output stream resumes with the writes
+// queued after it. With failed set, the client is closed instead. Calling
+// Finish again does nothing. SQEs still in flight keep the client's fd open
+// until they complete, and their completions still reach Complete.
+func (x *OpContext) Finish(failed bool) {
+	if x.finished {
+		return
+	}
+	x.finished = true
+	l := x.l
+	cl := l.client(x.c)
+	if cl == nil {
+		return
+	}
+	if len(cl.outq) > 0 && cl.outq[0].cb == cbOp && cl.sending {
+		n := copy(cl.outq, cl.outq[1:])
+		clear(cl.outq[n:])
+		cl.outq = cl.outq[:n]
+		cl.sending = false
+		cl.sendItems = 0
+	}
+	switch {
+	case cl.state == stOpen && failed:
+		l.closeClient(x.c, cl)
+	case cl.state == stOpen:
+		l.markDirty(x.c, cl)
+	default:
+		l.maybeFinish(x.c, cl)
+	}
+}
+
+// QueueOp queues op in c's output stream, after the writes already asked
+// for. It returns an error, and op is not used, when c is not open (called
+// on c's loop) or the server is not serving; a closed client found later
+// gets op.Cancel.
+func (s *Server) QueueOp(c ClientNum, op Op) error {
+	return s.do(c, command{op: cmdCustom, c: c, custom: op})
+}
+
+// OnLoop reports whether the caller runs on the loop of client c, where
+// Server calls take effect at once and Handler state may be touched without
+// locks.
+func (s *Server) OnLoop(c ClientNum) bool {
+	l, err := s.loopOf(c)
+	return err == nil && l.onLoop()
+}
+
+// startOp starts the op at the head of c's output stream.
+func (l *loop) startOp(c ClientNum, cl *client) {
+	it := &cl.outq[0]
+	cl.sending = true
+	cl.sendItems = 1
+	x := &OpContext{l: l, c: c, fd: int(cl.fd), op: it.op}
+	defer l.recoveredOp(x, "Op.Start")
+	x.op.Start(x)
+}
+
+// onOp dispatches a completion of a custom op's SQE.
+func (l *loop) onOp(id tasks.ID, t *tasks.Task, res int32) {
+	x := t.Ref.(*OpContext)
+	tag := t.Aux
+	l.tbl.Release(id)
+	for i, v := range x.ids {
+		if v == id {
+			x.ids = append(x.ids[:i], x.ids[i+1:]...)
+			break
+		}
+	}
+	cl := l.client(x.c)
+	if cl != nil {
+		cl.inflight--
+	}
+	func() {
+		defer l.recoveredOp(x, "Op.Complete")
+		x.op.Complete(x, tag, res)
+	}()
+	if cl = l.client(x.c); cl != nil && cl.state == stClosing {
+		l.maybeFinish(x.c, cl)
+	}
+}
+
+// recoveredOp turns a panic in an op into a failed op: the client is
+// closed.
+func (l *loop) recoveredOp(x *OpContext, where string) {
+	if r := recover(); r != nil {
+		l.cnt.panics++
+		l.log.Error("netserver: custom op panicked; closing its client", "callback", where, "client", x.c, "panic", r)
+		x.Finish(true)
+	}
+}
