@@ -95,7 +95,8 @@ type Config struct {
 	// MaxConns bounds open connections per server; connections beyond it
 	// are closed at once and counted as rejected. Default 100000.
 	MaxConns int
-	// MaxTasks bounds operations in flight per loop. Default 4*MaxConns/Loops + 1024.
+	// MaxTasks bounds operations in flight per loop. Default 4*MaxConns/Loops + 1024,
+	// at most 262144; beyond it new operations wait (backpressure).
 	MaxTasks int
 	// IdleTimeout closes connections with no read or write for this long.
 	// Zero means no limit.
@@ -133,7 +134,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxConns = 100000
 	}
 	if c.MaxTasks <= 0 {
-		c.MaxTasks = 4*c.MaxConns/c.Loops + 1024
+		c.MaxTasks = min(4*c.MaxConns/c.Loops+1024, 1<<18)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

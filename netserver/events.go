@@ -59,6 +59,7 @@ func (l *loop) armEvent(c ClientNum, cl *client) {
 	t.Kind = uint8(opEventRead)
 	t.Client = uint64(c)
 	t.Ref = cl.ev
+	clear(cl.ev.Buffer()) // a completion that wrote nothing then reads as 0
 	sqe := l.getSQE()
 	sqe.PrepRead(int(cl.fd), cl.ev.Buffer(), ^uint64(0))
 	sqe.UserData = uint64(id)
@@ -79,9 +80,18 @@ func (l *loop) onEvent(id tasks.ID, t *tasks.Task, res int32) {
 	info := cl.info
 	switch {
 	case res == 8:
+		// The counter holds every trigger since the last read: one
+		// callback each, re-armed first so triggers during the callbacks
+		// are not lost.
+		n := cl.ev.Value()
 		if cl.state == stOpen {
-			l.cnt.events++
 			l.armEvent(c, cl)
+		}
+		for ; n > 0; n-- {
+			if cl = l.client(c); cl == nil || cl.state != stOpen {
+				break
+			}
+			l.cnt.events++
 			l.cbEvent(c, info)
 		}
 	case res == -int32(unix.ECANCELED) && cl.state != stOpen:

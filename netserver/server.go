@@ -386,7 +386,7 @@ func (s *Server) PassFD(fd int) (ClientNum, error) {
 // EventOpen opens a custom event (an eventfd) and returns its client
 // number. Arm it with EventPrepare, fire it with EventTrigger.
 func (s *Server) EventOpen() (ClientNum, error) {
-	ev, err := eventfd.Open(true)
+	ev, err := eventfd.Open(false)
 	if err != nil {
 		return 0, err
 	}

@@ -70,9 +70,10 @@ func New(size int) (*Table, error) {
 	if size <= 0 || size > 1<<30 {
 		return nil, fmt.Errorf("tasks: table size %d out of range", size)
 	}
+	// Slots are untouched until first used (generation 0 becomes 1 then),
+	// so a large table costs memory only for the slots in use.
 	t := &Table{slots: make([]slot, size), free: make([]uint32, size)}
-	for i := range t.slots {
-		t.slots[i].gen = 1
+	for i := range t.free {
 		t.free[i] = uint32(size - 1 - i) // pop from the end: slot 0 first
 	}
 	return t, nil
@@ -89,6 +90,9 @@ func (t *Table) Acquire() (id ID, task *Task, ok bool) {
 	i := t.free[n-1]
 	t.free = t.free[:n-1]
 	s := &t.slots[i]
+	if s.gen == 0 {
+		s.gen = 1
+	}
 	s.used = true
 	t.acquired++
 	return makeID(i, s.gen), &s.task, true
