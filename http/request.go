@@ -141,3 +141,55 @@ func (r *Request) MethodString() string {
 
 // IsHead reports whether the method is HEAD, whose response carries no body.
 func (r *Request) IsHead() bool { return string(r.Method) == "HEAD" }
+
+// Clone returns a deep copy of r that owns its bytes, for a handler that
+// answers after HTTPRead has returned.
+func (r *Request) Clone() *Request {
+	n := 0
+	for _, b := range [][]byte{r.Method, r.Target, r.Host} {
+		n += len(b)
+	}
+	for _, h := range r.Headers {
+		n += len(h.Name) + len(h.Value)
+	}
+	buf := make([]byte, 0, n)
+	dup := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
+	c := *r
+	c.Method, c.Target, c.Host = dup(r.Method), dup(r.Target), dup(r.Host)
+	c.Path, c.Query = relocate(r.Target, c.Target, r.Path), relocate(r.Target, c.Target, r.Query)
+	if c.Path == nil && r.Path != nil {
+		c.Path = append([]byte(nil), r.Path...)
+	}
+	if c.Query == nil && r.Query != nil {
+		c.Query = append([]byte(nil), r.Query...)
+	}
+	c.Headers = make([]Header, len(r.Headers))
+	for i, h := range r.Headers {
+		c.Headers[i] = Header{Name: dup(h.Name), Value: dup(h.Value)}
+	}
+	return &c
+}
+
+// relocate returns the slice of dst at the position sub has in src, or nil
+// when sub does not lie within src.
+func relocate(src, dst, sub []byte) []byte {
+	if len(sub) == 0 || len(src) == 0 {
+		if sub == nil {
+			return nil
+		}
+		return sub[:0:0]
+	}
+	for i := 0; i+len(sub) <= len(src); i++ {
+		if &src[i] == &sub[0] {
+			return dst[i : i+len(sub) : i+len(sub)]
+		}
+	}
+	return nil
+}

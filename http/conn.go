@@ -1,0 +1,501 @@
+package http
+
+import (
+	"time"
+
+	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/sys/unix"
+)
+
+// loopState is what one event loop keeps for its connections. Only that
+// loop touches it.
+type loopState struct {
+	conns []*conn // by client slot
+	spare []*conn
+	req   Request // the request being parsed (fields reference the input)
+	date  DateCache
+	out   []byte   // response scratch
+	bufs  [][]byte // pooled input buffers
+	colls []*BodyCollector
+}
+
+// conn is the HTTP state of one connection, kept small.
+type conn struct {
+	c          netserver.ClientNum
+	buf        []byte // unconsumed input (pooled), nil when empty
+	since      int64  // unix nanos: start of the current wait (idle, head, linger)
+	remaining  int64  // body bytes still expected (BodyLength)
+	dec        *ChunkedDecoder
+	coll       *BodyCollector
+	detached   netserver.Handler
+	bodyMode   BodyMode
+	headWait   bool // a partial head is buffered: the header timeout runs
+	responding bool // the current request waits for its response to end
+	inBody     bool // the current request's body is still arriving
+	keepAlive  bool
+	head       bool // the current request is HEAD
+	http10     bool
+	expect100  bool
+	continued  bool // 100 Continue sent (or not needed)
+	lingering  bool // closing: input is discarded until EOF or the linger timeout
+	inHandler  bool // the input loop runs (no recursion from callbacks)
+}
+
+// rawHandler is the Server seen as a netserver.Handler.
+type rawHandler Server
+
+// conn returns the state of client c, or nil.
+func (s *Server) conn(c netserver.ClientNum) (*loopState, *conn) {
+	if c.Loop() >= len(s.loops) {
+		return nil, nil
+	}
+	ls := &s.loops[c.Loop()]
+	if i := c.Slot(); i < len(ls.conns) {
+		if cn := ls.conns[i]; cn != nil && cn.c == c {
+			return ls, cn
+		}
+	}
+	return ls, nil
+}
+
+func (r *rawHandler) Accept(c netserver.ClientNum) {
+	s := (*Server)(r)
+	ls := &s.loops[c.Loop()]
+	i := c.Slot()
+	for i >= len(ls.conns) {
+		ls.conns = append(ls.conns, nil)
+	}
+	var cn *conn
+	if n := len(ls.spare); n > 0 {
+		cn = ls.spare[n-1]
+		ls.spare = ls.spare[:n-1]
+	} else {
+		cn = new(conn)
+	}
+	*cn = conn{c: c, since: time.Now().UnixNano()}
+	ls.conns[i] = cn
+}
+
+func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
+	s := (*Server)(r)
+	ls, cn := s.conn(c)
+	if cn == nil {
+		return
+	}
+	if cn.detached != nil {
+		cn.detached.RawRead(data, c, failed)
+		return
+	}
+	if failed || cn.lingering {
+		return
+	}
+	if len(cn.buf) == 0 {
+		s.input(ls, cn, data, false)
+		return
+	}
+	if len(cn.buf)+len(data) > s.cfg.MaxBuffered {
+		s.ns.Abort(c)
+		return
+	}
+	cn.buf = append(cn.buf, data...)
+	s.input(ls, cn, cn.buf, true)
+}
+
+// input consumes in: request heads, bodies; what cannot be consumed yet
+// (a partial head, or requests pipelined behind one not yet answered) is
+// kept in cn.buf. buffered says in is cn.buf itself.
+func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
+	if cn.inHandler {
+		return
+	}
+	cn.inHandler = true
+	rest := s.consume(ls, cn, in)
+	cn.inHandler = false
+	if ls2, cn2 := s.conn(cn.c); cn2 != cn || ls2 != ls {
+		return // closed during a callback
+	}
+	if cn.detached != nil {
+		if buffered {
+			rest = append([]byte(nil), rest...)
+			s.dropBuf(ls, cn)
+		}
+		if len(rest) > 0 {
+			cn.detached.RawRead(rest, cn.c, false)
+		}
+		return
+	}
+	if cn.lingering {
+		if buffered {
+			s.dropBuf(ls, cn)
+		}
+		return
+	}
+	if !cn.responding && !cn.inBody && len(rest) > 0 && !cn.headWait {
+		cn.headWait = true
+		cn.since = time.Now().UnixNano()
+	}
+	switch {
+	case len(rest) == 0:
+		if buffered {
+			s.dropBuf(ls, cn)
+		}
+	case buffered:
+		n := copy(cn.buf, rest)
+		cn.buf = cn.buf[:n]
+	default:
+		if len(rest) > s.cfg.MaxBuffered {
+			s.ns.Abort(cn.c)
+			return
+		}
+		cn.buf = append(s.getBuf(ls), rest...)
+	}
+}
+
+func (s *Server) getBuf(ls *loopState) []byte {
+	if n := len(ls.bufs); n > 0 {
+		b := ls.bufs[n-1]
+		ls.bufs = ls.bufs[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, 4096)
+}
+
+func (s *Server) dropBuf(ls *loopState, cn *conn) {
+	if cn.buf != nil && cap(cn.buf) <= 64<<10 && len(ls.bufs) < 1024 {
+		ls.bufs = append(ls.bufs, cn.buf[:0])
+	}
+	cn.buf = nil
+}
+
+// consume handles as much of in as it can and returns the rest.
+func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
+	for len(in) > 0 {
+		if cn.detached != nil || cn.lingering {
+			return in
+		}
+		if cn.inBody {
+			n, ok := s.body(ls, cn, in)
+			if !ok {
+				return nil
+			}
+			in = in[n:]
+			continue
+		}
+		if cn.responding {
+			return in
+		}
+		req := &ls.req
+		n, err := Parse(in, req, &s.lim)
+		if err != nil {
+			status := StatusBadRequest
+			if e, ok := err.(*Error); ok {
+				status = e.Status
+			}
+			s.fail(ls, cn, status)
+			return nil
+		}
+		if n == 0 {
+			return in
+		}
+		head := in[:n]
+		in = in[n:]
+		s.request(ls, cn, req)
+		_ = head
+	}
+	return in
+}
+
+// request starts serving a parsed request head.
+func (s *Server) request(ls *loopState, cn *conn, req *Request) {
+	s.reqs.Add(1)
+	cn.headWait = false
+	cn.responding = true
+	cn.keepAlive = req.KeepAlive
+	cn.head = req.IsHead()
+	cn.http10 = req.Minor == 0
+	cn.expect100 = req.Expect100
+	cn.continued = !req.Expect100
+	cn.bodyMode = req.Body
+	cn.inBody = req.Body != BodyNone
+	cn.remaining = req.ContentLength
+	if req.Body == BodyChunked {
+		if cn.dec == nil {
+			cn.dec = new(ChunkedDecoder)
+		}
+		cn.dec.Reset(s.lim.MaxBodyBytes)
+	}
+	if req.Form == FormAsterisk && string(req.Method) == "OPTIONS" {
+		out := AppendStatusLine(ls.out[:0], StatusOK)
+		out = ls.date.Append(out, time.Now())
+		out = append(out, "Allow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\n"...)
+		ls.out = appendConnection(out, cn)
+		s.ns.Send(cn.c, ls.out)
+		s.endResponse(ls, cn)
+		return
+	}
+	s.h.HTTPRead(req, cn.c, false)
+	if _, cn2 := s.conn(cn.c); cn2 != cn || cn.detached != nil {
+		return
+	}
+	if cn.responding && cn.inBody {
+		s.sendContinue(cn)
+	}
+	if cn.coll != nil && !cn.inBody && cn.responding {
+		s.deliverCollected(ls, cn)
+	}
+}
+
+// sendContinue sends 100 Continue once, when the body is wanted.
+func (s *Server) sendContinue(cn *conn) {
+	if cn.continued {
+		return
+	}
+	cn.continued = true
+	if cn.inBody {
+		s.ns.Send(cn.c, AppendContinue(nil))
+	}
+}
+
+// body consumes body bytes from in. ok is false when the connection
+// failed.
+func (s *Server) body(ls *loopState, cn *conn, in []byte) (n int, ok bool) {
+	deliver := cn.responding && cn.detached == nil
+	if cn.coll != nil {
+		n, done, err := cn.coll.Feed(in)
+		if err != nil {
+			s.bodyError(ls, cn, err)
+			return 0, false
+		}
+		if done {
+			cn.inBody = false
+			if deliver {
+				s.deliverCollected(ls, cn)
+			} else {
+				s.releaseColl(ls, cn)
+			}
+			s.maybeDone(ls, cn)
+		}
+		return n, true
+	}
+	if cn.bodyMode == BodyLength {
+		k := min(int64(len(in)), cn.remaining)
+		cn.remaining -= k
+		last := cn.remaining == 0
+		if last {
+			cn.inBody = false
+		}
+		if deliver {
+			s.h.HTTPBody(in[:k], cn.c, last)
+		}
+		if last {
+			s.maybeDone(ls, cn)
+		}
+		return int(k), true
+	}
+	for n < len(in) {
+		data, k, fin, err := cn.dec.Next(in[n:])
+		n += k
+		if err != nil {
+			s.bodyError(ls, cn, err)
+			return 0, false
+		}
+		if fin {
+			cn.inBody = false
+		}
+		if deliver && (len(data) > 0 || fin) {
+			s.h.HTTPBody(data, cn.c, fin)
+			if _, cn2 := s.conn(cn.c); cn2 != cn {
+				return 0, false
+			}
+			deliver = cn.responding
+		}
+		if fin {
+			s.maybeDone(ls, cn)
+			return n, true
+		}
+		if k == 0 {
+			break
+		}
+	}
+	return n, true
+}
+
+func (s *Server) deliverCollected(ls *loopState, cn *conn) {
+	coll := cn.coll
+	s.h.HTTPBody(coll.Bytes(), cn.c, true)
+	if _, cn2 := s.conn(cn.c); cn2 == cn {
+		s.releaseColl(ls, cn)
+	}
+}
+
+func (s *Server) releaseColl(ls *loopState, cn *conn) {
+	if cn.coll != nil {
+		if cap(cn.coll.Bytes()) > 1<<20 {
+			cn.coll.SetBuffer(nil)
+		}
+		ls.colls = append(ls.colls, cn.coll)
+		cn.coll = nil
+	}
+}
+
+func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
+	status := StatusBadRequest
+	if e, ok := err.(*Error); ok {
+		status = e.Status
+	}
+	if !cn.responding {
+		s.linger(ls, cn)
+		return
+	}
+	s.fail(ls, cn, status)
+}
+
+// fail answers status with its error page and closes the connection.
+func (s *Server) fail(ls *loopState, cn *conn, status int) {
+	cn.keepAlive = false
+	ls.out = s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, time.Now(), cn.responding && cn.head)
+	s.ns.Send(cn.c, ls.out)
+	cn.responding = false
+	s.linger(ls, cn)
+}
+
+// endResponse ends the current response.
+func (s *Server) endResponse(ls *loopState, cn *conn) {
+	cn.responding = false
+	if cn.inBody && (!cn.continued || !cn.keepAlive) {
+		// The body was never asked for, or the connection closes anyway:
+		// do not wait for it.
+		cn.keepAlive = false
+		cn.inBody = false
+	}
+	if cn.coll != nil && cn.inBody {
+		s.releaseColl(ls, cn)
+	}
+	s.maybeDone(ls, cn)
+	if !cn.inHandler && !cn.lingering && len(cn.buf) > 0 {
+		s.input(ls, cn, cn.buf, true)
+	}
+}
+
+// maybeDone finishes a request whose response ended and whose body was
+// read: the connection waits for the next request or closes.
+func (s *Server) maybeDone(ls *loopState, cn *conn) {
+	if cn.responding || cn.inBody || cn.lingering {
+		return
+	}
+	if cn.coll != nil {
+		s.releaseColl(ls, cn)
+	}
+	if !cn.keepAlive {
+		s.linger(ls, cn)
+		return
+	}
+	cn.since = time.Now().UnixNano()
+}
+
+// linger closes the connection the polite way: once the responses are
+// out, the write side is shut down and input is discarded until the
+// client closes or the linger timeout passes.
+func (s *Server) linger(ls *loopState, cn *conn) {
+	if cn.lingering {
+		return
+	}
+	cn.lingering = true
+	cn.responding = false
+	cn.inBody = false
+	cn.since = time.Now().UnixNano()
+	s.dropBuf(ls, cn)
+	if err := s.ns.QueueOp(cn.c, shutdownOp{}); err != nil {
+		s.ns.RawClose(cn.c)
+	}
+}
+
+// shutdownOp shuts the write side of a socket down, after the writes
+// before it.
+type shutdownOp struct{}
+
+func (shutdownOp) Start(x *netserver.OpContext) {
+	sqe := x.SQE(0)
+	if sqe == nil {
+		x.Finish(true)
+		return
+	}
+	sqe.PrepShutdown(x.Fd(), unix.SHUT_WR)
+	x.Submit()
+}
+
+func (shutdownOp) Complete(x *netserver.OpContext, _ uint64, res int32) {
+	x.Finish(res < 0)
+}
+
+func (shutdownOp) Cancel(netserver.ClientNum) {}
+
+func (r *rawHandler) RawReadv(bufs [][]byte, c netserver.ClientNum, failed bool) {
+	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
+		cn.detached.RawReadv(bufs, c, failed)
+	}
+}
+
+func (r *rawHandler) RawWrite(data []byte, c netserver.ClientNum, failed bool) {
+	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
+		cn.detached.RawWrite(data, c, failed)
+		return
+	}
+	r.h.HTTPWrite(data, c, failed)
+}
+
+func (r *rawHandler) RawWritev(bufs [][]byte, c netserver.ClientNum, failed bool) {
+	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
+		cn.detached.RawWritev(bufs, c, failed)
+		return
+	}
+	r.h.HTTPWritev(bufs, c, failed)
+}
+
+func (r *rawHandler) RawClose(c netserver.ClientNum) {
+	s := (*Server)(r)
+	ls, cn := s.conn(c)
+	if cn == nil {
+		return
+	}
+	ls.conns[c.Slot()] = nil
+	s.dropBuf(ls, cn)
+	s.releaseColl(ls, cn)
+	det := cn.detached
+	*cn = conn{dec: cn.dec}
+	ls.spare = append(ls.spare, cn)
+	if det != nil {
+		det.RawClose(c)
+		return
+	}
+	s.h.HTTPClose(c)
+}
+
+func (r *rawHandler) EventTrigger(c netserver.ClientNum, info uint64) {}
+
+func (r *rawHandler) EventErrorClose(c netserver.ClientNum, info uint64) {}
+
+// Tick enforces the header, idle and linger timeouts of loop's
+// connections.
+func (r *rawHandler) Tick(loop int, now time.Time) {
+	s := (*Server)(r)
+	ls := &s.loops[loop]
+	t := now.UnixNano()
+	for _, cn := range ls.conns {
+		if cn == nil || cn.detached != nil || cn.responding || cn.inBody {
+			continue
+		}
+		var limit time.Duration
+		switch {
+		case cn.lingering:
+			limit = s.cfg.LingerTimeout
+		case cn.headWait:
+			limit = s.cfg.HeaderTimeout
+		default:
+			limit = s.cfg.IdleTimeout
+		}
+		if limit > 0 && t-cn.since > int64(limit) {
+			s.ns.Abort(cn.c)
+		}
+	}
+}

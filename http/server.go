@@ -1,0 +1,343 @@
+package http
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/uringnet/uringnet/cache"
+	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/sendfile"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultHeaderTimeout  = 10 * time.Second
+	DefaultIdleTimeout    = 75 * time.Second
+	DefaultLingerTimeout  = 2 * time.Second
+	DefaultMaxBuffered    = 1 << 20
+	DefaultCacheBytes     = 64 << 20
+	DefaultCacheFileBytes = 64 << 10
+)
+
+// Errors returned by Server methods.
+var (
+	// ErrNoRequest is returned when a response method is called for a
+	// connection that has no request waiting for its response.
+	ErrNoRequest = errors.New("http: no request waiting for a response")
+	// ErrNoRoot is returned by SendFile when the server has no Root.
+	ErrNoRoot = errors.New("http: SendFile without Config.Root")
+)
+
+// Config configures a Server. Zero fields take the defaults.
+type Config struct {
+	// Net configures the event loops. Its IdleTimeout (a raw inactivity
+	// limit) is best left zero: the HTTP timeouts below are finer.
+	Net netserver.Config
+	// Limits bounds request heads and bodies (414, 431, 413).
+	Limits Limits
+	// HeaderTimeout bounds the time from the first byte of a request head
+	// to its end (slow clients cannot hold a connection with a trickle).
+	// Default 10 s; negative means none.
+	HeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that sends nothing for
+	// this long between requests. Default 75 s; negative means none.
+	IdleTimeout time.Duration
+	// LingerTimeout bounds how long a connection being closed (after an
+	// error or Connection: close) is read and discarded, waiting for the
+	// client's FIN, so that unread input does not reset the response.
+	// Default 2 s.
+	LingerTimeout time.Duration
+	// MaxBuffered bounds the bytes held for a connection while its current
+	// request is being answered (pipelined requests); beyond it the
+	// connection is closed. Default 1 MiB.
+	MaxBuffered int
+	// ErrorPages replaces the built-in error pages; nil means built-in.
+	ErrorPages *ErrorPages
+	// Root is the directory SendFile serves from ("" disables SendFile).
+	Root string
+	// Cache holds small files for SendFile. Nil means a new cache of
+	// 64 MiB for files up to 64 KiB.
+	Cache *cache.Cache
+	// SendFile configures the transfers of large files.
+	SendFile sendfile.Config
+}
+
+// Server is an HTTP/1.1 server on the event loops of a netserver.Server.
+// Create it with NewServer, run it with Serve.
+type Server struct {
+	ns     *netserver.Server
+	h      HTTPHandler
+	cfg    Config
+	lim    Limits
+	root   *os.Root
+	cache  *cache.Cache
+	sender *sendfile.Sender
+	loops  []loopState
+	reqs   atomic.Uint64
+}
+
+// NewServer creates a server that calls h, and opens its listeners.
+func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
+	if h == nil {
+		h = NopHTTPHandler{}
+	}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.LingerTimeout <= 0 {
+		cfg.LingerTimeout = DefaultLingerTimeout
+	}
+	if cfg.MaxBuffered <= 0 {
+		cfg.MaxBuffered = DefaultMaxBuffered
+	}
+	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults()}
+	if cfg.MaxBuffered < s.lim.MaxHeaderBytes {
+		s.cfg.MaxBuffered = s.lim.MaxHeaderBytes
+	}
+	tick := time.Second
+	for _, d := range []time.Duration{cfg.HeaderTimeout, cfg.IdleTimeout, cfg.LingerTimeout} {
+		if d > 0 && d/4 < tick {
+			tick = d / 4
+		}
+	}
+	cfg.Net.TickInterval = max(tick, 5*time.Millisecond)
+	if cfg.Root != "" {
+		root, err := os.OpenRoot(cfg.Root)
+		if err != nil {
+			return nil, fmt.Errorf("http: root: %w", err)
+		}
+		s.root = root
+		s.cache = cfg.Cache
+		if s.cache == nil {
+			c, err := cache.New(cache.Config{MaxBytes: DefaultCacheBytes, MaxEntryBytes: DefaultCacheFileBytes})
+			if err != nil {
+				root.Close()
+				return nil, err
+			}
+			s.cache = c
+		}
+	}
+	ns, err := netserver.New(cfg.Net, (*rawHandler)(s))
+	if err != nil {
+		if s.root != nil {
+			s.root.Close()
+		}
+		return nil, err
+	}
+	s.ns = ns
+	s.loops = make([]loopState, ns.Loops())
+	s.sender = sendfile.New(ns.Loops(), cfg.SendFile)
+	return s, nil
+}
+
+// Serve runs the server until Shutdown or Close; it returns
+// netserver.ErrServerClosed then. It releases the pipes and the root on
+// the way out.
+func (s *Server) Serve() error {
+	err := s.ns.Serve()
+	s.sender.Close()
+	if s.root != nil {
+		s.root.Close()
+	}
+	return err
+}
+
+// Net returns the underlying netserver.Server (for Shutdown, Close, Stats,
+// events).
+func (s *Server) Net() *netserver.Server { return s.ns }
+
+// Addr returns the first listening address.
+func (s *Server) Addr() net.Addr { return s.ns.Addr() }
+
+// Requests returns how many request heads the server has parsed.
+func (s *Server) Requests() uint64 { return s.reqs.Load() }
+
+// Stats returns the loops' counters.
+func (s *Server) Stats() netserver.Stats { return s.ns.Stats() }
+
+// Cache returns the cache SendFile uses (nil without a Root).
+func (s *Server) Cache() *cache.Cache { return s.cache }
+
+// onLoop runs f on c's loop: at once when the caller is there, else in
+// c's output stream, after what was written before.
+func (s *Server) onLoop(c netserver.ClientNum, f func()) error {
+	if s.ns.OnLoop(c) {
+		f()
+		return nil
+	}
+	return s.ns.QueueOp(c, funcOp(f))
+}
+
+// funcOp runs a function on the loop as a netserver.Op.
+type funcOp func()
+
+func (f funcOp) Start(x *netserver.OpContext) {
+	f()
+	x.Finish(false)
+}
+
+func (funcOp) Complete(*netserver.OpContext, uint64, int32) {}
+
+func (funcOp) Cancel(netserver.ClientNum) {}
+
+// Respond sends a complete response to the request of c: status line,
+// Date, Content-Type (when not empty), Content-Length and the connection
+// header the request asked for, then body (left out for HEAD, 204 and
+// 304), in one write. It ends the response. On the loop it copies nothing
+// but into the output buffer and allocates nothing.
+func (s *Server) Respond(c netserver.ClientNum, status int, contentType string, body []byte) error {
+	if !s.ns.OnLoop(c) {
+		body = append([]byte(nil), body...)
+		return s.ns.QueueOp(c, funcOp(func() { s.Respond(c, status, contentType, body) }))
+	}
+	ls, cn := s.conn(c)
+	if cn == nil || !cn.responding {
+		return ErrNoRequest
+	}
+	out := s.appendHead(ls.out[:0], ls, cn, status, contentType, int64(len(body)))
+	if !cn.head && status != StatusNoContent && status != StatusNotModified {
+		out = append(out, body...)
+	}
+	ls.out = out
+	if err := s.ns.Send(c, out); err != nil {
+		return err
+	}
+	s.endResponse(ls, cn)
+	return nil
+}
+
+// RespondError sends the error page of status (see Config.ErrorPages) and
+// ends the response; the connection is closed after it.
+func (s *Server) RespondError(c netserver.ClientNum, status int) error {
+	return s.onLoop(c, func() {
+		ls, cn := s.conn(c)
+		if cn == nil || !cn.responding {
+			return
+		}
+		cn.keepAlive = false
+		out := s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, time.Now(), cn.head)
+		ls.out = out
+		s.ns.Send(c, out)
+		s.endResponse(ls, cn)
+	})
+}
+
+// AppendHead appends a response head for c's current request to dst:
+// status line, Date, Content-Type (if not empty), Content-Length (if
+// contentLength >= 0), the connection header, and the empty line. Use it
+// with Write or Writev and EndResponse. Call it on c's loop.
+func (s *Server) AppendHead(dst []byte, c netserver.ClientNum, status int, contentType string, contentLength int64) []byte {
+	ls, cn := s.conn(c)
+	if cn == nil {
+		return dst
+	}
+	return s.appendHead(dst, ls, cn, status, contentType, contentLength)
+}
+
+func (s *Server) appendHead(dst []byte, ls *loopState, cn *conn, status int, contentType string, contentLength int64) []byte {
+	dst = AppendStatusLine(dst, status)
+	dst = ls.date.Append(dst, time.Now())
+	if contentType != "" {
+		dst = append(dst, "Content-Type: "...)
+		dst = appendSanitized(dst, contentType)
+		dst = append(dst, "\r\n"...)
+	}
+	if contentLength >= 0 && status != StatusNoContent && status != StatusNotModified && status >= 200 {
+		dst = AppendContentLength(dst, contentLength)
+	}
+	return appendConnection(dst, cn)
+}
+
+func appendConnection(dst []byte, cn *conn) []byte {
+	switch {
+	case !cn.keepAlive:
+		dst = append(dst, "Connection: close\r\n"...)
+	case cn.http10:
+		dst = append(dst, "Connection: keep-alive\r\n"...)
+	}
+	return append(dst, "\r\n"...)
+}
+
+// Write writes data to c as part of the current response; HTTPWrite fires
+// once when it is sent or failed. data must not change until then.
+func (s *Server) Write(c netserver.ClientNum, data []byte) error {
+	return s.ns.RawWrite(c, data)
+}
+
+// Writev writes bufs to c as one operation; HTTPWritev fires once.
+func (s *Server) Writev(c netserver.ClientNum, bufs [][]byte) error {
+	return s.ns.RawWritev(c, bufs)
+}
+
+// EndResponse marks the response to c's current request complete (after
+// Write or Writev): the next pipelined request is read, or the connection
+// is closed when the request did not keep it alive.
+func (s *Server) EndResponse(c netserver.ClientNum) error {
+	return s.onLoop(c, func() {
+		if ls, cn := s.conn(c); cn != nil && cn.responding {
+			s.endResponse(ls, cn)
+		}
+	})
+}
+
+// Close closes c after the writes already asked for.
+func (s *Server) Close(c netserver.ClientNum) error {
+	return s.ns.RawClose(c)
+}
+
+// CollectBody asks for the whole body of c's current request in one
+// HTTPBody call (last=true), gathered up to limit bytes (zero or less:
+// Limits.MaxBodyBytes); a larger body is answered with 413 and the
+// connection closed. Call it from HTTPRead. A request without a body gets
+// an empty HTTPBody call.
+func (s *Server) CollectBody(c netserver.ClientNum, limit int64) error {
+	ls, cn := s.conn(c)
+	if cn == nil || !cn.responding || !s.ns.OnLoop(c) {
+		return ErrNoRequest
+	}
+	if limit <= 0 {
+		limit = s.lim.MaxBodyBytes
+	}
+	if cn.coll == nil {
+		if n := len(ls.colls); n > 0 {
+			cn.coll = ls.colls[n-1]
+			ls.colls = ls.colls[:n-1]
+		} else {
+			cn.coll = new(BodyCollector)
+		}
+	}
+	req := Request{Body: cn.bodyMode, ContentLength: cn.remaining}
+	if !cn.inBody {
+		req.Body = BodyNone
+	}
+	cn.coll.Reset(&req, limit)
+	s.sendContinue(cn)
+	return nil
+}
+
+// Detach hands connection c over to h (a protocol upgrade, WebSocket):
+// from the next read on, c's raw events go to h, and the bytes already
+// received after the current request head are delivered to h.RawRead
+// right after the current callback. The HTTP server no longer answers or
+// times out c; HTTPClose is not called for it. Call it on c's loop, from
+// HTTPRead, after sending the upgrade response.
+func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
+	ls, cn := s.conn(c)
+	if cn == nil || !s.ns.OnLoop(c) {
+		return ErrNoRequest
+	}
+	cn.detached = h
+	cn.responding = false
+	cn.inBody = false
+	_ = ls
+	return nil
+}
+
+// Shutdown-style helpers are on Net(); see netserver.Server.

@@ -1,0 +1,397 @@
+package sendfile
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/ring"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults of the Config fields left zero.
+const (
+	DefaultPipeSize  = 1 << 20
+	DefaultMaxPipes  = 4
+	DefaultChunkSize = 64 << 10
+)
+
+// Config tunes a Sender. Zero fields take the defaults.
+type Config struct {
+	// PipeSize is the pipe capacity asked for with F_SETPIPE_SZ (default
+	// 1 MiB); the kernel may give less (fs.pipe-max-size), and each splice
+	// step moves at most the capacity it gave.
+	PipeSize int
+	// MaxPipes bounds the pipes of one loop, so the splice chains in
+	// flight on it (default 4); further transfers wait in order.
+	MaxPipes int
+	// NoSplice forces the read+send fallback.
+	NoSplice bool
+	// ChunkSize is the buffer of the read+send fallback (default 64 KiB).
+	ChunkSize int
+}
+
+// Stats counts a Sender's work.
+type Stats struct {
+	Transfers, Fallbacks, Failed, PipesOpen, PipesDropped uint64
+}
+
+// Sender runs file transfers on a server's loops. Create it with New; its
+// transfers run on the loops only, and Close releases the pipes once the
+// loops have stopped.
+type Sender struct {
+	cfg   Config
+	loops []loopPipes
+}
+
+// loopPipes is one loop's pipe pool; only that loop touches it.
+type loopPipes struct {
+	free      []*pipe
+	open      int
+	waiting   []*Transfer
+	noSplice  bool // splice failed with EINVAL here: fall back from now on
+	transfers uint64
+	fallbacks uint64
+	failed    uint64
+	dropped   uint64
+}
+
+type pipe struct {
+	r, w int
+	size int
+}
+
+// New returns a Sender for a server with the given number of loops.
+func New(loops int, cfg Config) *Sender {
+	if cfg.PipeSize <= 0 {
+		cfg.PipeSize = DefaultPipeSize
+	}
+	if cfg.MaxPipes <= 0 {
+		cfg.MaxPipes = DefaultMaxPipes
+	}
+	if cfg.ChunkSize <= 0 {
+		cfg.ChunkSize = DefaultChunkSize
+	}
+	return &Sender{cfg: cfg, loops: make([]loopPipes, loops)}
+}
+
+// Close closes the pooled pipes. Call it after the loops have stopped.
+func (s *Sender) Close() {
+	for i := range s.loops {
+		lp := &s.loops[i]
+		for _, p := range lp.free {
+			p.close()
+		}
+		lp.open -= len(lp.free)
+		lp.free = nil
+	}
+}
+
+// Stats returns the counters, summed over the loops. Call it when the
+// loops are stopped, or accept approximate values.
+func (s *Sender) Stats() Stats {
+	var st Stats
+	for i := range s.loops {
+		lp := &s.loops[i]
+		st.Transfers += lp.transfers
+		st.Fallbacks += lp.fallbacks
+		st.Failed += lp.failed
+		st.PipesOpen += uint64(lp.open)
+		st.PipesDropped += lp.dropped
+	}
+	return st
+}
+
+func newPipe(size int) (*pipe, error) {
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("sendfile: pipe: %w", err)
+	}
+	p := &pipe{r: fds[0], w: fds[1]}
+	unix.FcntlInt(uintptr(p.w), unix.F_SETPIPE_SZ, size) // best effort
+	got, err := unix.FcntlInt(uintptr(p.w), unix.F_GETPIPE_SZ, 0)
+	if err != nil || got <= 0 {
+		got = 64 << 10
+	}
+	p.size = got
+	return p, nil
+}
+
+func (p *pipe) close() {
+	unix.Close(p.r)
+	unix.Close(p.w)
+}
+
+// get returns a pipe of the pool, or nil when every pipe is busy.
+func (lp *loopPipes) get(cfg *Config) (*pipe, error) {
+	if n := len(lp.free); n > 0 {
+		p := lp.free[n-1]
+		lp.free = lp.free[:n-1]
+		return p, nil
+	}
+	if lp.open >= cfg.MaxPipes {
+		return nil, nil
+	}
+	p, err := newPipe(cfg.PipeSize)
+	if err != nil {
+		return nil, err
+	}
+	lp.open++
+	return p, nil
+}
+
+// put returns a pipe to the pool, or closes it when it may hold bytes,
+// and hands a pipe to the first waiting transfer.
+func (s *Sender) put(lp *loopPipes, p *pipe, clean bool) {
+	if clean {
+		lp.free = append(lp.free, p)
+	} else {
+		p.close()
+		lp.open--
+		lp.dropped++
+	}
+	for len(lp.waiting) > 0 {
+		p, err := lp.get(&s.cfg)
+		if p == nil && err == nil {
+			return
+		}
+		t := lp.waiting[0]
+		lp.waiting = lp.waiting[1:]
+		if err != nil {
+			t.startFallback()
+			continue
+		}
+		t.p = p
+		t.step()
+	}
+}
+
+// Transfer is one file range on its way to a client: a netserver.Op.
+type Transfer struct {
+	s        *Sender
+	lp       *loopPipes
+	x        *netserver.OpContext
+	f        *os.File
+	fd       int
+	off, n   int64 // next file offset; bytes not yet read from the file
+	inPipe   int   // bytes in the pipe not yet sent
+	p        *pipe
+	buf      []byte // fallback buffer
+	bufOff   int
+	bufLen   int
+	done     func(failed bool)
+	failed   bool
+	fallback bool
+	toFall   bool // splice said EINVAL: continue with the fallback
+	ended    bool
+}
+
+// SQE tags of a transfer.
+const (
+	tagIn   = iota + 1 // splice file -> pipe
+	tagOut             // splice pipe -> socket
+	tagRead            // fallback read
+	tagSend            // fallback send
+)
+
+// Transfer returns an Op that sends n bytes of f from offset off; queue it
+// with netserver.Server.QueueOp. done (may be nil) is called exactly once,
+// on the loop, when the transfer ended, with failed set unless every byte
+// was sent; a failed transfer closes the client. f stays open: the caller
+// closes it in done (f must remain open until then).
+func (s *Sender) Transfer(f *os.File, off, n int64, done func(failed bool)) *Transfer {
+	return &Transfer{s: s, f: f, fd: int(f.Fd()), off: off, n: n, done: done}
+}
+
+// Start implements netserver.Op.
+func (t *Transfer) Start(x *netserver.OpContext) {
+	t.x = x
+	t.lp = &t.s.loops[x.Loop()]
+	t.lp.transfers++
+	if t.n <= 0 {
+		t.end(false)
+		return
+	}
+	if t.s.cfg.NoSplice || t.lp.noSplice {
+		t.startFallback()
+		return
+	}
+	if len(t.lp.waiting) > 0 {
+		t.lp.waiting = append(t.lp.waiting, t)
+		return
+	}
+	p, err := t.lp.get(&t.s.cfg)
+	if err != nil {
+		t.startFallback()
+		return
+	}
+	if p == nil {
+		t.lp.waiting = append(t.lp.waiting, t)
+		return
+	}
+	t.p = p
+	t.step()
+}
+
+// Cancel implements netserver.Op: the client closed before the transfer
+// started.
+func (t *Transfer) Cancel(netserver.ClientNum) {
+	t.ended = true
+	if t.done != nil {
+		t.done(true)
+	}
+}
+
+// step submits the next splice step.
+func (t *Transfer) step() {
+	x := t.x
+	switch {
+	case x.Closing():
+		t.end(true)
+		return
+	case t.inPipe > 0:
+		sqe := x.SQE(tagOut)
+		if sqe == nil {
+			t.end(true)
+			return
+		}
+		sqe.PrepSplice(t.p.r, -1, x.Fd(), -1, uint32(t.inPipe), 0)
+	case t.n == 0:
+		t.end(false)
+		return
+	default:
+		chunk := uint32(min(t.n, int64(t.p.size)))
+		if !x.Reserve(2) {
+			t.end(true)
+			return
+		}
+		sqe := x.SQE(tagIn)
+		sqe.PrepSplice(t.fd, t.off, t.p.w, -1, chunk, 0)
+		sqe.Flags |= ring.SQEIOLink
+		sqe = x.SQE(tagOut)
+		sqe.PrepSplice(t.p.r, -1, x.Fd(), -1, chunk, 0)
+	}
+	x.Submit()
+}
+
+// Complete implements netserver.Op.
+func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
+	switch tag {
+	case tagIn:
+		switch {
+		case res > 0:
+			t.off += int64(res)
+			t.n -= int64(res)
+			t.inPipe += int(res)
+		case res == -int32(unix.EINVAL) && t.inPipe == 0 && !t.failed:
+			t.toFall = true
+		default:
+			t.failed = true // an error, or the file shrank (0: EOF)
+		}
+	case tagOut:
+		switch {
+		case res > 0:
+			t.inPipe -= int(res)
+			x.AddBytesOut(int(res))
+		case res == -int32(unix.ECANCELED):
+			// the step before it was short or failed: decided there
+		default:
+			t.failed = true
+		}
+	case tagRead:
+		if res <= 0 {
+			t.failed = true
+		} else {
+			t.off += int64(res)
+			t.n -= int64(res)
+			t.bufOff, t.bufLen = 0, int(res)
+		}
+	case tagSend:
+		if res <= 0 {
+			t.failed = true
+		} else {
+			t.bufOff += int(res)
+			x.AddBytesOut(int(res))
+		}
+	}
+	if x.Closing() {
+		t.failed = true
+		if x.InFlight() > 0 {
+			x.Cancel()
+		}
+	}
+	if x.InFlight() > 0 {
+		return
+	}
+	switch {
+	case t.failed:
+		t.end(true)
+	case t.toFall:
+		t.toFall = false
+		t.lp.noSplice = true
+		p := t.p
+		t.p = nil
+		t.s.put(t.lp, p, true)
+		t.startFallback()
+	case t.fallback:
+		t.fallbackStep()
+	default:
+		t.step()
+	}
+}
+
+func (t *Transfer) startFallback() {
+	t.fallback = true
+	t.lp.fallbacks++
+	t.buf = make([]byte, t.s.cfg.ChunkSize)
+	t.bufOff, t.bufLen = 0, 0
+	t.fallbackStep()
+}
+
+// fallbackStep reads the next chunk or sends the rest of the buffer.
+func (t *Transfer) fallbackStep() {
+	x := t.x
+	if x.Closing() {
+		t.end(true)
+		return
+	}
+	if t.bufOff < t.bufLen {
+		sqe := x.SQE(tagSend)
+		if sqe == nil {
+			t.end(true)
+			return
+		}
+		sqe.PrepSend(x.Fd(), t.buf[t.bufOff:t.bufLen], unix.MSG_NOSIGNAL)
+	} else if t.n == 0 {
+		t.end(false)
+		return
+	} else {
+		sqe := x.SQE(tagRead)
+		if sqe == nil {
+			t.end(true)
+			return
+		}
+		sqe.PrepRead(t.fd, t.buf[:min(int64(len(t.buf)), t.n)], uint64(t.off))
+	}
+	x.Submit()
+}
+
+// end finishes the transfer once.
+func (t *Transfer) end(failed bool) {
+	if t.ended {
+		return
+	}
+	t.ended = true
+	if failed {
+		t.lp.failed++
+	}
+	if p := t.p; p != nil {
+		t.p = nil
+		t.s.put(t.lp, p, t.inPipe == 0)
+	}
+	t.buf = nil
+	if t.done != nil {
+		t.done(failed)
+	}
+	t.x.Finish(failed)
+}
