@@ -281,10 +281,14 @@ func (s *Server) do(c ClientNum, cmd command) error {
 	if l.onLoop() {
 		return l.exec(&cmd, true)
 	}
+	return s.post(l, cmd)
+}
+
+// post hands cmd to loop l from another goroutine.
+func (s *Server) post(l *loop, cmd command) error {
 	if s.state.Load() >= stateDone {
 		return ErrNotServing
 	}
-	cmd.c = c
 	l.post(cmd)
 	return nil
 }
@@ -312,10 +316,11 @@ func (s *Server) Send(c ClientNum, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if !l.onLoop() {
-		data = append([]byte(nil), data...)
+	if l.onLoop() { // one gettid per call: this is the hot path of most servers
+		cmd := command{op: cmdSend, c: c, data: data}
+		return l.exec(&cmd, true)
 	}
-	return s.do(c, command{op: cmdSend, c: c, data: data})
+	return s.post(l, command{op: cmdSend, c: c, data: append([]byte(nil), data...)})
 }
 
 // RawRead reads once from c into buf; the RawRead callback gets buf
