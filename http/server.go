@@ -294,7 +294,7 @@ func (s *Server) Close(c netserver.ClientNum) error {
 
 // CollectBody asks for the whole body of c's current request in one
 // HTTPBody call (last=true), gathered up to limit bytes (zero or less:
-// Limits.MaxBodyBytes); a larger body is answered with 413 and the
+// Limits.MaxBodyBytes, which also caps it); a larger body is answered with 413 and the
 // connection closed. Call it from HTTPRead. A request without a body gets
 // an empty HTTPBody call.
 func (s *Server) CollectBody(c netserver.ClientNum, limit int64) error {
@@ -302,7 +302,7 @@ func (s *Server) CollectBody(c netserver.ClientNum, limit int64) error {
 	if cn == nil || !cn.responding || !s.ns.OnLoop(c) {
 		return ErrNoRequest
 	}
-	if limit <= 0 {
+	if limit <= 0 || limit > s.lim.MaxBodyBytes {
 		limit = s.lim.MaxBodyBytes
 	}
 	if cn.coll == nil {

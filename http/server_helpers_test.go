@@ -1,0 +1,7 @@
+package http
+
+import "github.com/uringnet/uringnet/sendfile"
+
+func sendfileConfig(noSplice bool) sendfile.Config {
+	return sendfile.Config{NoSplice: noSplice, MaxPipes: 2, PipeSize: 256 << 10}
+}
