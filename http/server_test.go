@@ -359,7 +359,7 @@ func TestLimitsAndErrors(t *testing.T) {
 	s, _, _ := startHTTP(t, Config{Limits: Limits{MaxRequestLine: 200, MaxHeaderBytes: 1024, MaxBodyBytes: 1000}})
 	for _, tc := range []struct {
 		name, req string
-		status  int
+		status    int
 	}{
 		{"414", "GET /" + strings.Repeat("a", 300) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
 		{"431", "GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("b", 2000) + "\r\n\r\n", 431},
