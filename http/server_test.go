@@ -19,6 +19,8 @@ import (
 	"github.com/uringnet/uringnet/netserver"
 )
 
+var helloBody = []byte("Hello, World!")
+
 // testHandler routes a few paths, as the demo does.
 type testHandler struct {
 	NopHTTPHandler
@@ -32,7 +34,7 @@ type testHandler struct {
 func (h *testHandler) HTTPRead(req *Request, c netserver.ClientNum, failed bool) {
 	switch p := string(req.Path); {
 	case p == "/plaintext":
-		h.s.Respond(c, 200, "text/plain", []byte("Hello, World!"))
+		h.s.Respond(c, 200, "text/plain", helloBody)
 	case p == "/echo":
 		h.s.CollectBody(c, 1<<20)
 	case p == "/stream" && req.Body == BodyNone:
