@@ -1,14 +1,17 @@
 // Command example is the uringnet demo HTTP server:
 //
-//	go run ./example -addr 127.0.0.1:8080 [-root DIR] [-loops N]
+//	go run ./example -addr 127.0.0.1:8080 [-root DIR] [-loops N] [-log json] [-access-log=false]
 //
-// Routes: /plaintext answers "Hello, World!" (text/plain), /json answers
-// {"message":"Hello, World!"}, POST /echo sends the request body back, and
-// every other GET or HEAD is a file under -root. Without -root it serves a
-// small site embedded in the binary, written to a temporary directory at
-// start (so that it goes through the same SendFile path as a real root)
-// and removed at exit. It prints "listening on ADDR", stops gracefully on
-// SIGINT or SIGTERM and prints its final stats line.
+// (-h explains every flag.) Routes: /plaintext answers "Hello, World!"
+// (text/plain), /json answers {"message":"Hello, World!"}, POST /echo sends
+// the request body back, /metrics exposes the counters in the Prometheus
+// text format and /stats.json as JSON, and every other GET or HEAD is a file
+// under -root. Without -root it serves a small site embedded in the binary
+// (a live page of the counters, a range-request demo on a generated
+// /big.bin), written to a temporary directory at start (so that it goes
+// through the same SendFile path as a real root) and removed at exit. It
+// prints "listening on ADDR", stops gracefully on SIGINT or SIGTERM and
+// prints its final stats line; logs go through log/slog to stderr.
 package main
 
 import (
@@ -41,11 +44,20 @@ var (
 // demo routes requests.
 type demo struct {
 	http.NopHTTPHandler
-	s *http.Server
+	s      *http.Server
+	access *accessLog // nil when the access log is off
+	stats  *counterSources
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
+	d.access.add(req.Method, req.Path, routeStatus(req), c)
 	switch string(req.Path) {
+	case "/metrics":
+		s := d.stats.take(time.Now())
+		d.s.Respond(c, 200, metricsContentType, appendMetrics(nil, &s))
+	case "/stats.json":
+		s := d.stats.take(time.Now())
+		d.s.Respond(c, 200, "application/json", appendStatsJSON(nil, &s))
 	case "/plaintext":
 		d.s.Respond(c, 200, "text/plain", helloBody)
 	case "/json":
@@ -66,24 +78,46 @@ func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	d.s.Respond(c, 200, "application/octet-stream", data)
 }
 
+// routeStatus is the status the access log shows for req: the demo's own
+// routes answer 200 (405 for /echo without POST); files get 0 (chosen by
+// SendFile).
+func routeStatus(req *http.Request) int {
+	switch string(req.Path) {
+	case "/plaintext", "/json", "/metrics", "/stats.json":
+		return 200
+	case "/echo":
+		if string(req.Method) != "POST" {
+			return 405
+		}
+		return 200
+	}
+	return 0
+}
+
 func main() {
-	fl := flag.NewFlagSet("example", flag.ExitOnError)
-	addr := fl.String("addr", "127.0.0.1:8080", "address to listen on")
-	root := fl.String("root", "", "directory to serve (default: the embedded site)")
-	loops := fl.Int("loops", 0, "event loops (default GOMAXPROCS)")
-	fl.Parse(os.Args[1:])
+	o, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "example:", err)
+		os.Exit(2)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	if err := run(*addr, *root, *loops, os.Stdout, sig); err != nil {
+	if err := run(o, os.Stdout, sig); err != nil {
 		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(1)
 	}
 }
 
-// run serves until stop delivers a signal.
-func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) error {
+// run serves until stop delivers a signal. out gets the "listening on" and
+// "stats" lines; logs go to o.logOut (nowhere when nil).
+func run(o options, out io.Writer, stop <-chan os.Signal) error {
+	log := o.logger()
+	root := o.root
 	if root == "" {
-		dir, err := writeSite()
+		dir, err := writeSite(o.bigFile)
 		if err != nil {
 			return err
 		}
@@ -91,14 +125,21 @@ func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) err
 		root = dir
 	}
 	d := &demo{}
+	if o.accessLog {
+		d.access = newAccessLog(log, 4096)
+		defer d.access.close()
+	}
 	s, err := http.NewServer(http.Config{
-		Net:  netserver.Config{Addrs: []string{addr}, Loops: loops},
+		Net:  netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log},
 		Root: root,
 	}, d)
 	if err != nil {
 		return err
 	}
 	d.s = s
+	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests}
+	log.Info("serving", "addr", s.Addr().String(), "root", root, "loops", s.Net().Loops(),
+		"access_log", o.accessLog)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
@@ -113,12 +154,14 @@ func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) err
 	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) {
 		return err
 	}
+	log.Info("stopped", "requests", s.Requests(), "accepted", s.Stats().Accepted)
 	fmt.Fprintf(out, "stats %s requests=%d\n", s.Stats(), s.Requests())
 	return nil
 }
 
-// writeSite copies the embedded site to a new temporary directory.
-func writeSite() (string, error) {
+// writeSite copies the embedded site to a new temporary directory and
+// adds big.bin, bigFile bytes of a repeating pattern (for the range demo).
+func writeSite(bigFile int64) (string, error) {
 	dir, err := os.MkdirTemp("", "uringnet-site-")
 	if err != nil {
 		return "", fmt.Errorf("embedded site: %w", err)
@@ -138,9 +181,41 @@ func writeSite() (string, error) {
 		}
 		return os.WriteFile(dst, b, 0o644)
 	})
+	if err == nil {
+		err = writeBigFile(filepath.Join(dir, "big.bin"), bigFile)
+	}
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", fmt.Errorf("embedded site: %w", err)
 	}
 	return dir, nil
+}
+
+// writeBigFile writes size bytes to path: 64-byte lines "<offset> uringnet"
+// padded with dots, so a byte range shows where it came from.
+func writeBigFile(path string, size int64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	const line = 64
+	chunk := make([]byte, 0, 1<<20)
+	for off := int64(0); off < size; {
+		chunk = chunk[:0]
+		for len(chunk)+line <= cap(chunk) && off+int64(len(chunk)) < size {
+			start := len(chunk)
+			chunk = fmt.Appendf(chunk, "%010d uringnet big.bin ", off+int64(start))
+			for len(chunk)-start < line-1 {
+				chunk = append(chunk, '.')
+			}
+			chunk = append(chunk, '\n')
+		}
+		n := min(int64(len(chunk)), size-off)
+		if _, err := f.Write(chunk[:n]); err != nil {
+			f.Close()
+			return err
+		}
+		off += n
+	}
+	return f.Close()
 }

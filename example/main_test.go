@@ -34,7 +34,7 @@ func TestDemo(t *testing.T) {
 	out := &syncBuf{}
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
-	go func() { done <- run("127.0.0.1:0", "", 1, out, stop) }()
+	go func() { done <- run(options{addr: "127.0.0.1:0", loops: 1, bigFile: 1 << 20}, out, stop) }()
 	var addr string
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" && time.Now().Before(deadline) {

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/uringnet/uringnet/netserver"
+)
+
+// metricsContentType is the Prometheus text exposition format, version 0.0.4.
+const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// wsStats are the WebSocket counters the metrics and the live page show.
+type wsStats struct {
+	Clients     uint64 `json:"clients"`      // WebSocket connections open now
+	Upgrades    uint64 `json:"upgrades"`     // handshakes completed
+	MessagesIn  uint64 `json:"messages_in"`  // messages received
+	MessagesOut uint64 `json:"messages_out"` // messages sent (a broadcast counts once per client)
+}
+
+// snapshot is everything the demo counts, taken at one moment.
+type snapshot struct {
+	Time     time.Time
+	Loops    int
+	Net      netserver.Stats
+	Requests uint64   // HTTP request heads parsed
+	WS       *wsStats // nil while the demo has no WebSocket server
+}
+
+// counterSources is where snapshots come from. ws is the hook for the
+// WebSocket server's counters: nil leaves the WebSocket metrics out.
+type counterSources struct {
+	loops    int
+	net      func() netserver.Stats
+	requests func() uint64
+	ws       func() wsStats
+}
+
+// take reads every counter now.
+func (src *counterSources) take(now time.Time) snapshot {
+	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests()}
+	if src.ws != nil {
+		w := src.ws()
+		s.WS = &w
+	}
+	return s
+}
+
+// metric is one line of the exposition: a name, its help and type, and
+// how to read its value from a snapshot (ok=false leaves it out).
+type metric struct {
+	name, help, typ string
+	value           func(s *snapshot) (v uint64, ok bool)
+}
+
+// net and ws read a counter that is always there, or only with WebSocket.
+func netValue(f func(st *netserver.Stats) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) { return f(&s.Net), true }
+}
+
+func wsValue(f func(w *wsStats) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.WS == nil {
+			return 0, false
+		}
+		return f(s.WS), true
+	}
+}
+
+// metrics lists what /metrics exposes, in order. Names follow the
+// Prometheus conventions: the uringnet_ prefix, base units, _total on
+// counters.
+var metrics = []metric{
+	{"uringnet_loops", "Event loops, each with its own io_uring and OS thread.", "gauge",
+		func(s *snapshot) (uint64, bool) { return uint64(s.Loops), true }},
+	{"uringnet_connections_open", "Connections open now.", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.ConnsOpen })},
+	{"uringnet_connections_accepted_total", "Connections accepted.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Accepted })},
+	{"uringnet_clients_closed_total", "Clients closed (connections and adopted file descriptors).", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Closed })},
+	{"uringnet_connections_rejected_total", "Connections closed at once because the connection limit was reached.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Rejected })},
+	{"uringnet_accept_errors_total", "Failed accepts (EMFILE, ENFILE, ...).", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.AcceptErrors })},
+	{"uringnet_tasks_in_flight", "Operations in flight on the rings.", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.TasksInFlight })},
+	{"uringnet_sqes_submitted_total", "Submission queue entries submitted.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.SQEs })},
+	{"uringnet_enters_total", "io_uring_enter system calls.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Enters })},
+	{"uringnet_received_bytes_total", "Bytes read from clients.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.BytesIn })},
+	{"uringnet_sent_bytes_total", "Bytes written to clients.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.BytesOut })},
+	{"uringnet_stale_completions_total", "Completions whose task had already ended (a bug if not 0).", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Stale })},
+	{"uringnet_panics_total", "Callbacks that panicked (each closed its client).", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Panics })},
+	{"uringnet_buffer_ring_empty_total", "Receives that found the provided-buffer ring empty.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.NoBuffers })},
+	{"uringnet_events_total", "Custom event (eventfd) triggers delivered.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Events })},
+	{"uringnet_http_requests_total", "HTTP request heads parsed.", "counter",
+		func(s *snapshot) (uint64, bool) { return s.Requests, true }},
+	{"uringnet_websocket_clients", "WebSocket connections open now.", "gauge",
+		wsValue(func(w *wsStats) uint64 { return w.Clients })},
+	{"uringnet_websocket_upgrades_total", "WebSocket handshakes completed.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.Upgrades })},
+	{"uringnet_websocket_messages_received_total", "WebSocket messages received.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.MessagesIn })},
+	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.MessagesOut })},
+}
+
+// appendMetrics appends s in the Prometheus text exposition format:
+// a # HELP and a # TYPE line before every sample.
+func appendMetrics(dst []byte, s *snapshot) []byte {
+	for i := range metrics {
+		m := &metrics[i]
+		v, ok := m.value(s)
+		if !ok {
+			continue
+		}
+		dst = append(dst, "# HELP "...)
+		dst = append(dst, m.name...)
+		dst = append(dst, ' ')
+		dst = append(dst, m.help...)
+		dst = append(dst, "\n# TYPE "...)
+		dst = append(dst, m.name...)
+		dst = append(dst, ' ')
+		dst = append(dst, m.typ...)
+		dst = append(dst, '\n')
+		dst = append(dst, m.name...)
+		dst = append(dst, ' ')
+		dst = strconv.AppendUint(dst, v, 10)
+		dst = append(dst, '\n')
+	}
+	return dst
+}
+
+// statsJSON is the body of /stats.json and of the live page's WebSocket
+// messages. Counters are totals; the page turns them into rates.
+type statsJSON struct {
+	TimeMs        int64    `json:"t"` // Unix milliseconds
+	Loops         int      `json:"loops"`
+	Connections   uint64   `json:"connections"`
+	Accepted      uint64   `json:"accepted"`
+	Requests      uint64   `json:"requests"`
+	TasksInFlight uint64   `json:"tasks_in_flight"`
+	SQEs          uint64   `json:"sqes"`
+	Enters        uint64   `json:"enters"`
+	BytesIn       uint64   `json:"bytes_in"`
+	BytesOut      uint64   `json:"bytes_out"`
+	Events        uint64   `json:"events"`
+	WebSocket     *wsStats `json:"websocket"` // null without a WebSocket server
+}
+
+// appendStatsJSON appends s as one JSON object.
+func appendStatsJSON(dst []byte, s *snapshot) []byte {
+	b, err := json.Marshal(statsJSON{
+		TimeMs: s.Time.UnixMilli(), Loops: s.Loops,
+		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
+		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
+		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,
+		WebSocket: s.WS,
+	})
+	if err != nil { // cannot happen: plain numbers
+		panic("example: stats JSON: " + err.Error())
+	}
+	return append(dst, b...)
+}

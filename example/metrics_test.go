@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	nethttp "net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/uringnet/uringnet/netserver"
+)
+
+// startDemo runs the demo with o (addr defaults to 127.0.0.1:0) and returns
+// its address and the output it writes to stdout; the server is stopped at
+// the end of the test, and must stop cleanly.
+func startDemo(t testing.TB, o options) (addr string, out *syncBuf) {
+	t.Helper()
+	if o.addr == "" {
+		o.addr = "127.0.0.1:0"
+	}
+	if o.loops == 0 {
+		o.loops = 1
+	}
+	if o.logFormat == "" {
+		o.logFormat = "text"
+	}
+	out = &syncBuf{}
+	stop := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(o, out, stop) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
+			addr = strings.TrimPrefix(line, "listening on ")
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo stopped at start: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if addr == "" {
+		t.Fatal("no listening line")
+	}
+	t.Cleanup(func() {
+		nethttp.DefaultClient.CloseIdleConnections()
+		stop <- syscall.SIGTERM
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("demo did not stop")
+		}
+	})
+	return addr, out
+}
+
+// get fetches url and returns the response (body read) or fails the test.
+func get(t testing.TB, url string) (*nethttp.Response, string) {
+	t.Helper()
+	resp, err := nethttp.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+var (
+	metricName = regexp.MustCompile(`^uringnet_[a-z_]+$`)
+	helpLine   = regexp.MustCompile(`^# HELP (\S+) (.+)$`)
+	typeLine   = regexp.MustCompile(`^# TYPE (\S+) (counter|gauge)$`)
+)
+
+// parseExposition checks text against the Prometheus text format as the
+// demo writes it (HELP, TYPE, then one sample per metric) and returns the
+// samples.
+func parseExposition(t *testing.T, text string) map[string]uint64 {
+	t.Helper()
+	samples := map[string]uint64{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	var help, typ, kind string
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "# HELP "):
+			m := helpLine.FindStringSubmatch(line)
+			if m == nil {
+				t.Fatalf("line %d: bad HELP %q", n, line)
+			}
+			help = m[1]
+		case strings.HasPrefix(line, "# TYPE "):
+			m := typeLine.FindStringSubmatch(line)
+			if m == nil || m[1] != help {
+				t.Fatalf("line %d: bad TYPE %q (after HELP of %q)", n, line, help)
+			}
+			typ, kind = m[1], m[2]
+		default:
+			name, val, ok := strings.Cut(line, " ")
+			if !ok || name != typ || name != help {
+				t.Fatalf("line %d: sample %q without its HELP and TYPE", n, line)
+			}
+			if !metricName.MatchString(name) {
+				t.Errorf("line %d: name %q: want uringnet_ and lower case", n, name)
+			}
+			if (kind == "counter") != strings.HasSuffix(name, "_total") {
+				t.Errorf("line %d: %s %q: counters and only counters end in _total", n, kind, name)
+			}
+			v, err := strconv.ParseUint(val, 10, 64)
+			if err != nil {
+				t.Fatalf("line %d: value %q: %v", n, val, err)
+			}
+			if _, dup := samples[name]; dup {
+				t.Fatalf("line %d: %s twice", n, name)
+			}
+			samples[name] = v
+			help, typ = "", ""
+		}
+	}
+	if !strings.HasSuffix(text, "\n") {
+		t.Error("exposition does not end in a newline")
+	}
+	return samples
+}
+
+func TestMetricsScrape(t *testing.T) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	resp, body := get(t, "http://"+addr+"/metrics")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != metricsContentType {
+		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	first := parseExposition(t, body)
+	for _, name := range []string{"uringnet_loops", "uringnet_connections_open", "uringnet_connections_accepted_total",
+		"uringnet_tasks_in_flight", "uringnet_sqes_submitted_total", "uringnet_enters_total",
+		"uringnet_received_bytes_total", "uringnet_sent_bytes_total", "uringnet_http_requests_total"} {
+		if _, ok := first[name]; !ok {
+			t.Errorf("%s missing", name)
+		}
+	}
+	if _, ok := first["uringnet_websocket_clients"]; ok {
+		t.Error("WebSocket metrics without a WebSocket source")
+	}
+	if first["uringnet_loops"] != 1 || first["uringnet_connections_open"] < 1 || first["uringnet_http_requests_total"] < 1 {
+		t.Errorf("first scrape: %v", first)
+	}
+	for range 3 {
+		get(t, "http://"+addr+"/plaintext")
+	}
+	_, body = get(t, "http://"+addr+"/metrics")
+	second := parseExposition(t, body)
+	if d := second["uringnet_http_requests_total"] - first["uringnet_http_requests_total"]; d != 4 {
+		t.Errorf("requests went up by %d, want 4", d)
+	}
+	for _, name := range []string{"uringnet_received_bytes_total", "uringnet_sent_bytes_total", "uringnet_sqes_submitted_total"} {
+		if second[name] <= first[name] {
+			t.Errorf("%s did not grow: %d then %d", name, first[name], second[name])
+		}
+	}
+}
+
+func TestStatsJSON(t *testing.T) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	resp, body := get(t, "http://"+addr+"/stats.json")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var s map[string]any
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	for _, k := range []string{"t", "loops", "connections", "requests", "tasks_in_flight", "sqes", "enters", "bytes_in", "bytes_out"} {
+		if _, ok := s[k].(float64); !ok {
+			t.Errorf("%s: %v, want a number", k, s[k])
+		}
+	}
+	if s["websocket"] != nil {
+		t.Errorf("websocket = %v, want null", s["websocket"])
+	}
+	if ms := s["t"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Minute {
+		t.Errorf("t = %v is not now", ms)
+	}
+}
+
+func TestAppendMetricsWebSocket(t *testing.T) {
+	src := &counterSources{
+		loops:    2,
+		net:      func() netserver.Stats { return netserver.Stats{ConnsOpen: 3, BytesIn: 10, BytesOut: 20} },
+		requests: func() uint64 { return 7 },
+		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
+	}
+	s := src.take(time.Unix(1, 0))
+	got := parseExposition(t, string(appendMetrics(nil, &s)))
+	for name, want := range map[string]uint64{
+		"uringnet_loops": 2, "uringnet_connections_open": 3, "uringnet_received_bytes_total": 10,
+		"uringnet_sent_bytes_total": 20, "uringnet_http_requests_total": 7,
+		"uringnet_websocket_clients": 2, "uringnet_websocket_upgrades_total": 5,
+		"uringnet_websocket_messages_received_total": 9, "uringnet_websocket_messages_sent_total": 11,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %d, want %d", name, got[name], want)
+		}
+	}
+	if len(got) != len(metrics) {
+		t.Errorf("%d samples, want all %d", len(got), len(metrics))
+	}
+	var js statsJSON
+	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
+		t.Fatal(err)
+	}
+	if js.TimeMs != 1000 || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
+		t.Errorf("stats JSON %+v", js)
+	}
+}
+
+func TestAppendMetricsAllocs(t *testing.T) {
+	s := snapshot{Loops: 1}
+	buf := appendMetrics(nil, &s)
+	if n := testing.AllocsPerRun(100, func() { buf = appendMetrics(buf[:0], &s) }); n != 0 {
+		t.Errorf("appendMetrics into a big enough buffer: %v allocations", n)
+	}
+}
