@@ -62,12 +62,26 @@ func (l *loop) cbEventError(c ClientNum, info uint64) {
 }
 
 func (l *loop) tick() {
-	t, ok := l.h.(Ticker)
-	if !ok {
-		return
+	now := time.Unix(0, l.now)
+	if t, ok := l.h.(Ticker); ok {
+		l.tickOne(t, now)
 	}
+	if ts := l.s.tickers.Load(); ts != nil {
+		for _, t := range *ts {
+			l.tickOne(t, now)
+		}
+	}
+}
+
+func (l *loop) tickOne(t Ticker, now time.Time) {
 	defer l.recovered(0, "Tick")
-	t.Tick(l.idx, time.Unix(0, l.now))
+	t.Tick(l.idx, now)
+}
+
+// runFunc runs a function given to RunOnLoop.
+func (l *loop) runFunc(f func()) {
+	defer l.recovered(0, "RunOnLoop")
+	f()
 }
 
 func (l *loop) cancelOp(op Op, c ClientNum) {

@@ -36,6 +36,7 @@ type client struct {
 	closeAfterWrites bool
 	inflight         int32 // tasks referencing this client
 	sendItems        int32 // outq items covered by the send in flight
+	queued           int   // bytes in outq not yet written (custom ops excluded)
 	recvID           tasks.ID
 	lastActive       int64
 	info             uint64

@@ -17,6 +17,7 @@ const (
 	cmdEventPrepare
 	cmdGroup
 	cmdCustom
+	cmdFunc
 	cmdShutdown
 	cmdClose
 )
@@ -33,6 +34,7 @@ type command struct {
 	ev     *eventfd.EventFD
 	group  []groupOp
 	custom Op
+	fn     func()           // cmdFunc
 	res    chan adoptResult // reply for PassFD and EventOpen from other goroutines
 	result ClientNum        // the new client, when run on the loop
 }
@@ -88,6 +90,9 @@ func (l *loop) exec(cmd *command, direct bool) error {
 		return err
 	case cmdGroup:
 		return l.submitGroup(cmd.group, direct)
+	case cmdFunc:
+		l.runFunc(cmd.fn)
+		return nil
 	}
 	cl := l.client(cmd.c)
 	if cl == nil || cl.state != stOpen {

@@ -167,7 +167,7 @@ func (l *loop) run(ready chan<- error) {
 	l.tid.Store(int64(unix.Gettid()))
 	defer l.teardown()
 	l.now = time.Now().UnixNano()
-	if _, ok := l.h.(Ticker); ok && l.s.cfg.TickInterval > 0 {
+	if l.s.cfg.TickInterval > 0 {
 		l.nextTick = l.now + int64(l.s.cfg.TickInterval)
 	}
 	for i := range l.listeners {

@@ -36,6 +36,8 @@ type Server struct {
 	state   atomic.Int32 // 0 new, 1 serving, 2 stopping, 3 done
 	done    chan struct{}
 	serveMu sync.Mutex
+	tickers atomic.Pointer[[]Ticker] // extra tickers (AddTicker), copy on write
+	tickMu  sync.Mutex               // serializes AddTicker
 }
 
 const (

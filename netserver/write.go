@@ -39,6 +39,9 @@ type sendState struct {
 
 // queueWrite appends a write to c's output queue.
 func (l *loop) queueWrite(c ClientNum, cl *client, it writeItem) {
+	if it.cb != cbOp {
+		cl.queued += it.size - it.done
+	}
 	cl.outq = append(cl.outq, it)
 	l.markDirty(c, cl)
 	if !l.batch {
@@ -57,6 +60,7 @@ func (l *loop) queueCopy(c ClientNum, cl *client, data []byte) {
 		if last.pooled && cap(last.data)-len(last.data) >= len(data) {
 			last.data = append(last.data, data...)
 			last.size += len(data)
+			cl.queued += len(data)
 			return
 		}
 	}
@@ -250,6 +254,7 @@ func (l *loop) onSend(id tasks.ID, t *tasks.Task, res int32) {
 // complete consumes n written bytes from the front of c's queue and fires
 // the callbacks of the writes now done.
 func (l *loop) complete(c ClientNum, cl *client, n int) {
+	cl.queued -= n
 	done := l.doneItems[:0]
 	k := 0
 	for k < len(cl.outq) {
@@ -302,6 +307,11 @@ func (l *loop) failQueued(c ClientNum, cl *client) {
 		return
 	}
 	failed := append([]writeItem(nil), cl.outq[keep:]...)
+	for i := range failed {
+		if failed[i].cb != cbOp {
+			cl.queued -= failed[i].size - failed[i].done
+		}
+	}
 	clear(cl.outq[keep:])
 	cl.outq = cl.outq[:keep]
 	for i := range failed {

@@ -1,0 +1,59 @@
+package netserver
+
+import "fmt"
+
+// RunOnLoop runs f on the goroutine of loop number loop (0 <= loop <
+// Loops()): at once when the caller is already there, otherwise through the
+// loop's command queue, after the commands posted before it. f must not
+// block; like a callback, a panic in f is recovered, logged and counted.
+// It returns ErrNotServing when the server has stopped, and f is then not
+// run. This is how work for many clients of one loop (a broadcast, a
+// sweep) is handed over in one go instead of once per client.
+func (s *Server) RunOnLoop(loop int, f func()) error {
+	if loop < 0 || loop >= len(s.loops) {
+		return fmt.Errorf("netserver: RunOnLoop(%d): %d loops", loop, len(s.loops))
+	}
+	l := s.loops[loop]
+	if l.onLoop() {
+		l.runFunc(f)
+		return nil
+	}
+	if s.state.Load() != stateServing {
+		return ErrNotServing
+	}
+	l.post(command{op: cmdFunc, fn: f})
+	return nil
+}
+
+// AddTicker adds t to the tickers called on every loop each
+// Config.TickInterval (after the Handler's own Tick, when it has one). It
+// is how a layer above the Handler (a protocol taken over with a detach)
+// gets its own periodic call. Ticks happen only when Config.TickInterval is
+// positive. Safe from any goroutine.
+func (s *Server) AddTicker(t Ticker) {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	var ts []Ticker
+	if old := s.tickers.Load(); old != nil {
+		ts = append(ts, *old...)
+	}
+	ts = append(ts, t)
+	s.tickers.Store(&ts)
+}
+
+// Queued returns the bytes written to c (RawWrite, RawWritev, Send) that
+// the kernel has not yet taken, or -1 when c is not an open client of the
+// calling loop. It is only meaningful on c's loop (from a callback, a
+// Tick or RunOnLoop), where it costs a table lookup; anywhere else it
+// returns -1. Use it to bound what a slow reader can make the server hold.
+func (s *Server) Queued(c ClientNum) int {
+	l, err := s.loopOf(c)
+	if err != nil || !l.onLoop() {
+		return -1
+	}
+	cl := l.client(c)
+	if cl == nil || cl.state != stOpen {
+		return -1
+	}
+	return cl.queued
+}
