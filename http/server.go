@@ -18,6 +18,7 @@ const (
 	DefaultHeaderTimeout  = 10 * time.Second
 	DefaultIdleTimeout    = 75 * time.Second
 	DefaultLingerTimeout  = 2 * time.Second
+	DefaultStallTimeout   = 2 * time.Minute
 	DefaultMaxBuffered    = 1 << 20
 	DefaultCacheBytes     = 64 << 20
 	DefaultCacheFileBytes = 64 << 10
@@ -34,8 +35,12 @@ var (
 
 // Config configures a Server. Zero fields take the defaults.
 type Config struct {
-	// Net configures the event loops. Its IdleTimeout (a raw inactivity
-	// limit) is best left zero: the HTTP timeouts below are finer.
+	// Net configures the event loops. Its IdleTimeout is the stall
+	// limit: a connection with no byte read and no write progress for this
+	// long is closed, which ends uploads and downloads to a client that
+	// stopped reading. Default DefaultStallTimeout (2 min, longer than
+	// IdleTimeout so idle keep-alive connections are closed by the finer
+	// HTTP timeouts first); negative means none.
 	Net netserver.Config
 	// Limits bounds request heads and bodies (414, 431, 413).
 	Limits Limits
@@ -93,6 +98,12 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	}
 	if cfg.LingerTimeout <= 0 {
 		cfg.LingerTimeout = DefaultLingerTimeout
+	}
+	switch {
+	case cfg.Net.IdleTimeout == 0:
+		cfg.Net.IdleTimeout = DefaultStallTimeout
+	case cfg.Net.IdleTimeout < 0:
+		cfg.Net.IdleTimeout = 0
 	}
 	if cfg.MaxBuffered <= 0 {
 		cfg.MaxBuffered = DefaultMaxBuffered
