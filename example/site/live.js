@@ -1,0 +1,100 @@
+// live.js: the index page's live counters. It listens on the WebSocket
+// /stats (one JSON sample a second); where that is not available it polls
+// /stats.json every second instead. Rates are differences between samples.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  let prev = null;
+  let samples = 0;
+  let pollTimer = null;
+
+  function count(n) {
+    return Math.round(n).toLocaleString("en-US");
+  }
+
+  function bytes(n) {
+    const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
+    return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
+  }
+
+  function show(s) {
+    samples++;
+    $("samples").textContent = samples;
+    $("loops").textContent = s.loops;
+    $("connections").textContent = count(s.connections);
+    $("tasks").textContent = count(s.tasks_in_flight);
+    $("requests").textContent = count(s.requests);
+    $("accepted").textContent = count(s.accepted);
+    $("bytes-in").textContent = bytes(s.bytes_in);
+    $("bytes-out").textContent = bytes(s.bytes_out);
+    $("ws-clients").textContent = s.websocket ? count(s.websocket.clients) : "n/a";
+    if (prev && s.t > prev.t) {
+      const dt = (s.t - prev.t) / 1000;
+      const rate = (k) => (s[k] - prev[k]) / dt;
+      $("rps").textContent = count(rate("requests"));
+      $("submits").textContent = count(rate("sqes"));
+      $("enters").textContent = count(rate("enters"));
+      $("bytes-in-rate").textContent = bytes(rate("bytes_in"));
+      $("bytes-out-rate").textContent = bytes(rate("bytes_out"));
+    }
+    prev = s;
+  }
+
+  function poll() {
+    if (pollTimer !== null) {
+      return;
+    }
+    $("source").textContent = "polling /stats.json every second";
+    const once = () =>
+      fetch("/stats.json", { cache: "no-store" })
+        .then((r) => r.json())
+        .then(show)
+        .catch((e) => { $("source").textContent = "polling /stats.json: " + e; });
+    once();
+    pollTimer = setInterval(once, 1000);
+  }
+
+  function connect() {
+    let ws;
+    try {
+      ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/stats");
+    } catch (e) {
+      poll();
+      return;
+    }
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      $("source").textContent = "WebSocket /stats (pushed every second)";
+    };
+    ws.onmessage = (ev) => {
+      try {
+        show(JSON.parse(ev.data));
+      } catch (e) {
+        // not a stats sample: ignore it
+      }
+    };
+    ws.onclose = () => {
+      if (opened) {
+        $("source").textContent = "WebSocket closed; reconnecting";
+        setTimeout(connect, 1000);
+      } else {
+        poll(); // no WebSocket route on this server
+      }
+    };
+  }
+
+  $("burst").addEventListener("click", () => {
+    for (let i = 0; i < 200; i++) {
+      fetch("/plaintext", { cache: "no-store" }).catch(() => {});
+    }
+  });
+
+  connect();
+})();
