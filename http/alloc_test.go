@@ -51,7 +51,7 @@ func TestPlaintextKeepAliveAllocs(t *testing.T) {
 	}
 }
 
-func dialRaw(t *testing.T, s *Server) net.Conn {
+func dialRaw(t testing.TB, s *Server) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", s.Addr().String())
 	if err != nil {

@@ -57,6 +57,12 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
 	}
+	if e, ok := s.cachedFile(clean); ok {
+		meta := fileMeta{size: int64(len(e.Data)), etag: e.ETag, lastModified: e.LastModified,
+			modTime: time.Unix(0, e.ID.ModTime), contentType: e.ContentType}
+		s.serveFile(ls, cn, req, &meta, e, nil)
+		return nil
+	}
 	f, fi, name, err := OpenUnder(s.root, clean)
 	if err != nil {
 		s.respondPage(ls, cn, pathStatus(err), "")

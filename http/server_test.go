@@ -105,7 +105,7 @@ func testLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 
 // startHTTP starts a server on 127.0.0.1:0 with a root holding a few files
 // and checks, at cleanup, that fds and tasks are back where they were.
-func startHTTP(t *testing.T, cfg Config) (*Server, *testHandler, string) {
+func startHTTP(t testing.TB, cfg Config) (*Server, *testHandler, string) {
 	t.Helper()
 	fds := countFDs(t)
 	if cfg.Root == "" {
@@ -160,7 +160,7 @@ var bigContent = func() []byte {
 	return b
 }()
 
-func makeRoot(t *testing.T) string {
+func makeRoot(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
