@@ -1,0 +1,20 @@
+// Command report runs every peer comparison in bench/ (echobench, httpbench
+// and, once it exists, wsbench) and writes docs/benchmarks.md with their
+// tables and docs/benchmarks.svg, a bar chart of uringnet's throughput as a
+// ratio of each peer's. Run it from bench/:
+//
+//	go run ./cmd/report            # full runs, several minutes
+//	go run ./cmd/report -quick     # 1 s runs, 1 round: a smoke test
+//
+// Each comparison is built and run as its own command, exactly as a person
+// would run it, with -o into a temporary file; its markdown report goes into
+// docs/benchmarks.md verbatim. Only the part of docs/benchmarks.md between
+// the markers <!-- report:begin --> and <!-- report:end --> is replaced, so
+// notes written around it survive a rerun. A comparison that fails is
+// reported as such in the document and makes the command exit non-zero
+// after writing everything else.
+//
+// What it must never do: invent or carry over numbers. Every figure in the
+// chart is read from a table that the committed commands printed in this
+// run.
+package main
