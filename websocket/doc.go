@@ -1,13 +1,29 @@
-// Package websocket implements the WebSocket protocol (RFC 6455) as pure
-// code: the frame codec, an incremental server-side decoder, the opening
-// handshake checks and the permessage-deflate extension (RFC 7692).
+// Package websocket implements the WebSocket protocol (RFC 6455): the frame
+// codec, an incremental server-side decoder, the opening handshake checks
+// and the permessage-deflate extension (RFC 7692) as pure code, and a
+// Server that runs WebSocket connections on the io_uring event loops.
 //
 // The package is modelled on gobwas/ws: the frame codec (frame.go, mask.go,
 // utf8.go, decoder.go) is kept apart from the upgrade (handshake.go) and the
 // compression extension (deflate.go), and it avoids copies wherever the
-// protocol allows. The server glue that runs these pieces on an io_uring
-// event loop lives elsewhere in this directory and is built on top of this
-// codec; nothing here performs I/O.
+// protocol allows. The codec performs no I/O.
+//
+// # Server
+//
+// On top of the codec, [Server] (server.go, conn.go, broadcast.go) runs
+// WebSocket connections on the event loops of an [http.Server]: Upgrade
+// answers the handshake from an HTTPRead callback and detaches the
+// connection from HTTP; from then on its frames are decoded and encoded on
+// its loop, and a [Handler] gets WebSocketRead (one whole message; its type
+// from Server.MessageType), WebSocketWrite, WebSocketWritev and
+// WebSocketClose. Server.Send copies, Write and Writev do not (their
+// callbacks say when the data is free), Close runs the close handshake with
+// a timeout, and Broadcast encodes a message once into a reference-counted
+// buffer that every connection's send shares. Pings are answered, idle
+// connections pinged, protocol errors answered with their close code, and
+// each connection's send queue is bounded (Config.MaxQueuedBytes): a slow
+// reader is closed with 1008, never allowed to hold memory without bound or
+// to hold the other connections back.
 //
 // # Decoding
 //
@@ -53,9 +69,11 @@
 //
 // # What this package must never do
 //
-// It must never perform I/O, start goroutines, keep global mutable state or
-// import the project's http or netserver packages. It must never panic on
-// input from the network, never allocate on the hot path of decoding a
-// complete unfragmented message, and never hand out a slice that outlives
-// the next call without saying so.
+// The codec must never perform I/O, start goroutines, keep global mutable
+// state or depend on the http and netserver packages (only the Server files
+// do). The Server must never block a loop, start goroutines, or let one
+// connection's backlog delay another. Nothing may panic on input
+// from the network, allocate on the hot path of decoding a complete
+// unfragmented message, or hand out a slice that outlives the next call
+// without saying so.
 package websocket

@@ -1,0 +1,127 @@
+package websocket
+
+import (
+	"sync/atomic"
+
+	"github.com/uringnet/uringnet/netserver"
+)
+
+// maxPooledFrame is the largest shared frame buffer kept for reuse.
+const maxPooledFrame = 64 << 10
+
+// sharedFrame is a frame encoded once and written to many connections: a
+// reference counter over the bytes. Every write of it to a connection holds
+// one reference (netserver keeps the slice until the write's completion),
+// each loop's share of a broadcast holds one while it queues the writes, and
+// the broadcaster holds one until it has handed the work to every loop. The
+// last release puts the buffer back in the pool.
+type sharedFrame struct {
+	refs atomic.Int32
+	b    []byte
+	s    *Server
+}
+
+func (s *Server) newFrame(op Opcode, msg []byte) *sharedFrame {
+	f, _ := s.frames.Get().(*sharedFrame)
+	if f == nil {
+		f = &sharedFrame{s: s}
+	}
+	f.b = AppendFrame(f.b[:0], op, msg)
+	f.refs.Store(1)
+	s.nframes.Add(1)
+	return f
+}
+
+// release drops one reference; the last one recycles the frame.
+func (f *sharedFrame) release() {
+	switch n := f.refs.Add(-1); {
+	case n > 0:
+		return
+	case n < 0:
+		panic("websocket: shared frame released too often")
+	}
+	s := f.s
+	s.nframes.Add(-1)
+	if cap(f.b) > maxPooledFrame {
+		f.b = nil
+	}
+	s.frames.Put(f)
+}
+
+// Broadcast sends msg as one message of type op (OpText or OpBinary) to
+// every connection in clients. The frame is encoded once, uncompressed
+// (valid with or without permessage-deflate), into a buffer that every
+// send shares and that is released after the last send completed. The
+// clients are grouped by loop and each loop gets its share in one hand-over;
+// on the caller's own loop the writes are queued before Broadcast returns.
+//
+// Client numbers that are not open WebSocket connections, or whose close
+// handshake has begun, are skipped. A client whose send queue cannot take
+// the message (Config.MaxQueuedBytes) is closed with 1008 instead, or
+// dropped at once when its queue is already over the limit; it never holds
+// the others back. clients is not used after Broadcast returns.
+func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte) error {
+	if op != OpText && op != OpBinary {
+		return ErrOpcode
+	}
+	if len(clients) == 0 {
+		return nil
+	}
+	// Which loops have clients, and is one of them ours?
+	var mask [4]uint64 // up to 256 loops
+	for _, c := range clients {
+		if l := c.Loop(); l < len(s.loops) {
+			mask[l/64] |= 1 << (l % 64)
+		}
+	}
+	f := s.newFrame(op, msg)
+	defer f.release()
+	var copied []netserver.ClientNum
+	var err error
+	for l := range s.loops {
+		if mask[l/64]&(1<<(l%64)) == 0 {
+			continue
+		}
+		f.refs.Add(1)
+		if s.ns.OnLoop(loopProbe(l)) {
+			s.broadcastLoop(l, clients, f)
+			continue
+		}
+		if copied == nil {
+			copied = append([]netserver.ClientNum(nil), clients...)
+		}
+		if e := s.ns.RunOnLoop(l, func() { s.broadcastLoop(l, copied, f) }); e != nil {
+			f.release()
+			err = e
+		}
+	}
+	return err
+}
+
+// loopProbe returns a client number of loop l (slot 0, generation 1) for
+// asking netserver whether the caller runs on that loop; it need not be an
+// open client.
+func loopProbe(l int) netserver.ClientNum {
+	return netserver.ClientNum(uint64(l)<<56 | 1)
+}
+
+// broadcastLoop queues frame f to the clients of loop l, on that loop, and
+// drops the loop's reference to f.
+func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFrame) {
+	defer f.release()
+	for _, c := range clients {
+		if c.Loop() != l {
+			continue
+		}
+		cn := s.conn(c)
+		if cn == nil || cn.state != connOpen || !s.admit(cn, len(f.b)) {
+			continue
+		}
+		f.refs.Add(1)
+		cn.push(pending{frame: f})
+		if err := s.ns.RawWrite(c, f.b); err != nil {
+			cn.pending = cn.pending[:len(cn.pending)-1]
+			f.release()
+		}
+	}
+}
