@@ -6,8 +6,8 @@ import (
 	"errors"
 	"math/rand"
 	"net"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
