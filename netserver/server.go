@@ -427,7 +427,9 @@ func (s *Server) EventTrigger(c ClientNum) error {
 	return nil
 }
 
-// EventClose closes event c.
+// EventClose closes event c. From another goroutine the close is queued:
+// a trigger that returned nil before the loop runs it may or may not
+// produce a callback; once it has run, EventTrigger returns ErrClosed.
 func (s *Server) EventClose(c ClientNum) error {
 	return s.do(c, command{op: cmdAbort, c: c})
 }
