@@ -52,7 +52,8 @@ type loop struct {
 	h   Handler
 	log *slog.Logger
 
-	tid  atomic.Int64 // OS thread id while running, for onLoop
+	tid  atomic.Int64   // OS thread id while running, for onLoop
+	gid  atomic.Uintptr // the loop goroutine's descriptor while running (amd64)
 	ring *ring.Ring
 	buf  *ring.BufRing
 	tbl  *tasks.Table
@@ -98,9 +99,14 @@ func newLoop(s *Server, idx int) (*loop, error) {
 	return l, nil
 }
 
-// onLoop reports whether the caller runs on this loop's goroutine: the
-// loop goroutine is locked to its OS thread, which runs nothing else.
+// onLoop reports whether the caller runs on this loop's goroutine. On
+// amd64 it compares goroutine descriptors (no syscall); elsewhere it
+// compares thread ids: the loop goroutine is locked to its OS thread, which
+// runs nothing else.
 func (l *loop) onLoop() bool {
+	if g := getg(); g != 0 {
+		return l.gid.Load() == g
+	}
 	tid := l.tid.Load()
 	return tid != 0 && int64(unix.Gettid()) == tid
 }
@@ -151,6 +157,7 @@ func (l *loop) teardown() {
 		l.wake.Close()
 	}
 	l.tid.Store(0)
+	l.gid.Store(0)
 	l.publishStats()
 }
 
@@ -165,6 +172,7 @@ func (l *loop) run(ready chan<- error) {
 		return
 	}
 	l.tid.Store(int64(unix.Gettid()))
+	l.gid.Store(getg())
 	defer l.teardown()
 	l.now = time.Now().UnixNano()
 	if l.s.cfg.TickInterval > 0 {
