@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // program is a built guide program, running.
@@ -170,6 +172,43 @@ func TestBatch(t *testing.T) {
 		}
 	}
 	if last := p.stop(t); !strings.HasSuffix(last, " writes=6 failed=0") {
+		t.Errorf("last line %q", last)
+	}
+}
+
+func TestChat(t *testing.T) {
+	p := start(t, "chat")
+	resp, err := http.Get("http://" + p.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if !strings.Contains(string(b), `id="message"`) {
+		t.Fatalf("page: %d %q", resp.StatusCode, b)
+	}
+	var conns []*websocket.Conn
+	for range 2 {
+		c, _, err := websocket.DefaultDialer.Dial("ws://"+p.addr+"/ws", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		conns = append(conns, c)
+	}
+	// Both are members once the handshakes are done: one message reaches both.
+	if err := conns[0].WriteMessage(websocket.TextMessage, []byte("hello room")); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		_, msg, err := c.ReadMessage()
+		if err != nil || string(msg) != "hello room" {
+			t.Fatalf("client %d: %q, %v", i, msg, err)
+		}
+		c.Close()
+	}
+	if last := p.stop(t); !strings.HasSuffix(last, " upgrades=2") {
 		t.Errorf("last line %q", last)
 	}
 }
