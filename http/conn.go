@@ -72,7 +72,7 @@ func (r *rawHandler) Accept(c netserver.ClientNum) {
 	} else {
 		cn = new(conn)
 	}
-	*cn = conn{c: c, since: time.Now().UnixNano()}
+	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano()}
 	ls.conns[i] = cn
 }
 
@@ -132,7 +132,7 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 	}
 	if !cn.responding && !cn.inBody && len(rest) > 0 && !cn.headWait {
 		cn.headWait = true
-		cn.since = time.Now().UnixNano()
+		cn.since = s.ns.Now(cn.c).UnixNano()
 	}
 	switch {
 	case len(rest) == 0:
@@ -226,7 +226,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	}
 	if req.Form == FormAsterisk && string(req.Method) == "OPTIONS" {
 		out := AppendStatusLine(ls.out[:0], StatusOK)
-		out = ls.date.Append(out, time.Now())
+		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = append(out, "Allow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\n"...)
 		ls.out = appendConnection(out, cn)
 		s.ns.Send(cn.c, ls.out)
@@ -353,7 +353,7 @@ func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
 // fail answers status with its error page and closes the connection.
 func (s *Server) fail(ls *loopState, cn *conn, status int) {
 	cn.keepAlive = false
-	ls.out = s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, time.Now(), cn.responding && cn.head)
+	ls.out = s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, s.ns.Now(cn.c), cn.responding && cn.head)
 	s.ns.Send(cn.c, ls.out)
 	cn.responding = false
 	s.linger(ls, cn)
@@ -390,7 +390,7 @@ func (s *Server) maybeDone(ls *loopState, cn *conn) {
 		s.linger(ls, cn)
 		return
 	}
-	cn.since = time.Now().UnixNano()
+	cn.since = s.ns.Now(cn.c).UnixNano()
 }
 
 // linger closes the connection the polite way: once the responses are
@@ -403,7 +403,7 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	cn.lingering = true
 	cn.responding = false
 	cn.inBody = false
-	cn.since = time.Now().UnixNano()
+	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
 	if err := s.ns.QueueOp(cn.c, shutdownOp{}); err != nil {
 		s.ns.RawClose(cn.c)

@@ -108,7 +108,7 @@ func pathStatus(err error) int {
 func (s *Server) respondPage(ls *loopState, cn *conn, status int, extra string) {
 	body, ctype := s.cfg.ErrorPages.Body(status)
 	out := AppendStatusLine(ls.out[:0], status)
-	out = ls.date.Append(out, time.Now())
+	out = ls.date.Append(out, s.ns.Now(cn.c))
 	out = append(out, extra...)
 	out = AppendHeader(out, "Content-Type", ctype)
 	out = AppendContentLength(out, int64(len(body)))
@@ -144,7 +144,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	case StatusNotModified:
 		closeFile()
 		out := AppendStatusLine(ls.out[:0], StatusNotModified)
-		out = ls.date.Append(out, time.Now())
+		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = s.appendValidators(out, m)
 		ls.out = appendConnection(out, cn)
 		s.ns.Send(c, ls.out)
@@ -163,7 +163,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 			closeFile()
 			body, ctype := s.cfg.ErrorPages.Body(StatusRequestedRangeNotSatisfiable)
 			out := AppendStatusLine(ls.out[:0], StatusRequestedRangeNotSatisfiable)
-			out = ls.date.Append(out, time.Now())
+			out = ls.date.Append(out, s.ns.Now(cn.c))
 			out = AppendUnsatisfiedRange(out, m.size)
 			out = AppendHeader(out, "Content-Type", ctype)
 			out = AppendContentLength(out, int64(len(body)))
@@ -193,7 +193,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		ctype = "multipart/byteranges; boundary=" + boundary
 	}
 	out := AppendStatusLine(ls.out[:0], status)
-	out = ls.date.Append(out, time.Now())
+	out = ls.date.Append(out, s.ns.Now(c))
 	out = AppendHeader(out, "Content-Type", ctype)
 	out = AppendContentLength(out, length)
 	out = s.appendValidators(out, m)

@@ -236,7 +236,7 @@ func (s *Server) RespondError(c netserver.ClientNum, status int) error {
 			return
 		}
 		cn.keepAlive = false
-		out := s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, time.Now(), cn.head)
+		out := s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, s.ns.Now(c), cn.head)
 		ls.out = out
 		s.ns.Send(c, out)
 		s.endResponse(ls, cn)
@@ -257,7 +257,7 @@ func (s *Server) AppendHead(dst []byte, c netserver.ClientNum, status int, conte
 
 func (s *Server) appendHead(dst []byte, ls *loopState, cn *conn, status int, contentType string, contentLength int64) []byte {
 	dst = AppendStatusLine(dst, status)
-	dst = ls.date.Append(dst, time.Now())
+	dst = ls.date.Append(dst, s.ns.Now(cn.c))
 	if contentType != "" {
 		dst = append(dst, "Content-Type: "...)
 		dst = appendSanitized(dst, contentType)
