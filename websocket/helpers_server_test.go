@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ type wsHandler struct {
 
 	mu       sync.Mutex
 	paths    map[netserver.ClientNum]string
-	opened   chan netserver.ClientNum
+	opened   chan netserver.ClientNum // upgraded connections (dropped when full)
 	closed   map[netserver.ClientNum]bool
 	failed   map[netserver.ClientNum]int
 	writes   int // WebSocketWrite/Writev calls
@@ -60,8 +61,9 @@ func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bo
 	h.mu.Lock()
 	h.paths[c] = path
 	h.mu.Unlock()
-	if h.opened != nil {
-		h.opened <- c
+	select {
+	case h.opened <- c:
+	default:
 	}
 }
 
@@ -183,6 +185,7 @@ func start(t testing.TB, cfg Config, loops int) *env {
 		paths:  map[netserver.ClientNum]string{},
 		closed: map[netserver.ClientNum]bool{},
 		failed: map[netserver.ClientNum]int{},
+		opened: make(chan netserver.ClientNum, 4096),
 	}
 	hs, err := http.NewServer(http.Config{
 		Net:           netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: loops, Logger: testLogger()},
@@ -270,10 +273,26 @@ type rawConn struct {
 	r *bufio.Reader
 }
 
+// stingyDialer makes connections that the kernel buffers little for: a
+// small receive buffer and a small MSS (on loopback the MSS is 64 KiB,
+// and the server's send buffer starts at ten segments), so that for a
+// client that does not read, the server's own queue fills up soon.
+var stingyDialer = &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+	return rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048)
+		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, 536)
+	})
+}}
+
 // dialRaw opens a connection and completes the handshake for path.
 func (e *env) dialRaw(path string) *rawConn {
+	return e.dialRawWith(path, &net.Dialer{})
+}
+
+// dialRawWith is dialRaw with a dialer.
+func (e *env) dialRawWith(path string, d *net.Dialer) *rawConn {
 	e.t.Helper()
-	nc, err := net.Dial("tcp", e.addr)
+	nc, err := d.Dial("tcp", e.addr)
 	if err != nil {
 		e.t.Fatal(err)
 	}
