@@ -381,7 +381,7 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 				p.why = "example/ (the demo server) is not in the repository yet"
 				break
 			}
-			goPeer(cfg.repo, "./example", "uringnet-demo", "-loops", strconv.Itoa(cfg.loops))
+			goPeer(cfg.repo, "./example", "uringnet-demo", "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
 		case "nethttp":
 			p.name = "net/http"
 			goPeer(bench, "./nethttp", "nethttp")
