@@ -4,11 +4,14 @@
 //
 // (-h explains every flag.) Routes: /plaintext answers "Hello, World!"
 // (text/plain), /json answers {"message":"Hello, World!"}, POST /echo sends
-// the request body back, /metrics exposes the counters in the Prometheus
-// text format and /stats.json as JSON, and every other GET or HEAD is a file
-// under -root. Without -root it serves a small site embedded in the binary
-// (a live page of the counters, a range-request demo on a generated
-// /big.bin), written to a temporary directory at start (so that it goes
+// the request body back, /ws is a WebSocket echo (text and binary), /chat a
+// WebSocket chat room (each message broadcast to everyone in it; /chat and
+// /ws without an upgrade show a page that uses both), /stats a WebSocket
+// feed of the counters once a second, /metrics exposes the counters in the
+// Prometheus text format and /stats.json as JSON, and every other GET or
+// HEAD is a file under -root. Without -root it serves a small site
+// embedded in the binary (a live page of the counters, a range-request demo
+// on a generated /big.bin, the WebSocket page), written to a temporary directory at start (so that it goes
 // through the same SendFile path as a real root) and removed at exit. It
 // prints "listening on ADDR", stops gracefully on SIGINT or SIGTERM and
 // prints its final stats line; logs go through log/slog to stderr.
@@ -47,11 +50,18 @@ type demo struct {
 	s      *http.Server
 	access *accessLog // nil when the access log is off
 	stats  *counterSources
+	ws     *wsDemo
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	d.access.add(req.Method, req.Path, routeStatus(req), c)
+	if r := wsRoute(string(req.Path)); r != 0 && req.Upgrade {
+		d.ws.upgrade(req, c, r)
+		return
+	}
 	switch string(req.Path) {
+	case "/chat", "/ws":
+		d.s.SendFile(req, c, "/ws.html") // the page that uses both
 	case "/metrics":
 		s := d.stats.take(time.Now())
 		d.s.Respond(c, 200, metricsContentType, appendMetrics(nil, &s))
@@ -82,6 +92,9 @@ func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 // routes answer 200 (405 for /echo without POST); files get 0 (chosen by
 // SendFile).
 func routeStatus(req *http.Request) int {
+	if wsRoute(string(req.Path)) != 0 && req.Upgrade {
+		return 101 // or the handshake's refusal
+	}
 	switch string(req.Path) {
 	case "/plaintext", "/json", "/metrics", "/stats.json":
 		return 200
@@ -137,7 +150,12 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		return err
 	}
 	d.s = s
-	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests}
+	d.ws = newWSDemo(s)
+	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, ws: d.ws.stats}
+	d.ws.live = newLiveStats(d.ws.ws, d.stats)
+	stopLive := make(chan struct{})
+	defer close(stopLive)
+	go d.ws.live.run(time.Second, stopLive)
 	log.Info("serving", "addr", s.Addr().String(), "root", root, "loops", s.Net().Loops(),
 		"access_log", o.accessLog)
 	errc := make(chan error, 1)
