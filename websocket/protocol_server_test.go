@@ -213,3 +213,21 @@ func TestUpgradeOffLoopAndUnknownClient(t *testing.T) {
 	}
 	_ = fmt.Sprint(e.ws.Stats())
 }
+
+// TestDeflateNotInherited: a connection that did not negotiate
+// permessage-deflate rejects RSV1 even when its state is reused from one
+// that did.
+func TestDeflateNotInherited(t *testing.T) {
+	e := start(t, Config{Compression: true}, 1)
+	d := &gorilla.Dialer{HandshakeTimeout: 10 * time.Second, EnableCompression: true}
+	c := e.dialGorilla("/ws", d)
+	c.WriteMessage(gorilla.TextMessage, []byte("compressed"))
+	if _, p, err := c.ReadMessage(); err != nil || string(p) != "compressed" {
+		t.Fatalf("deflate echo: %q %v", p, err)
+	}
+	c.Close()
+	waitFor(t, "first connection gone", func() bool { return e.ws.Stats().Conns == 0 })
+	rc := e.dialRaw("/ws") // no extension offered
+	rc.Write(clientFrame(true, OpText, true, []byte("x")))
+	rc.expectClose(t, CloseProtocolError)
+}

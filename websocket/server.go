@@ -292,6 +292,7 @@ func (ls *loopState) newConn(c netserver.ClientNum) *conn {
 		cn = ls.spare[n-1]
 		ls.spare = ls.spare[:n-1]
 		cn.dec.Reset()
+		cn.dec.Decompressor = nil // Reset keeps it; this connection negotiates its own
 		*cn = conn{dec: cn.dec, pending: cn.pending[:0]}
 	} else {
 		cn = new(conn)
