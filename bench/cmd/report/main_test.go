@@ -235,7 +235,7 @@ func TestQuickReport(t *testing.T) {
 	if !strings.HasPrefix(string(md), "# Mine\n") || !strings.HasSuffix(string(md), "my notes\n") || strings.Contains(string(md), "\nold\n") {
 		t.Errorf("notes outside the markers not kept:\n%s", md)
 	}
-	if !strings.Contains(string(md), "### Echo: uringnet vs net") || !strings.Contains(string(md), "`wsbench`") {
+	if !strings.Contains(string(md), "### Echo: uringnet vs net") || !strings.Contains(string(md), "./cmd/wsbench") {
 		t.Errorf("benchmarks.md:\n%s", md)
 	}
 	texts := strings.Join(checkSVG(t, string(svg)), "\n")
