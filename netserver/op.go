@@ -219,3 +219,8 @@ func (s *Server) Now(c ClientNum) time.Time {
 	}
 	return time.Now()
 }
+
+// OnLoopIndex reports whether the caller runs on loop i (0 <= i < Loops()).
+func (s *Server) OnLoopIndex(i int) bool {
+	return i >= 0 && i < len(s.loops) && s.loops[i].onLoop()
+}

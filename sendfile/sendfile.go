@@ -12,7 +12,7 @@ import (
 // Defaults of the Config fields left zero.
 const (
 	DefaultPipeSize  = 1 << 20
-	DefaultMaxPipes  = 4
+	DefaultMaxPipes  = 32
 	DefaultChunkSize = 64 << 10
 )
 
@@ -23,7 +23,8 @@ type Config struct {
 	// step moves at most the capacity it gave.
 	PipeSize int
 	// MaxPipes bounds the pipes of one loop, so the splice chains in
-	// flight on it (default 4); further transfers wait in order.
+	// flight on it (default 32: 32 pipes of 1 MiB stay within the default
+	// fs.pipe-user-pages-soft for two loops); further transfers wait in order.
 	MaxPipes int
 	// NoSplice forces the read+send fallback.
 	NoSplice bool

@@ -83,7 +83,7 @@ func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte)
 			continue
 		}
 		f.refs.Add(1)
-		if s.ns.OnLoop(loopProbe(l)) {
+		if s.ns.OnLoopIndex(l) {
 			s.broadcastLoop(l, clients, f)
 			continue
 		}
@@ -96,13 +96,6 @@ func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte)
 		}
 	}
 	return err
-}
-
-// loopProbe returns a client number of loop l (slot 0, generation 1) for
-// asking netserver whether the caller runs on that loop; it need not be an
-// open client.
-func loopProbe(l int) netserver.ClientNum {
-	return netserver.ClientNum(uint64(l)<<56 | 1)
 }
 
 // broadcastLoop queues frame f to the clients of loop l, on that loop, and

@@ -169,7 +169,7 @@ func TestUpgradeOffLoopAndUnknownClient(t *testing.T) {
 	if err := e.ws.Upgrade(nil, 1); err == nil {
 		t.Error("Upgrade off the loop: no error")
 	}
-	bogus := loopProbe(0)
+	bogus := netserver.ClientNum(1) // loop 0, slot 0, generation 1: never opened
 	for name, err := range map[string]error{
 		"Send":  e.ws.Send(bogus, OpText, nil),
 		"Close": e.ws.Close(bogus, CloseNormal, ""),
