@@ -37,8 +37,8 @@ var comparisons = []comparison{
 	{key: "http", cmd: "httpbench", column: "uringnet / peer",
 		title: "HTTP: uringnet req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)",
 		quick: []string{"-duration", "1s", "-rounds", "1", "-scenarios", "plaintext,static1m"}, install: true},
-	{key: "websocket", cmd: "wsbench", column: "uringnet / peer",
-		title: "WebSocket: uringnet ÷ peer (scenario · peer)",
+	{key: "websocket", cmd: "wsbench", column: "msgs/s vs gorilla",
+		title: "WebSocket echo: uringnet msgs/s ÷ gorilla/websocket (size · server)",
 		quick: []string{"-duration", "1s", "-rounds", "1"}},
 }
 
