@@ -91,7 +91,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 		n = 500
 	}
 	s := startServer(t, Config{Loops: 2}, &echoHandler{})
-	waitFor(t, "warm", func() bool { return s.Stats().TasksInFlight > 0 })
+	waitFor(t, "both loops armed", func() bool { return s.Stats().TasksInFlight >= 4 }) // accept + wake-up read each
 	fds0, tasks0 := countFDs(t), s.Stats().TasksInFlight
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)

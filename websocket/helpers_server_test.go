@@ -228,6 +228,9 @@ func start(t testing.TB, cfg Config, loops int) *env {
 	// Let the probe connection go.
 	time.Sleep(10 * time.Millisecond)
 	waitFor(t, "probe connection closed", func() bool { return hs.Stats().ConnsOpen == 0 })
+	// The probe reached one loop; every loop has its accept and wake-up
+	// reads armed (and published) before the baseline is taken.
+	waitFor(t, "every loop armed", func() bool { return hs.Stats().TasksInFlight >= uint64(2*loops) })
 	e.base = e.snap()
 	return e
 }
