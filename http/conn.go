@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/uringnet/uringnet/netserver"
-	"golang.org/x/sys/unix"
 )
 
 // loopState is what one event loop keeps for its connections. Only that
@@ -405,30 +404,10 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	cn.inBody = false
 	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
-	if err := s.ns.QueueOp(cn.c, shutdownOp{}); err != nil {
+	if err := s.ns.ShutdownWrite(cn.c); err != nil {
 		s.ns.RawClose(cn.c)
 	}
 }
-
-// shutdownOp shuts the write side of a socket down, after the writes
-// before it.
-type shutdownOp struct{}
-
-func (shutdownOp) Start(x *netserver.OpContext) {
-	sqe := x.SQE(0)
-	if sqe == nil {
-		x.Finish(true)
-		return
-	}
-	sqe.PrepShutdown(x.Fd(), unix.SHUT_WR)
-	x.Submit()
-}
-
-func (shutdownOp) Complete(x *netserver.OpContext, _ uint64, res int32) {
-	x.Finish(res < 0)
-}
-
-func (shutdownOp) Cancel(netserver.ClientNum) {}
 
 func (r *rawHandler) RawReadv(bufs [][]byte, c netserver.ClientNum, failed bool) {
 	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/uringnet/uringnet/netserver"
-	"golang.org/x/sys/unix"
 )
 
 // connState is where a connection is in its life.
@@ -156,34 +155,13 @@ func (s *Server) fail(cn *conn, err error) {
 	}
 	cn.state = connClosing
 	cn.deadline = time.Now().UnixNano() + int64(s.cfg.CloseTimeout)
-	if err := s.ns.QueueOp(c, shutdownWrite{}); err != nil {
+	if err := s.ns.ShutdownWrite(c); err != nil {
 		s.ns.RawClose(c)
 	}
 	if wasOpen {
 		s.h.WebSocketRead(nil, c, true)
 	}
 }
-
-// shutdownWrite shuts the write side of a socket down after the writes
-// queued before it, so the peer sees our close frame and then EOF.
-type shutdownWrite struct{}
-
-// Start submits the shutdown.
-func (shutdownWrite) Start(x *netserver.OpContext) {
-	sqe := x.SQE(0)
-	if sqe == nil {
-		x.Finish(true)
-		return
-	}
-	sqe.PrepShutdown(x.Fd(), unix.SHUT_WR)
-	x.Submit()
-}
-
-// Complete ends the op; a failed shutdown closes the connection.
-func (shutdownWrite) Complete(x *netserver.OpContext, _ uint64, res int32) { x.Finish(res < 0) }
-
-// Cancel does nothing: the connection is gone anyway.
-func (shutdownWrite) Cancel(netserver.ClientNum) {}
 
 // RawReadv is not used by the WebSocket layer.
 func (r *rawHandler) RawReadv([][]byte, netserver.ClientNum, bool) {}
