@@ -456,7 +456,7 @@ func (l *loop) timers() {
 		limit := l.now - int64(d)
 		l.forEachOpen(func(c ClientNum, cl *client) {
 			if cl.kind == kindConn && cl.lastActive < limit {
-				l.closeClient(c, cl)
+				l.closeClient(c, cl, ErrIdleTimeout)
 			}
 		})
 	}
@@ -478,9 +478,9 @@ func (l *loop) beginStop(abort bool) {
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
 		if abort || cl.kind == kindEvent {
-			l.closeClient(c, cl)
+			l.closeClient(c, cl, ErrShutdown)
 		} else {
-			l.closeGracefully(c, cl)
+			l.closeGracefully(c, cl, ErrShutdown)
 		}
 	})
 }
