@@ -60,7 +60,8 @@ type loop struct {
 	cqes []*ring.CQE
 
 	multishotAccept, multishotRecv, batch, cancelFD bool
-	opShutdown                                      bool // IORING_OP_SHUTDOWN, else shutdown(2)
+	opShutdown                                      bool               // IORING_OP_SHUTDOWN, else shutdown(2)
+	cancelQ                                         map[ClientNum]bool // clients whose tasks to cancel one by one (no cancelFD)
 
 	listeners []listener
 	clients   clientTable
@@ -424,6 +425,7 @@ func (l *loop) flush() {
 			break
 		}
 	}
+	l.cancelQueued()
 	if l.bufDirty {
 		l.buf.Publish()
 		l.bufDirty = false
