@@ -2,6 +2,7 @@ package netserver
 
 import (
 	"github.com/uringnet/uringnet/eventfd"
+	"github.com/uringnet/uringnet/ring"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -178,25 +179,50 @@ func (l *loop) closeClient(c ClientNum, cl *client, cause error) {
 	l.maybeFinish(c, cl)
 }
 
-// cancelClient cancels every operation in flight on c's fd.
+// cancelClient cancels every operation in flight on c's fd: with one
+// ASYNC_CANCEL by fd (5.19), else each by its user_data, found by a scan of
+// the task table that cancelQueued runs once per loop turn for every
+// client closed in it.
 func (l *loop) cancelClient(c ClientNum, cl *client) {
 	if l.cancelFD {
 		id, t, ok := l.tbl.Acquire()
 		if ok {
 			t.Kind = uint8(opCancel)
 			sqe := l.getSQE()
-			sqe.PrepCancelFD(int(cl.fd), 0x1 /* IORING_ASYNC_CANCEL_ALL */)
+			sqe.PrepCancelFD(int(cl.fd), ring.AsyncCancelAll)
 			sqe.UserData = uint64(id)
 			l.prepared()
 			return
 		}
 	}
-	// Older kernels, or no task free: cancel each task of the client.
+	if l.cancelQ == nil {
+		l.cancelQ = map[ClientNum]bool{}
+	}
+	l.cancelQ[c] = true
+}
+
+// cancelQueued cancels each task of the clients in cancelQ, in one scan of
+// the task table. When the table has no free task for a cancel, the clients
+// stay queued and the next turn scans again (cancelling a task twice is
+// harmless: the second cancel finds nothing).
+func (l *loop) cancelQueued() {
+	if len(l.cancelQ) == 0 {
+		return
+	}
+	complete := true
 	l.tbl.ForEach(func(id tasks.ID, t *tasks.Task) {
-		if ClientNum(t.Client) == c && opKind(t.Kind) != opCancel {
-			l.cancelTask(id)
+		if opKind(t.Kind) == opCancel || !l.cancelQ[ClientNum(t.Client)] {
+			return
 		}
+		if l.tbl.Free() == 0 {
+			complete = false
+			return
+		}
+		l.cancelTask(id)
 	})
+	if complete {
+		clear(l.cancelQ)
+	}
 }
 
 // taskDone is called when a task of c ended.
