@@ -3,6 +3,7 @@ package http
 import (
 	"errors"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/uringnet/uringnet/cache"
@@ -69,7 +70,7 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		return nil
 	}
 	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: ContentType(name)}
-	if fi.Size() <= s.cache.MaxEntryBytes() {
+	if fi.Size() <= s.cache.MaxEntryBytes() && !s.sendDirect(fi.Size()) {
 		e, err := s.cache.Load(f, name, meta.contentType)
 		switch {
 		case err == nil:
@@ -94,6 +95,21 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	meta.etag, meta.lastModified = cache.ETag(id), cache.LastModified(id)
 	s.serveFile(ls, cn, req, &meta, nil, f)
 	return nil
+}
+
+// directFrom is the smallest file that SendFile sends with sendfile(2)
+// rather than from the cache when the sender is direct (URINGNET_SENDFILE_MIN
+// overrides it, for benchmarks); 0 means never.
+var directFrom = func() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("URINGNET_SENDFILE_MIN"), 10, 64); err == nil && v >= 0 {
+		return v
+	}
+	return 0
+}()
+
+// sendDirect reports whether a file of this size skips the cache.
+func (s *Server) sendDirect(size int64) bool {
+	return directFrom > 0 && size >= directFrom && s.sender.Direct()
 }
 
 func pathStatus(err error) int {
@@ -232,7 +248,6 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		return
 	}
 	ls.out = out
-	s.ns.Send(c, out)
 	done := func(failed bool) {
 		f.Close()
 		s.h.HTTPWritev(nil, c, failed)
@@ -240,6 +255,15 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	if len(ranges) == 0 {
 		ranges = []ByteRange{{Start: 0, Length: m.size}}
 	}
+	if parts == nil && s.sender.Direct() {
+		// The head goes with the file: one sendto(MSG_MORE) and sendfile on the loop.
+		if err := s.ns.QueueOp(c, s.sender.TransferHead(out, f, ranges[0].Start, ranges[0].Length, done)); err != nil {
+			done(true)
+		}
+		s.endResponse(ls, cn)
+		return
+	}
+	s.ns.Send(c, out)
 	for i, r := range ranges {
 		if parts != nil {
 			s.ns.Send(c, parts[i])

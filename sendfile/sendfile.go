@@ -3,6 +3,10 @@ package sendfile
 import (
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
+
+	"unsafe"
 
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/ring"
@@ -30,6 +34,24 @@ type Config struct {
 	NoSplice bool
 	// ChunkSize is the buffer of the read+send fallback (default 64 KiB).
 	ChunkSize int
+	// Direct makes transfers call sendfile(2) on the loop thread with the
+	// socket in non-blocking mode, as nginx does, waiting for POLLOUT
+	// through the ring when the socket buffer is full, instead of linked
+	// SPLICE operations (which io_uring always runs on io-wq worker
+	// threads). A file whose pages are not in the page cache makes the
+	// call wait for the disk on the loop. The environment variable
+	// URINGNET_SENDFILE=direct or =splice overrides it (for benchmarks).
+	Direct bool
+}
+
+// envMode applies URINGNET_SENDFILE to cfg.
+func envMode(cfg *Config) {
+	switch strings.TrimSpace(os.Getenv("URINGNET_SENDFILE")) {
+	case "direct":
+		cfg.Direct = true
+	case "splice":
+		cfg.Direct = false
+	}
 }
 
 // Stats counts a Sender's work.
@@ -51,6 +73,7 @@ type loopPipes struct {
 	open      int
 	waiting   []*Transfer
 	noSplice  bool // splice failed with EINVAL here: fall back from now on
+	noDirect  bool // the socket could not be made non-blocking: splice from now on
 	transfers uint64
 	fallbacks uint64
 	failed    uint64
@@ -73,8 +96,12 @@ func New(loops int, cfg Config) *Sender {
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = DefaultChunkSize
 	}
+	envMode(&cfg)
 	return &Sender{cfg: cfg, loops: make([]loopPipes, loops)}
 }
+
+// Direct reports whether transfers use sendfile(2) on the loop (Config.Direct).
+func (s *Sender) Direct() bool { return s.cfg.Direct && !s.cfg.NoSplice }
 
 // Close closes the pooled pipes. Call it after the loops have stopped.
 func (s *Sender) Close() {
@@ -185,6 +212,8 @@ type Transfer struct {
 	fallback bool
 	toFall   bool // splice said EINVAL: continue with the fallback
 	ended    bool
+	head     []byte // sent before the file (TransferHead); what is left of it
+	direct   bool   // sendfile(2) on the loop (Config.Direct)
 }
 
 // SQE tags of a transfer.
@@ -193,6 +222,8 @@ const (
 	tagOut             // splice pipe -> socket
 	tagRead            // fallback read
 	tagSend            // fallback send
+	tagHead            // the head, before a splice or fallback transfer
+	tagPoll            // direct: POLLOUT on the socket
 )
 
 // Transfer returns an Op that sends n bytes of f from offset off; queue it
@@ -204,11 +235,50 @@ func (s *Sender) Transfer(f *os.File, off, n int64, done func(failed bool)) *Tra
 	return &Transfer{s: s, f: f, fd: int(f.Fd()), off: off, n: n, done: done}
 }
 
+// TransferHead is Transfer with head (an HTTP response head, say) sent
+// first, as part of the same operation: with Config.Direct the head and the
+// start of the file leave in the same TCP segment (MSG_MORE). head is
+// copied.
+func (s *Sender) TransferHead(head []byte, f *os.File, off, n int64, done func(failed bool)) *Transfer {
+	t := s.Transfer(f, off, n, done)
+	t.head = append([]byte(nil), head...)
+	return t
+}
+
 // Start implements netserver.Op.
 func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
+	if t.s.Direct() && !t.lp.noDirect {
+		if err := unix.SetNonblock(x.Fd(), true); err == nil {
+			t.direct = true
+			t.directStep()
+			return
+		}
+		t.lp.noDirect = true
+	}
+	if len(t.head) > 0 {
+		t.sendHead()
+		return
+	}
+	t.begin()
+}
+
+// sendHead sends (the rest of) the head through the ring.
+func (t *Transfer) sendHead() {
+	x := t.x
+	sqe := x.SQE(tagHead)
+	if sqe == nil {
+		t.end(true)
+		return
+	}
+	sqe.PrepSend(x.Fd(), t.head, unix.MSG_NOSIGNAL)
+	x.Submit()
+}
+
+// begin starts the file part of a splice or fallback transfer.
+func (t *Transfer) begin() {
 	if t.n <= 0 {
 		t.end(false)
 		return
@@ -314,6 +384,17 @@ func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
 			t.bufOff += int(res)
 			x.AddBytesOut(int(res))
 		}
+	case tagHead:
+		if res <= 0 {
+			t.failed = true
+		} else {
+			t.head = t.head[res:]
+			x.AddBytesOut(int(res))
+		}
+	case tagPoll:
+		if res < 0 {
+			t.failed = true
+		}
 	}
 	if x.Closing() {
 		t.failed = true
@@ -327,6 +408,13 @@ func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
 	switch {
 	case t.failed:
 		t.end(true)
+	case t.direct:
+		t.directStep()
+	case len(t.head) > 0:
+		t.sendHead()
+	case tagHead == tag:
+		t.head = nil
+		t.begin()
 	case t.toFall:
 		t.toFall = false
 		t.lp.noSplice = true
@@ -395,4 +483,73 @@ func (t *Transfer) end(failed bool) {
 		t.done(failed)
 	}
 	t.x.Finish(failed)
+}
+
+// directStep sends what the socket takes now, the head with send(2) and
+// the file with sendfile(2), both non-blocking on the loop thread, and
+// waits for POLLOUT through the ring when the socket buffer is full.
+func (t *Transfer) directStep() {
+	x := t.x
+	if x.Closing() {
+		t.end(true)
+		return
+	}
+	fd := x.Fd()
+	for len(t.head) > 0 {
+		flags := uintptr(unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL)
+		if t.n > 0 {
+			flags |= unix.MSG_MORE
+		}
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&t.head[0])), uintptr(len(t.head)), flags, 0, 0)
+		switch {
+		case e == 0:
+			t.head = t.head[r:]
+			x.AddBytesOut(int(r))
+		case e == unix.EINTR:
+		case e == unix.EAGAIN:
+			t.pollOut()
+			return
+		default:
+			t.end(true)
+			return
+		}
+	}
+	for t.n > 0 {
+		want := int(min(t.n, maxSendfile))
+		off := t.off
+		k, err := unix.Sendfile(fd, t.fd, &off, want)
+		switch {
+		case k > 0:
+			t.off += int64(k)
+			t.n -= int64(k)
+			x.AddBytesOut(k)
+			if k < want {
+				t.pollOut() // short: the socket buffer is full
+				return
+			}
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			t.pollOut()
+			return
+		default: // an error, or 0: the file shrank
+			t.end(true)
+			return
+		}
+	}
+	t.end(false)
+}
+
+// maxSendfile bounds one sendfile(2) call.
+const maxSendfile = 1 << 30
+
+// pollOut waits for the socket to take more.
+func (t *Transfer) pollOut() {
+	x := t.x
+	sqe := x.SQE(tagPoll)
+	if sqe == nil {
+		t.end(true)
+		return
+	}
+	sqe.PrepPollAdd(x.Fd(), unix.POLLOUT)
+	x.Submit()
 }
