@@ -8,6 +8,8 @@ import (
 
 	"github.com/uringnet/uringnet/cache"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/sendfile"
+	"golang.org/x/sys/unix"
 )
 
 // fileMeta is what the response headers of a file need.
@@ -58,11 +60,21 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
 	}
-	if e, ok := s.cachedFile(clean); ok {
+	e, size, ok := s.cachedFile(clean)
+	if ok {
 		meta := fileMeta{size: int64(len(e.Data)), etag: e.ETag, lastModified: e.LastModified,
 			modTime: time.Unix(0, e.ID.ModTime), contentType: e.ContentType}
-		s.serveFile(ls, cn, req, &meta, e, nil)
+		s.serveFile(ls, cn, req, &meta, e, fileRef{fd: -1})
 		return nil
+	}
+	if size >= 0 && s.sendDirect(size) {
+		if fd, st, ok := s.openDirect(clean); ok {
+			id := identityOf(&st)
+			meta := fileMeta{size: st.Size, modTime: time.Unix(0, id.ModTime), contentType: ContentType(clean),
+				etag: cache.ETag(id), lastModified: cache.LastModified(id)}
+			s.serveFile(ls, cn, req, &meta, nil, fileRef{fd: fd})
+			return nil
+		}
 	}
 	f, fi, name, err := OpenUnder(s.root, clean)
 	if err != nil {
@@ -77,7 +89,7 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 			f.Close()
 			meta.size, meta.etag, meta.lastModified = int64(len(e.Data)), e.ETag, e.LastModified
 			meta.modTime = time.Unix(0, e.ID.ModTime)
-			s.serveFile(ls, cn, req, &meta, e, nil)
+			s.serveFile(ls, cn, req, &meta, e, fileRef{fd: -1})
 			return nil
 		case !errors.Is(err, cache.ErrTooLarge):
 			f.Close()
@@ -93,8 +105,24 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	id := cache.IdentityOf(fi)
 	meta.size, meta.modTime = fi.Size(), fi.ModTime()
 	meta.etag, meta.lastModified = cache.ETag(id), cache.LastModified(id)
-	s.serveFile(ls, cn, req, &meta, nil, f)
+	s.serveFile(ls, cn, req, &meta, nil, fileRef{f: f, fd: -1})
 	return nil
+}
+
+// fileRef is the open file serveFile sends from: an os.File, or a bare
+// descriptor from openDirect (fd >= 0), or neither (a cache entry).
+type fileRef struct {
+	f  *os.File
+	fd int
+}
+
+func (r fileRef) close() {
+	if r.f != nil {
+		r.f.Close()
+	}
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
 }
 
 // directFrom is the smallest file that SendFile sends with sendfile(2)
@@ -148,13 +176,9 @@ func (s *Server) writevDone(c netserver.ClientNum) {
 
 // serveFile answers from a cache entry e, or from the open file f (which
 // it closes).
-func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e *cache.Entry, f *os.File) {
+func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e *cache.Entry, f fileRef) {
 	c := cn.c
-	closeFile := func() {
-		if f != nil {
-			f.Close()
-		}
-	}
+	closeFile := f.close
 	switch CheckPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
 		req.Header("If-Modified-Since"), req.Header("If-Unmodified-Since"), m.etag, m.modTime) {
 	case StatusNotModified:
@@ -249,19 +273,38 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	}
 	ls.out = out
 	done := func(failed bool) {
-		f.Close()
+		f.close()
 		s.h.HTTPWritev(nil, c, failed)
 	}
 	if len(ranges) == 0 {
 		ranges = []ByteRange{{Start: 0, Length: m.size}}
 	}
-	if parts == nil && s.sender.Direct() {
-		// The head goes with the file: one sendto(MSG_MORE) and sendfile on the loop.
-		if err := s.ns.QueueOp(c, s.sender.TransferHead(out, f, ranges[0].Start, ranges[0].Length, done)); err != nil {
+	if parts == nil && (s.sender.Direct() || f.f == nil) {
+		// The head goes with the file: with a direct sender one sendto(MSG_MORE)
+		// and sendfile on the loop.
+		var t *sendfile.Transfer
+		if f.f == nil {
+			t = s.sender.TransferFD(out, f.fd, ranges[0].Start, ranges[0].Length, done)
+		} else {
+			t = s.sender.TransferHead(out, f.f, ranges[0].Start, ranges[0].Length, done)
+		}
+		if err := s.ns.QueueOp(c, t); err != nil {
 			done(true)
 		}
 		s.endResponse(ls, cn)
 		return
+	}
+	if f.f == nil { // a bare descriptor with several ranges: not worth a path of its own
+		var err error
+		if f.f = os.NewFile(uintptr(f.fd), "file"); f.f == nil {
+			err = os.ErrInvalid
+		}
+		f.fd = -1
+		if err != nil {
+			s.h.HTTPWritev(nil, c, true)
+			s.endResponse(ls, cn)
+			return
+		}
 	}
 	s.ns.Send(c, out)
 	for i, r := range ranges {
@@ -272,7 +315,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		if i == len(ranges)-1 && closing == nil {
 			cb = done
 		}
-		if err := s.ns.QueueOp(c, s.sender.Transfer(f, r.Start, r.Length, cb)); err != nil {
+		if err := s.ns.QueueOp(c, s.sender.Transfer(f.f, r.Start, r.Length, cb)); err != nil {
 			done(true)
 			s.endResponse(ls, cn)
 			return

@@ -69,11 +69,14 @@ type Sender struct {
 
 // loopPipes is one loop's pipe pool; only that loop touches it.
 type loopPipes struct {
-	free      []*pipe
-	open      int
-	waiting   []*Transfer
-	noSplice  bool // splice failed with EINVAL here: fall back from now on
-	noDirect  bool // the socket could not be made non-blocking: splice from now on
+	free     []*pipe
+	open     int
+	waiting  []*Transfer
+	noSplice bool // splice failed with EINVAL here: fall back from now on
+	noDirect bool // the socket could not be made non-blocking: splice from now on
+	// nonblock[fd] is the client whose socket at fd was made non-blocking
+	// (direct mode), so that each connection pays for the fcntl once.
+	nonblock  []netserver.ClientNum
 	transfers uint64
 	fallbacks uint64
 	failed    uint64
@@ -245,13 +248,41 @@ func (s *Sender) TransferHead(head []byte, f *os.File, off, n int64, done func(f
 	return t
 }
 
+// TransferFD is TransferHead for a bare file descriptor, which the caller
+// owns and closes in done (it must stay open until then): no os.File, so
+// none of the system calls that making one costs.
+func (s *Sender) TransferFD(head []byte, fd int, off, n int64, done func(failed bool)) *Transfer {
+	t := &Transfer{s: s, fd: fd, off: off, n: n, done: done}
+	if len(head) > 0 {
+		t.head = append([]byte(nil), head...)
+	}
+	return t
+}
+
+// setNonblock puts the client's socket in non-blocking mode, once per
+// connection: one fcntl(F_SETFL), which is all a socket's flags hold.
+func (lp *loopPipes) setNonblock(x *netserver.OpContext) error {
+	fd := x.Fd()
+	if fd < len(lp.nonblock) && lp.nonblock[fd] == x.Client() {
+		return nil
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_RDWR|unix.O_NONBLOCK); err != nil {
+		return err
+	}
+	if fd >= len(lp.nonblock) {
+		lp.nonblock = append(lp.nonblock, make([]netserver.ClientNum, fd+1-len(lp.nonblock))...)
+	}
+	lp.nonblock[fd] = x.Client()
+	return nil
+}
+
 // Start implements netserver.Op.
 func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
 	if t.s.Direct() && !t.lp.noDirect {
-		if err := unix.SetNonblock(x.Fd(), true); err == nil {
+		if err := t.lp.setNonblock(x); err == nil {
 			t.direct = true
 			t.directStep()
 			return
