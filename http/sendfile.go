@@ -373,7 +373,13 @@ func (f notifyOp) Cancel(netserver.ClientNum) { f(true) }
 // the cache entry (memSend) instead of being copied into the connection's
 // output buffer with the head: above one output buffer (16 KiB) the two
 // copies in user space cost more than the coalescing saves.
-const memSendFrom = 16 << 10
+// URINGNET_MEMSEND_FROM overrides it (for benchmarks).
+var memSendFrom = func() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("URINGNET_MEMSEND_FROM"), 10, 64); err == nil && v >= 0 {
+		return v
+	}
+	return 16 << 10
+}()
 
 // memSend is a netserver.Op that sends a response head (copied) and a body
 // that never changes (a cache entry's bytes, which a newer entry replaces
