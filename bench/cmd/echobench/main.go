@@ -50,6 +50,7 @@ type series struct {
 type sample struct {
 	perSec, p50us, p99us, entersPerMsg, cpuUsPerMsg, rssMiB float64
 	cpuPct                                                  float64 // server CPU time / wall time of the run, in %
+	csPerMsg                                                float64 // server context switches per message
 }
 
 func main() {
@@ -218,7 +219,7 @@ func run(ctx context.Context, cfg config) error {
 		fmt.Fprintf(&report, "\n### Fixed load: server CPU per message at %.0f msgs/s offered\n\n", cfg.rate)
 		fmt.Fprintf(&report, "The same %d connections, each sending on a fixed schedule (%.0f msgs/s in all) instead of as fast as "+
 			"echoes return, so neither the server nor the load generator is saturated and the server's CPU time per message "+
-			"(utime+stime from /proc) compares the servers' costs. \"liburing C\" is bench/cref/echo.c (multishot accept, "+
+			"(utime+stime from /proc) compares the servers' costs, as do context switches per message (every thread's, from /proc), which a busy machine does not inflate. \"liburing C\" is bench/cref/echo.c (multishot accept, "+
 			"multishot recv into a 16 KiB x 1024 buffer ring, send from the received buffer, one enter per loop turn): "+
 			"the cost of the kernel and io_uring themselves, the limit for any server here. %v per run, %d rounds alternated, medians.\n\n",
 			cfg.conns, cfg.rate, cfg.duration, cfg.rounds)
@@ -327,6 +328,10 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 	if err != nil {
 		return sample{}, err
 	}
+	cs0, err := harness.CtxSwitches(p.Pid(), false)
+	if err != nil {
+		return sample{}, err
+	}
 	out, err := harness.Run(ctx, harness.Spec{
 		Name: "echoload",
 		Path: load,
@@ -338,6 +343,10 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 		return sample{}, err
 	}
 	cpu1, err := harness.CPUTime(p.Pid(), false)
+	if err != nil {
+		return sample{}, err
+	}
+	cs1, err := harness.CtxSwitches(p.Pid(), false)
 	if err != nil {
 		return sample{}, err
 	}
@@ -376,6 +385,7 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 		cpuUsPerMsg:  float64(cpu1-cpu0) / float64(time.Microsecond) / float64(msgs),
 		rssMiB:       float64(rss) / (1 << 20),
 		cpuPct:       100 * (cpu1 - cpu0).Seconds() / secs,
+		csPerMsg:     float64(cs1-cs0) / float64(msgs),
 	}
 	if !s.isNet {
 		kv, err := harness.ParseKV(stats, "stats")
@@ -514,7 +524,7 @@ const refName = "liburing C"
 // rate, and its ratio to the C reference's.
 func fixedTable(cfg config, runs []*series, results map[string]map[int][]sample) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"size", "server", "offered msgs/s", "msgs/s", "p50 µs", "p99 µs",
-		"server CPU %", "CPU µs/msg", "CPU/msg vs liburing C"}}
+		"server CPU %", "CPU µs/msg", "ctx switches/msg", "CPU/msg vs liburing C"}}
 	for _, size := range cfg.sizes {
 		refCPU := median(results[refName][size], func(s sample) float64 { return s.cpuUsPerMsg })
 		for _, s := range runs {
@@ -531,6 +541,7 @@ func fixedTable(cfg config, runs []*series, results map[string]map[int][]sample)
 				harness.Num(median(ss, func(s sample) float64 { return s.p99us }), 0),
 				harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
 				harness.Num(cpu, 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.csPerMsg }), 2),
 				vs)
 		}
 	}

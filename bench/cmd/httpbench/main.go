@@ -109,6 +109,7 @@ type scenario struct {
 type sample struct {
 	perSec, bytesPerSec, p50ms, p99ms, cpuUsPerReq, rssMiB float64
 	cpuPct                                                 float64 // server CPU time / wrk's run time, in %
+	csPerReq                                               float64 // server context switches per request
 	errors                                                 int64
 }
 
@@ -347,7 +348,7 @@ func run(ctx context.Context, cfg config) error {
 		fmt.Fprintf(&report, "The same wrk connections, each waiting between a response and its next request so that the "+
 			"offered load is a fixed rate (wrk's delay(), conns/rate on average) that saturates no server: CPU per request "+
 			"(utime+stime from /proc, nginx's workers included) then compares the servers' costs rather than who wins a race "+
-			"for a shared core. %v per run, %d rounds alternated, medians.\n\n", cfg.duration, cfg.rounds)
+			"for a shared core; context switches per request (every thread's, from /proc) are a cost that a busy machine does not inflate. %v per run, %d rounds alternated, medians.\n\n", cfg.duration, cfg.rounds)
 		report.WriteString(fixedTable(fixedScens, peers, cfg.fixed, fixedRes).Markdown())
 	}
 	var notes []string
@@ -594,6 +595,10 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 	if err != nil {
 		return sample{}, err
 	}
+	cs0, err := harness.CtxSwitches(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
 	out, err := harness.Run(ctx, harness.Spec{
 		Name: "wrk",
 		Path: wrk,
@@ -604,6 +609,10 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 		return sample{}, err
 	}
 	cpu1, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	cs1, err := harness.CtxSwitches(pid, p.tree)
 	if err != nil {
 		return sample{}, err
 	}
@@ -628,6 +637,7 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 		p99ms:       float64(r.P99) / float64(time.Millisecond),
 		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
 		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.Duration.Seconds(),
+		csPerReq:    float64(cs1-cs0) / float64(r.Requests),
 		rssMiB:      float64(rss) / (1 << 20),
 		errors:      r.Errors,
 	}, nil
@@ -684,7 +694,7 @@ func table(scens []scenario, peers []*peer, results map[string]map[string][]samp
 // fixedTable is the fixed-load mode's table.
 func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, results map[string]map[string][]sample) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "offered req/s", "req/s", "p50 ms", "p99 ms",
-		"server CPU %", "CPU µs/req", "CPU/req uringnet / peer"}}
+		"server CPU %", "CPU µs/req", "ctx switches/req", "CPU/req uringnet / peer"}}
 	for _, sc := range scens {
 		u := results[sc.key]["uringnet"]
 		uCPU := median(u, func(s sample) float64 { return s.cpuUsPerReq })
@@ -702,6 +712,7 @@ func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, resul
 				harness.Num(median(ss, func(s sample) float64 { return s.p99ms }), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
 				harness.Num(cpu, 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.csPerReq }), 2),
 				vs)
 		}
 	}
