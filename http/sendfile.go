@@ -291,7 +291,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	if len(ranges) == 0 {
 		ranges = []ByteRange{{Start: 0, Length: m.size}}
 	}
-	if parts == nil && (s.sender.Direct() || f.f == nil) {
+	if parts == nil && (s.sender.MayDirect() || f.f == nil) {
 		// The head goes with the file: with a direct sender one sendto(MSG_MORE)
 		// and sendfile on the loop.
 		var t *sendfile.Transfer

@@ -42,21 +42,32 @@ type Config struct {
 	// call wait for the disk on the loop. The environment variable
 	// URINGNET_SENDFILE=direct or =splice overrides it (for benchmarks).
 	Direct bool
+	// DirectCached takes the direct path only for a range whose pages are
+	// all in the page cache (mmap+mincore+munmap, a few µs, decides), and
+	// splices the others, which also brings them into the page cache: the
+	// direct path's speed without blocking the loop on the disk.
+	// URINGNET_SENDFILE=cached sets it.
+	DirectCached bool
 }
 
 // envMode applies URINGNET_SENDFILE to cfg.
 func envMode(cfg *Config) {
 	switch strings.TrimSpace(os.Getenv("URINGNET_SENDFILE")) {
 	case "direct":
-		cfg.Direct = true
+		cfg.Direct, cfg.DirectCached = true, false
+	case "cached":
+		cfg.Direct, cfg.DirectCached = false, true
 	case "splice":
-		cfg.Direct = false
+		cfg.Direct, cfg.DirectCached = false, false
 	}
 }
 
 // Stats counts a Sender's work.
 type Stats struct {
 	Transfers, Fallbacks, Failed, PipesOpen, PipesDropped uint64
+	// Resident and Cold count the DirectCached transfers that went direct
+	// and those that were spliced.
+	Resident, Cold uint64
 }
 
 // Sender runs file transfers on a server's loops. Create it with New; its
@@ -77,6 +88,9 @@ type loopPipes struct {
 	// nonblock[fd] is the client whose socket at fd was made non-blocking
 	// (direct mode), so that each connection pays for the fcntl once.
 	nonblock  []netserver.ClientNum
+	vec       []byte // mincore's scratch
+	resident  uint64 // DirectCached transfers that went direct
+	cold      uint64 // DirectCached transfers spliced: not all in the page cache
 	transfers uint64
 	fallbacks uint64
 	failed    uint64
@@ -106,6 +120,44 @@ func New(loops int, cfg Config) *Sender {
 // Direct reports whether transfers use sendfile(2) on the loop (Config.Direct).
 func (s *Sender) Direct() bool { return s.cfg.Direct && !s.cfg.NoSplice }
 
+// MayDirect reports whether some transfers may use sendfile(2) on the loop
+// (Config.Direct or Config.DirectCached).
+func (s *Sender) MayDirect() bool { return (s.cfg.Direct || s.cfg.DirectCached) && !s.cfg.NoSplice }
+
+// resident reports whether every page of the file range [off, off+n) is in
+// the page cache.
+func resident(fd int, off, n int64, vec *[]byte) bool {
+	if n <= 0 {
+		return true
+	}
+	page := int64(os.Getpagesize())
+	start := off &^ (page - 1)
+	length := n + off - start
+	if length > 1<<30 {
+		return false
+	}
+	m, err := unix.Mmap(fd, start, int(length), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return false
+	}
+	pages := int((length + page - 1) / page)
+	if cap(*vec) < pages {
+		*vec = make([]byte, pages)
+	}
+	v := (*vec)[:pages]
+	_, _, e := unix.RawSyscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&v[0])))
+	unix.Munmap(m)
+	if e != 0 {
+		return false
+	}
+	for _, b := range v {
+		if b&1 == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Close closes the pooled pipes. Call it after the loops have stopped.
 func (s *Sender) Close() {
 	for i := range s.loops {
@@ -129,6 +181,8 @@ func (s *Sender) Stats() Stats {
 		st.Failed += lp.failed
 		st.PipesOpen += uint64(lp.open)
 		st.PipesDropped += lp.dropped
+		st.Resident += lp.resident
+		st.Cold += lp.cold
 	}
 	return st
 }
@@ -281,7 +335,15 @@ func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
-	if t.s.Direct() && !t.lp.noDirect {
+	direct := t.s.Direct()
+	if !direct && t.s.MayDirect() {
+		if direct = resident(t.fd, t.off, t.n, &t.lp.vec); direct {
+			t.lp.resident++
+		} else {
+			t.lp.cold++
+		}
+	}
+	if direct && !t.lp.noDirect {
 		if err := t.lp.setNonblock(x); err == nil {
 			t.direct = true
 			t.directStep()

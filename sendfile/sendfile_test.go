@@ -110,7 +110,7 @@ func roundTrip(t *testing.T, s *netserver.Server, req string, want int) []byte {
 
 func TestTransfer(t *testing.T) {
 	t.Setenv("URINGNET_SENDFILE", "") // the configurations below, not the environment's
-	for _, cfg := range []Config{{}, {NoSplice: true}, {PipeSize: 4096, MaxPipes: 1}, {Direct: true}} {
+	for _, cfg := range []Config{{}, {NoSplice: true}, {PipeSize: 4096, MaxPipes: 1}, {Direct: true}, {DirectCached: true}} {
 		h, s, content := start(t, cfg)
 		want := append(append([]byte("head:"), content...), ":tail"...)
 		for i, req := range []string{"f", "h", "d", "f"} {
@@ -149,7 +149,8 @@ func TestTransfer(t *testing.T) {
 			t.Fatalf("extra callback %v", r)
 		default:
 		}
-		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) || (cfg.Direct && st.PipesOpen != 0) {
+		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) || (cfg.Direct && st.PipesOpen != 0) ||
+			(cfg.DirectCached && st.Resident == 0) {
 			t.Fatalf("stats %+v", st)
 		}
 	}
@@ -196,5 +197,29 @@ func TestEnvMode(t *testing.T) {
 	t.Setenv("URINGNET_SENDFILE", "")
 	if !New(1, Config{Direct: true}).Direct() || New(1, Config{}).Direct() {
 		t.Error("Config.Direct")
+	}
+}
+
+// TestResident: a file just written is in the page cache; a bad descriptor is not.
+func TestResident(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "r")
+	if err := os.WriteFile(name, make([]byte, 3<<20+5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var vec []byte
+	if !resident(int(f.Fd()), 5000, 2<<20, &vec) || !resident(int(f.Fd()), 0, 0, &vec) {
+		t.Error("a file just written is not resident")
+	}
+	if resident(-1, 0, 10, &vec) {
+		t.Error("a bad descriptor is resident")
+	}
+	t.Setenv("URINGNET_SENDFILE", "cached")
+	if s := New(1, Config{Direct: true}); s.Direct() || !s.MayDirect() {
+		t.Error("URINGNET_SENDFILE=cached")
 	}
 }
