@@ -10,6 +10,8 @@
 // mode, as nginx does, and waits for POLLOUT through the ring when the
 // socket buffer is full; a file whose pages are not cached makes that call
 // wait for the disk on the loop, which is why it is off by default.
+// Config.DirectCached (URINGNET_SENDFILE=cached) goes direct only when
+// mincore says the whole range is in the page cache, and splices otherwise.
 // TransferHead and TransferFD send a response head first, in the same
 // operation (with Direct, in the same segment as the file's first bytes).
 //
