@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
 	"sync"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
@@ -16,7 +18,9 @@ type Config struct {
 	MaxBytes int64
 	// MaxEntryBytes is the largest file that is cached at all; larger
 	// files are served from disk. Zero means MaxBytes; a value above
-	// MaxBytes is lowered to MaxBytes. It must not be negative.
+	// MaxBytes is lowered to MaxBytes. It must not be negative. The
+	// environment variable URINGNET_CACHE_MAX_ENTRY (bytes) overrides it,
+	// for benchmarks.
 	MaxEntryBytes int64
 	// MaxEntries optionally bounds the number of entries, which matters
 	// only for very many tiny or empty files (they cost no budget bytes
@@ -60,6 +64,9 @@ func New(cfg Config) (*Cache, error) {
 		return nil, fmt.Errorf("cache: MaxEntries must not be negative, got %d", cfg.MaxEntries)
 	}
 	maxEntry := cfg.MaxEntryBytes
+	if v, err := strconv.ParseInt(os.Getenv("URINGNET_CACHE_MAX_ENTRY"), 10, 64); err == nil && v > 0 {
+		maxEntry = v // for benchmarks: which files come from memory
+	}
 	if maxEntry == 0 || maxEntry > cfg.MaxBytes {
 		maxEntry = cfg.MaxBytes
 	}

@@ -312,3 +312,19 @@ func BenchmarkGetHit(b *testing.B) {
 		}
 	})
 }
+
+func TestMaxEntryFromEnv(t *testing.T) {
+	t.Setenv("URINGNET_CACHE_MAX_ENTRY", "1048576")
+	c, err := New(Config{MaxBytes: 64 << 20, MaxEntryBytes: 64 << 10})
+	if err != nil || c.MaxEntryBytes() != 1<<20 {
+		t.Fatalf("MaxEntryBytes = %d, %v", c.MaxEntryBytes(), err)
+	}
+	t.Setenv("URINGNET_CACHE_MAX_ENTRY", "1048576000") // still capped by MaxBytes
+	if c, _ = New(Config{MaxBytes: 64 << 20}); c.MaxEntryBytes() != 64<<20 {
+		t.Fatalf("MaxEntryBytes = %d", c.MaxEntryBytes())
+	}
+	t.Setenv("URINGNET_CACHE_MAX_ENTRY", "x")
+	if c, _ = New(Config{MaxBytes: 64 << 20, MaxEntryBytes: 1000}); c.MaxEntryBytes() != 1000 {
+		t.Fatalf("MaxEntryBytes = %d", c.MaxEntryBytes())
+	}
+}

@@ -3,10 +3,13 @@ package http
 import (
 	"errors"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/uringnet/uringnet/cache"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/sendfile"
+	"golang.org/x/sys/unix"
 )
 
 // fileMeta is what the response headers of a file need.
@@ -57,11 +60,21 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
 	}
-	if e, ok := s.cachedFile(clean); ok {
+	e, size, ok := s.cachedFile(clean)
+	if ok {
 		meta := fileMeta{size: int64(len(e.Data)), etag: e.ETag, lastModified: e.LastModified,
 			modTime: time.Unix(0, e.ID.ModTime), contentType: e.ContentType}
-		s.serveFile(ls, cn, req, &meta, e, nil)
+		s.serveFile(ls, cn, req, &meta, e, fileRef{fd: -1})
 		return nil
+	}
+	if size >= 0 && s.sendDirect(size) {
+		if fd, st, ok := s.openDirect(clean); ok {
+			id := identityOf(&st)
+			meta := fileMeta{size: st.Size, modTime: time.Unix(0, id.ModTime), contentType: ContentType(clean),
+				etag: cache.ETag(id), lastModified: cache.LastModified(id)}
+			s.serveFile(ls, cn, req, &meta, nil, fileRef{fd: fd})
+			return nil
+		}
 	}
 	f, fi, name, err := OpenUnder(s.root, clean)
 	if err != nil {
@@ -69,14 +82,14 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		return nil
 	}
 	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: ContentType(name)}
-	if fi.Size() <= s.cache.MaxEntryBytes() {
+	if fi.Size() <= s.cache.MaxEntryBytes() && !s.sendDirect(fi.Size()) {
 		e, err := s.cache.Load(f, name, meta.contentType)
 		switch {
 		case err == nil:
 			f.Close()
 			meta.size, meta.etag, meta.lastModified = int64(len(e.Data)), e.ETag, e.LastModified
 			meta.modTime = time.Unix(0, e.ID.ModTime)
-			s.serveFile(ls, cn, req, &meta, e, nil)
+			s.serveFile(ls, cn, req, &meta, e, fileRef{fd: -1})
 			return nil
 		case !errors.Is(err, cache.ErrTooLarge):
 			f.Close()
@@ -92,8 +105,39 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	id := cache.IdentityOf(fi)
 	meta.size, meta.modTime = fi.Size(), fi.ModTime()
 	meta.etag, meta.lastModified = cache.ETag(id), cache.LastModified(id)
-	s.serveFile(ls, cn, req, &meta, nil, f)
+	s.serveFile(ls, cn, req, &meta, nil, fileRef{f: f, fd: -1})
 	return nil
+}
+
+// fileRef is the open file serveFile sends from: an os.File, or a bare
+// descriptor from openDirect (fd >= 0), or neither (a cache entry).
+type fileRef struct {
+	f  *os.File
+	fd int
+}
+
+func (r fileRef) close() {
+	if r.f != nil {
+		r.f.Close()
+	}
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
+}
+
+// directFrom is the smallest file that SendFile sends with sendfile(2)
+// rather than from the cache when the sender is direct (URINGNET_SENDFILE_MIN
+// overrides it, for benchmarks); 0 means never.
+var directFrom = func() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("URINGNET_SENDFILE_MIN"), 10, 64); err == nil && v >= 0 {
+		return v
+	}
+	return 0
+}()
+
+// sendDirect reports whether a file of this size skips the cache.
+func (s *Server) sendDirect(size int64) bool {
+	return directFrom > 0 && size >= directFrom && s.sender.Direct()
 }
 
 func pathStatus(err error) int {
@@ -132,13 +176,9 @@ func (s *Server) writevDone(c netserver.ClientNum) {
 
 // serveFile answers from a cache entry e, or from the open file f (which
 // it closes).
-func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e *cache.Entry, f *os.File) {
+func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e *cache.Entry, f fileRef) {
 	c := cn.c
-	closeFile := func() {
-		if f != nil {
-			f.Close()
-		}
-	}
+	closeFile := f.close
 	switch CheckPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
 		req.Header("If-Modified-Since"), req.Header("If-Unmodified-Since"), m.etag, m.modTime) {
 	case StatusNotModified:
@@ -210,6 +250,18 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.endResponse(ls, cn)
 		return
 	}
+	if e != nil && len(ranges) <= 1 && m.size >= memSendFrom {
+		body := e.Data
+		if len(ranges) == 1 {
+			body, _ = e.Range(ranges[0].Start, ranges[0].Length)
+		}
+		ls.out = out
+		if err := s.ns.QueueOp(c, newMemSend(s, c, out, body)); err != nil {
+			s.h.HTTPWritev(nil, c, true)
+		}
+		s.endResponse(ls, cn)
+		return
+	}
 	if e != nil {
 		switch len(ranges) {
 		case 0:
@@ -232,14 +284,41 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		return
 	}
 	ls.out = out
-	s.ns.Send(c, out)
 	done := func(failed bool) {
-		f.Close()
+		f.close()
 		s.h.HTTPWritev(nil, c, failed)
 	}
 	if len(ranges) == 0 {
 		ranges = []ByteRange{{Start: 0, Length: m.size}}
 	}
+	if parts == nil && (s.sender.MayDirect() || f.f == nil) {
+		// The head goes with the file: with a direct sender one sendto(MSG_MORE)
+		// and sendfile on the loop.
+		var t *sendfile.Transfer
+		if f.f == nil {
+			t = s.sender.TransferFD(out, f.fd, ranges[0].Start, ranges[0].Length, done)
+		} else {
+			t = s.sender.TransferHead(out, f.f, ranges[0].Start, ranges[0].Length, done)
+		}
+		if err := s.ns.QueueOp(c, t); err != nil {
+			done(true)
+		}
+		s.endResponse(ls, cn)
+		return
+	}
+	if f.f == nil { // a bare descriptor with several ranges: not worth a path of its own
+		var err error
+		if f.f = os.NewFile(uintptr(f.fd), "file"); f.f == nil {
+			err = os.ErrInvalid
+		}
+		f.fd = -1
+		if err != nil {
+			s.h.HTTPWritev(nil, c, true)
+			s.endResponse(ls, cn)
+			return
+		}
+	}
+	s.ns.Send(c, out)
 	for i, r := range ranges {
 		if parts != nil {
 			s.ns.Send(c, parts[i])
@@ -248,7 +327,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		if i == len(ranges)-1 && closing == nil {
 			cb = done
 		}
-		if err := s.ns.QueueOp(c, s.sender.Transfer(f, r.Start, r.Length, cb)); err != nil {
+		if err := s.ns.QueueOp(c, s.sender.Transfer(f.f, r.Start, r.Length, cb)); err != nil {
 			done(true)
 			s.endResponse(ls, cn)
 			return
@@ -289,3 +368,96 @@ func (f notifyOp) Start(x *netserver.OpContext) {
 func (notifyOp) Complete(*netserver.OpContext, uint64, int32) {}
 
 func (f notifyOp) Cancel(netserver.ClientNum) { f(true) }
+
+// memSendFrom is the smallest cached file whose body goes out straight from
+// the cache entry (memSend) instead of being copied into the connection's
+// output buffer with the head: above one output buffer (16 KiB) the two
+// copies in user space cost more than the coalescing saves.
+// URINGNET_MEMSEND_FROM overrides it (for benchmarks).
+var memSendFrom = func() int64 {
+	if v, err := strconv.ParseInt(os.Getenv("URINGNET_MEMSEND_FROM"), 10, 64); err == nil && v >= 0 {
+		return v
+	}
+	return 16 << 10
+}()
+
+// memSend is a netserver.Op that sends a response head (copied) and a body
+// that never changes (a cache entry's bytes, which a newer entry replaces
+// rather than overwrites) with SENDMSG, without copying the body; short
+// sends are resumed. HTTPWritev fires once (with nil bufs) at the end.
+type memSend struct {
+	s      *Server
+	c      netserver.ClientNum
+	bufs   [2][]byte // what is left to send: head, body
+	iov    [2]unix.Iovec
+	msg    unix.Msghdr
+	closed bool
+}
+
+func newMemSend(s *Server, c netserver.ClientNum, head, body []byte) *memSend {
+	return &memSend{s: s, c: c, bufs: [2][]byte{append([]byte(nil), head...), body}}
+}
+
+// Start implements netserver.Op.
+func (m *memSend) Start(x *netserver.OpContext) { m.step(x) }
+
+// step submits a SENDMSG of what is left.
+func (m *memSend) step(x *netserver.OpContext) {
+	n := 0
+	for _, b := range m.bufs {
+		if len(b) > 0 {
+			m.iov[n].Base = &b[0]
+			m.iov[n].SetLen(len(b))
+			n++
+		}
+	}
+	if n == 0 {
+		m.finish(x, false)
+		return
+	}
+	if x.Closing() {
+		m.finish(x, true)
+		return
+	}
+	sqe := x.SQE(1)
+	if sqe == nil {
+		m.finish(x, true)
+		return
+	}
+	m.msg = unix.Msghdr{Iov: &m.iov[0]}
+	m.msg.SetIovlen(n)
+	sqe.PrepSendmsg(x.Fd(), &m.msg, unix.MSG_NOSIGNAL)
+	x.Submit()
+}
+
+// Complete implements netserver.Op.
+func (m *memSend) Complete(x *netserver.OpContext, _ uint64, res int32) {
+	if res <= 0 {
+		m.finish(x, true)
+		return
+	}
+	x.AddBytesOut(int(res))
+	left := int(res)
+	for i := range m.bufs {
+		k := min(left, len(m.bufs[i]))
+		m.bufs[i] = m.bufs[i][k:]
+		left -= k
+	}
+	m.step(x)
+}
+
+// Cancel implements netserver.Op: the client closed before the op started.
+func (m *memSend) Cancel(netserver.ClientNum) {
+	m.bufs = [2][]byte{}
+	m.s.h.HTTPWritev(nil, m.c, true)
+}
+
+func (m *memSend) finish(x *netserver.OpContext, failed bool) {
+	if m.closed {
+		return
+	}
+	m.closed = true
+	m.bufs = [2][]byte{}
+	m.s.h.HTTPWritev(nil, m.c, failed)
+	x.Finish(failed)
+}

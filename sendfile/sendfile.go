@@ -3,6 +3,10 @@ package sendfile
 import (
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
+
+	"unsafe"
 
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/ring"
@@ -30,11 +34,40 @@ type Config struct {
 	NoSplice bool
 	// ChunkSize is the buffer of the read+send fallback (default 64 KiB).
 	ChunkSize int
+	// Direct makes transfers call sendfile(2) on the loop thread with the
+	// socket in non-blocking mode, as nginx does, waiting for POLLOUT
+	// through the ring when the socket buffer is full, instead of linked
+	// SPLICE operations (which io_uring always runs on io-wq worker
+	// threads). A file whose pages are not in the page cache makes the
+	// call wait for the disk on the loop. The environment variable
+	// URINGNET_SENDFILE=direct or =splice overrides it (for benchmarks).
+	Direct bool
+	// DirectCached takes the direct path only for a range whose pages are
+	// all in the page cache (mmap+mincore+munmap, a few µs, decides), and
+	// splices the others, which also brings them into the page cache: the
+	// direct path's speed without blocking the loop on the disk.
+	// URINGNET_SENDFILE=cached sets it.
+	DirectCached bool
+}
+
+// envMode applies URINGNET_SENDFILE to cfg.
+func envMode(cfg *Config) {
+	switch strings.TrimSpace(os.Getenv("URINGNET_SENDFILE")) {
+	case "direct":
+		cfg.Direct, cfg.DirectCached = true, false
+	case "cached":
+		cfg.Direct, cfg.DirectCached = false, true
+	case "splice":
+		cfg.Direct, cfg.DirectCached = false, false
+	}
 }
 
 // Stats counts a Sender's work.
 type Stats struct {
 	Transfers, Fallbacks, Failed, PipesOpen, PipesDropped uint64
+	// Resident and Cold count the DirectCached transfers that went direct
+	// and those that were spliced.
+	Resident, Cold uint64
 }
 
 // Sender runs file transfers on a server's loops. Create it with New; its
@@ -47,10 +80,17 @@ type Sender struct {
 
 // loopPipes is one loop's pipe pool; only that loop touches it.
 type loopPipes struct {
-	free      []*pipe
-	open      int
-	waiting   []*Transfer
-	noSplice  bool // splice failed with EINVAL here: fall back from now on
+	free     []*pipe
+	open     int
+	waiting  []*Transfer
+	noSplice bool // splice failed with EINVAL here: fall back from now on
+	noDirect bool // the socket could not be made non-blocking: splice from now on
+	// nonblock[fd] is the client whose socket at fd was made non-blocking
+	// (direct mode), so that each connection pays for the fcntl once.
+	nonblock  []netserver.ClientNum
+	vec       []byte // mincore's scratch
+	resident  uint64 // DirectCached transfers that went direct
+	cold      uint64 // DirectCached transfers spliced: not all in the page cache
 	transfers uint64
 	fallbacks uint64
 	failed    uint64
@@ -73,7 +113,49 @@ func New(loops int, cfg Config) *Sender {
 	if cfg.ChunkSize <= 0 {
 		cfg.ChunkSize = DefaultChunkSize
 	}
+	envMode(&cfg)
 	return &Sender{cfg: cfg, loops: make([]loopPipes, loops)}
+}
+
+// Direct reports whether transfers use sendfile(2) on the loop (Config.Direct).
+func (s *Sender) Direct() bool { return s.cfg.Direct && !s.cfg.NoSplice }
+
+// MayDirect reports whether some transfers may use sendfile(2) on the loop
+// (Config.Direct or Config.DirectCached).
+func (s *Sender) MayDirect() bool { return (s.cfg.Direct || s.cfg.DirectCached) && !s.cfg.NoSplice }
+
+// resident reports whether every page of the file range [off, off+n) is in
+// the page cache.
+func resident(fd int, off, n int64, vec *[]byte) bool {
+	if n <= 0 {
+		return true
+	}
+	page := int64(os.Getpagesize())
+	start := off &^ (page - 1)
+	length := n + off - start
+	if length > 1<<30 {
+		return false
+	}
+	m, err := unix.Mmap(fd, start, int(length), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return false
+	}
+	pages := int((length + page - 1) / page)
+	if cap(*vec) < pages {
+		*vec = make([]byte, pages)
+	}
+	v := (*vec)[:pages]
+	_, _, e := unix.RawSyscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&v[0])))
+	unix.Munmap(m)
+	if e != 0 {
+		return false
+	}
+	for _, b := range v {
+		if b&1 == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Close closes the pooled pipes. Call it after the loops have stopped.
@@ -99,6 +181,8 @@ func (s *Sender) Stats() Stats {
 		st.Failed += lp.failed
 		st.PipesOpen += uint64(lp.open)
 		st.PipesDropped += lp.dropped
+		st.Resident += lp.resident
+		st.Cold += lp.cold
 	}
 	return st
 }
@@ -185,6 +269,8 @@ type Transfer struct {
 	fallback bool
 	toFall   bool // splice said EINVAL: continue with the fallback
 	ended    bool
+	head     []byte // sent before the file (TransferHead); what is left of it
+	direct   bool   // sendfile(2) on the loop (Config.Direct)
 }
 
 // SQE tags of a transfer.
@@ -193,6 +279,8 @@ const (
 	tagOut             // splice pipe -> socket
 	tagRead            // fallback read
 	tagSend            // fallback send
+	tagHead            // the head, before a splice or fallback transfer
+	tagPoll            // direct: POLLOUT on the socket
 )
 
 // Transfer returns an Op that sends n bytes of f from offset off; queue it
@@ -204,11 +292,86 @@ func (s *Sender) Transfer(f *os.File, off, n int64, done func(failed bool)) *Tra
 	return &Transfer{s: s, f: f, fd: int(f.Fd()), off: off, n: n, done: done}
 }
 
+// TransferHead is Transfer with head (an HTTP response head, say) sent
+// first, as part of the same operation: with Config.Direct the head and the
+// start of the file leave in the same TCP segment (MSG_MORE). head is
+// copied.
+func (s *Sender) TransferHead(head []byte, f *os.File, off, n int64, done func(failed bool)) *Transfer {
+	t := s.Transfer(f, off, n, done)
+	t.head = append([]byte(nil), head...)
+	return t
+}
+
+// TransferFD is TransferHead for a bare file descriptor, which the caller
+// owns and closes in done (it must stay open until then): no os.File, so
+// none of the system calls that making one costs.
+func (s *Sender) TransferFD(head []byte, fd int, off, n int64, done func(failed bool)) *Transfer {
+	t := &Transfer{s: s, fd: fd, off: off, n: n, done: done}
+	if len(head) > 0 {
+		t.head = append([]byte(nil), head...)
+	}
+	return t
+}
+
+// setNonblock puts the client's socket in non-blocking mode, once per
+// connection: one fcntl(F_SETFL), which is all a socket's flags hold.
+func (lp *loopPipes) setNonblock(x *netserver.OpContext) error {
+	fd := x.Fd()
+	if fd < len(lp.nonblock) && lp.nonblock[fd] == x.Client() {
+		return nil
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, unix.O_RDWR|unix.O_NONBLOCK); err != nil {
+		return err
+	}
+	if fd >= len(lp.nonblock) {
+		lp.nonblock = append(lp.nonblock, make([]netserver.ClientNum, fd+1-len(lp.nonblock))...)
+	}
+	lp.nonblock[fd] = x.Client()
+	return nil
+}
+
 // Start implements netserver.Op.
 func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
+	direct := t.s.Direct()
+	if !direct && t.s.MayDirect() {
+		if direct = resident(t.fd, t.off, t.n, &t.lp.vec); direct {
+			t.lp.resident++
+		} else {
+			t.lp.cold++
+		}
+	}
+	if direct && !t.lp.noDirect {
+		if err := t.lp.setNonblock(x); err == nil {
+			t.direct = true
+			t.directStep()
+			return
+		}
+		t.lp.noDirect = true
+	}
+	if len(t.head) > 0 {
+		t.sendHead()
+		return
+	}
+	t.begin()
+}
+
+// sendHead sends (the rest of) the head through the ring.
+func (t *Transfer) sendHead() {
+	x := t.x
+	sqe := x.SQE(tagHead)
+	if sqe == nil {
+		t.end(true)
+		return
+	}
+	sqe.PrepSend(x.Fd(), t.head, unix.MSG_NOSIGNAL)
+	x.Submit()
+}
+
+// begin starts the file part of a splice or fallback transfer.
+func (t *Transfer) begin() {
 	if t.n <= 0 {
 		t.end(false)
 		return
@@ -314,6 +477,17 @@ func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
 			t.bufOff += int(res)
 			x.AddBytesOut(int(res))
 		}
+	case tagHead:
+		if res <= 0 {
+			t.failed = true
+		} else {
+			t.head = t.head[res:]
+			x.AddBytesOut(int(res))
+		}
+	case tagPoll:
+		if res < 0 {
+			t.failed = true
+		}
 	}
 	if x.Closing() {
 		t.failed = true
@@ -327,6 +501,13 @@ func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
 	switch {
 	case t.failed:
 		t.end(true)
+	case t.direct:
+		t.directStep()
+	case len(t.head) > 0:
+		t.sendHead()
+	case tagHead == tag:
+		t.head = nil
+		t.begin()
 	case t.toFall:
 		t.toFall = false
 		t.lp.noSplice = true
@@ -395,4 +576,73 @@ func (t *Transfer) end(failed bool) {
 		t.done(failed)
 	}
 	t.x.Finish(failed)
+}
+
+// directStep sends what the socket takes now, the head with send(2) and
+// the file with sendfile(2), both non-blocking on the loop thread, and
+// waits for POLLOUT through the ring when the socket buffer is full.
+func (t *Transfer) directStep() {
+	x := t.x
+	if x.Closing() {
+		t.end(true)
+		return
+	}
+	fd := x.Fd()
+	for len(t.head) > 0 {
+		flags := uintptr(unix.MSG_DONTWAIT | unix.MSG_NOSIGNAL)
+		if t.n > 0 {
+			flags |= unix.MSG_MORE
+		}
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&t.head[0])), uintptr(len(t.head)), flags, 0, 0)
+		switch {
+		case e == 0:
+			t.head = t.head[r:]
+			x.AddBytesOut(int(r))
+		case e == unix.EINTR:
+		case e == unix.EAGAIN:
+			t.pollOut()
+			return
+		default:
+			t.end(true)
+			return
+		}
+	}
+	for t.n > 0 {
+		want := int(min(t.n, maxSendfile))
+		off := t.off
+		k, err := unix.Sendfile(fd, t.fd, &off, want)
+		switch {
+		case k > 0:
+			t.off += int64(k)
+			t.n -= int64(k)
+			x.AddBytesOut(k)
+			if k < want {
+				t.pollOut() // short: the socket buffer is full
+				return
+			}
+		case err == syscall.EINTR:
+		case err == syscall.EAGAIN:
+			t.pollOut()
+			return
+		default: // an error, or 0: the file shrank
+			t.end(true)
+			return
+		}
+	}
+	t.end(false)
+}
+
+// maxSendfile bounds one sendfile(2) call.
+const maxSendfile = 1 << 30
+
+// pollOut waits for the socket to take more.
+func (t *Transfer) pollOut() {
+	x := t.x
+	sqe := x.SQE(tagPoll)
+	if sqe == nil {
+		t.end(true)
+		return
+	}
+	sqe.PrepPollAdd(x.Fd(), unix.POLLOUT)
+	x.Submit()
 }

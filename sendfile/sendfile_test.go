@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/sys/unix"
 )
 
 // fileHandler sends the file, from the offset and length in the request
@@ -38,8 +39,23 @@ func (h *fileHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 	case 'x':
 		n = h.size + 1000 // more than the file: fails at EOF
 	}
-	s.Send(c, []byte("head:"))
-	s.QueueOp(c, h.snd.Transfer(h.f, 0, n, func(failed bool) { h.results <- failed }))
+	done := func(failed bool) { h.results <- failed }
+	switch data[0] {
+	case 'h': // the head inside the transfer
+		s.QueueOp(c, h.snd.TransferHead([]byte("head:"), h.f, 0, n, done))
+	case 'd': // a bare descriptor, closed in done
+		fd, err := unix.Dup(int(h.f.Fd()))
+		if err != nil {
+			panic(err)
+		}
+		s.QueueOp(c, h.snd.TransferFD([]byte("head:"), fd, 0, n, func(failed bool) {
+			unix.Close(fd)
+			done(failed)
+		}))
+	default:
+		s.Send(c, []byte("head:"))
+		s.QueueOp(c, h.snd.Transfer(h.f, 0, n, done))
+	}
 	s.Send(c, []byte(":tail"))
 }
 
@@ -93,12 +109,13 @@ func roundTrip(t *testing.T, s *netserver.Server, req string, want int) []byte {
 }
 
 func TestTransfer(t *testing.T) {
-	for _, cfg := range []Config{{}, {NoSplice: true}, {PipeSize: 4096, MaxPipes: 1}} {
+	t.Setenv("URINGNET_SENDFILE", "") // the configurations below, not the environment's
+	for _, cfg := range []Config{{}, {NoSplice: true}, {PipeSize: 4096, MaxPipes: 1}, {Direct: true}, {DirectCached: true}} {
 		h, s, content := start(t, cfg)
 		want := append(append([]byte("head:"), content...), ":tail"...)
-		for i := 0; i < 3; i++ {
-			if got := roundTrip(t, s, "f", len(want)); !bytes.Equal(got, want) {
-				t.Fatalf("%+v: got %d bytes, equal=%v", cfg, len(got), bytes.Equal(got, want))
+		for i, req := range []string{"f", "h", "d", "f"} {
+			if got := roundTrip(t, s, req, len(want)); !bytes.Equal(got, want) {
+				t.Fatalf("%+v, request %d %q: got %d bytes, equal=%v", cfg, i, req, len(got), bytes.Equal(got, want))
 			}
 			if failed := <-h.results; failed {
 				t.Fatal("transfer reported failure")
@@ -132,7 +149,8 @@ func TestTransfer(t *testing.T) {
 			t.Fatalf("extra callback %v", r)
 		default:
 		}
-		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) {
+		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) || (cfg.Direct && st.PipesOpen != 0) ||
+			(cfg.DirectCached && st.Resident == 0) {
 			t.Fatalf("stats %+v", st)
 		}
 	}
@@ -164,4 +182,44 @@ func TestWaitingForPipeAndCancel(t *testing.T) {
 		t.Fatalf("Cancel called done %d times", called)
 	}
 	New(1, Config{}).Close()
+}
+
+// TestEnvMode: URINGNET_SENDFILE overrides Config.Direct, and NoSplice wins over both.
+func TestEnvMode(t *testing.T) {
+	t.Setenv("URINGNET_SENDFILE", "direct")
+	if !New(1, Config{}).Direct() || New(1, Config{NoSplice: true}).Direct() {
+		t.Error("URINGNET_SENDFILE=direct")
+	}
+	t.Setenv("URINGNET_SENDFILE", "splice")
+	if New(1, Config{Direct: true}).Direct() {
+		t.Error("URINGNET_SENDFILE=splice")
+	}
+	t.Setenv("URINGNET_SENDFILE", "")
+	if !New(1, Config{Direct: true}).Direct() || New(1, Config{}).Direct() {
+		t.Error("Config.Direct")
+	}
+}
+
+// TestResident: a file just written is in the page cache; a bad descriptor is not.
+func TestResident(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "r")
+	if err := os.WriteFile(name, make([]byte, 3<<20+5), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var vec []byte
+	if !resident(int(f.Fd()), 5000, 2<<20, &vec) || !resident(int(f.Fd()), 0, 0, &vec) {
+		t.Error("a file just written is not resident")
+	}
+	if resident(-1, 0, 10, &vec) {
+		t.Error("a bad descriptor is resident")
+	}
+	t.Setenv("URINGNET_SENDFILE", "cached")
+	if s := New(1, Config{Direct: true}); s.Direct() || !s.MayDirect() {
+		t.Error("URINGNET_SENDFILE=cached")
+	}
 }

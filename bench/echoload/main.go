@@ -31,6 +31,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	fs.IntVar(&cfg.Conns, "conns", 64, "connections, one message in flight on each")
 	fs.IntVar(&cfg.Size, "size", 64, "message size in bytes")
 	fs.DurationVar(&cfg.Duration, "duration", 5*time.Second, "how long to send messages")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "offered messages per second over all connections, each on a fixed schedule (0: as fast as echoes return)")
 	fs.DurationVar(&cfg.Grace, "grace", 5*time.Second, "how long an echo may still take after -duration (also the dial timeout)")
 	if err := fs.Parse(args); err != nil {
 		return err

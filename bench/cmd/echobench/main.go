@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/uringnet/uringnet/bench/internal/cref"
 	"github.com/uringnet/uringnet/bench/internal/echo"
 	"github.com/uringnet/uringnet/bench/internal/harness"
 )
@@ -29,6 +31,7 @@ type config struct {
 	series   []string
 	out      string
 	loops    int
+	rate     float64 // offered msgs/s of the fixed-load mode; 0 skips it
 }
 
 // series is one kind of server run.
@@ -40,11 +43,14 @@ type series struct {
 	env   []string
 	args  []string
 	isNet bool
+	isRef bool // the C reference: not uringnet, so no "vs net" ratio for the chart
 }
 
 // sample is what one run measured.
 type sample struct {
 	perSec, p50us, p99us, entersPerMsg, cpuUsPerMsg, rssMiB float64
+	cpuPct                                                  float64 // server CPU time / wall time of the run, in %
+	csPerMsg                                                float64 // server context switches per message
 }
 
 func main() {
@@ -71,7 +77,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.conns, "conns", 64, "load connections")
 	sizes := fs.String("sizes", "64,16384", "message sizes in bytes, comma-separated")
 	fs.IntVar(&cfg.idle, "idle", 10000, "idle connections for the RSS-per-connection mode (0: skip)")
-	ser := fs.String("series", "uringnet,net,nobatch", "series to run: uringnet, net, nobatch (uringnet with URINGNET_DISABLE=batch)")
+	ser := fs.String("series", "uringnet,net,nobatch,cref", "series to run: uringnet, net, nobatch (uringnet with URINGNET_DISABLE=batch), "+
+		"cref (the liburing C reference, bench/cref/echo.c, built with gcc)")
+	fs.Float64Var(&cfg.rate, "rate", 50000, "offered msgs/s of the fixed-load mode, which reports server CPU per message (0: skip it)")
 	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
 	fs.IntVar(&cfg.loops, "loops", 1, "uringnet event loops")
 	if err := fs.Parse(args); err != nil {
@@ -86,14 +94,14 @@ func parseFlags(args []string) (config, error) {
 	}
 	for s := range strings.SplitSeq(*ser, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "uringnet", "net", "nobatch":
+		case "uringnet", "net", "nobatch", "cref":
 			cfg.series = append(cfg.series, s)
 		default:
 			return cfg, fmt.Errorf("-series: unknown %q", s)
 		}
 	}
-	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration <= 0 || cfg.idle < 0 || cfg.loops < 1 {
-		return cfg, errors.New("-rounds, -conns, -duration and -loops must be positive, -idle not negative")
+	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration <= 0 || cfg.idle < 0 || cfg.loops < 1 || cfg.rate < 0 {
+		return cfg, errors.New("-rounds, -conns, -duration and -loops must be positive, -idle and -rate not negative")
 	}
 	return cfg, nil
 }
@@ -152,7 +160,7 @@ func run(ctx context.Context, cfg config) error {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				sm, err := runOnce(ctx, &g, cfg, s, size, load, serverCPU, loadCPU)
+				sm, err := runOnce(ctx, &g, cfg, s, size, 0, load, serverCPU, loadCPU)
 				if err != nil {
 					progress("size %d round %d/%d %s: FAILED: %v", size, round, cfg.rounds, s.name, err)
 					continue
@@ -167,6 +175,35 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
+	// The fixed-load mode: the same servers at an offered rate that saturates neither side,
+	// so CPU per message compares the servers' costs rather than who wins a race.
+	fixed := map[string]map[int][]sample{}
+	if cfg.rate > 0 {
+		for _, size := range cfg.sizes {
+			for round := 1; round <= cfg.rounds; round++ {
+				for _, s := range runs {
+					if s.bin == "" {
+						continue
+					}
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					sm, err := runOnce(ctx, &g, cfg, s, size, cfg.rate, load, serverCPU, loadCPU)
+					if err != nil {
+						progress("fixed %.0f/s size %d round %d/%d %s: FAILED: %v", cfg.rate, size, round, cfg.rounds, s.name, err)
+						continue
+					}
+					progress("fixed %.0f/s size %d round %d/%d %s: %.0f msgs/s cpu %.2fus/msg (%.0f%%)",
+						cfg.rate, size, round, cfg.rounds, s.name, sm.perSec, sm.cpuUsPerMsg, sm.cpuPct)
+					if fixed[s.name] == nil {
+						fixed[s.name] = map[int][]sample{}
+					}
+					fixed[s.name][size] = append(fixed[s.name][size], sm)
+				}
+			}
+		}
+	}
+
 	var report strings.Builder
 	report.WriteString(harness.Header("Echo: uringnet vs net", command))
 	fmt.Fprintf(&report, "%d connections, one message in flight each, %v per run, %d rounds alternated, medians. "+
@@ -176,6 +213,20 @@ func run(ctx context.Context, cfg config) error {
 	for _, s := range runs {
 		if s.bin == "" {
 			fmt.Fprintf(&report, "\n%s: n/a (%s)\n", s.name, s.why)
+		}
+	}
+	if cfg.rate > 0 {
+		fmt.Fprintf(&report, "\n### Fixed load: server CPU per message at %.0f msgs/s offered\n\n", cfg.rate)
+		fmt.Fprintf(&report, "The same %d connections, each sending on a fixed schedule (%.0f msgs/s in all) instead of as fast as "+
+			"echoes return, so neither the server nor the load generator is saturated and the server's CPU time per message "+
+			"(utime+stime from /proc) compares the servers' costs, as do context switches per message (every thread's, from /proc), which a busy machine does not inflate. \"liburing C\" is bench/cref/echo.c (multishot accept, "+
+			"multishot recv into a 16 KiB x 1024 buffer ring, send from the received buffer, one enter per loop turn): "+
+			"the cost of the kernel and io_uring themselves, the limit for any server here. %v per run, %d rounds alternated, medians.\n\n",
+			cfg.conns, cfg.rate, cfg.duration, cfg.rounds)
+		report.WriteString(fixedTable(cfg, runs, fixed).Markdown())
+		if short := shortOfRate(cfg, runs, fixed); len(short) > 0 {
+			fmt.Fprintf(&report, "\nBelow 90%% of the offered rate (the machine could not keep up; CPU per message then "+
+				"includes less batching, so compare these rows with care): %s.\n", strings.Join(short, ", "))
 		}
 	}
 	if cfg.idle > 0 {
@@ -203,6 +254,7 @@ func buildSeries(ctx context.Context, cfg config, bin, benchDir string) []series
 		{name: "uringnet", key: "uringnet", args: loops},
 		{name: "net", key: "net", isNet: true},
 		{name: "uringnet (no batching)", key: "nobatch", args: loops, env: []string{"URINGNET_DISABLE=batch"}},
+		{name: refName, key: "cref", isRef: true},
 	}
 	uring := filepath.Join(bin, "uringnet-echo")
 	progress("building example/echo")
@@ -214,8 +266,19 @@ func buildSeries(ctx context.Context, cfg config, bin, benchDir string) []series
 	}
 	netBin := filepath.Join(bin, "netecho")
 	nerr := harness.GoBuild(ctx, benchDir, "./netecho", netBin)
+	refBin := ""
+	var rerr error
+	if slices.Contains(cfg.series, "cref") {
+		progress("building bench/cref/echo.c")
+		refBin = filepath.Join(bin, "cref-echo")
+		rerr = cref.BuildEcho(ctx, cfg.repo, refBin)
+	}
 	for i := range all {
 		switch {
+		case all[i].isRef && rerr == nil:
+			all[i].bin = refBin
+		case all[i].isRef:
+			all[i].why = firstLine(rerr.Error())
 		case all[i].isNet && nerr == nil:
 			all[i].bin = netBin
 		case all[i].isNet:
@@ -252,9 +315,10 @@ func startServer(ctx context.Context, g *harness.Group, s *series, cpu string) (
 	})
 }
 
-// runOnce measures one run: a fresh server, one echoload run against it, the server's CPU
-// time over the run, its RSS at the end and its final stats line.
-func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size int, load, serverCPU, loadCPU string) (sample, error) {
+// runOnce measures one run: a fresh server, one echoload run against it (at the offered
+// rate, or as fast as it goes when rate is 0), the server's CPU time over the run, its RSS at
+// the end and its final stats line.
+func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size int, rate float64, load, serverCPU, loadCPU string) (sample, error) {
 	p, err := startServer(ctx, g, s, serverCPU)
 	if err != nil {
 		return sample{}, err
@@ -264,17 +328,25 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 	if err != nil {
 		return sample{}, err
 	}
+	cs0, err := harness.CtxSwitches(p.Pid(), false)
+	if err != nil {
+		return sample{}, err
+	}
 	out, err := harness.Run(ctx, harness.Spec{
 		Name: "echoload",
 		Path: load,
 		Args: []string{"-addr", p.Addr, "-conns", strconv.Itoa(cfg.conns), "-size", strconv.Itoa(size),
-			"-duration", cfg.duration.String()},
+			"-duration", cfg.duration.String(), "-rate", strconv.FormatFloat(rate, 'f', -1, 64)},
 		CPU: loadCPU,
 	}, cfg.duration+30*time.Second)
 	if err != nil {
 		return sample{}, err
 	}
 	cpu1, err := harness.CPUTime(p.Pid(), false)
+	if err != nil {
+		return sample{}, err
+	}
+	cs1, err := harness.CtxSwitches(p.Pid(), false)
 	if err != nil {
 		return sample{}, err
 	}
@@ -294,6 +366,14 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 	if err != nil {
 		return sample{}, err
 	}
+	kvRes, err := harness.ParseKV(line, "result")
+	if err != nil {
+		return sample{}, err
+	}
+	secs, err := kvRes.Float("secs")
+	if err != nil {
+		return sample{}, err
+	}
 	if msgs == 0 {
 		return sample{}, errors.New("no message completed")
 	}
@@ -304,6 +384,8 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 		entersPerMsg: math.NaN(),
 		cpuUsPerMsg:  float64(cpu1-cpu0) / float64(time.Microsecond) / float64(msgs),
 		rssMiB:       float64(rss) / (1 << 20),
+		cpuPct:       100 * (cpu1 - cpu0).Seconds() / secs,
+		csPerMsg:     float64(cs1-cs0) / float64(msgs),
 	}
 	if !s.isNet {
 		kv, err := harness.ParseKV(stats, "stats")
@@ -338,7 +420,7 @@ func echoTable(cfg config, runs []*series, results map[string]map[int][]sample) 
 			rate := median(ss, func(s sample) float64 { return s.perSec })
 			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerMsg })
 			vsRate, vsCPU := harness.Ratio(rate, netRate), harness.Ratio(cpu, netCPU)
-			if s.isNet {
+			if s.isNet || s.isRef {
 				vsRate, vsCPU = "—", "—"
 			}
 			t.AddRow(sizeName(size), s.name,
@@ -433,4 +515,49 @@ func idleOnce(ctx context.Context, g *harness.Group, cfg config, s *series, cpu 
 		return 0, 0, errors.New("server exited")
 	}
 	return before, after, nil
+}
+
+// refName is the C reference's name in the tables.
+const refName = "liburing C"
+
+// fixedTable is the fixed-load mode's table: CPU per message of each server at the offered
+// rate, and its ratio to the C reference's.
+func fixedTable(cfg config, runs []*series, results map[string]map[int][]sample) *harness.Table {
+	t := &harness.Table{Labels: 2, Header: []string{"size", "server", "offered msgs/s", "msgs/s", "p50 µs", "p99 µs",
+		"server CPU %", "CPU µs/msg", "ctx switches/msg", "CPU/msg vs liburing C"}}
+	for _, size := range cfg.sizes {
+		refCPU := median(results[refName][size], func(s sample) float64 { return s.cpuUsPerMsg })
+		for _, s := range runs {
+			ss := results[s.name][size]
+			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerMsg })
+			vs := harness.Ratio(cpu, refCPU)
+			if s.isRef {
+				vs = "—"
+			}
+			t.AddRow(sizeName(size), s.name,
+				harness.Num(cfg.rate, 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.perSec }), 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.p50us }), 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.p99us }), 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
+				harness.Num(cpu, 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.csPerMsg }), 2),
+				vs)
+		}
+	}
+	return t
+}
+
+// shortOfRate names the fixed-load rows whose achieved rate was under 90% of the offered one.
+func shortOfRate(cfg config, runs []*series, results map[string]map[int][]sample) []string {
+	var out []string
+	for _, size := range cfg.sizes {
+		for _, s := range runs {
+			ss := results[s.name][size]
+			if len(ss) > 0 && median(ss, func(s sample) float64 { return s.perSec }) < 0.9*cfg.rate {
+				out = append(out, sizeName(size)+" "+s.name)
+			}
+		}
+	}
+	return out
 }

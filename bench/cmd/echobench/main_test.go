@@ -19,11 +19,11 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags = %+v", cfg)
 	}
 	def, err := parseFlags(nil)
-	if err != nil || def.conns != 64 || def.idle != 10000 || len(def.sizes) != 2 || len(def.series) != 3 {
+	if err != nil || def.conns != 64 || def.idle != 10000 || len(def.sizes) != 2 || len(def.series) != 4 || def.rate != 50000 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	for _, bad := range [][]string{
-		{"-sizes", "x"}, {"-sizes", "0"}, {"-series", "nginx"}, {"-rounds", "0"}, {"-idle", "-1"}, {"-nope"},
+		{"-sizes", "x"}, {"-sizes", "0"}, {"-series", "nginx"}, {"-rounds", "0"}, {"-idle", "-1"}, {"-rate", "-5"}, {"-nope"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
@@ -51,6 +51,29 @@ func TestEchoTable(t *testing.T) {
 	}
 }
 
+func TestFixedTable(t *testing.T) {
+	cfg := config{sizes: []int{64}, rate: 1000}
+	runs := []*series{{name: "uringnet", key: "uringnet"}, {name: refName, key: "cref", isRef: true}}
+	res := map[string]map[int][]sample{
+		"uringnet": {64: {{perSec: 999, cpuUsPerMsg: 3, cpuPct: 30}, {perSec: 800, cpuUsPerMsg: 3, cpuPct: 24}, {perSec: 850, cpuUsPerMsg: 3, cpuPct: 25}}},
+		refName:    {64: {{perSec: 1000, cpuUsPerMsg: 2, cpuPct: 20}}},
+	}
+	md := fixedTable(cfg, runs, res).Markdown()
+	for _, want := range []string{"| 64 B | uringnet   |           1000 |    850 |", "1.50x", "| 64 B | liburing C |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+	if got := shortOfRate(cfg, runs, res); !slices.Equal(got, []string{"64 B uringnet"}) {
+		t.Errorf("shortOfRate = %q", got)
+	}
+	// The main table gives the reference no "vs net" ratio: the chart is of uringnet only.
+	main := echoTable(cfg, runs, res).Markdown()
+	if strings.Count(main, "x |") != 0 {
+		t.Errorf("ratios without a net series or for the reference:\n%s", main)
+	}
+}
+
 // TestRunNetOnly runs the whole harness briefly with the net series only (and the uringnet
 // series, which is n/a unless example/echo exists), idle mode included.
 func TestRunNetOnly(t *testing.T) {
@@ -59,7 +82,7 @@ func TestRunNetOnly(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "echo.md")
 	cfg, err := parseFlags([]string{"-duration", "300ms", "-rounds", "1", "-sizes", "64", "-idle", "50",
-		"-series", "net,uringnet", "-o", out})
+		"-series", "net,uringnet,cref", "-rate", "2000", "-o", out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,12 +94,13 @@ func TestRunNetOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(b)
-	for _, want := range []string{"## Echo: uringnet vs net", "| 64 B | net ", "### Idle connections", "| net      |         50 |"} {
+	for _, want := range []string{"## Echo: uringnet vs net", "| 64 B | net ", "### Idle connections", "| net        |         50 |",
+		"### Fixed load: server CPU per message at 2000 msgs/s offered", "liburing C"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}
 	}
-	if strings.Contains(md, "| 64 B | net      |    n/a") {
+	if strings.Contains(md, "| 64 B | net        |    n/a") {
 		t.Errorf("net series has no result:\n%s", md)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,6 +34,58 @@ type config struct {
 	out       string
 	install   bool
 	loops     int
+	variants  []variant          // extra uringnet peers with an environment of their own
+	fixed     map[string]float64 // scenario key -> offered req/s of the fixed-load mode
+	fixedKeys []string           // the keys of fixed, in flag order
+}
+
+// defaultFixed is the fixed-load mode's default: rates well below what every peer serves on
+// one core of the 2-vCPU machine, so no server is saturated and CPU per request compares costs.
+const defaultFixed = "static4k=20000,static64k=8000,static1m=800"
+
+// parseFixed reads -fixed: "scenario=rate,...", or "" / "none" for no fixed-load runs.
+func parseFixed(v string) (map[string]float64, []string, error) {
+	out := map[string]float64{}
+	var keys []string
+	if v = strings.TrimSpace(v); v == "" || v == "none" {
+		return out, nil, nil
+	}
+	for e := range strings.SplitSeq(v, ",") {
+		k, r, ok := strings.Cut(strings.TrimSpace(e), "=")
+		rate, err := strconv.ParseFloat(r, 64)
+		if !ok || err != nil || !(rate > 0) || !slices.Contains(allScenarios, k) {
+			return nil, nil, fmt.Errorf("-fixed: %q is not SCENARIO=REQS_PER_SEC", e)
+		}
+		if _, dup := out[k]; !dup {
+			keys = append(keys, k)
+		}
+		out[k] = rate
+	}
+	return out, keys, nil
+}
+
+// variant is an extra uringnet peer for an experiment: the same demo server run with
+// environment variables of its own (-variant NAME=KEY=VALUE[,KEY=VALUE...]).
+type variant struct {
+	name string
+	env  []string
+}
+
+// parseVariant reads one -variant value.
+func parseVariant(v string) (variant, error) {
+	name, envs, ok := strings.Cut(v, "=")
+	if !ok || name == "" || envs == "" {
+		return variant{}, fmt.Errorf("-variant %q: want NAME=KEY=VALUE[,KEY=VALUE...]", v)
+	}
+	var out variant
+	out.name = name
+	for e := range strings.SplitSeq(envs, ",") {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
+			return variant{}, fmt.Errorf("-variant %q: %q is not KEY=VALUE", v, e)
+		}
+		out.env = append(out.env, e)
+	}
+	return out, nil
 }
 
 // peer is one server under test.
@@ -55,13 +108,15 @@ type scenario struct {
 // sample is what one wrk run measured.
 type sample struct {
 	perSec, bytesPerSec, p50ms, p99ms, cpuUsPerReq, rssMiB float64
+	cpuPct                                                 float64 // server CPU time / wrk's run time, in %
+	csPerReq                                               float64 // server context switches per request
 	errors                                                 int64
 }
 
 const plaintext = "Hello, World!"
 
 var allPeers = []string{"uringnet", "nethttp", "fasthttp", "nginx"}
-var allScenarios = []string{"plaintext", "pipelined", "static4k", "static1m"}
+var allScenarios = []string{"plaintext", "pipelined", "static4k", "static64k", "static1m"}
 
 func main() {
 	cfg, err := parseFlags(os.Args[1:])
@@ -91,6 +146,16 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
 	fs.BoolVar(&cfg.install, "install", true, "apt-get install wrk when it is missing")
 	fs.IntVar(&cfg.loops, "loops", 1, "uringnet event loops")
+	fixed := fs.String("fixed", defaultFixed, "fixed-load mode: SCENARIO=REQS_PER_SEC,... offered with wrk's delay() "+
+		"(only scenarios also in -scenarios run), reporting server CPU per request; \"none\" skips it")
+	fs.Func("variant", "an extra uringnet peer for an experiment, NAME=KEY=VALUE[,KEY=VALUE...] (repeatable): "+
+		"the demo server with that environment, shown as \"uringnet (NAME)\"", func(v string) error {
+		va, err := parseVariant(v)
+		if err == nil {
+			cfg.variants = append(cfg.variants, va)
+		}
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -100,6 +165,12 @@ func parseFlags(args []string) (config, error) {
 	}
 	if cfg.scenarios, err = list(*scen, allScenarios); err != nil {
 		return cfg, fmt.Errorf("-scenarios: %w", err)
+	}
+	for _, v := range cfg.variants {
+		cfg.peers = append(cfg.peers, "uringnet:"+v.name)
+	}
+	if cfg.fixed, cfg.fixedKeys, err = parseFixed(*fixed); err != nil {
+		return cfg, err
 	}
 	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration < time.Second || cfg.pipeline < 2 || cfg.loops < 1 {
 		return cfg, errors.New("-rounds, -conns, -loops must be positive, -duration at least 1s, -pipeline at least 2")
@@ -228,6 +299,43 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
+	// The fixed-load mode: each scenario of -fixed that was run above, again at its offered rate.
+	fixedRes := map[string]map[string][]sample{}
+	var fixedScens []scenario
+	for _, k := range cfg.fixedKeys {
+		for _, sc := range scens {
+			if sc.key == k {
+				fixedScens = append(fixedScens, sc)
+			}
+		}
+	}
+	for _, sc := range fixedScens {
+		rate := cfg.fixed[sc.key]
+		script := filepath.Join(tmp, "wrk-fixed-"+sc.key+".lua")
+		if err := os.WriteFile(script, []byte(harness.WrkScriptRate(sc.pipeline, cfg.conns, rate)), 0o644); err != nil {
+			return err
+		}
+		fixedRes[sc.key] = map[string][]sample{}
+		for round := 1; round <= cfg.rounds; round++ {
+			for _, p := range peers {
+				if p.proc == nil || failed[sc.key][p.key] != "" {
+					continue
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				sm, err := runOnce(ctx, cfg, p, sc, wrk, script, loadCPU)
+				if err != nil {
+					progress("fixed %.0f/s %s round %d/%d %s: FAILED: %v", rate, sc.name, round, cfg.rounds, p.name, err)
+					continue
+				}
+				progress("fixed %.0f/s %s round %d/%d %s: %.0f req/s cpu %.2fus/req (%.0f%%)",
+					rate, sc.name, round, cfg.rounds, p.name, sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
+				fixedRes[sc.key][p.key] = append(fixedRes[sc.key][p.key], sm)
+			}
+		}
+	}
+
 	var report strings.Builder
 	report.WriteString(harness.Header("HTTP: uringnet vs net/http, fasthttp, nginx", command))
 	fmt.Fprintf(&report, "wrk -t1 -c%d, %v per run, %d rounds alternated, medians. Servers on CPU %s "+
@@ -235,6 +343,14 @@ func run(ctx context.Context, cfg config) error {
 		"\"uringnet / peer\" is the ratio of requests per second (bytes per second for the 1 MiB file).\n\n",
 		cfg.conns, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU))
 	report.WriteString(table(scens, peers, results, failed).Markdown())
+	if len(fixedScens) > 0 {
+		report.WriteString("\n### Fixed load: server CPU per request\n\n")
+		fmt.Fprintf(&report, "The same wrk connections, each waiting between a response and its next request so that the "+
+			"offered load is a fixed rate (wrk's delay(), conns/rate on average) that saturates no server: CPU per request "+
+			"(utime+stime from /proc, nginx's workers included) then compares the servers' costs rather than who wins a race "+
+			"for a shared core; context switches per request (every thread's, from /proc) are a cost that a busy machine does not inflate. %v per run, %d rounds alternated, medians.\n\n", cfg.duration, cfg.rounds)
+		report.WriteString(fixedTable(fixedScens, peers, cfg.fixed, fixedRes).Markdown())
+	}
 	var notes []string
 	for _, p := range peers {
 		if p.why != "" {
@@ -336,6 +452,10 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	f64k, err := file("64k.bin", 64<<10)
+	if err != nil {
+		return nil, err
+	}
 	f1m, err := file("1m.bin", 1<<20)
 	if err != nil {
 		return nil, err
@@ -344,6 +464,7 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext)},
 		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext)},
 		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k},
+		"static64k": {"static64k", "static 64 KiB", "/64k.bin", 1, f64k},
 		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m},
 	}
 	var out []scenario
@@ -374,21 +495,30 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 			p.spec = harness.Spec{Path: out, CPU: cpu, Env: []string{"GOMAXPROCS=1"},
 				Args: append([]string{"-addr", addr, "-root", www}, extra...)}
 		}
-		switch key {
-		case "uringnet":
+		vname, isVariant := strings.CutPrefix(key, "uringnet:")
+		switch {
+		case key == "uringnet" || isVariant:
 			p.name = "uringnet"
+			if isVariant {
+				p.name = "uringnet (" + vname + ")"
+			}
 			if _, err := os.Stat(filepath.Join(cfg.repo, "example")); err != nil {
 				p.why = "example/ (the demo server) is not in the repository yet"
 				break
 			}
 			goPeer(cfg.repo, "./example", "uringnet-demo", "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
-		case "nethttp":
+			for _, v := range cfg.variants {
+				if v.name == vname && isVariant {
+					p.spec.Env = append(p.spec.Env, v.env...)
+				}
+			}
+		case key == "nethttp":
 			p.name = "net/http"
 			goPeer(bench, "./nethttp", "nethttp")
-		case "fasthttp":
+		case key == "fasthttp":
 			p.name = "fasthttp"
 			goPeer(bench, "./fasthttpd", "fasthttpd")
-		case "nginx":
+		case key == "nginx":
 			p.name = "nginx"
 			p.tree = true
 			nginx, err := lookNginx()
@@ -465,6 +595,10 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 	if err != nil {
 		return sample{}, err
 	}
+	cs0, err := harness.CtxSwitches(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
 	out, err := harness.Run(ctx, harness.Spec{
 		Name: "wrk",
 		Path: wrk,
@@ -475,6 +609,10 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 		return sample{}, err
 	}
 	cpu1, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	cs1, err := harness.CtxSwitches(pid, p.tree)
 	if err != nil {
 		return sample{}, err
 	}
@@ -498,6 +636,8 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 		p50ms:       float64(r.P50) / float64(time.Millisecond),
 		p99ms:       float64(r.P99) / float64(time.Millisecond),
 		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
+		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.Duration.Seconds(),
+		csPerReq:    float64(cs1-cs0) / float64(r.Requests),
 		rssMiB:      float64(rss) / (1 << 20),
 		errors:      r.Errors,
 	}, nil
@@ -546,6 +686,34 @@ func table(scens []scenario, peers []*peer, results map[string]map[string][]samp
 				harness.Num(cpu, 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.rssMiB }), 1),
 				errs, vs, vsCPU)
+		}
+	}
+	return t
+}
+
+// fixedTable is the fixed-load mode's table.
+func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, results map[string]map[string][]sample) *harness.Table {
+	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "offered req/s", "req/s", "p50 ms", "p99 ms",
+		"server CPU %", "CPU µs/req", "ctx switches/req", "CPU/req uringnet / peer"}}
+	for _, sc := range scens {
+		u := results[sc.key]["uringnet"]
+		uCPU := median(u, func(s sample) float64 { return s.cpuUsPerReq })
+		for _, p := range peers {
+			ss := results[sc.key][p.key]
+			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerReq })
+			vs := harness.Ratio(uCPU, cpu)
+			if p.key == "uringnet" {
+				vs = "—"
+			}
+			t.AddRow(sc.name, p.name,
+				harness.Num(rates[sc.key], 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.perSec }), 0),
+				harness.Num(median(ss, func(s sample) float64 { return s.p50ms }), 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.p99ms }), 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
+				harness.Num(cpu, 2),
+				harness.Num(median(ss, func(s sample) float64 { return s.csPerReq }), 2),
+				vs)
 		}
 	}
 	return t

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -21,15 +23,43 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags = %+v", cfg)
 	}
 	def, err := parseFlags(nil)
-	if err != nil || def.conns != 128 || len(def.peers) != 4 || len(def.scenarios) != 4 || !def.install {
+	if err != nil || def.conns != 128 || len(def.peers) != 4 || len(def.scenarios) != 5 || !def.install ||
+		!slices.Equal(def.fixedKeys, []string{"static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	for _, bad := range [][]string{
 		{"-peers", "caddy"}, {"-scenarios", "json"}, {"-duration", "100ms"}, {"-pipeline", "1"}, {"-rounds", "0"}, {"-x"},
+		{"-fixed", "static4k"}, {"-fixed", "json=5"}, {"-fixed", "static4k=0"}, {"-variant", "x"}, {"-variant", "x=novalue"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestVariantsAndFixed(t *testing.T) {
+	cfg, err := parseFlags([]string{"-peers", "uringnet", "-variant", "direct=URINGNET_SENDFILE=direct,A=1", "-fixed", "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.peers, []string{"uringnet", "uringnet:direct"}) || len(cfg.variants) != 1 ||
+		!slices.Equal(cfg.variants[0].env, []string{"URINGNET_SENDFILE=direct", "A=1"}) || len(cfg.fixedKeys) != 0 {
+		t.Errorf("parseFlags = %+v", cfg)
+	}
+	scens := []scenario{{key: "static4k", name: "static 4 KiB"}}
+	peers := []*peer{{key: "uringnet", name: "uringnet"}, {key: "nginx", name: "nginx"}}
+	res := map[string]map[string][]sample{"static4k": {
+		"uringnet": {{perSec: 990, cpuUsPerReq: 8, cpuPct: 8}},
+		"nginx":    {{perSec: 995, cpuUsPerReq: 10, cpuPct: 10}},
+	}}
+	md := fixedTable(scens, peers, map[string]float64{"static4k": 1000}, res).Markdown()
+	for _, want := range []string{"| static 4 KiB | uringnet |          1000 |   990 |", "0.80x"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+	if sc := harness.WrkScriptRate(1, 100, 20000); !strings.Contains(sc, "local delay_ms = 5") || !strings.Contains(sc, "delay = function()") {
+		t.Errorf("script:\n%s", sc)
 	}
 }
 
@@ -98,7 +128,7 @@ func TestRunNetHTTP(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "http.md")
 	cfg, err := parseFlags([]string{"-duration", "1s", "-rounds", "1", "-conns", "4", "-install=false",
-		"-peers", "uringnet,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-o", out})
+		"-peers", "uringnet,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "static4k=200", "-o", out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +140,8 @@ func TestRunNetHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	md := string(b)
-	for _, want := range []string{"## HTTP:", "| plaintext keep-alive | net/http", "| static 4 KiB         | net/http", "net/http final `stats accepted="} {
+	for _, want := range []string{"## HTTP:", "| plaintext keep-alive | net/http", "| static 4 KiB         | net/http", "net/http final `stats accepted=",
+		"### Fixed load: server CPU per request", "| static 4 KiB | net/http |           200 |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
 		}

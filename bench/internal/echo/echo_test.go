@@ -217,3 +217,24 @@ func FuzzParseResult(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadAtRate: with Rate set, the load sends on a schedule: about Rate x Duration messages
+// (never more than the schedule allows), every echo still checked.
+func TestLoadAtRate(t *testing.T) {
+	_, addr := startServer(t)
+	cfg := LoadConfig{Addr: addr, Conns: 4, Size: 100, Duration: 500 * time.Millisecond, Rate: 400}
+	res, err := RunLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200 scheduled sends; a busy machine may lose some, but none beyond the schedule.
+	if res.Messages > 200+uint64(cfg.Conns) || res.Messages < 60 {
+		t.Errorf("messages = %d, want about 200", res.Messages)
+	}
+	if !strings.Contains(res.Line(cfg), " rate=400 ") {
+		t.Errorf("line %q lacks the rate", res.Line(cfg))
+	}
+	if _, err := RunLoad(context.Background(), LoadConfig{Addr: addr, Conns: 1, Size: 1, Duration: time.Second, Rate: -1}); err == nil {
+		t.Error("negative rate accepted")
+	}
+}

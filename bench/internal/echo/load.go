@@ -23,7 +23,17 @@ type LoadConfig struct {
 	// Grace is how long a message may take after Duration ends before the run fails;
 	// 0 means 5 s. It is also the dial timeout.
 	Grace time.Duration
+	// Rate, when positive, is the offered load in messages per second over all connections:
+	// each connection sends on a fixed schedule (Conns/Rate apart, the connections' phases
+	// spread evenly) instead of as fast as echoes come back. A connection that falls behind
+	// its schedule sends at once, catching up by at most MaxBehind's worth of messages, so
+	// the achieved rate equals Rate whenever the server keeps up. 0 is a closed loop.
+	Rate float64
 }
+
+// MaxBehind is how far a rate-paced connection may fall behind its schedule before the
+// missed sends are dropped rather than caught up.
+const MaxBehind = 50 * time.Millisecond
 
 // LoadResult is the outcome of a load run.
 type LoadResult struct {
@@ -43,8 +53,8 @@ func (r LoadResult) PerSec() float64 {
 // Line returns the result as a "result key=value ..." line, the form echoload prints and
 // ParseResult reads.
 func (r LoadResult) Line(cfg LoadConfig) string {
-	return fmt.Sprintf("result conns=%d size=%d msgs=%d secs=%.3f msgs_per_sec=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f",
-		cfg.Conns, cfg.Size, r.Messages, r.Elapsed.Seconds(), r.PerSec(),
+	return fmt.Sprintf("result conns=%d size=%d rate=%.0f msgs=%d secs=%.3f msgs_per_sec=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f",
+		cfg.Conns, cfg.Size, cfg.Rate, r.Messages, r.Elapsed.Seconds(), r.PerSec(),
 		us(r.Latency.Quantile(0.50)), us(r.Latency.Quantile(0.99)), us(r.Latency.Max()))
 }
 
@@ -67,8 +77,9 @@ func fill(b []byte, conn, seq uint64) {
 // write a message and read the whole echo back, verifying every byte. Any error (dial,
 // I/O, a wrong byte, a deadline) fails the run.
 func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
-	if cfg.Conns < 1 || cfg.Size < 1 || cfg.Duration <= 0 {
-		return LoadResult{}, fmt.Errorf("echo load: need conns, size and duration > 0 (got %d, %d, %v)", cfg.Conns, cfg.Size, cfg.Duration)
+	if cfg.Conns < 1 || cfg.Size < 1 || cfg.Duration <= 0 || cfg.Rate < 0 {
+		return LoadResult{}, fmt.Errorf("echo load: need conns, size and duration > 0 and rate >= 0 (got %d, %d, %v, %v)",
+			cfg.Conns, cfg.Size, cfg.Duration, cfg.Rate)
 	}
 	grace := cfg.Grace
 	if grace <= 0 {
@@ -97,9 +108,18 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	var interval time.Duration // between two sends of one connection; 0: closed loop
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(cfg.Conns) / cfg.Rate * float64(time.Second))
+		interval = max(interval, 1)
+	}
 	for i, c := range conns {
+		first := start
+		if interval > 0 {
+			first = start.Add(interval * time.Duration(i) / time.Duration(cfg.Conns))
+		}
 		wg.Go(func() {
-			errs[i] = loop(ctx, c, uint64(i), cfg.Size, end, end.Add(grace), &hists[i], &counts[i])
+			errs[i] = loop(ctx, c, uint64(i), cfg.Size, first, interval, end, end.Add(grace), &hists[i], &counts[i])
 			if errs[i] != nil {
 				cancel() // one failure ends the run
 			}
@@ -132,17 +152,40 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	return res, nil
 }
 
-// loop runs the write-then-read-echo cycle of one connection until end.
-func loop(ctx context.Context, c net.Conn, id uint64, size int, end, hard time.Time, h *harness.Histogram, count *uint64) error {
+// loop runs the write-then-read-echo cycle of one connection until end: back to back when
+// interval is 0, else one send every interval from first on (see LoadConfig.Rate).
+func loop(ctx context.Context, c net.Conn, id uint64, size int, first time.Time, interval time.Duration, end, hard time.Time, h *harness.Histogram, count *uint64) error {
 	if err := c.SetDeadline(hard); err != nil {
 		return err
 	}
 	msg := make([]byte, size)
 	got := make([]byte, size)
+	next := first
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for seq := uint64(0); ; seq++ {
+		if interval > 0 {
+			if !next.Before(end) {
+				return nil
+			}
+			if d := time.Until(next); d > 0 {
+				timer.Reset(d) // Go 1.23+: no stale value to drain
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
 		t0 := time.Now()
 		if !t0.Before(end) {
 			return nil
+		}
+		if interval > 0 {
+			next = next.Add(interval)
+			if behind := t0.Sub(next); behind > MaxBehind {
+				next = t0.Add(-MaxBehind)
+			}
 		}
 		fill(msg, id, seq)
 		if _, err := c.Write(msg); err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const sampleStat = "1234 (my (odd) prog) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 555 1000000 200 18446744073709551615"
@@ -115,4 +116,29 @@ func FuzzParseVmRSS(f *testing.F) {
 			t.Fatalf("ParseVmRSS(%q) = %d", s, n)
 		}
 	})
+}
+
+func TestCtxSwitches(t *testing.T) {
+	n, err := ParseCtxSwitches("Name:\tx\nvoluntary_ctxt_switches:\t7\nnonvoluntary_ctxt_switches:\t5\n")
+	if err != nil || n != 12 {
+		t.Errorf("ParseCtxSwitches = %d, %v", n, err)
+	}
+	if _, err := ParseCtxSwitches("Name:\tx\n"); err == nil {
+		t.Error("no lines accepted")
+	}
+	if _, err := ParseCtxSwitches("voluntary_ctxt_switches:\tx\nnonvoluntary_ctxt_switches:\t5\n"); err == nil {
+		t.Error("bad number accepted")
+	}
+	a, err := CtxSwitches(os.Getpid(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // at least one voluntary switch of this thread
+	b, err := CtxSwitches(os.Getpid(), false)
+	if err != nil || b <= a {
+		t.Errorf("CtxSwitches %d then %d, %v", a, b, err)
+	}
+	if _, err := CtxSwitches(1<<30, false); err == nil {
+		t.Error("no such process: no error")
+	}
 }

@@ -10,8 +10,26 @@ import (
 // at the end (see ParseWrk). With pipeline > 1, every request() sends that many GETs of the
 // URL's path back to back (HTTP pipelining); wrk counts each response.
 func WrkScript(pipeline int) string {
+	return WrkScriptRate(pipeline, 0, 0)
+}
+
+// WrkScriptRate is WrkScript with a fixed offered load: when rate > 0, each of the conns
+// connections waits conns/rate seconds (on average: wrk's delay() takes whole milliseconds,
+// so each delay is rounded up or down at random in proportion) between a response and its
+// next request, so the offered load is about rate requests per second, a little less by the
+// response time.
+func WrkScriptRate(pipeline, conns int, rate float64) string {
 	var b strings.Builder
 	b.WriteString("-- written by the uringnet httpbench harness\n")
+	if rate > 0 && conns > 0 {
+		fmt.Fprintf(&b, `local delay_ms = %g
+delay = function()
+  local f = math.floor(delay_ms)
+  if math.random() < delay_ms - f then return f + 1 end
+  return f
+end
+`, float64(conns)*1000/rate)
+	}
 	if pipeline > 1 {
 		fmt.Fprintf(&b, `local depth = %d
 init = function(args)
