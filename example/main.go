@@ -168,7 +168,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.Net().Shutdown(ctx)
+	s.Shutdown(ctx)
 	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) {
 		return err
 	}

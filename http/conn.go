@@ -1,6 +1,8 @@
 package http
 
 import (
+	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/uringnet/uringnet/netserver"
@@ -16,6 +18,7 @@ type loopState struct {
 	out   []byte   // response scratch
 	bufs  [][]byte // pooled input buffers
 	colls []*BodyCollector
+	entry AccessEntry // the access log's entry, reused
 }
 
 // conn is the HTTP state of one connection, kept small.
@@ -24,6 +27,10 @@ type conn struct {
 	buf        []byte // unconsumed input (pooled), nil when empty
 	since      int64  // unix nanos: start of the current wait (idle, head, linger)
 	remaining  int64  // body bytes still expected (BodyLength)
+	bodySince  int64  // unix nanos: when the body was first wanted
+	bodyRead   int64  // body bytes received since bodySince
+	logLine    []byte // method then target of the current request (access log)
+	logMethod  int    // length of the method in logLine
 	dec        *ChunkedDecoder
 	coll       *BodyCollector
 	detached   netserver.Handler
@@ -38,6 +45,7 @@ type conn struct {
 	continued  bool // 100 Continue sent (or not needed)
 	lingering  bool // closing: input is discarded until EOF or the linger timeout
 	inHandler  bool // the input loop runs (no recursion from callbacks)
+	logged     bool // the access log has the current request
 }
 
 // rawHandler is the Server seen as a netserver.Handler.
@@ -71,7 +79,7 @@ func (r *rawHandler) Accept(c netserver.ClientNum) {
 	} else {
 		cn = new(conn)
 	}
-	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano()}
+	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano(), logLine: cn.logLine[:0], dec: cn.dec}
 	ls.conns[i] = cn
 }
 
@@ -92,7 +100,7 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		s.input(ls, cn, data, false)
 		return
 	}
-	if len(cn.buf)+len(data) > s.cfg.MaxBuffered {
+	if len(cn.buf)+len(data) > s.set.maxBuffered {
 		s.ns.Abort(c)
 		return
 	}
@@ -142,7 +150,7 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		n := copy(cn.buf, rest)
 		cn.buf = cn.buf[:n]
 	default:
-		if len(rest) > s.cfg.MaxBuffered {
+		if len(rest) > s.set.maxBuffered {
 			s.ns.Abort(cn.c)
 			return
 		}
@@ -177,6 +185,7 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 			if !ok {
 				return nil
 			}
+			cn.bodyRead += int64(n)
 			in = in[n:]
 			continue
 		}
@@ -187,26 +196,28 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 		n, err := Parse(in, req, &s.lim)
 		if err != nil {
 			status := StatusBadRequest
-			if e, ok := err.(*Error); ok {
+			var e *Error
+			if errors.As(err, &e) {
 				status = e.Status
 			}
+			s.cnt.rejected.Add(1)
+			s.logRejected(ls, cn, status)
 			s.fail(ls, cn, status)
 			return nil
 		}
 		if n == 0 {
 			return in
 		}
-		head := in[:n]
 		in = in[n:]
 		s.request(ls, cn, req)
-		_ = head
 	}
 	return in
 }
 
 // request starts serving a parsed request head.
 func (s *Server) request(ls *loopState, cn *conn, req *Request) {
-	s.reqs.Add(1)
+	s.cnt.reqs.Add(1)
+	s.noteRequest(cn, req)
 	cn.headWait = false
 	cn.responding = true
 	cn.keepAlive = req.KeepAlive
@@ -217,6 +228,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	cn.bodyMode = req.Body
 	cn.inBody = req.Body != BodyNone
 	cn.remaining = req.ContentLength
+	cn.bodySince, cn.bodyRead = s.ns.Now(cn.c).UnixNano(), 0
 	if req.Body == BodyChunked {
 		if cn.dec == nil {
 			cn.dec = new(ChunkedDecoder)
@@ -224,7 +236,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 		cn.dec.Reset(s.lim.MaxBodyBytes)
 	}
 	if req.Form == FormAsterisk && string(req.Method) == "OPTIONS" {
-		out := AppendStatusLine(ls.out[:0], StatusOK)
+		out := s.statusLine(ls, cn, StatusOK)
 		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = append(out, "Allow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\n"...)
 		ls.out = appendConnection(out, cn)
@@ -251,6 +263,8 @@ func (s *Server) sendContinue(cn *conn) {
 	}
 	cn.continued = true
 	if cn.inBody {
+		// The client waited for this: the body clock starts now.
+		cn.bodySince, cn.bodyRead = s.ns.Now(cn.c).UnixNano(), 0
 		s.ns.Send(cn.c, AppendContinue(nil))
 	}
 }
@@ -339,7 +353,8 @@ func (s *Server) releaseColl(ls *loopState, cn *conn) {
 
 func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
 	status := StatusBadRequest
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		status = e.Status
 	}
 	if !cn.responding {
@@ -351,6 +366,7 @@ func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
 
 // fail answers status with its error page and closes the connection.
 func (s *Server) fail(ls *loopState, cn *conn, status int) {
+	s.logStatus(ls, cn, status)
 	cn.keepAlive = false
 	ls.out = s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, s.ns.Now(cn.c), cn.responding && cn.head)
 	s.ns.Send(cn.c, ls.out)
@@ -404,6 +420,10 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	cn.inBody = false
 	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
+	if s.set.lingerTimeout == 0 {
+		s.ns.RawClose(cn.c)
+		return
+	}
 	if err := s.ns.ShutdownWrite(cn.c); err != nil {
 		s.ns.RawClose(cn.c)
 	}
@@ -437,11 +457,14 @@ func (r *rawHandler) RawClose(c netserver.ClientNum) {
 	if cn == nil {
 		return
 	}
+	if cn.responding && cn.detached == nil {
+		s.logStatus(ls, cn, 0)
+	}
 	ls.conns[c.Slot()] = nil
 	s.dropBuf(ls, cn)
 	s.releaseColl(ls, cn)
 	det := cn.detached
-	*cn = conn{dec: cn.dec}
+	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
 	ls.spare = append(ls.spare, cn)
 	if det != nil {
 		det.RawClose(c)
@@ -454,27 +477,70 @@ func (r *rawHandler) EventTrigger(c netserver.ClientNum, info uint64) {}
 
 func (r *rawHandler) EventErrorClose(c netserver.ClientNum, info uint64) {}
 
-// Tick enforces the header, idle and linger timeouts of loop's
-// connections.
+// Tick enforces the header, body, idle and linger timeouts of loop's
+// connections, and lets the access log flush.
 func (r *rawHandler) Tick(loop int, now time.Time) {
 	s := (*Server)(r)
 	ls := &s.loops[loop]
 	t := now.UnixNano()
 	for _, cn := range ls.conns {
-		if cn == nil || cn.detached != nil || cn.responding || cn.inBody {
+		if cn == nil || cn.detached != nil {
+			continue
+		}
+		if cn.inBody {
+			if cn.continued && !cn.lingering && s.bodyLate(cn, t) {
+				s.bodyTimeout(ls, cn)
+			}
+			continue
+		}
+		if cn.responding {
 			continue
 		}
 		var limit time.Duration
+		var cnt *atomic.Uint64
 		switch {
 		case cn.lingering:
-			limit = s.cfg.LingerTimeout
+			limit = s.set.lingerTimeout
 		case cn.headWait:
-			limit = s.cfg.HeaderTimeout
+			limit, cnt = s.set.headerTimeout, &s.cnt.headerTimeouts
 		default:
-			limit = s.cfg.IdleTimeout
+			limit, cnt = s.set.idleTimeout, &s.cnt.idleTimeouts
 		}
 		if limit > 0 && t-cn.since > int64(limit) {
+			if cnt != nil {
+				cnt.Add(1)
+			}
 			s.ns.Abort(cn.c)
 		}
 	}
+	if s.cfg.AccessLog != nil {
+		s.cfg.AccessLog.FlushAccess(loop, now)
+	}
+}
+
+// bodyLate tells whether cn's body is overdue at t (unix nanos):
+// BodyTimeout after it was wanted, plus a second per MinBodyRate bytes
+// received.
+func (s *Server) bodyLate(cn *conn, t int64) bool {
+	if s.set.bodyTimeout <= 0 {
+		return false
+	}
+	allowed := int64(s.set.bodyTimeout)
+	if s.set.minBodyRate > 0 {
+		allowed += cn.bodyRead / s.set.minBodyRate * int64(time.Second)
+	}
+	return t-cn.bodySince > allowed
+}
+
+// bodyTimeout ends a request whose body is overdue: 408 when its response
+// has not started, else the connection just closes.
+func (s *Server) bodyTimeout(ls *loopState, cn *conn) {
+	s.cnt.bodyTimeouts.Add(1)
+	s.log.Debug("http: request body timeout", "client", cn.c.String(), "received", cn.bodyRead,
+		"after", time.Duration(s.ns.Now(cn.c).UnixNano()-cn.bodySince).String())
+	if cn.responding {
+		s.fail(ls, cn, StatusRequestTimeout)
+		return
+	}
+	s.linger(ls, cn)
 }

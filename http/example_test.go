@@ -53,7 +53,7 @@ func Example() {
 		}
 	}
 	client.CloseIdleConnections()
-	s.Net().Shutdown(context.Background())
+	s.Shutdown(context.Background())
 	<-done
 	// Output:
 	// 200 OK text/plain Hello, World!

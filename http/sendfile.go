@@ -107,7 +107,7 @@ func pathStatus(err error) int {
 // respondPage answers status with its page, keeping the connection.
 func (s *Server) respondPage(ls *loopState, cn *conn, status int, extra string) {
 	body, ctype := s.cfg.ErrorPages.Body(status)
-	out := AppendStatusLine(ls.out[:0], status)
+	out := s.statusLine(ls, cn, status)
 	out = ls.date.Append(out, s.ns.Now(cn.c))
 	out = append(out, extra...)
 	out = AppendHeader(out, "Content-Type", ctype)
@@ -143,7 +143,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		req.Header("If-Modified-Since"), req.Header("If-Unmodified-Since"), m.etag, m.modTime) {
 	case StatusNotModified:
 		closeFile()
-		out := AppendStatusLine(ls.out[:0], StatusNotModified)
+		out := s.statusLine(ls, cn, StatusNotModified)
 		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = s.appendValidators(out, m)
 		ls.out = appendConnection(out, cn)
@@ -162,7 +162,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		if err != nil {
 			closeFile()
 			body, ctype := s.cfg.ErrorPages.Body(StatusRequestedRangeNotSatisfiable)
-			out := AppendStatusLine(ls.out[:0], StatusRequestedRangeNotSatisfiable)
+			out := s.statusLine(ls, cn, StatusRequestedRangeNotSatisfiable)
 			out = ls.date.Append(out, s.ns.Now(cn.c))
 			out = AppendUnsatisfiedRange(out, m.size)
 			out = AppendHeader(out, "Content-Type", ctype)
@@ -192,7 +192,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		parts, closing, length = MultipartByteranges(ranges, m.size, m.contentType, boundary)
 		ctype = "multipart/byteranges; boundary=" + boundary
 	}
-	out := AppendStatusLine(ls.out[:0], status)
+	out := s.statusLine(ls, cn, status)
 	out = ls.date.Append(out, s.ns.Now(c))
 	out = AppendHeader(out, "Content-Type", ctype)
 	out = AppendContentLength(out, length)
