@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -54,7 +55,6 @@ type demo struct {
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
-	d.access.add(req.Method, req.Path, routeStatus(req), c)
 	if r := wsRoute(string(req.Path)); r != 0 && req.Upgrade {
 		d.ws.upgrade(req, c, r)
 		return
@@ -88,25 +88,6 @@ func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	d.s.Respond(c, 200, "application/octet-stream", data)
 }
 
-// routeStatus is the status the access log shows for req: the demo's own
-// routes answer 200 (405 for /echo without POST); files get 0 (chosen by
-// SendFile).
-func routeStatus(req *http.Request) int {
-	if wsRoute(string(req.Path)) != 0 && req.Upgrade {
-		return 101 // or the handshake's refusal
-	}
-	switch string(req.Path) {
-	case "/plaintext", "/json", "/metrics", "/stats.json":
-		return 200
-	case "/echo":
-		if string(req.Method) != "POST" {
-			return 405
-		}
-		return 200
-	}
-	return 0
-}
-
 func main() {
 	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -138,14 +119,16 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		root = dir
 	}
 	d := &demo{}
-	if o.accessLog {
-		d.access = newAccessLog(log, 4096)
-		defer d.access.close()
-	}
-	s, err := http.NewServer(http.Config{
+	cfg := http.Config{
 		Net:  netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log},
 		Root: root,
-	}, d)
+	}
+	if o.accessLog && o.logLevel <= slog.LevelInfo && o.logOut != nil {
+		d.access = newAccessLog(o.logOut, o.logFormat == "json", log)
+		defer d.access.close() // after Serve returned: the loops are gone
+		cfg.AccessLog = d.access
+	}
+	s, err := http.NewServer(cfg, d)
 	if err != nil {
 		return err
 	}
