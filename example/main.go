@@ -52,6 +52,9 @@ type demo struct {
 	access *accessLog // nil when the access log is off
 	stats  *counterSources
 	ws     *wsDemo
+	// echoing holds, per loop, the connections whose /echo body is being
+	// streamed back as it arrives (only that loop touches its map).
+	echoing [256]map[netserver.ClientNum]struct{}
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
@@ -77,15 +80,56 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 			d.s.RespondError(c, 405)
 			return
 		}
-		d.s.CollectBody(c, 0)
+		d.echo(req, c)
 	default:
 		d.s.SendFile(req, c, "")
 	}
 }
 
-// HTTPBody gets the whole body of POST /echo.
+// maxCollectedEcho bounds a chunked /echo body, which is gathered whole
+// before it is answered (its length must be known for the response).
+const maxCollectedEcho = 1 << 20
+
+// echo answers POST /echo. A body of known length is streamed back as it
+// arrives, so that a client that does not read the answer stops being
+// read (netserver's MaxQueued) instead of piling up memory; a chunked body
+// is collected (up to maxCollectedEcho) and answered whole.
+func (d *demo) echo(req *http.Request, c netserver.ClientNum) {
+	switch {
+	case req.Body == http.BodyNone || req.Body == http.BodyLength && req.ContentLength == 0:
+		d.s.Respond(c, 200, "application/octet-stream", nil)
+		return
+	case req.Body != http.BodyLength:
+		d.s.CollectBody(c, maxCollectedEcho)
+		return
+	}
+	m := d.echoing[c.Loop()]
+	if m == nil {
+		m = make(map[netserver.ClientNum]struct{})
+		d.echoing[c.Loop()] = m
+	}
+	m[c] = struct{}{}
+	d.s.Send(c, d.s.AppendHead(nil, c, 200, "application/octet-stream", req.ContentLength))
+}
+
+// HTTPBody gets the body of POST /echo: pieces to stream back, or the
+// whole collected body.
 func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
-	d.s.Respond(c, 200, "application/octet-stream", data)
+	m := d.echoing[c.Loop()]
+	if _, ok := m[c]; !ok {
+		d.s.Respond(c, 200, "application/octet-stream", data)
+		return
+	}
+	d.s.Send(c, data)
+	if last {
+		delete(m, c)
+		d.s.EndResponse(c)
+	}
+}
+
+// HTTPClose forgets an /echo cut short.
+func (d *demo) HTTPClose(c netserver.ClientNum) {
+	delete(d.echoing[c.Loop()], c)
 }
 
 func main() {

@@ -426,6 +426,16 @@ func (s *Server) Write(c netserver.ClientNum, data []byte) error {
 	return s.ns.RawWrite(c, data)
 }
 
+// Send copies data into c's output as part of the current response (no
+// callback; data may change once Send returns). Use it after AppendHead
+// for a body produced piece by piece, then EndResponse.
+func (s *Server) Send(c netserver.ClientNum, data []byte) error {
+	if err := s.ns.Send(c, data); err != nil {
+		return fmt.Errorf("http: send to %v: %w", c, err)
+	}
+	return nil
+}
+
 // Writev writes bufs to c as one operation; HTTPWritev fires once.
 func (s *Server) Writev(c netserver.ClientNum, bufs [][]byte) error {
 	return s.ns.RawWritev(c, bufs)
