@@ -46,6 +46,11 @@ func (l *loop) cbWritev(bufs [][]byte, c ClientNum, failed bool) {
 	l.h.RawWritev(bufs, c, failed)
 }
 
+func (l *loop) cbDrained(d Drainer, c ClientNum) {
+	defer l.recovered(c, "RawDrained")
+	d.RawDrained(c)
+}
+
 func (l *loop) cbClose(c ClientNum) {
 	defer l.recovered(c, "RawClose")
 	l.h.RawClose(c)

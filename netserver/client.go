@@ -34,9 +34,17 @@ type client struct {
 	sending          bool // a send is in flight
 	needRecv         bool // the recv must be re-armed at the next flush
 	closeAfterWrites bool
-	inflight         int32 // tasks referencing this client
-	sendItems        int32 // outq items covered by the send in flight
-	queued           int   // bytes in outq not yet written (custom ops excluded)
+	inflight         int32  // tasks referencing this client
+	sendItems        int32  // outq items covered by the send in flight
+	queued           int    // bytes in outq not yet written (custom ops excluded)
+	cost             int    // backlog charged for outq (backpressure.go)
+	congested        bool   // cost reached MaxQueued; reads wait until it drains to half
+	drained          bool   // RawDrained is owed at the next service
+	paused           bool   // PauseRead
+	waiting          bool   // on the loop's waiting list (over budget)
+	recvCancelled    bool   // the multishot recv is being cancelled to stop reading
+	heldEOF          bool   // the peer's EOF arrived behind held input
+	held             []byte // input read while the client was not readable
 	recvID           tasks.ID
 	lastActive       int64
 	info             uint64
@@ -228,6 +236,7 @@ func (l *loop) onClose(id tasks.ID, t *tasks.Task, res int32) {
 // finishClose frees c's slot and reports the close.
 func (l *loop) finishClose(c ClientNum, cl *client) {
 	kind := cl.kind
+	l.releaseCharges(cl)
 	if cl.recvBuf != nil {
 		l.putReadBuf(cl.recvBuf)
 	}

@@ -20,6 +20,8 @@ const (
 	cmdFunc
 	cmdShutdown
 	cmdClose
+	cmdPauseRead
+	cmdResumeRead
 )
 
 // command is a call handed to a loop from another goroutine (or run at
@@ -122,6 +124,8 @@ func (l *loop) exec(cmd *command, direct bool) error {
 		l.armEvent(cmd.c, cl)
 	case cmdCustom:
 		l.queueWrite(cmd.c, cl, writeItem{op: cmd.custom, size: 1, cb: cbOp})
+	case cmdPauseRead, cmdResumeRead:
+		l.setPaused(cmd.c, cl, cmd.op == cmdPauseRead)
 	}
 	return nil
 }

@@ -76,6 +76,12 @@ func (f Features) String() string {
 	return strings.Join(names, ",")
 }
 
+// Defaults of the Config fields left zero.
+const (
+	DefaultMaxQueued       = 256 << 10
+	DefaultMaxMemory int64 = 1 << 30
+)
+
 // Config configures a Server. Zero fields take the defaults.
 type Config struct {
 	// Addrs are the TCP addresses to listen on ("127.0.0.1:8080", ":0").
@@ -98,6 +104,18 @@ type Config struct {
 	// MaxTasks bounds operations in flight per loop. Default 4*MaxConns/Loops + 1024,
 	// at most 262144; beyond it new operations wait (backpressure).
 	MaxTasks int
+	// MaxQueued bounds a client's output backlog: the bytes queued for it
+	// (a pooled copy buffer counts whole) plus a small charge per queued
+	// write and 16 KiB per queued custom Op (a file being sent). When the
+	// backlog reaches it, the client is congested: its reads wait until the
+	// backlog has drained to half (see Server.Congested and Drainer).
+	// Default 256 KiB; negative means no limit.
+	MaxQueued int
+	// MaxMemory is the server's budget for output backlogs (as MaxQueued
+	// counts them) over all clients, shared equally between the loops: a
+	// loop past its share delivers no new reads until its backlogs fall to
+	// three quarters of it. Default 1 GiB; negative means no limit.
+	MaxMemory int64
 	// IdleTimeout closes connections with no read or write for this long.
 	// Zero means no limit.
 	IdleTimeout time.Duration
@@ -135,6 +153,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTasks <= 0 {
 		c.MaxTasks = min(4*c.MaxConns/c.Loops+1024, 1<<18)
+	}
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -72,6 +72,13 @@ type loop struct {
 	sendPool  []*sendState
 	doneItems []writeItem
 
+	mem        int64       // backlog charged for all clients' output (backpressure.go)
+	held       int64       // input held while reads wait
+	budget     int64       // this loop's share of MaxMemory (0: none)
+	overBudget bool        // mem passed budget: no reads are delivered
+	congested  int         // clients congested now
+	waiting    []ClientNum // clients whose reads wait for the budget
+
 	wake        *eventfd.EventFD
 	wakeArmed   bool
 	wakeID      uint64
@@ -96,6 +103,9 @@ func newLoop(s *Server, idx int) (*loop, error) {
 	}
 	l := &loop{s: s, idx: idx, h: s.h, log: s.cfg.Logger, wake: wake}
 	l.clients.max = min(s.cfg.MaxConns+1<<16, 1<<24)
+	if s.cfg.MaxMemory > 0 {
+		l.budget = s.cfg.MaxMemory / int64(s.cfg.Loops)
+	}
 	return l, nil
 }
 
@@ -244,7 +254,10 @@ func (l *loop) publishStats() {
 	if l.tbl == nil {
 		return
 	}
-	l.pub.store(&l.cnt, l.tbl.InFlight(), l.tbl.Stats().Stale)
+	l.pub.store(&l.cnt, gauges{
+		tasksInFlight: l.tbl.InFlight(), stale: l.tbl.Stats().Stale,
+		congested: l.congested, mem: l.mem, held: l.held, overBudget: l.overBudget,
+	})
 }
 
 // getSQE returns a free SQE, submitting what is queued when the SQ is full.

@@ -139,6 +139,7 @@ func (x *OpContext) Finish(failed bool) {
 		cl.outq = cl.outq[:n]
 		cl.sending = false
 		cl.sendItems = 0
+		l.charge(x.c, cl, -opCost)
 	}
 	switch {
 	case cl.state == stOpen && failed:

@@ -56,6 +56,7 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 	}
 	if !more {
 		cl.recvID = 0
+		cl.recvCancelled = false
 		cl.inflight--
 	}
 	res := cqe.Res
@@ -69,7 +70,11 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 		}
 		l.cnt.bytesIn += uint64(res)
 		cl.lastActive = l.now
-		if cl.state == stOpen {
+		switch {
+		case cl.state != stOpen:
+		case len(cl.held) > 0 || !l.readable(cl):
+			l.hold(c, cl, data)
+		default:
 			l.cbRead(data, c, false)
 		}
 		if hasBuf {
@@ -83,6 +88,10 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 		if hasBuf {
 			l.recycle(bid)
 		}
+		if len(cl.held) > 0 {
+			cl.heldEOF = true // after the held input is delivered
+			break
+		}
 		l.closeGracefully(c, cl) // the peer is done sending; finish our writes
 	case res == -int32(unix.ENOBUFS):
 		l.cnt.noBuffers++
@@ -91,6 +100,10 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 			l.markDirty(c, cl)
 		}
 	case res == -int32(unix.ECANCELED):
+		if cl.state == stOpen {
+			cl.needRecv = true // stopped reading; re-armed when readable
+			l.markDirty(c, cl)
+		}
 	default:
 		if cl.state == stOpen {
 			l.cbRead(nil, c, true)

@@ -35,6 +35,7 @@ type Server struct {
 	nextEv  atomic.Uint32
 	state   atomic.Int32 // 0 new, 1 serving, 2 stopping, 3 done
 	done    chan struct{}
+	ready   chan struct{} // closed once every loop serves
 	serveMu sync.Mutex
 	tickers atomic.Pointer[[]Ticker] // extra tickers (AddTicker), copy on write
 	tickMu  sync.Mutex               // serializes AddTicker
@@ -58,7 +59,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if h == nil {
 		h = NopHandler{}
 	}
-	s := &Server{cfg: cfg, h: h, log: cfg.Logger, done: make(chan struct{})}
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{})}
 	for i := 0; i < cfg.Loops; i++ {
 		l, err := newLoop(s, i)
 		if err != nil {
@@ -206,6 +207,8 @@ func (s *Server) Serve() error {
 		for _, l := range s.loops {
 			l.post(command{op: cmdClose})
 		}
+	} else {
+		close(s.ready)
 	}
 	wg.Wait()
 	s.closeListeners()
@@ -216,6 +219,22 @@ func (s *Server) Serve() error {
 	}
 	return ErrServerClosed
 }
+
+// Ready returns a channel that is closed once every loop has set up its
+// ring and serves its listeners: the moment to announce the server (print
+// "listening", notify systemd). It is never closed when Serve fails (for
+// example because io_uring is refused), so wait for it together with
+// Serve's result:
+//
+//	errc := make(chan error, 1)
+//	go func() { errc <- s.Serve() }()
+//	select {
+//	case <-s.Ready():
+//		log.Print("listening on ", s.Addr())
+//	case err := <-errc:
+//		log.Fatal(err)
+//	}
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Shutdown stops accepting, lets writes in flight finish, closes every
 // client and waits for the loops to end. When ctx ends first, the remaining

@@ -22,6 +22,12 @@ type Stats struct {
 	Panics        uint64 // callbacks that panicked
 	NoBuffers     uint64 // recvs that found the buffer ring empty (re-armed)
 	Events        uint64 // event triggers delivered
+	Congested     uint64 // clients whose reads wait now because their output backlog reached MaxQueued
+	Congestions   uint64 // times a client's backlog reached MaxQueued
+	QueuedBytes   uint64 // output backlog now, as charged against MaxQueued and MaxMemory
+	HeldBytes     uint64 // input read but not yet delivered (held while reads wait)
+	OverBudget    uint64 // loops over their share of MaxMemory now (delivering no reads)
+	BudgetPauses  uint64 // times a loop went over its share of MaxMemory
 }
 
 // String formats the stats as one line of key=value pairs.
@@ -36,6 +42,9 @@ func (s Stats) String() string {
 		{"tasks_inflight", s.TasksInFlight}, {"sqes", s.SQEs}, {"enters", s.Enters},
 		{"bytes_in", s.BytesIn}, {"bytes_out", s.BytesOut}, {"stale", s.Stale},
 		{"panics", s.Panics}, {"nobufs", s.NoBuffers}, {"events", s.Events},
+		{"congested", s.Congested}, {"congestions", s.Congestions},
+		{"queued_bytes", s.QueuedBytes}, {"held_bytes", s.HeldBytes},
+		{"over_budget", s.OverBudget}, {"budget_pauses", s.BudgetPauses},
 	} {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -49,21 +58,41 @@ func (s Stats) String() string {
 type counters struct {
 	connsOpen, accepted, closed, rejected, acceptErrors        uint64
 	sqes, enters, bytesIn, bytesOut, panics, noBuffers, events uint64
+	congestions, budgetPauses                                  uint64
 }
 
 // published is the copy of a loop's counters other goroutines read.
 type published struct {
-	c                    [12]atomic.Uint64
+	c                    [14]atomic.Uint64
 	tasksInFlight, stale atomic.Uint64
+	congested, mem, held atomic.Uint64
+	overBudget           atomic.Uint64
 }
 
-func (p *published) store(c *counters, tasksInFlight int, stale uint64) {
+// gauges are a loop's current levels, published with its counters.
+type gauges struct {
+	tasksInFlight, congested int
+	mem, held                int64
+	overBudget               bool
+	stale                    uint64
+}
+
+func (p *published) store(c *counters, g gauges) {
 	for i, v := range [...]uint64{c.connsOpen, c.accepted, c.closed, c.rejected, c.acceptErrors,
-		c.sqes, c.enters, c.bytesIn, c.bytesOut, c.panics, c.noBuffers, c.events} {
+		c.sqes, c.enters, c.bytesIn, c.bytesOut, c.panics, c.noBuffers, c.events,
+		c.congestions, c.budgetPauses} {
 		p.c[i].Store(v)
 	}
-	p.tasksInFlight.Store(uint64(tasksInFlight))
-	p.stale.Store(stale)
+	p.congested.Store(uint64(g.congested))
+	p.mem.Store(uint64(max(g.mem, 0)))
+	p.held.Store(uint64(max(g.held, 0)))
+	ob := uint64(0)
+	if g.overBudget {
+		ob = 1
+	}
+	p.overBudget.Store(ob)
+	p.tasksInFlight.Store(uint64(g.tasksInFlight))
+	p.stale.Store(g.stale)
 }
 
 func (p *published) addTo(s *Stats) {
@@ -79,6 +108,12 @@ func (p *published) addTo(s *Stats) {
 	s.Panics += p.c[9].Load()
 	s.NoBuffers += p.c[10].Load()
 	s.Events += p.c[11].Load()
+	s.Congestions += p.c[12].Load()
+	s.BudgetPauses += p.c[13].Load()
+	s.Congested += p.congested.Load()
+	s.QueuedBytes += p.mem.Load()
+	s.HeldBytes += p.held.Load()
+	s.OverBudget += p.overBudget.Load()
 	s.TasksInFlight += p.tasksInFlight.Load()
 	s.Stale += p.stale.Load()
 }

@@ -43,6 +43,7 @@ func (l *loop) queueWrite(c ClientNum, cl *client, it writeItem) {
 		cl.queued += it.size - it.done
 	}
 	cl.outq = append(cl.outq, it)
+	l.charge(c, cl, itemCharge(&it))
 	l.markDirty(c, cl)
 	if !l.batch {
 		l.service(c, cl)
@@ -117,9 +118,11 @@ func (l *loop) service(c ClientNum, cl *client) {
 	if cl.state != stOpen {
 		return
 	}
-	if cl.needRecv {
-		cl.needRecv = false
-		l.armRecv(c, cl)
+	if !l.resumeReading(c, cl) {
+		return
+	}
+	if cl = l.client(c); cl == nil || cl.state != stOpen {
+		return
 	}
 	if !cl.sending && len(cl.outq) > 0 {
 		// Writes with nothing left (empty ones) complete at once.
@@ -273,6 +276,11 @@ func (l *loop) complete(c ClientNum, cl *client, n int) {
 		clear(cl.outq[m:])
 		cl.outq = cl.outq[:m]
 	}
+	charged := 0
+	for i := range done {
+		charged += itemCharge(&done[i])
+	}
+	l.charge(c, cl, -charged)
 	l.doneItems = nil // callbacks may re-enter
 	for i := range done {
 		l.finishItem(c, &done[i], false)
@@ -307,13 +315,16 @@ func (l *loop) failQueued(c ClientNum, cl *client) {
 		return
 	}
 	failed := append([]writeItem(nil), cl.outq[keep:]...)
+	charged := 0
 	for i := range failed {
 		if failed[i].cb != cbOp {
 			cl.queued -= failed[i].size - failed[i].done
 		}
+		charged += itemCharge(&failed[i])
 	}
 	clear(cl.outq[keep:])
 	cl.outq = cl.outq[:keep]
+	l.charge(c, cl, -charged)
 	for i := range failed {
 		l.finishItem(c, &failed[i], true)
 	}

@@ -72,15 +72,15 @@ func main() {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 
-	// An event is an eventfd on a loop's ring. EventOpen needs running
-	// loops, so retry briefly while Serve starts them.
-	var ev netserver.ClientNum
-	for i := 0; ; i++ {
-		if ev, err = s.EventOpen(); err == nil || i == 100 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	// An event is an eventfd on a loop's ring, so EventOpen needs running
+	// loops: wait until the server is ready (or failed to start).
+	select {
+	case <-s.Ready():
+	case err := <-errc:
+		fmt.Fprintln(os.Stderr, "events:", err)
+		os.Exit(1)
 	}
+	ev, err := s.EventOpen()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "events:", err)
 		os.Exit(1)
