@@ -164,8 +164,10 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	d := &demo{}
 	cfg := http.Config{
-		Net:  netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log},
-		Root: root,
+		Net: netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log,
+			MaxQueued: o.maxQueued, MaxMemory: o.maxMemory},
+		Root:        root,
+		MaxBuffered: o.maxBuffered,
 	}
 	if o.accessLog && o.logLevel <= slog.LevelInfo && o.logOut != nil {
 		d.access = newAccessLog(o.logOut, o.logFormat == "json", log)
@@ -178,7 +180,11 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	d.s = s
 	d.ws = newWSDemo(s)
-	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, ws: d.ws.stats}
+	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
+		ws: d.ws.stats, access: d.access,
+		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
+			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
+			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
 	d.ws.live = newLiveStats(d.ws.ws, d.stats)
 	stopLive := make(chan struct{})
 	defer close(stopLive)
@@ -263,4 +269,16 @@ func writeBigFile(path string, size int64) error {
 		off += n
 	}
 	return f.Close()
+}
+
+// bound is the value in effect of a limit set to v: the default for 0,
+// 0 (none) for a negative v.
+func bound(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }

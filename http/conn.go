@@ -45,8 +45,14 @@ type conn struct {
 	continued  bool // 100 Continue sent (or not needed)
 	lingering  bool // closing: input is discarded until EOF or the linger timeout
 	inHandler  bool // the input loop runs (no recursion from callbacks)
+	congested  bool // pipelined input waits for the output backlog to drain (RawDrained)
 	logged     bool // the access log has the current request
 }
+
+// bodyPiece is the most body data handed to HTTPBody at once while the
+// body streams, so that the output the handler makes of it stays near
+// the client's backlog limit.
+const bodyPiece = 16 << 10
 
 // rawHandler is the Server seen as a netserver.Handler.
 type rawHandler Server
@@ -137,7 +143,7 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		}
 		return
 	}
-	if !cn.responding && !cn.inBody && len(rest) > 0 && !cn.headWait {
+	if !cn.responding && !cn.inBody && !cn.congested && len(rest) > 0 && !cn.headWait {
 		cn.headWait = true
 		cn.since = s.ns.Now(cn.c).UnixNano()
 	}
@@ -181,7 +187,18 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 			return in
 		}
 		if cn.inBody {
-			n, ok := s.body(ls, cn, in)
+			piece := in
+			if cn.responding && cn.coll == nil {
+				// The handler may answer each piece with output: hand it
+				// over in pieces, and none while the client is not
+				// reading.
+				if s.ns.Congested(cn.c) {
+					cn.congested = true
+					return in
+				}
+				piece = in[:min(len(in), bodyPiece)]
+			}
+			n, ok := s.body(ls, cn, piece)
 			if !ok {
 				return nil
 			}
@@ -190,6 +207,12 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 			continue
 		}
 		if cn.responding {
+			return in
+		}
+		if s.ns.Congested(cn.c) {
+			// The client is not reading its responses: answer no more of
+			// its pipelined requests until the backlog drains.
+			cn.congested = true
 			return in
 		}
 		req := &ls.req
@@ -429,6 +452,29 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	}
 }
 
+// RawDrained resumes the pipelined requests of a connection whose output
+// backlog has drained (netserver.Drainer).
+func (r *rawHandler) RawDrained(c netserver.ClientNum) {
+	s := (*Server)(r)
+	ls, cn := s.conn(c)
+	if cn == nil {
+		return
+	}
+	if cn.detached != nil {
+		if d, ok := cn.detached.(netserver.Drainer); ok {
+			d.RawDrained(c)
+		}
+		return
+	}
+	if !cn.congested {
+		return
+	}
+	cn.congested = false
+	if !cn.inHandler && !cn.lingering && len(cn.buf) > 0 {
+		s.input(ls, cn, cn.buf, true)
+	}
+}
+
 func (r *rawHandler) RawReadv(bufs [][]byte, c netserver.ClientNum, failed bool) {
 	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
 		cn.detached.RawReadv(bufs, c, failed)
@@ -493,8 +539,8 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 			}
 			continue
 		}
-		if cn.responding {
-			continue
+		if cn.responding || cn.congested {
+			continue // the stall timeout (Net.IdleTimeout) covers a client that stops reading
 		}
 		var limit time.Duration
 		var cnt *atomic.Uint64

@@ -287,6 +287,9 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// Ready returns a channel that is closed when every loop is serving.
+func (s *Server) Ready() <-chan struct{} { return s.ns.Ready() }
+
 // Config returns the configuration the server was created with, as
 // given (zero fields stay zero; the defaults in effect are the Default
 // constants).
