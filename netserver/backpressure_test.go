@@ -67,7 +67,6 @@ func TestBackpressureBoundsEchoBacklog(t *testing.T) {
 	const maxQueued = 64 << 10
 	h := &drainHandler{}
 	s := startServer(t, Config{Loops: 1, MaxQueued: maxQueued}, h)
-	h.s = s
 	conn := dialSmall(t, s)
 
 	payload := make([]byte, 16<<20)
@@ -165,7 +164,6 @@ func TestPauseResumeRead(t *testing.T) {
 	accepted := make(chan ClientNum, 1)
 	h := &acceptEcho{accepted: accepted}
 	s := startServer(t, Config{Loops: 1}, h)
-	h.s = s
 	conn := dial(t, s)
 	c := <-accepted
 	if err := s.PauseRead(c); err != nil {
@@ -204,7 +202,6 @@ func TestPausedEOFAfterHeldInput(t *testing.T) {
 	accepted := make(chan ClientNum, 1)
 	h := &acceptEcho{accepted: accepted}
 	s := startServer(t, Config{Loops: 1}, h)
-	h.s = s
 	conn := dial(t, s)
 	c := <-accepted
 	s.PauseRead(c)

@@ -3,9 +3,9 @@ package netserver
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/uringnet/uringnet/ring"
-	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,9 +19,16 @@ type groupOp struct {
 
 // Group builds a linked group of operations (the seed's queue_* calls):
 // Submit sends them together, they run in order, and when one fails the
-// rest are cancelled and report failed=true. Unless operations must fail
-// together, use the plain calls (RawWrite, ...) instead. All clients of a
-// group must belong to one loop. A Group is used by one goroutine.
+// rest are cancelled and report failed=true. A group takes its place in
+// the output stream of each client it names, like a write: it starts once
+// the writes asked for before it have left, and writes asked for after it
+// wait until it has ended, so writes to one client always leave in call
+// order and nothing interleaves with a group's writes. A group's close
+// closes the client once the group has ended (whether or not its
+// operations succeeded), failing the writes asked for after it. Unless
+// operations must fail together, use the plain calls (RawWrite, ...)
+// instead. All clients of a group must belong to one loop. A Group is used
+// by one goroutine.
 type Group struct {
 	s   *Server
 	ops []groupOp
@@ -72,7 +79,53 @@ func (g *Group) Submit() error {
 	return g.s.do(ops[0].c, command{op: cmdGroup, c: ops[0].c, group: ops})
 }
 
-// submitGroup puts a group on the ring as one linked chain in one submit.
+// A submitted group runs as a custom Op in the output stream of every
+// client it names (a groupMember per client): it starts once it has
+// reached the head of each of those streams, so the writes asked for
+// before it have left, and the writes asked for after it wait until its
+// chain has ended. Writes to one client therefore leave in call order, and
+// a group is atomic with respect to them.
+
+// groupRun is one submitted group.
+type groupRun struct {
+	l       *loop
+	ops     []groupOp
+	members []*groupMember
+	waiting int  // members not yet at the head of their client's stream
+	failed  bool // a member's client was closed before the group could start
+	pending int  // SQEs in flight
+	iovs    [][]unix.Iovec
+	msgs    []unix.Msghdr
+	closing map[ClientNum]bool // clients to close when the group ends
+}
+
+// groupMember is a group's place in one client's output stream.
+type groupMember struct {
+	run *groupRun
+	c   ClientNum
+	x   *OpContext
+}
+
+// Start is called when the group reaches the head of the member's stream.
+func (m *groupMember) Start(x *OpContext) {
+	m.x = x
+	m.run.waiting--
+	m.run.maybeStart()
+}
+
+// Cancel is called instead of Start when the member's client was closed.
+func (m *groupMember) Cancel(ClientNum) {
+	m.run.failed = true
+	m.run.waiting--
+	m.run.maybeStart()
+}
+
+// Complete receives the completion of the group's operation number tag.
+func (m *groupMember) Complete(_ *OpContext, tag uint64, res int32) {
+	m.run.complete(int(tag), res)
+}
+
+// submitGroup queues a group in the streams of the clients it names.
 func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 	for _, op := range ops {
 		if cl := l.client(op.c); cl == nil || cl.state != stOpen {
@@ -85,52 +138,101 @@ func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 			return nil
 		}
 	}
-	if l.tbl.Free() < len(ops) {
-		l.deferred = append(l.deferred, func() bool {
-			if l.tbl.Free() < len(ops) {
+	run := &groupRun{l: l, ops: ops}
+	for _, op := range ops {
+		if !slices.ContainsFunc(run.members, func(m *groupMember) bool { return m.c == op.c }) {
+			run.members = append(run.members, &groupMember{run: run, c: op.c})
+		}
+	}
+	run.waiting = len(run.members)
+	for _, m := range run.members {
+		// Queueing may start the member at once (unbatched mode), so every
+		// member is counted in waiting before the first is queued.
+		if cl := l.client(m.c); cl != nil && cl.state == stOpen {
+			l.queueWrite(m.c, cl, writeItem{op: m, size: 1, cb: cbOp})
+		} else {
+			m.Cancel(m.c)
+		}
+	}
+	return nil
+}
+
+// maybeStart submits the chain once every member is at the head of its
+// stream, or fails the group when a member's client was closed.
+func (r *groupRun) maybeStart() {
+	if r.waiting > 0 {
+		return
+	}
+	for _, m := range r.members {
+		if m.x != nil && m.x.Closing() {
+			r.failed = true
+		}
+	}
+	if r.failed {
+		for _, op := range r.ops {
+			if op.kind == opGroupClose {
+				r.closeAtEnd(op.c) // a group's close always closes
+			}
+			r.l.groupCallback(op.kind, op.c, op.data, op.bufs, true)
+		}
+		r.finish()
+		return
+	}
+	if !r.members[0].x.Reserve(len(r.ops)) {
+		// The task table is full: try again at the next flush.
+		r.l.deferred = append(r.l.deferred, func() bool {
+			if r.l.tbl.Free() < len(r.ops) {
 				return false
 			}
-			l.submitGroup(ops, false)
+			r.maybeStart()
 			return true
 		})
-		return nil
+		return
 	}
-	if l.ring.SQSpace() < uint32(len(ops)) {
-		// A link chain must not be cut by a submit boundary.
-		l.cnt.enters++
-		l.ring.Submit()
+	r.submit()
+}
+
+// member returns the member of client c.
+func (r *groupRun) member(c ClientNum) *groupMember {
+	for _, m := range r.members {
+		if m.c == c {
+			return m
+		}
 	}
-	for i, op := range ops {
-		cl := l.client(op.c)
-		id, t, _ := l.tbl.Acquire()
-		t.Kind = uint8(op.kind)
-		t.Client = uint64(op.c)
-		t.Buf = op.data
-		t.Bufs = op.bufs
-		sqe := l.getSQE()
-		fd := int(cl.fd)
+	return nil
+}
+
+// submit puts the group on the ring as one linked chain (Reserve made room
+// for all of it, so no submit boundary cuts it).
+func (r *groupRun) submit() {
+	r.iovs = make([][]unix.Iovec, len(r.ops))
+	r.msgs = make([]unix.Msghdr, len(r.ops))
+	for i, op := range r.ops {
+		x := r.member(op.c).x
+		sqe := x.SQE(uint64(i))
+		fd := x.Fd()
+		socket := r.l.client(op.c).socket
 		switch op.kind {
 		case opGroupWrite:
-			if cl.socket {
+			if socket {
 				sqe.PrepSend(fd, op.data, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
 			} else {
 				sqe.PrepWrite(fd, op.data, ^uint64(0))
 			}
 		case opGroupWritev:
-			t.Iovs = iovecs(op.bufs)
-			if cl.socket {
-				msg := &unix.Msghdr{}
-				if len(t.Iovs) > 0 {
-					msg.Iov = &t.Iovs[0]
-					msg.SetIovlen(len(t.Iovs))
+			r.iovs[i] = iovecs(op.bufs)
+			if socket {
+				msg := &r.msgs[i]
+				if len(r.iovs[i]) > 0 {
+					msg.Iov = &r.iovs[i][0]
+					msg.SetIovlen(len(r.iovs[i]))
 				}
-				t.Ref = msg
 				sqe.PrepSendmsg(fd, msg, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
 			} else {
-				sqe.PrepWritev(fd, t.Iovs, ^uint64(0))
+				sqe.PrepWritev(fd, r.iovs[i], ^uint64(0))
 			}
 		case opGroupRead:
-			if cl.socket {
+			if socket {
 				sqe.PrepRecv(fd, op.data, 0)
 			} else {
 				sqe.PrepRead(fd, op.data, ^uint64(0))
@@ -138,57 +240,70 @@ func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 		case opGroupClose:
 			sqe.PrepNop()
 		}
-		if i < len(ops)-1 {
+		if i < len(r.ops)-1 {
 			sqe.Flags |= ring.SQEIOLink
 		}
-		sqe.UserData = uint64(id)
-		cl.inflight++
 	}
-	l.prepared()
-	return nil
+	r.pending = len(r.ops)
+	r.l.prepared()
 }
 
-func (l *loop) onGroup(id tasks.ID, t *tasks.Task, res int32) {
-	c, kind, data, bufs := ClientNum(t.Client), opKind(t.Kind), t.Buf, t.Bufs
-	l.tbl.Release(id)
-	cl := l.client(c)
-	if cl != nil {
-		cl.inflight--
-	}
-	failed := res < 0
-	if !failed {
-		switch kind {
-		case opGroupWrite, opGroupWritev:
+// complete handles the completion of operation i of the chain.
+func (r *groupRun) complete(i int, res int32) {
+	l, op := r.l, r.ops[i]
+	data, failed := op.data, res < 0
+	switch op.kind {
+	case opGroupWrite, opGroupWritev:
+		size := len(op.data)
+		if op.kind == opGroupWritev {
+			size = totalLen(op.bufs)
+		}
+		if res >= 0 {
 			l.cnt.bytesOut += uint64(res)
-			size := len(data)
-			if kind == opGroupWritev {
-				size = totalLen(bufs)
+			if int(res) < size {
+				// Part of the write left: the client's byte stream is
+				// broken, so it is closed when the group ends.
+				failed = true
+				r.closeAtEnd(op.c)
 			}
-			if int(res) < size && cl != nil && cl.state == stOpen {
-				// Short write: the rest goes through the client's queue,
-				// and the callback fires when it is out.
-				it := writeItem{data: data, bufs: bufs, done: int(res), size: size, cb: cbWrite}
-				if kind == opGroupWritev {
-					it.data, it.cb = nil, cbWritev
-				}
-				l.queueWrite(c, cl, it)
-				return
-			}
-			failed = int(res) < size
-		case opGroupRead:
+		}
+	case opGroupRead:
+		if failed {
+			data = nil
+		} else {
 			l.cnt.bytesIn += uint64(res)
 			data = data[:res]
 		}
+	case opGroupClose:
+		r.closeAtEnd(op.c) // a group's close always closes
 	}
-	l.groupCallback(kind, c, data, bufs, failed)
-	if cl = l.client(c); cl == nil {
-		return
+	if cl := l.client(op.c); cl != nil && res >= 0 {
+		cl.lastActive = l.now
 	}
-	if kind == opGroupClose {
-		l.closeGracefully(c, cl)
+	l.groupCallback(op.kind, op.c, data, op.bufs, failed)
+	if r.pending--; r.pending == 0 {
+		r.finish()
 	}
-	if cl.state == stClosing {
-		l.maybeFinish(c, cl)
+}
+
+func (r *groupRun) closeAtEnd(c ClientNum) {
+	if r.closing == nil {
+		r.closing = map[ClientNum]bool{}
+	}
+	r.closing[c] = true
+}
+
+// finish hands each stream back; a client whose group closed it is closed,
+// failing the writes asked for after the group.
+func (r *groupRun) finish() {
+	for _, m := range r.members {
+		if m.x == nil {
+			continue
+		}
+		m.x.Finish(false)
+		if cl := r.l.client(m.c); cl != nil && r.closing[m.c] {
+			r.l.closeClient(m.c, cl)
+		}
 	}
 }
 

@@ -42,6 +42,8 @@ type readResult struct {
 	failed bool
 }
 
+func (h *echoHandler) setServer(s *Server) { h.s = s }
+
 func (h *echoHandler) RawRead(data []byte, c ClientNum, failed bool) {
 	if h.onRead != nil && h.onRead(data, c) {
 		return
@@ -97,8 +99,8 @@ func startServer(t testing.TB, cfg Config, h Handler) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if eh, ok := h.(*echoHandler); ok {
-		eh.s = s
+	if sh, ok := h.(interface{ setServer(*Server) }); ok {
+		sh.setServer(s) // before Serve: callbacks read it
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()

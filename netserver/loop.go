@@ -324,8 +324,6 @@ func (l *loop) dispatch(cqe *ring.CQE) {
 		l.onClose(id, t, cqe.Res)
 	case opRead, opReadv:
 		l.onUserRead(id, t, cqe.Res)
-	case opGroupWrite, opGroupWritev, opGroupRead, opGroupClose:
-		l.onGroup(id, t, cqe.Res)
 	case opEventRead:
 		l.onEvent(id, t, cqe.Res)
 	case opWake:
