@@ -106,10 +106,6 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		s.input(ls, cn, data, false)
 		return
 	}
-	if len(cn.buf)+len(data) > s.set.maxBuffered {
-		s.ns.Abort(c)
-		return
-	}
 	cn.buf = append(cn.buf, data...)
 	s.input(ls, cn, cn.buf, true)
 }
@@ -147,6 +143,14 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		cn.headWait = true
 		cn.since = s.ns.Now(cn.c).UnixNano()
 	}
+	if len(rest) > s.set.maxBuffered && !cn.congested {
+		// More input than a connection may hold while its requests wait
+		// for a slow answer. (While the client is congested, netserver
+		// reads no more from it: what is left is bounded by what was
+		// already read.)
+		s.ns.Abort(cn.c)
+		return
+	}
 	switch {
 	case len(rest) == 0:
 		if buffered {
@@ -156,10 +160,6 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		n := copy(cn.buf, rest)
 		cn.buf = cn.buf[:n]
 	default:
-		if len(rest) > s.set.maxBuffered {
-			s.ns.Abort(cn.c)
-			return
-		}
 		cn.buf = append(s.getBuf(ls), rest...)
 	}
 }

