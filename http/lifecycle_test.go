@@ -271,12 +271,12 @@ func TestPipelinedBackpressure(t *testing.T) {
 			go c.Write([]byte(all))
 			// Wait until the client is congested and the backlog is stable.
 			deadline := time.Now().Add(10 * time.Second)
-			for s.Stats().Congested == 0 && time.Now().Before(deadline) {
+			for s.Stats().Congestions == 0 && time.Now().Before(deadline) {
 				time.Sleep(5 * time.Millisecond)
 			}
 			time.Sleep(100 * time.Millisecond)
 			st := s.Stats()
-			if st.Congested == 0 || st.QueuedBytes > 2*maxQueued {
+			if st.Congestions == 0 || st.QueuedBytes > 2*maxQueued {
 				t.Fatalf("not held back: %s", st)
 			}
 			if r := s.Requests(); r >= n {
