@@ -11,7 +11,7 @@ import (
 // lookup cannot leave the root; absolute symlinks and escaping relative
 // ones fail), one fstat and one close, and no os.File. Anything else
 // (a miss, a directory, an error) returns false and SendFile takes the
-// full path through OpenUnder, which also gives the right error status.
+// full path through openUnder, which also gives the right error status.
 func (s *Server) cachedFile(clean string) (*cache.Entry, bool) {
 	if s.rootFD < 0 || len(clean) < 2 || clean[len(clean)-1] == '/' {
 		return nil, false

@@ -52,7 +52,7 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	if path != "" {
 		raw = []byte(path)
 	}
-	clean, err := CleanPath(raw)
+	clean, err := cleanPath(raw)
 	if err != nil {
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
@@ -63,12 +63,12 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 		s.serveFile(ls, cn, req, &meta, e, nil)
 		return nil
 	}
-	f, fi, name, err := OpenUnder(s.root, clean)
+	f, fi, name, err := openUnder(s.root, clean)
 	if err != nil {
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
 	}
-	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: ContentType(name)}
+	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: mimeType(name)}
 	if fi.Size() <= s.cache.MaxEntryBytes() {
 		e, err := s.cache.Load(f, name, meta.contentType)
 		switch {
@@ -97,7 +97,7 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 }
 
 func pathStatus(err error) int {
-	var pe *PathError
+	var pe *pathError
 	if errors.As(err, &pe) && pe.Status != 0 {
 		return pe.Status
 	}
@@ -139,7 +139,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 			f.Close()
 		}
 	}
-	switch CheckPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
+	switch checkPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
 		req.Header("If-Modified-Since"), req.Header("If-Unmodified-Since"), m.etag, m.modTime) {
 	case StatusNotModified:
 		closeFile()
@@ -156,15 +156,15 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.respondPage(ls, cn, StatusPreconditionFailed, "")
 		return
 	}
-	var ranges []ByteRange
-	if rh := req.Header("Range"); rh != nil && IfRangeApplies(req.Header("If-Range"), m.etag, m.modTime) {
-		rs, err := ParseRange(rh, m.size)
+	var ranges []byteRange
+	if rh := req.Header("Range"); rh != nil && ifRangeApplies(req.Header("If-Range"), m.etag, m.modTime) {
+		rs, err := parseRange(rh, m.size)
 		if err != nil {
 			closeFile()
 			body, ctype := s.cfg.ErrorPages.Body(StatusRequestedRangeNotSatisfiable)
 			out := s.statusLine(ls, cn, StatusRequestedRangeNotSatisfiable)
 			out = ls.date.Append(out, s.ns.Now(cn.c))
-			out = AppendUnsatisfiedRange(out, m.size)
+			out = appendUnsatisfiedRange(out, m.size)
 			out = AppendHeader(out, "Content-Type", ctype)
 			out = AppendContentLength(out, int64(len(body)))
 			out = appendConnection(out, cn)
@@ -188,8 +188,8 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		status, length = StatusPartialContent, ranges[0].Length
 	default:
 		status = StatusPartialContent
-		boundary := NewMultipartBoundary()
-		parts, closing, length = MultipartByteranges(ranges, m.size, m.contentType, boundary)
+		boundary := newMultipartBoundary()
+		parts, closing, length = multipartByteranges(ranges, m.size, m.contentType, boundary)
 		ctype = "multipart/byteranges; boundary=" + boundary
 	}
 	out := s.statusLine(ls, cn, status)
@@ -199,7 +199,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	out = s.appendValidators(out, m)
 	out = append(out, "Accept-Ranges: bytes\r\n"...)
 	if len(ranges) == 1 {
-		out = AppendContentRange(out, ranges[0], m.size)
+		out = appendContentRange(out, ranges[0], m.size)
 	}
 	out = appendConnection(out, cn)
 	if cn.head {
@@ -238,7 +238,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.h.HTTPWritev(nil, c, failed)
 	}
 	if len(ranges) == 0 {
-		ranges = []ByteRange{{Start: 0, Length: m.size}}
+		ranges = []byteRange{{Start: 0, Length: m.size}}
 	}
 	for i, r := range ranges {
 		if parts != nil {
