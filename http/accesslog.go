@@ -53,8 +53,16 @@ func (s *Server) logStatus(ls *loopState, cn *conn, status int) {
 	if s.cfg.AccessLog == nil || cn.logged {
 		return
 	}
+	s.logStatusAt(ls, cn, status, s.ns.Now(cn.c))
+}
+
+// logStatusAt is logStatus with the loop's clock already read.
+func (s *Server) logStatusAt(ls *loopState, cn *conn, status int, now time.Time) {
+	if s.cfg.AccessLog == nil || cn.logged {
+		return
+	}
 	cn.logged = true
-	ls.entry = AccessEntry{Time: s.ns.Now(cn.c), Client: cn.c, Method: cn.logLine[:cn.logMethod],
+	ls.entry = AccessEntry{Time: now, Client: cn.c, Method: cn.logLine[:cn.logMethod],
 		Target: cn.logLine[cn.logMethod:], Status: status}
 	s.cfg.AccessLog.LogAccess(&ls.entry)
 	ls.entry = AccessEntry{}

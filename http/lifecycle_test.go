@@ -191,6 +191,11 @@ func TestServerLifecycle(t *testing.T) {
 			h.s = s
 			errc := make(chan error, 1)
 			go func() { errc <- s.Serve() }()
+			select {
+			case <-s.Ready():
+			case <-time.After(10 * time.Second):
+				t.Fatal("never ready")
+			}
 			if out := raw(t, s, "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 5*time.Second); !strings.HasSuffix(out, "Hello, World!") {
 				t.Fatalf("before stop: %q", out)
 			}
