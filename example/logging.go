@@ -49,6 +49,10 @@ type loopLog struct {
 	n     uint64 // lines in buf
 	sec   int64  // Unix second whose prefix is in stamp
 	stamp []byte // "2006-01-02T15:04:05." of sec
+	// The last client seen and its number formatted (pipelined and
+	// keep-alive requests come in runs from one client).
+	client    netserver.ClientNum
+	clientStr []byte
 	_     [64]byte
 }
 
@@ -150,9 +154,9 @@ func (a *accessLog) appendLine(dst []byte, l *loopLog, e *http.AccessEntry) []by
 		dst = append(dst, `,"target":`...)
 		dst = appendQuoted(dst, e.Target)
 		dst = append(dst, `,"status":`...)
-		dst = strconv.AppendInt(dst, int64(e.Status), 10)
+		dst = appendStatus(dst, e.Status)
 		dst = append(dst, `,"client":"`...)
-		dst = appendClient(dst, e.Client)
+		dst = l.appendClient(dst, e.Client)
 		return append(dst, "\"}\n"...)
 	}
 	dst = append(dst, "time="...)
@@ -162,9 +166,9 @@ func (a *accessLog) appendLine(dst []byte, l *loopLog, e *http.AccessEntry) []by
 	dst = append(dst, " target="...)
 	dst = appendTextValue(dst, e.Target)
 	dst = append(dst, " status="...)
-	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = appendStatus(dst, e.Status)
 	dst = append(dst, " client="...)
-	dst = appendClient(dst, e.Client)
+	dst = l.appendClient(dst, e.Client)
 	return append(dst, '\n')
 }
 
@@ -172,6 +176,24 @@ func (a *accessLog) appendLine(dst []byte, l *loopLog, e *http.AccessEntry) []by
 func appendStamp(dst, stamp []byte, ms int) []byte {
 	dst = append(dst, stamp...)
 	return append(dst, byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+// appendStatus appends a status code: three digits in the usual case.
+func appendStatus(dst []byte, status int) []byte {
+	if status < 100 || status > 999 {
+		return strconv.AppendInt(dst, int64(status), 10)
+	}
+	return append(dst, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10))
+}
+
+// appendClient appends c as loop/slot/generation, formatted once per run
+// of lines from the same client.
+func (l *loopLog) appendClient(dst []byte, c netserver.ClientNum) []byte {
+	if c != l.client || l.clientStr == nil {
+		l.client = c
+		l.clientStr = appendClient(l.clientStr[:0], c)
+	}
+	return append(dst, l.clientStr...)
 }
 
 // appendClient appends c as loop/slot/generation (ClientNum.String without

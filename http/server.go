@@ -399,9 +399,10 @@ func (s *Server) AppendHead(dst []byte, c netserver.ClientNum, status int, conte
 }
 
 func (s *Server) appendHead(dst []byte, ls *loopState, cn *conn, status int, contentType string, contentLength int64) []byte {
-	s.logStatus(ls, cn, status)
+	now := s.ns.Now(cn.c)
+	s.logStatusAt(ls, cn, status, now)
 	dst = AppendStatusLine(dst, status)
-	dst = ls.date.Append(dst, s.ns.Now(cn.c))
+	dst = ls.date.Append(dst, now)
 	if contentType != "" {
 		dst = append(dst, "Content-Type: "...)
 		dst = appendSanitized(dst, contentType)
