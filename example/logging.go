@@ -53,7 +53,7 @@ type loopLog struct {
 	// keep-alive requests come in runs from one client).
 	client    netserver.ClientNum
 	clientStr []byte
-	_     [64]byte
+	_         [64]byte
 }
 
 // newAccessLog starts the writer goroutine; lines go to out, as JSON when
