@@ -202,6 +202,9 @@ type attackResult struct {
 }
 
 func attackFor(t *testing.T, env []string, d time.Duration, attack func(s *attackServer, stop <-chan struct{})) attackResult {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory makes RSS meaningless")
+	}
 	s := startAttackServer(t, env...)
 	rss0, fds0 := s.rss(t), s.fds(t)
 	stop := make(chan struct{})
