@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
@@ -217,3 +218,26 @@ func TestDemoLogs(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Whatever the method and target, a JSON line is valid JSON that gives
+// them back (invalid UTF-8 as U+FFFD), and a text line is one line.
+func FuzzAccessLogLine(f *testing.F) {
+	f.Add([]byte("GET"), []byte("/plaintext?x=1"), 200)
+	f.Add([]byte(""), []byte("\"\\\x00\x7f\xff\xfe é"), 431)
+	f.Fuzz(func(t *testing.T, method, target []byte, status int) {
+		e := &http.AccessEntry{Time: logTime, Client: 1, Method: method, Target: target, Status: status}
+		var l loopLog
+		line := (&accessLog{json: true}).appendLine(nil, &l, e)
+		var got map[string]any
+		if err := json.Unmarshal(line, &got); err != nil {
+			t.Fatalf("JSON %q: %v", line, err)
+		}
+		if want := strings.ToValidUTF8(string(target), "\ufffd"); got["target"] != want && utf8.ValidString(string(target)) {
+			t.Errorf("target %q, want %q", got["target"], want)
+		}
+		text := (&accessLog{}).appendLine(nil, &l, e)
+		if bytes.Count(text, []byte("\n")) != 1 || text[len(text)-1] != '\n' {
+			t.Errorf("text line %q", text)
+		}
+	})
+}
