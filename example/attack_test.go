@@ -101,13 +101,38 @@ func startAttackServer(t *testing.T, env ...string) *attackServer {
 	return nil
 }
 
-// warmUp sends a few ordinary requests so that the baseline includes the
-// memory of a server that has served.
+// warmUp sends ordinary traffic so that the baseline is a server that has
+// served: a few routes, and 64 MiB of request bodies (to /plaintext, which
+// answers at once and discards them) over 8 connections, which cycles
+// through every buffer of the loops' provided-buffer rings (16 MiB each,
+// memory the server touches sooner or later whatever the clients do).
 func (s *attackServer) warmUp(t *testing.T) {
+	fds := s.fds(t)
 	for _, p := range []string{"/plaintext", "/json", "/style.css", "/metrics"} {
 		if err := s.check(p); err != nil {
 			t.Fatalf("warm-up %s: %v", p, err)
 		}
+	}
+	body := bytes.Repeat([]byte("w"), 8<<20)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &nethttp.Client{Timeout: 30 * time.Second, Transport: &nethttp.Transport{DisableKeepAlives: true}}
+			resp, err := client.Post("http://"+s.addr+"/plaintext", "application/octet-stream", bytes.NewReader(body))
+			if err != nil {
+				t.Errorf("warm-up upload: %v", err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	// The warm-up connections close (lingering ones within 2 s).
+	for deadline := time.Now().Add(5 * time.Second); s.fds(t) > fds && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
 }
