@@ -497,7 +497,7 @@ func (r *rawHandler) RawWritev(bufs [][]byte, c netserver.ClientNum, failed bool
 	r.h.HTTPWritev(bufs, c, failed)
 }
 
-func (r *rawHandler) RawClose(c netserver.ClientNum) {
+func (r *rawHandler) RawClose(c netserver.ClientNum, cause error) {
 	s := (*Server)(r)
 	ls, cn := s.conn(c)
 	if cn == nil {
@@ -513,7 +513,7 @@ func (r *rawHandler) RawClose(c netserver.ClientNum) {
 	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
 	ls.spare = append(ls.spare, cn)
 	if det != nil {
-		det.RawClose(c)
+		det.RawClose(c, cause)
 		return
 	}
 	s.h.HTTPClose(c)

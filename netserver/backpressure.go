@@ -16,9 +16,12 @@ package netserver
 // Each loop also has a share of Config.MaxMemory (the backlogs of all its
 // clients). Past it the loop delivers no new reads at all until the
 // backlogs fall to three quarters of the share. Input that arrives while
-// reads wait is held; it is bounded by what one recv brings before its
-// cancellation takes effect, and does not count against the budget, so
-// that it can never keep the loop over budget by itself.
+// reads wait is held (copied out of the provided buffer, so the buffer ring
+// never runs dry because of a paused client). It is bounded by what the
+// multishot recv brings before its cancellation takes effect at the next
+// io_uring_enter, at most the socket's receive buffer, and it does not
+// count against the budget, so that it can never keep the loop over budget
+// by itself (HeldBytes in Stats shows it).
 
 const (
 	// itemCost is the bookkeeping charged per queued write.
@@ -124,7 +127,7 @@ func (l *loop) hold(c ClientNum, cl *client, data []byte) {
 func (l *loop) resumeReading(c ClientNum, cl *client) bool {
 	if cl.drained {
 		cl.drained = false
-		if d, ok := l.h.(Drainer); ok {
+		if d, ok := l.handler(c).(Drainer); ok {
 			l.cbDrained(d, c)
 			if cl = l.client(c); cl == nil || cl.state != stOpen {
 				return false
@@ -148,7 +151,7 @@ func (l *loop) resumeReading(c ClientNum, cl *client) bool {
 	}
 	if cl.heldEOF && len(cl.held) == 0 {
 		cl.heldEOF = false
-		l.closeGracefully(c, cl)
+		l.closeGracefully(c, cl, ErrPeerClosed)
 		return cl.state == stOpen
 	}
 	if cl.needRecv && len(cl.held) == 0 && l.readable(cl) {

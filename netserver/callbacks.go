@@ -1,6 +1,7 @@
 package netserver
 
 import (
+	"fmt"
 	"runtime/debug"
 	"time"
 )
@@ -17,8 +18,17 @@ func (l *loop) recovered(c ClientNum, callback string) {
 	l.log.Error("netserver: callback panicked; closing its client",
 		"callback", callback, "client", c, "panic", r, "stack", string(debug.Stack()))
 	if cl := l.client(c); cl != nil {
-		l.closeClient(c, cl)
+		l.closeClient(c, cl, fmt.Errorf("%w: %s: %v", ErrCallbackPanic, callback, r))
 	}
+}
+
+// handler returns the Handler of c: its SetHandler override, or the
+// server's.
+func (l *loop) handler(c ClientNum) Handler {
+	if cl := l.client(c); cl != nil && cl.h != nil {
+		return cl.h
+	}
+	return l.h
 }
 
 func (l *loop) cbAccept(c ClientNum) {
@@ -28,22 +38,22 @@ func (l *loop) cbAccept(c ClientNum) {
 
 func (l *loop) cbRead(data []byte, c ClientNum, failed bool) {
 	defer l.recovered(c, "RawRead")
-	l.h.RawRead(data, c, failed)
+	l.handler(c).RawRead(data, c, failed)
 }
 
 func (l *loop) cbReadv(bufs [][]byte, c ClientNum, failed bool) {
 	defer l.recovered(c, "RawReadv")
-	l.h.RawReadv(bufs, c, failed)
+	l.handler(c).RawReadv(bufs, c, failed)
 }
 
 func (l *loop) cbWrite(data []byte, c ClientNum, failed bool) {
 	defer l.recovered(c, "RawWrite")
-	l.h.RawWrite(data, c, failed)
+	l.handler(c).RawWrite(data, c, failed)
 }
 
 func (l *loop) cbWritev(bufs [][]byte, c ClientNum, failed bool) {
 	defer l.recovered(c, "RawWritev")
-	l.h.RawWritev(bufs, c, failed)
+	l.handler(c).RawWritev(bufs, c, failed)
 }
 
 func (l *loop) cbDrained(d Drainer, c ClientNum) {
@@ -51,19 +61,19 @@ func (l *loop) cbDrained(d Drainer, c ClientNum) {
 	d.RawDrained(c)
 }
 
-func (l *loop) cbClose(c ClientNum) {
+func (l *loop) cbClose(h Handler, c ClientNum, cause error) {
 	defer l.recovered(c, "RawClose")
-	l.h.RawClose(c)
+	h.RawClose(c, cause)
 }
 
 func (l *loop) cbEvent(c ClientNum, info uint64) {
 	defer l.recovered(c, "EventTrigger")
-	l.h.EventTrigger(c, info)
+	l.handler(c).EventTrigger(c, info)
 }
 
 func (l *loop) cbEventError(c ClientNum, info uint64) {
 	defer l.recovered(c, "EventErrorClose")
-	l.h.EventErrorClose(c, info)
+	l.handler(c).EventErrorClose(c, info)
 }
 
 func (l *loop) tick() {

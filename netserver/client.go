@@ -2,6 +2,7 @@ package netserver
 
 import (
 	"github.com/uringnet/uringnet/eventfd"
+	"github.com/uringnet/uringnet/ring"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -34,17 +35,19 @@ type client struct {
 	sending          bool // a send is in flight
 	needRecv         bool // the recv must be re-armed at the next flush
 	closeAfterWrites bool
-	inflight         int32  // tasks referencing this client
-	sendItems        int32  // outq items covered by the send in flight
-	queued           int    // bytes in outq not yet written (custom ops excluded)
-	cost             int    // backlog charged for outq (backpressure.go)
-	congested        bool   // cost reached MaxQueued; reads wait until it drains to half
-	drained          bool   // RawDrained is owed at the next service
-	paused           bool   // PauseRead
-	waiting          bool   // on the loop's waiting list (over budget)
-	recvCancelled    bool   // the multishot recv is being cancelled to stop reading
-	heldEOF          bool   // the peer's EOF arrived behind held input
-	held             []byte // input read while the client was not readable
+	inflight         int32   // tasks referencing this client
+	sendItems        int32   // outq items covered by the send in flight
+	queued           int     // bytes in outq not yet written (custom ops excluded)
+	cost             int     // backlog charged for outq (backpressure.go)
+	congested        bool    // cost reached MaxQueued; reads wait until it drains to half
+	drained          bool    // RawDrained is owed at the next service
+	paused           bool    // PauseRead
+	waiting          bool    // on the loop's waiting list (over budget)
+	recvCancelled    bool    // the multishot recv is being cancelled to stop reading
+	heldEOF          bool    // the peer's EOF arrived behind held input
+	held             []byte  // input read while the client was not readable
+	cause            error   // why the client is being closed (Handler.RawClose)
+	h                Handler // SetHandler's override of the server's Handler, or nil
 	recvID           tasks.ID
 	lastActive       int64
 	info             uint64
@@ -142,12 +145,15 @@ func (l *loop) newClient(fd int, kind clientKind) (ClientNum, *client, bool) {
 }
 
 // closeGracefully closes c once its queued writes are sent.
-func (l *loop) closeGracefully(c ClientNum, cl *client) {
+func (l *loop) closeGracefully(c ClientNum, cl *client, cause error) {
 	if cl.state != stOpen {
 		return
 	}
+	if cl.cause == nil {
+		cl.cause = cause
+	}
 	if !cl.sending && len(cl.outq) == 0 {
-		l.closeClient(c, cl)
+		l.closeClient(c, cl, nil)
 		return
 	}
 	cl.closeAfterWrites = true
@@ -155,9 +161,15 @@ func (l *loop) closeGracefully(c ClientNum, cl *client) {
 
 // closeClient starts closing c at once: queued writes fail, operations in
 // flight are cancelled, and the fd is closed when the last one has ended.
-func (l *loop) closeClient(c ClientNum, cl *client) {
+func (l *loop) closeClient(c ClientNum, cl *client, cause error) {
 	if cl.state != stOpen {
 		return
+	}
+	if cl.cause == nil {
+		cl.cause = cause
+	}
+	if cl.cause == nil {
+		cl.cause = ErrLocalClose
 	}
 	cl.state = stClosing
 	l.failQueued(c, cl)
@@ -167,25 +179,50 @@ func (l *loop) closeClient(c ClientNum, cl *client) {
 	l.maybeFinish(c, cl)
 }
 
-// cancelClient cancels every operation in flight on c's fd.
+// cancelClient cancels every operation in flight on c's fd: with one
+// ASYNC_CANCEL by fd (5.19), else each by its user_data, found by a scan of
+// the task table that cancelQueued runs once per loop turn for every
+// client closed in it.
 func (l *loop) cancelClient(c ClientNum, cl *client) {
 	if l.cancelFD {
 		id, t, ok := l.tbl.Acquire()
 		if ok {
 			t.Kind = uint8(opCancel)
 			sqe := l.getSQE()
-			sqe.PrepCancelFD(int(cl.fd), 0x1 /* IORING_ASYNC_CANCEL_ALL */)
+			sqe.PrepCancelFD(int(cl.fd), ring.AsyncCancelAll)
 			sqe.UserData = uint64(id)
 			l.prepared()
 			return
 		}
 	}
-	// Older kernels, or no task free: cancel each task of the client.
+	if l.cancelQ == nil {
+		l.cancelQ = map[ClientNum]bool{}
+	}
+	l.cancelQ[c] = true
+}
+
+// cancelQueued cancels each task of the clients in cancelQ, in one scan of
+// the task table. When the table has no free task for a cancel, the clients
+// stay queued and the next turn scans again (cancelling a task twice is
+// harmless: the second cancel finds nothing).
+func (l *loop) cancelQueued() {
+	if len(l.cancelQ) == 0 {
+		return
+	}
+	complete := true
 	l.tbl.ForEach(func(id tasks.ID, t *tasks.Task) {
-		if ClientNum(t.Client) == c && opKind(t.Kind) != opCancel {
-			l.cancelTask(id)
+		if opKind(t.Kind) == opCancel || !l.cancelQ[ClientNum(t.Client)] {
+			return
 		}
+		if l.tbl.Free() == 0 {
+			complete = false
+			return
+		}
+		l.cancelTask(id)
 	})
+	if complete {
+		clear(l.cancelQ)
+	}
 }
 
 // taskDone is called when a task of c ended.
@@ -235,7 +272,10 @@ func (l *loop) onClose(id tasks.ID, t *tasks.Task, res int32) {
 
 // finishClose frees c's slot and reports the close.
 func (l *loop) finishClose(c ClientNum, cl *client) {
-	kind := cl.kind
+	kind, cause, h := cl.kind, cl.cause, cl.h
+	if h == nil {
+		h = l.h
+	}
 	l.releaseCharges(cl)
 	if cl.recvBuf != nil {
 		l.putReadBuf(cl.recvBuf)
@@ -246,8 +286,8 @@ func (l *loop) finishClose(c ClientNum, cl *client) {
 	case kindConn:
 		l.cnt.connsOpen--
 		l.s.conns.Add(-1)
-		l.cbClose(c)
+		l.cbClose(h, c, cause)
 	case kindPassed:
-		l.cbClose(c)
+		l.cbClose(h, c, cause)
 	}
 }

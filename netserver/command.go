@@ -22,6 +22,8 @@ const (
 	cmdClose
 	cmdPauseRead
 	cmdResumeRead
+	cmdSetCause
+	cmdSetHandler
 )
 
 // command is a call handed to a loop from another goroutine (or run at
@@ -37,6 +39,8 @@ type command struct {
 	group  []groupOp
 	custom Op
 	fn     func()           // cmdFunc
+	err    error            // cmdSetCause
+	h      Handler          // cmdSetHandler
 	res    chan adoptResult // reply for PassFD and EventOpen from other goroutines
 	result ClientNum        // the new client, when run on the loop
 }
@@ -116,9 +120,9 @@ func (l *loop) exec(cmd *command, direct bool) error {
 	case cmdReadv:
 		return l.userRead(cmd.c, cl, nil, cmd.bufs)
 	case cmdCloseClient:
-		l.closeGracefully(cmd.c, cl)
+		l.closeGracefully(cmd.c, cl, ErrLocalClose)
 	case cmdAbort:
-		l.closeClient(cmd.c, cl)
+		l.closeClient(cmd.c, cl, ErrLocalClose)
 	case cmdEventPrepare:
 		cl.info = cmd.info
 		l.armEvent(cmd.c, cl)
@@ -126,6 +130,12 @@ func (l *loop) exec(cmd *command, direct bool) error {
 		l.queueWrite(cmd.c, cl, writeItem{op: cmd.custom, size: 1, cb: cbOp})
 	case cmdPauseRead, cmdResumeRead:
 		l.setPaused(cmd.c, cl, cmd.op == cmdPauseRead)
+	case cmdSetCause:
+		if cl.cause == nil {
+			cl.cause = cmd.err
+		}
+	case cmdSetHandler:
+		cl.h = cmd.h
 	}
 	return nil
 }

@@ -9,11 +9,12 @@ import (
 	"time"
 )
 
-// Features is a set of optional kernel features. Config.Disable switches
-// features off to force the fallback paths.
+// Features is a set of optional kernel features: each is newer than Linux
+// 5.10 (except FeatBatch) and has a fallback. Config.Disable switches
+// features off to force the fallback paths, as if the kernel lacked them.
 type Features uint32
 
-// The optional features.
+// The optional features, with the kernel that brought each.
 const (
 	// FeatMultishot: multishot accept (5.19) and multishot recv (6.0);
 	// without it every accept and recv is single-shot and re-armed.
@@ -22,11 +23,35 @@ const (
 	// connection reads into a buffer of its own.
 	FeatBufRing
 	// FeatBatch: one io_uring_enter per batch of completions; without it
-	// every operation is submitted on its own (to measure what batching buys).
+	// every operation is submitted on its own (to measure what batching
+	// buys). Not a kernel feature: every kernel batches.
 	FeatBatch
-	// FeatDeferTaskrun: SINGLE_ISSUER|DEFER_TASKRUN rings (6.1).
+	// FeatDeferTaskrun: SINGLE_ISSUER|DEFER_TASKRUN rings (6.0, 6.1);
+	// without it rings get COOP_TASKRUN|SUBMIT_ALL (unless FeatSetupFlags
+	// is off too).
 	FeatDeferTaskrun
+	// FeatShutdown: IORING_OP_SHUTDOWN (5.11) for ShutdownWrite; without it
+	// (or when the probe says the kernel lacks it) the loop calls
+	// shutdown(2) itself, which never blocks.
+	FeatShutdown
+	// FeatExtArg: waits bounded through IORING_ENTER_EXT_ARG (5.11);
+	// without it a TIMEOUT request bounds each timed wait.
+	FeatExtArg
+	// FeatCancelFD: IORING_ASYNC_CANCEL_FD|ALL (5.19) cancels all of a
+	// closing client's operations in one request; without it each
+	// operation is cancelled by its user_data.
+	FeatCancelFD
+	// FeatSetupFlags: the setup flags SUBMIT_ALL (5.18) and COOP_TASKRUN
+	// (5.19); without them (and without FeatDeferTaskrun) rings are set up
+	// with CQSIZE only, as on 5.10. Flags the kernel rejects are dropped
+	// anyway, newest first.
+	FeatSetupFlags
 )
+
+// FeatAll is every kernel feature newer than Linux 5.10: disabling it
+// (URINGNET_DISABLE=all) runs the code paths of a 5.10 kernel. FeatBatch is
+// not part of it, since 5.10 batches too.
+const FeatAll = FeatMultishot | FeatBufRing | FeatDeferTaskrun | FeatShutdown | FeatExtArg | FeatCancelFD | FeatSetupFlags
 
 var featureNames = []struct {
 	name string
@@ -36,14 +61,30 @@ var featureNames = []struct {
 	{"bufring", FeatBufRing},
 	{"batch", FeatBatch},
 	{"defertaskrun", FeatDeferTaskrun},
+	{"shutdown", FeatShutdown},
+	{"extarg", FeatExtArg},
+	{"cancelfd", FeatCancelFD},
+	{"setupflags", FeatSetupFlags},
+	{"all", FeatAll},
 }
 
 // EnvDisable is the environment variable read by New: a comma-separated
-// list of features to disable, e.g. URINGNET_DISABLE=multishot,bufring.
+// list of features to disable, e.g. URINGNET_DISABLE=multishot,bufring, or
+// URINGNET_DISABLE=all for the feature set of Linux 5.10.
 const EnvDisable = "URINGNET_DISABLE"
 
-// ParseFeatures parses a comma-separated list of feature names
-// (multishot, bufring, batch, defertaskrun).
+// featureList is the list of names for error messages.
+func featureList() string {
+	names := make([]string, len(featureNames))
+	for i, n := range featureNames {
+		names[i] = n.name
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseFeatures parses a comma-separated list of feature names (multishot,
+// bufring, batch, defertaskrun, shutdown, extarg, cancelfd, setupflags, or
+// all for every kernel feature newer than 5.10).
 func ParseFeatures(s string) (Features, error) {
 	var f Features
 	for _, part := range strings.Split(s, ",") {
@@ -59,7 +100,7 @@ func ParseFeatures(s string) (Features, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("netserver: unknown feature %q (want multishot, bufring, batch, defertaskrun)", part)
+			return 0, fmt.Errorf("netserver: unknown feature %q (want %s)", part, featureList())
 		}
 	}
 	return f, nil
@@ -69,7 +110,7 @@ func ParseFeatures(s string) (Features, error) {
 func (f Features) String() string {
 	var names []string
 	for _, n := range featureNames {
-		if f&n.f != 0 {
+		if f&n.f != 0 && n.f != FeatAll {
 			names = append(names, n.name)
 		}
 	}

@@ -17,7 +17,16 @@
 // (failed=true) instead of reaching the next client. Every fd opened is
 // closed exactly once, after the last operation on it has completed.
 //
-// What this package must never do: block a loop, let a panicking callback
+// Writes to one client leave in call order, whatever mix of RawWrite,
+// Send, QueueOp and linked groups issued them. What a client can make the
+// server hold is bounded: a client whose output backlog reaches
+// Config.MaxQueued is no longer read until it drains (Congested, Drainer),
+// and a loop past its share of Config.MaxMemory reads nobody. RawClose
+// carries the cause of each close; SetHandler hands a client to another
+// Handler (a protocol upgrade); Table keeps a layer's per-client state.
+//
+// What this package must never do: block a loop, hold an unbounded amount
+// of memory for one client, let a panicking callback
 // take the server down (the client is closed, the panic logged and
 // counted), exit on EMFILE, or free a buffer the kernel may still use.
 package netserver

@@ -1,6 +1,8 @@
 package netserver
 
 import (
+	"fmt"
+
 	"errors"
 
 	"github.com/uringnet/uringnet/tasks"
@@ -100,7 +102,7 @@ func (l *loop) onEvent(id tasks.ID, t *tasks.Task, res int32) {
 			l.cbEventError(c, info)
 		}
 		if cl = l.client(c); cl != nil {
-			l.closeClient(c, cl)
+			l.closeClient(c, cl, fmt.Errorf("netserver: event read: %w", unix.Errno(-res)))
 		}
 	}
 	if cl = l.client(c); cl != nil && cl.state == stClosing {

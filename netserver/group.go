@@ -302,7 +302,7 @@ func (r *groupRun) finish() {
 		}
 		m.x.Finish(false)
 		if cl := r.l.client(m.c); cl != nil && r.closing[m.c] {
-			r.l.closeClient(m.c, cl)
+			r.l.closeClient(m.c, cl, ErrLocalClose)
 		}
 	}
 }

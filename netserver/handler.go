@@ -23,9 +23,14 @@ type Handler interface {
 	// RawWritev is called once per Server.RawWritev, when all bytes were
 	// written or the write failed.
 	RawWritev(bufs [][]byte, c ClientNum, failed bool)
-	// RawClose is called once when a client has been closed, by either side.
-	// The client number is dead from then on.
-	RawClose(c ClientNum)
+	// RawClose is called once when a client has been closed, by either side,
+	// with the cause: ErrPeerClosed (EOF), a *os.SyscallError-style error
+	// wrapping the errno of a failed recv or send (errors.Is(err,
+	// syscall.ECONNRESET) for a peer's reset), ErrIdleTimeout, ErrShutdown,
+	// ErrCallbackPanic, ErrOpFailed, ErrLocalClose, or what a layer above
+	// recorded with Server.SetCloseCause (a protocol error, say). The client
+	// number is dead from then on.
+	RawClose(c ClientNum, cause error)
 	// EventTrigger is called once per trigger of an event opened with
 	// Server.EventOpen, with the info given to EventPrepare.
 	EventTrigger(c ClientNum, info uint64)
@@ -62,7 +67,7 @@ func (NopHandler) RawWrite([]byte, ClientNum, bool) {}
 func (NopHandler) RawWritev([][]byte, ClientNum, bool) {}
 
 // RawClose does nothing.
-func (NopHandler) RawClose(ClientNum) {}
+func (NopHandler) RawClose(ClientNum, error) {}
 
 // EventTrigger does nothing.
 func (NopHandler) EventTrigger(ClientNum, uint64) {}

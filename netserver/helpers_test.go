@@ -25,6 +25,7 @@ type echoHandler struct {
 	s      *Server
 	mu     sync.Mutex
 	closed map[ClientNum]bool
+	causes map[ClientNum]error
 	writes []writeResult
 	reads  chan readResult
 	onRead func(data []byte, c ClientNum) bool // returns true when handled
@@ -71,13 +72,23 @@ func (h *echoHandler) RawWritev(bufs [][]byte, c ClientNum, failed bool) {
 	h.RawWrite([]byte(s), c, failed)
 }
 
-func (h *echoHandler) RawClose(c ClientNum) {
+func (h *echoHandler) RawClose(c ClientNum, cause error) {
 	h.mu.Lock()
 	if h.closed == nil {
 		h.closed = map[ClientNum]bool{}
+		h.causes = map[ClientNum]error{}
 	}
 	h.closed[c] = true
+	h.causes[c] = cause
 	h.mu.Unlock()
+}
+
+// cause returns the close cause of c, once it is closed.
+func (h *echoHandler) cause(c ClientNum) (error, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	err, ok := h.causes[c]
+	return err, ok
 }
 
 func (h *echoHandler) writeResults() []writeResult {

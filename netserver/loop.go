@@ -60,6 +60,8 @@ type loop struct {
 	cqes []*ring.CQE
 
 	multishotAccept, multishotRecv, batch, cancelFD bool
+	opShutdown                                      bool               // IORING_OP_SHUTDOWN, else shutdown(2)
+	cancelQ                                         map[ClientNum]bool // clients whose tasks to cancel one by one (no cancelFD)
 
 	listeners []listener
 	clients   clientTable
@@ -121,14 +123,25 @@ func (l *loop) onLoop() bool {
 	return tid != 0 && int64(unix.Gettid()) == tid
 }
 
-// setup creates the ring and what hangs off it, on the loop's thread.
+// setup creates the ring and what hangs off it, on the loop's thread. Each
+// kernel feature newer than 5.10 is used only when the kernel has it and
+// Config.Disable does not switch it off.
 func (l *loop) setup() error {
 	cfg := &l.s.cfg
-	flags := ring.SetupSubmitAll | ring.SetupCoopTaskrun
-	if cfg.Disable&FeatDeferTaskrun == 0 {
+	on := func(f Features) bool { return cfg.Disable&f == 0 }
+	var flags uint32
+	switch {
+	case on(FeatDeferTaskrun):
 		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupSubmitAll
+	case on(FeatSetupFlags):
+		flags = ring.SetupSubmitAll | ring.SetupCoopTaskrun
 	}
-	r, err := ring.New(cfg.RingEntries, ring.Options{Flags: flags, CQEntries: 4 * cfg.RingEntries, Fallback: true})
+	r, err := ring.New(cfg.RingEntries, ring.Options{
+		Flags:     flags,
+		CQEntries: 4 * cfg.RingEntries,
+		Fallback:  true,
+		NoExtArg:  !on(FeatExtArg),
+	})
 	if err != nil {
 		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
 	}
@@ -137,17 +150,19 @@ func (l *loop) setup() error {
 	if err != nil {
 		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
 	}
-	l.batch = cfg.Disable&FeatBatch == 0
-	l.multishotAccept = cfg.Disable&FeatMultishot == 0 && probe.MultishotAccept()
-	l.cancelFD = probe.MultishotAccept() // ASYNC_CANCEL_FD arrived with 5.19 too
-	if cfg.Disable&FeatBufRing == 0 && probe.MultishotAccept() {
+	l.batch = on(FeatBatch)
+	l.multishotAccept = on(FeatMultishot) && probe.MultishotAccept()
+	// ASYNC_CANCEL_FD arrived with multishot accept (5.19).
+	l.cancelFD = on(FeatCancelFD) && probe.MultishotAccept()
+	l.opShutdown = on(FeatShutdown) && probe.Supported(ring.OpShutdown)
+	if on(FeatBufRing) && probe.MultishotAccept() {
 		l.buf, err = r.RegisterBufRing(uint16(l.idx), uint32(cfg.BufferCount), cfg.BufferSize)
 		if err != nil {
 			l.log.Warn("netserver: no provided-buffer ring, using per-connection buffers", "loop", l.idx, "err", err)
 			l.buf = nil
 		}
 	}
-	l.multishotRecv = l.buf != nil && cfg.Disable&FeatMultishot == 0 && probe.MultishotRecv()
+	l.multishotRecv = l.buf != nil && on(FeatMultishot) && probe.MultishotRecv()
 	l.tbl, err = tasks.New(cfg.MaxTasks)
 	if err != nil {
 		return err
@@ -421,6 +436,7 @@ func (l *loop) flush() {
 			break
 		}
 	}
+	l.cancelQueued()
 	if l.bufDirty {
 		l.buf.Publish()
 		l.bufDirty = false
@@ -456,7 +472,7 @@ func (l *loop) timers() {
 		limit := l.now - int64(d)
 		l.forEachOpen(func(c ClientNum, cl *client) {
 			if cl.kind == kindConn && cl.lastActive < limit {
-				l.closeClient(c, cl)
+				l.closeClient(c, cl, ErrIdleTimeout)
 			}
 		})
 	}
@@ -478,9 +494,9 @@ func (l *loop) beginStop(abort bool) {
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
 		if abort || cl.kind == kindEvent {
-			l.closeClient(c, cl)
+			l.closeClient(c, cl, ErrShutdown)
 		} else {
-			l.closeGracefully(c, cl)
+			l.closeGracefully(c, cl, ErrShutdown)
 		}
 	})
 }

@@ -143,7 +143,7 @@ func (x *OpContext) Finish(failed bool) {
 	}
 	switch {
 	case cl.state == stOpen && failed:
-		l.closeClient(x.c, cl)
+		l.closeClient(x.c, cl, ErrOpFailed)
 	case cl.state == stOpen:
 		l.markDirty(x.c, cl)
 	default:

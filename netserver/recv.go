@@ -1,6 +1,8 @@
 package netserver
 
 import (
+	"fmt"
+
 	"github.com/uringnet/uringnet/ring"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
@@ -92,7 +94,7 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 			cl.heldEOF = true // after the held input is delivered
 			break
 		}
-		l.closeGracefully(c, cl) // the peer is done sending; finish our writes
+		l.closeGracefully(c, cl, ErrPeerClosed) // the peer is done sending; finish our writes
 	case res == -int32(unix.ENOBUFS):
 		l.cnt.noBuffers++
 		if cl.state == stOpen {
@@ -109,7 +111,7 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 			l.cbRead(nil, c, true)
 		}
 		if cl = l.client(c); cl != nil {
-			l.closeClient(c, cl)
+			l.closeClient(c, cl, fmt.Errorf("netserver: recv: %w", unix.Errno(-res)))
 		}
 	}
 	if cl = l.client(c); cl != nil && cl.state == stClosing {

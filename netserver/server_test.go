@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/ring"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,10 +31,14 @@ func TestEchoSmall(t *testing.T) {
 			t.Fatalf("echo %q", got)
 		}
 	}
-	st := s.Stats()
-	if st.Accepted < 4 || st.BytesIn < 28 || st.Enters == 0 || st.SQEs == 0 {
-		t.Fatalf("stats %v", st)
-	}
+	// The loop publishes its counters once per turn, before it waits: an
+	// unbatched send leaves before the turn that read the bytes publishes
+	// them, so the echo can arrive before the stats say so.
+	var st Stats
+	waitFor(t, "stats to count 4 accepts and 28 bytes", func() bool {
+		st = s.Stats()
+		return st.Accepted >= 4 && st.BytesIn >= 28 && st.Enters > 0 && st.SQEs > 0
+	})
 	if !strings.Contains(st.String(), "conns_open=") {
 		t.Fatal(st.String())
 	}
@@ -94,6 +99,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 	waitFor(t, "both loops armed", func() bool { return s.Stats().TasksInFlight >= 4 }) // accept + wake-up read each
 	fds0, tasks0 := countFDs(t), s.Stats().TasksInFlight
 	var wg sync.WaitGroup
+	var echoed atomic.Int64
 	sem := make(chan struct{}, 64)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -113,19 +119,29 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 				c.Write([]byte("x"))
 				b := make([]byte, 1)
 				c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				c.Read(b)
+				if n, _ := c.Read(b); n == 1 {
+					echoed.Add(1)
+				}
 			}
 			c.Close()
 		}(i)
 	}
 	wg.Wait()
+	// A connection reset before the server accepted it (or dropped from a
+	// full backlog) is never accepted, so Accepted may fall short of n on a
+	// slow or busy machine. What must hold: every connection accepted was
+	// closed, and the fds, tasks and open connections are back at baseline.
 	waitFor(t, "all connections closed", func() bool {
 		st := s.Stats()
-		return st.Accepted == uint64(n) && st.ConnsOpen == 0 && st.TasksInFlight == tasks0
+		return st.ConnsOpen == 0 && st.Closed == st.Accepted && st.TasksInFlight == tasks0
 	})
 	waitFor(t, "fds back", func() bool { return countFDs(t) == fds0 })
-	if st := s.Stats(); st.Closed != uint64(n) || st.Stale != 0 {
-		t.Fatalf("stats %v", st)
+	st := s.Stats()
+	if st.Stale != 0 || st.Accepted > uint64(n) || st.Accepted < uint64(echoed.Load()) {
+		t.Fatalf("stats %v after %d connections, %d echoed", st, n, echoed.Load())
+	}
+	if st.Accepted < uint64(n) {
+		t.Logf("%d of %d connections were never accepted", uint64(n)-st.Accepted, n)
 	}
 }
 
@@ -584,7 +600,11 @@ func TestParseFeatures(t *testing.T) {
 		{"multishot", FeatMultishot, true},
 		{" Multishot , bufring,", FeatMultishot | FeatBufRing, true},
 		{"batch,defertaskrun", FeatBatch | FeatDeferTaskrun, true},
+		{"shutdown,extarg,cancelfd,setupflags", FeatShutdown | FeatExtArg | FeatCancelFD | FeatSetupFlags, true},
+		{"all", FeatAll, true},
+		{"all,batch", FeatAll | FeatBatch, true},
 		{"nope", 0, false},
+		{"all,nope", 0, false},
 	}
 	for _, c := range cases {
 		got, err := ParseFeatures(c.in)
@@ -592,8 +612,20 @@ func TestParseFeatures(t *testing.T) {
 			t.Errorf("ParseFeatures(%q) = %v, %v", c.in, got, err)
 		}
 	}
-	if s := (FeatMultishot | FeatBatch).String(); s != "multishot,batch" {
-		t.Errorf("String = %q", s)
+	for f, want := range map[Features]string{
+		FeatMultishot | FeatBatch: "multishot,batch",
+		FeatAll:                   "multishot,bufring,defertaskrun,shutdown,extarg,cancelfd,setupflags",
+		0:                         "",
+	} {
+		if s := f.String(); s != want {
+			t.Errorf("%#x.String() = %q, want %q", uint32(f), s, want)
+		}
+		if back, err := ParseFeatures(f.String()); err != nil || back != f {
+			t.Errorf("ParseFeatures(%q) = %v, %v: not the inverse of String", f.String(), back, err)
+		}
+	}
+	if FeatAll&FeatBatch != 0 {
+		t.Error("FeatAll includes FeatBatch, which is no kernel feature")
 	}
 	c := makeClientNum(3, 12345, 7)
 	if c.Loop() != 3 || c.Slot() != 12345 || c.Gen() != 7 || c.String() != "3/12345/7" {
@@ -704,4 +736,72 @@ func emfileChild() {
 	}
 	fmt.Println(s.Stats())
 	os.Exit(0)
+}
+
+// Each mask in Config.Disable switches its kernel feature off on every
+// loop, whatever the kernel has, and the server still echoes and closes
+// cleanly on the fallbacks.
+func TestFeatureMasks(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		disable Features
+	}{
+		{"none", 0},
+		{"multishot", FeatMultishot},
+		{"bufring", FeatBufRing},
+		{"batch", FeatBatch},
+		{"defertaskrun", FeatDeferTaskrun},
+		{"shutdown", FeatShutdown},
+		{"extarg", FeatExtArg},
+		{"cancelfd", FeatCancelFD},
+		{"setupflags", FeatSetupFlags | FeatDeferTaskrun},
+		{"all", FeatAll},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvDisable, "") // the masks under test, not the environment's
+			s := startServer(t, Config{Loops: 1, Disable: tc.disable}, &echoHandler{})
+			l := s.loops[0]
+			off := func(f Features) bool { return tc.disable&f != 0 }
+			checks := []struct {
+				what    string
+				f       Features
+				enabled bool
+			}{
+				{"multishot accept", FeatMultishot, l.multishotAccept},
+				{"multishot recv", FeatMultishot, l.multishotRecv},
+				{"buffer ring", FeatBufRing, l.buf != nil},
+				{"batching", FeatBatch, l.batch},
+				{"SINGLE_ISSUER|DEFER_TASKRUN", FeatDeferTaskrun, l.ring.Flags()&(ring.SetupSingleIssuer|ring.SetupDeferTaskrun) != 0},
+				{"IORING_OP_SHUTDOWN", FeatShutdown, l.opShutdown},
+				{"EXT_ARG waits", FeatExtArg, l.ring.ExtArg()},
+				{"cancel by fd", FeatCancelFD, l.cancelFD},
+			}
+			if off(FeatDeferTaskrun) {
+				checks = append(checks, struct {
+					what    string
+					f       Features
+					enabled bool
+				}{"SUBMIT_ALL|COOP_TASKRUN", FeatSetupFlags, l.ring.Flags()&(ring.SetupSubmitAll|ring.SetupCoopTaskrun) != 0})
+			}
+			for _, c := range checks {
+				if off(c.f) && c.enabled {
+					t.Errorf("%s in use with %v disabled", c.what, c.f)
+				}
+			}
+			if tc.disable == 0 && !l.batch {
+				t.Error("batching off with no mask")
+			}
+			conn := dial(t, s)
+			msg := []byte("masked " + tc.name)
+			conn.Write(msg)
+			if got := readFull(t, conn, len(msg)); !bytes.Equal(got, msg) {
+				t.Fatalf("echo %q", got)
+			}
+			conn.Close()
+			waitFor(t, "the connection closed", func() bool {
+				st := s.Stats()
+				return st.Closed == 1 && st.ConnsOpen == 0
+			})
+		})
+	}
 }

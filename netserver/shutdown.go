@@ -15,6 +15,12 @@ func (s *Server) ShutdownWrite(c ClientNum) error {
 type shutdownWrite struct{}
 
 func (shutdownWrite) Start(x *OpContext) {
+	if !x.l.opShutdown {
+		// Before 5.11 (or with FeatShutdown off): shutdown(2) on a socket
+		// only queues a FIN and never blocks, so the loop can call it.
+		x.Finish(unix.Shutdown(x.Fd(), unix.SHUT_WR) != nil)
+		return
+	}
 	sqe := x.SQE(0)
 	if sqe == nil {
 		x.Finish(true)

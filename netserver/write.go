@@ -1,6 +1,8 @@
 package netserver
 
 import (
+	"fmt"
+
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -142,7 +144,7 @@ func (l *loop) service(c ClientNum, cl *client) {
 		}
 	}
 	if cl.closeAfterWrites && !cl.sending && len(cl.outq) == 0 {
-		l.closeClient(c, cl)
+		l.closeClient(c, cl, nil)
 	}
 }
 
@@ -233,7 +235,7 @@ func (l *loop) onSend(id tasks.ID, t *tasks.Task, res int32) {
 		l.failAll(c, cl)
 		cl.inflight--
 		if cl.state == stOpen {
-			l.closeClient(c, cl)
+			l.closeClient(c, cl, fmt.Errorf("netserver: send: %w", unix.Errno(-res)))
 		} else {
 			l.maybeFinish(c, cl)
 		}

@@ -79,8 +79,10 @@ func (r *Ring) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, error)
 		return r.enter(waitNr, nil)
 	}
 	r.waitTs = Timespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}
-	if r.features&FeatExtArg == 0 {
-		// Kernels before 5.11: a TIMEOUT request ends the wait.
+	if !r.extArg {
+		// Kernels before 5.11 (or Options.NoExtArg): a TIMEOUT request that
+		// completes after one other completion, or when d has passed, ends
+		// the wait. Its own completion carries ReservedUserData.
 		sqe := r.GetSQE()
 		if sqe == nil {
 			if _, err := r.enter(0, nil); err != nil {

@@ -346,15 +346,107 @@ func TestCQOverflow(t *testing.T) {
 	}
 }
 
+// drainReserved reaps every ready CQE and returns the results of those
+// carrying ReservedUserData; any other CQE fails the test.
+func drainReserved(t *testing.T, r *Ring) []int32 {
+	t.Helper()
+	var res []int32
+	for c := r.PeekCQE(); c != nil; c = r.PeekCQE() {
+		if c.UserData != ReservedUserData {
+			t.Fatalf("unexpected CQE %+v", *c)
+		}
+		res = append(res, c.Res)
+		r.CQAdvance(1)
+	}
+	return res
+}
+
+// SubmitAndWaitTimeout bounds the wait through EXT_ARG (5.11) or, forced by
+// NoExtArg, through a TIMEOUT request as on 5.10; both end on the first
+// completion or when the time is up.
+func TestWaitTimeoutModes(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noExtArg bool
+	}{
+		{"extarg", false},
+		{"timeout-sqe", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRing(t, 4, Options{NoExtArg: tc.noExtArg})
+			if r.ExtArg() != (!tc.noExtArg && r.Features()&FeatExtArg != 0) {
+				t.Fatalf("ExtArg() = %v with NoExtArg=%v, features %#x", r.ExtArg(), tc.noExtArg, r.Features())
+			}
+			// Nothing in flight: the wait lasts the whole timeout.
+			start := time.Now()
+			if _, err := r.SubmitAndWaitTimeout(1, 30*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < 25*time.Millisecond {
+				t.Fatalf("wait returned after %v", d)
+			}
+			got := drainReserved(t, r)
+			if want := 0; r.ExtArg() && len(got) != want {
+				t.Fatalf("EXT_ARG wait left CQEs %v", got)
+			}
+			if !r.ExtArg() && (len(got) != 1 || got[0] != -int32(unix.ETIME)) {
+				t.Fatalf("expired wait: reserved CQEs %v, want one -ETIME", got)
+			}
+			// A completion ends a long wait at once, and the timeout request
+			// (if any) completes with it rather than lingering.
+			for i := 0; i < 3; i++ {
+				r.GetSQE().PrepNop()
+				start = time.Now()
+				if _, err := r.SubmitAndWaitTimeout(1, 10*time.Second); err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(start); d > 5*time.Second {
+					t.Fatalf("wait with a NOP ready took %v", d)
+				}
+				c := waitOne(t, r)
+				if c.UserData != 0 || c.Res != 0 {
+					t.Fatalf("NOP CQE %+v", c)
+				}
+				if !r.ExtArg() {
+					// The TIMEOUT's count of 1 is met by the NOP.
+					if c := waitOne(t, r); c.UserData != ReservedUserData || c.Res != 0 {
+						t.Fatalf("timeout request CQE %+v, want reserved with res 0", c)
+					}
+				}
+				if got := drainReserved(t, r); len(got) != 0 {
+					t.Fatalf("left over CQEs %v", got)
+				}
+			}
+			// A full SQ: the pending entries are submitted first, then the
+			// wait is bounded all the same.
+			for r.SQSpace() > 0 {
+				r.GetSQE().PrepNop()
+			}
+			if _, err := r.SubmitAndWaitTimeout(1, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			nops := 0
+			deadline := time.Now().Add(10 * time.Second)
+			for nops < 4 && time.Now().Before(deadline) {
+				for c := r.PeekCQE(); c != nil; c = r.PeekCQE() {
+					if c.UserData == 0 {
+						nops++
+					}
+					r.CQAdvance(1)
+				}
+				if nops < 4 {
+					r.SubmitAndWaitTimeout(1, 100*time.Millisecond)
+				}
+			}
+			if nops != 4 || r.Pending() != 0 {
+				t.Fatalf("full SQ: %d NOPs completed, %d pending", nops, r.Pending())
+			}
+		})
+	}
+}
+
 func TestWaitTimeout(t *testing.T) {
 	r := newRing(t, 4, Options{})
-	start := time.Now()
-	if _, err := r.SubmitAndWaitTimeout(1, 30*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d < 25*time.Millisecond {
-		t.Fatalf("wait returned after %v", d)
-	}
 	// Timeout SQE, and its removal.
 	ts := &Timespec{Nsec: int64(time.Millisecond)}
 	sqe := r.GetSQE()

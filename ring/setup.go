@@ -18,6 +18,10 @@ type Options struct {
 	// Fallback drops flags the kernel rejects with EINVAL, newest first,
 	// instead of failing. Ring.Flags tells what was kept.
 	Fallback bool
+	// NoExtArg makes SubmitAndWaitTimeout bound its waits with a TIMEOUT
+	// request, as on kernels before 5.11, even when the kernel has
+	// FeatExtArg (to test that path). Ring.ExtArg tells which is used.
+	NoExtArg bool
 }
 
 // fallbackOrder is the order in which New drops flags an older kernel does
@@ -42,6 +46,7 @@ type Ring struct {
 	// Arguments of a timed wait live here, not on a stack.
 	waitArg getEventsArg
 	waitTs  Timespec
+	extArg  bool // timed waits pass their timeout in io_uring_enter (5.11)
 }
 
 type submissionQueue struct {
@@ -68,6 +73,7 @@ func New(entries uint32, o Options) (*Ring, error) {
 	for {
 		r, err := setup(entries, flags, o.CQEntries)
 		if err == nil {
+			r.extArg = r.features&FeatExtArg != 0 && !o.NoExtArg
 			return r, nil
 		}
 		if !o.Fallback || !errors.Is(err, unix.EINVAL) {
@@ -195,6 +201,11 @@ func (r *Ring) Flags() uint32 { return r.flags }
 
 // Features returns the kernel's feature bits (io_uring_params.features).
 func (r *Ring) Features() uint32 { return r.features }
+
+// ExtArg reports whether timed waits pass their timeout to io_uring_enter
+// (FeatExtArg, 5.11) rather than queue a TIMEOUT request whose completion
+// carries ReservedUserData.
+func (r *Ring) ExtArg() bool { return r.extArg }
 
 // SQEntries returns the number of submission queue entries.
 func (r *Ring) SQEntries() uint32 { return r.sq.entries }

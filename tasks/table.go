@@ -48,6 +48,7 @@ type slot struct {
 type Table struct {
 	slots []slot
 	free  []uint32 // stack of free slot indexes
+	high  int      // slots[high:] have never been used
 
 	acquired uint64
 	released uint64
@@ -92,6 +93,9 @@ func (t *Table) Acquire() (id ID, task *Task, ok bool) {
 	s := &t.slots[i]
 	if s.gen == 0 {
 		s.gen = 1
+	}
+	if int(i) >= t.high {
+		t.high = int(i) + 1
 	}
 	s.used = true
 	t.acquired++
@@ -140,8 +144,11 @@ func (t *Table) InFlight() int { return len(t.slots) - len(t.free) }
 func (t *Table) Free() int { return len(t.free) }
 
 // ForEach calls f for every task in flight (for shutdown and cancellation).
+// It visits only the slots used so far (released slots are reused before
+// new ones), so its cost follows the peak number of tasks in flight, not
+// the table's size, and it never touches memory no task has used.
 func (t *Table) ForEach(f func(ID, *Task)) {
-	for i := range t.slots {
+	for i := range t.slots[:t.high] {
 		if s := &t.slots[i]; s.used {
 			f(makeID(uint32(i), s.gen), &s.task)
 		}

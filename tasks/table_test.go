@@ -142,3 +142,51 @@ func TestNoAllocs(t *testing.T) {
 		t.Fatalf("%v allocs per acquire/get/release", allocs)
 	}
 }
+
+// ForEach visits every task in flight and only those, however the slots
+// were used: its scan stops at the highest slot ever used.
+func TestForEachVisitsInFlightOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		acquire, remove int // acquire tasks, then release the first remove of them
+		reacquire       int // then acquire this many again
+	}{
+		{"empty", 0, 0, 0},
+		{"one", 1, 0, 0},
+		{"released", 5, 5, 0},
+		{"reused", 10, 4, 2},
+		{"grown after reuse", 6, 6, 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tb, _ := New(1 << 20)
+			want := map[ID]bool{}
+			var ids []ID
+			for i := 0; i < tc.acquire; i++ {
+				id, _, _ := tb.Acquire()
+				ids = append(ids, id)
+				want[id] = true
+			}
+			for _, id := range ids[:tc.remove] {
+				tb.Release(id)
+				delete(want, id)
+			}
+			for i := 0; i < tc.reacquire; i++ {
+				id, _, _ := tb.Acquire()
+				want[id] = true
+			}
+			got := map[ID]bool{}
+			tb.ForEach(func(id ID, _ *Task) { got[id] = true })
+			if len(got) != len(want) || len(got) != tb.InFlight() {
+				t.Fatalf("ForEach saw %d tasks, want %d (in flight %d)", len(got), len(want), tb.InFlight())
+			}
+			for id := range want {
+				if !got[id] {
+					t.Fatalf("ForEach missed %v", id)
+				}
+			}
+			if peak := max(tc.acquire, tc.acquire-tc.remove+tc.reacquire); tb.high != peak {
+				t.Fatalf("scan bound %d, want the peak in flight %d", tb.high, peak)
+			}
+		})
+	}
+}

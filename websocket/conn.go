@@ -207,7 +207,7 @@ func (s *Server) settle(c netserver.ClientNum, p pending, failed bool) {
 
 // RawClose ends the connection: what is still pending fails, and
 // WebSocketClose is called.
-func (r *rawHandler) RawClose(c netserver.ClientNum) {
+func (r *rawHandler) RawClose(c netserver.ClientNum, cause error) {
 	s := (*Server)(r)
 	cn := s.conn(c)
 	if cn == nil {

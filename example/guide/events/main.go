@@ -36,7 +36,7 @@ func (t *ticker) Accept(c netserver.ClientNum) {
 	t.mu.Unlock()
 }
 
-func (t *ticker) RawClose(c netserver.ClientNum) {
+func (t *ticker) RawClose(c netserver.ClientNum, _ error) {
 	t.mu.Lock()
 	delete(t.clients, c)
 	t.mu.Unlock()
