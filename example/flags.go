@@ -6,6 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/uringnet/uringnet/http"
+	"github.com/uringnet/uringnet/netserver"
 )
 
 // options are the demo's settings, from the command line.
@@ -18,6 +21,10 @@ type options struct {
 	accessLog bool  // log one line per request
 	bigFile   int64 // size of the generated big.bin in the embedded site
 	logOut    io.Writer
+	// The memory bounds (negative: none).
+	maxQueued   int   // per-client output backlog that stops reading the client
+	maxMemory   int64 // server-wide output backlog budget
+	maxBuffered int   // per-connection pipelined input
 }
 
 // usageHead is printed by -h above the flag list.
@@ -62,6 +69,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	level := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log every request (method, path, status) at info level")
 	fs.Int64Var(&o.bigFile, "big-file", 32<<20, "`bytes` of the generated /big.bin streamed by the range demo (embedded site only)")
+	fs.IntVar(&o.maxQueued, "max-queued", netserver.DefaultMaxQueued,
+		"`bytes` of output a client may have waiting before the server stops reading it (negative: no limit)")
+	fs.Int64Var(&o.maxMemory, "max-memory", netserver.DefaultMaxMemory,
+		"`bytes` of output waiting over all clients before the server stops reading (negative: no limit)")
+	fs.IntVar(&o.maxBuffered, "max-buffered", http.DefaultMaxBuffered,
+		"`bytes` of pipelined input held per connection while a request is answered (negative: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

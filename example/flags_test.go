@@ -18,7 +18,11 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{nil, "", func(o options) bool {
 			return o.addr == "127.0.0.1:8080" && o.root == "" && o.loops == 0 && o.logFormat == "text" &&
-				o.logLevel == slog.LevelInfo && o.accessLog && o.bigFile == 32<<20
+				o.logLevel == slog.LevelInfo && o.accessLog && o.bigFile == 32<<20 &&
+				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20
+		}},
+		{[]string{"-max-queued", "65536", "-max-memory", "-1", "-max-buffered", "32768"}, "", func(o options) bool {
+			return o.maxQueued == 64<<10 && o.maxMemory == -1 && o.maxBuffered == 32<<10
 		}},
 		{[]string{"-addr", ":0", "-root", "/srv", "-loops", "2", "-log", "json", "-log-level", "debug",
 			"-access-log=false", "-big-file", "100"}, "", func(o options) bool {

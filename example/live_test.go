@@ -45,7 +45,7 @@ func TestLiveStats(t *testing.T) {
 	go h.live.run(50*time.Millisecond, stop)
 	defer func() {
 		close(stop)
-		hs.Net().Shutdown(context.Background())
+		hs.Shutdown(context.Background())
 		<-done
 	}()
 

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -51,10 +52,12 @@ type demo struct {
 	access *accessLog // nil when the access log is off
 	stats  *counterSources
 	ws     *wsDemo
+	// echoing holds, per loop, the connections whose /echo body is being
+	// streamed back as it arrives (only that loop touches its map).
+	echoing [256]map[netserver.ClientNum]struct{}
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
-	d.access.add(req.Method, req.Path, routeStatus(req), c)
 	if r := wsRoute(string(req.Path)); r != 0 && req.Upgrade {
 		d.ws.upgrade(req, c, r)
 		return
@@ -77,34 +80,56 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 			d.s.RespondError(c, 405)
 			return
 		}
-		d.s.CollectBody(c, 0)
+		d.echo(req, c)
 	default:
 		d.s.SendFile(req, c, "")
 	}
 }
 
-// HTTPBody gets the whole body of POST /echo.
-func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
-	d.s.Respond(c, 200, "application/octet-stream", data)
+// maxCollectedEcho bounds a chunked /echo body, which is gathered whole
+// before it is answered (its length must be known for the response).
+const maxCollectedEcho = 1 << 20
+
+// echo answers POST /echo. A body of known length is streamed back as it
+// arrives, so that a client that does not read the answer stops being
+// read (netserver's MaxQueued) instead of piling up memory; a chunked body
+// is collected (up to maxCollectedEcho) and answered whole.
+func (d *demo) echo(req *http.Request, c netserver.ClientNum) {
+	switch {
+	case req.Body == http.BodyNone || req.Body == http.BodyLength && req.ContentLength == 0:
+		d.s.Respond(c, 200, "application/octet-stream", nil)
+		return
+	case req.Body != http.BodyLength:
+		d.s.CollectBody(c, maxCollectedEcho)
+		return
+	}
+	m := d.echoing[c.Loop()]
+	if m == nil {
+		m = make(map[netserver.ClientNum]struct{})
+		d.echoing[c.Loop()] = m
+	}
+	m[c] = struct{}{}
+	d.s.Send(c, d.s.AppendHead(nil, c, 200, "application/octet-stream", req.ContentLength))
 }
 
-// routeStatus is the status the access log shows for req: the demo's own
-// routes answer 200 (405 for /echo without POST); files get 0 (chosen by
-// SendFile).
-func routeStatus(req *http.Request) int {
-	if wsRoute(string(req.Path)) != 0 && req.Upgrade {
-		return 101 // or the handshake's refusal
+// HTTPBody gets the body of POST /echo: pieces to stream back, or the
+// whole collected body.
+func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
+	m := d.echoing[c.Loop()]
+	if _, ok := m[c]; !ok {
+		d.s.Respond(c, 200, "application/octet-stream", data)
+		return
 	}
-	switch string(req.Path) {
-	case "/plaintext", "/json", "/metrics", "/stats.json":
-		return 200
-	case "/echo":
-		if string(req.Method) != "POST" {
-			return 405
-		}
-		return 200
+	d.s.Send(c, data)
+	if last {
+		delete(m, c)
+		d.s.EndResponse(c)
 	}
-	return 0
+}
+
+// HTTPClose forgets an /echo cut short.
+func (d *demo) HTTPClose(c netserver.ClientNum) {
+	delete(d.echoing[c.Loop()], c)
 }
 
 func main() {
@@ -138,20 +163,28 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		root = dir
 	}
 	d := &demo{}
-	if o.accessLog {
-		d.access = newAccessLog(log, 4096)
-		defer d.access.close()
+	cfg := http.Config{
+		Net: netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log,
+			MaxQueued: o.maxQueued, MaxMemory: o.maxMemory},
+		Root:        root,
+		MaxBuffered: o.maxBuffered,
 	}
-	s, err := http.NewServer(http.Config{
-		Net:  netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log},
-		Root: root,
-	}, d)
+	if o.accessLog && o.logLevel <= slog.LevelInfo && o.logOut != nil {
+		d.access = newAccessLog(o.logOut, o.logFormat == "json", log)
+		defer d.access.close() // after Serve returned: the loops are gone
+		cfg.AccessLog = d.access
+	}
+	s, err := http.NewServer(cfg, d)
 	if err != nil {
 		return err
 	}
 	d.s = s
 	d.ws = newWSDemo(s)
-	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, ws: d.ws.stats}
+	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
+		ws: d.ws.stats, access: d.access,
+		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
+			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
+			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
 	d.ws.live = newLiveStats(d.ws.ws, d.stats)
 	stopLive := make(chan struct{})
 	defer close(stopLive)
@@ -168,7 +201,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.Net().Shutdown(ctx)
+	s.Shutdown(ctx)
 	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) {
 		return err
 	}
@@ -236,4 +269,16 @@ func writeBigFile(path string, size int64) error {
 		off += n
 	}
 	return f.Close()
+}
+
+// bound is the value in effect of a limit set to v: the default for 0,
+// 0 (none) for a negative v.
+func bound(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 )
 
@@ -24,8 +25,21 @@ type snapshot struct {
 	Time     time.Time
 	Loops    int
 	Net      netserver.Stats
-	Requests uint64   // HTTP request heads parsed
+	Requests uint64 // HTTP request heads parsed
+	HTTP     *http.Counters
 	WS       *wsStats // nil while the demo has no WebSocket server
+	Bounds   bounds
+	// AccessLog tells whether the access log is on; AccessDropped is how
+	// many of its lines were dropped.
+	AccessLog     bool
+	AccessDropped uint64
+}
+
+// bounds are the memory limits in effect (as configured; 0 means none).
+type bounds struct {
+	MaxQueued   int
+	MaxMemory   int64
+	MaxBuffered int
 }
 
 // counterSources is where snapshots come from. ws is the hook for the
@@ -34,12 +48,22 @@ type counterSources struct {
 	loops    int
 	net      func() netserver.Stats
 	requests func() uint64
+	http     func() http.Counters // nil leaves the HTTP counters out
 	ws       func() wsStats
+	bounds   bounds
+	access   *accessLog // nil when the access log is off
 }
 
 // take reads every counter now.
 func (src *counterSources) take(now time.Time) snapshot {
-	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests()}
+	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds}
+	if src.http != nil {
+		c := src.http()
+		s.HTTP = &c
+	}
+	if src.access != nil {
+		s.AccessLog, s.AccessDropped = true, src.access.dropped.Load()
+	}
 	if src.ws != nil {
 		w := src.ws()
 		s.WS = &w
@@ -57,6 +81,15 @@ type metric struct {
 // net and ws read a counter that is always there, or only with WebSocket.
 func netValue(f func(st *netserver.Stats) uint64) func(*snapshot) (uint64, bool) {
 	return func(s *snapshot) (uint64, bool) { return f(&s.Net), true }
+}
+
+func httpValue(f func(c *http.Counters) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.HTTP == nil {
+			return 0, false
+		}
+		return f(s.HTTP), true
+	}
 }
 
 func wsValue(f func(w *wsStats) uint64) func(*snapshot) (uint64, bool) {
@@ -102,8 +135,36 @@ var metrics = []metric{
 		netValue(func(st *netserver.Stats) uint64 { return st.NoBuffers })},
 	{"uringnet_events_total", "Custom event (eventfd) triggers delivered.", "counter",
 		netValue(func(st *netserver.Stats) uint64 { return st.Events })},
+	{"uringnet_output_backlog_limit_bytes", "Per-client output backlog that stops reading the client (MaxQueued; 0: none).", "gauge",
+		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxQueued, 0)), true }},
+	{"uringnet_memory_budget_bytes", "Server-wide output backlog budget (MaxMemory; 0: none).", "gauge",
+		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxMemory, 0)), true }},
+	{"uringnet_input_buffer_limit_bytes", "Per-connection pipelined input buffer bound (MaxBuffered).", "gauge",
+		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxBuffered, 0)), true }},
+	{"uringnet_output_backlog_bytes", "Output backlog now, as charged against the limits.", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.QueuedBytes })},
+	{"uringnet_held_input_bytes", "Input read but held while the client's reads wait.", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.HeldBytes })},
+	{"uringnet_clients_congested", "Clients whose reads wait now because their backlog reached the limit.", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.Congested })},
+	{"uringnet_congestions_total", "Times a client's backlog reached the limit.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.Congestions })},
+	{"uringnet_loops_over_budget", "Loops over their share of the memory budget now (reading nothing).", "gauge",
+		netValue(func(st *netserver.Stats) uint64 { return st.OverBudget })},
+	{"uringnet_budget_pauses_total", "Times a loop went over its share of the memory budget.", "counter",
+		netValue(func(st *netserver.Stats) uint64 { return st.BudgetPauses })},
 	{"uringnet_http_requests_total", "HTTP request heads parsed.", "counter",
 		func(s *snapshot) (uint64, bool) { return s.Requests, true }},
+	{"uringnet_http_rejected_total", "HTTP requests the parser refused (400, 413, 414, 431, ...).", "counter",
+		httpValue(func(c *http.Counters) uint64 { return c.Rejected })},
+	{"uringnet_http_header_timeouts_total", "Connections closed because a request head was too slow.", "counter",
+		httpValue(func(c *http.Counters) uint64 { return c.HeaderTimeouts })},
+	{"uringnet_http_body_timeouts_total", "Requests whose body was too slow (408).", "counter",
+		httpValue(func(c *http.Counters) uint64 { return c.BodyTimeouts })},
+	{"uringnet_http_idle_timeouts_total", "Keep-alive connections closed for idleness.", "counter",
+		httpValue(func(c *http.Counters) uint64 { return c.IdleTimeouts })},
+	{"uringnet_access_log_dropped_total", "Access log lines dropped because the writer was behind.", "counter",
+		func(s *snapshot) (uint64, bool) { return s.AccessDropped, s.AccessLog }},
 	{"uringnet_websocket_clients", "WebSocket connections open now.", "gauge",
 		wsValue(func(w *wsStats) uint64 { return w.Clients })},
 	{"uringnet_websocket_upgrades_total", "WebSocket handshakes completed.", "counter",

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	nethttp "net/http"
 	"os"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 )
 
@@ -198,8 +200,12 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 		loops:    2,
 		net:      func() netserver.Stats { return netserver.Stats{ConnsOpen: 3, BytesIn: 10, BytesOut: 20} },
 		requests: func() uint64 { return 7 },
+		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
+		bounds:   bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
+		access:   newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
 	}
+	defer src.access.close()
 	s := src.take(time.Unix(1, 0))
 	got := parseExposition(t, string(appendMetrics(nil, &s)))
 	for name, want := range map[string]uint64{
@@ -207,6 +213,9 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 		"uringnet_sent_bytes_total": 20, "uringnet_http_requests_total": 7,
 		"uringnet_websocket_clients": 2, "uringnet_websocket_upgrades_total": 5,
 		"uringnet_websocket_messages_received_total": 9, "uringnet_websocket_messages_sent_total": 11,
+		"uringnet_http_rejected_total": 1, "uringnet_http_body_timeouts_total": 2,
+		"uringnet_output_backlog_limit_bytes": 256 << 10, "uringnet_memory_budget_bytes": 1 << 30,
+		"uringnet_input_buffer_limit_bytes": 1 << 20, "uringnet_access_log_dropped_total": 0,
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %d, want %d", name, got[name], want)

@@ -2,7 +2,7 @@ package http
 
 import "time"
 
-// ETagMatch reports whether the If-Match or If-None-Match field value list
+// etagMatch reports whether the If-Match or If-None-Match field value list
 // matches etag, the entity tag of the current representation written with
 // its quotes (and W/ prefix if weak), as in `"abc"` or `W/"abc"`.
 //
@@ -12,8 +12,8 @@ import "time"
 // applies (both tags strong and equal: If-Match); with weak true the weak
 // comparison (opaque tags equal, W/ ignored: If-None-Match). A malformed
 // list matches nothing after the first malformed member.
-func ETagMatch(list []byte, etag string, weak bool) bool {
-	list = fsTrimOWS(list)
+func etagMatch(list []byte, etag string, weak bool) bool {
+	list = trimOWS(list)
 	if len(list) == 1 && list[0] == '*' {
 		return true
 	}
@@ -22,7 +22,7 @@ func ETagMatch(list []byte, etag string, weak bool) bool {
 		return false
 	}
 	for len(list) > 0 {
-		list = fsTrimOWS(list)
+		list = trimOWS(list)
 		if len(list) > 0 && list[0] == ',' {
 			list = list[1:]
 			continue
@@ -37,7 +37,7 @@ func ETagMatch(list []byte, etag string, weak bool) bool {
 		if (weak || !isWeak) && string(opaque) == want {
 			return true
 		}
-		list = fsTrimOWS(rest)
+		list = trimOWS(rest)
 		if len(list) > 0 && list[0] != ',' {
 			return false
 		}
@@ -76,20 +76,20 @@ func splitETag(etag string) (weak bool, opaque string, ok bool) {
 	return w, string(o), true
 }
 
-// CheckPreconditions evaluates the conditional request header fields in the
+// checkPreconditions evaluates the conditional request header fields in the
 // order of RFC 9110 §13.2.2 for a representation that exists, with entity
 // tag etag (may be empty) and last modification time modTime (zero when
 // unknown). An empty field value means the field is absent.
 //
 // It returns 0 to proceed with the request, 304 (Not Modified, only for GET
 // and HEAD) or 412 (Precondition Failed). If-Range is separate, see
-// [IfRangeApplies]. Dates are compared at one-second resolution, the
+// ifRangeApplies. Dates are compared at one-second resolution, the
 // resolution of HTTP dates; an invalid date makes its field be ignored.
-func CheckPreconditions(method string, ifMatch, ifNoneMatch, ifModifiedSince, ifUnmodifiedSince []byte, etag string, modTime time.Time) int {
+func checkPreconditions(method string, ifMatch, ifNoneMatch, ifModifiedSince, ifUnmodifiedSince []byte, etag string, modTime time.Time) int {
 	getOrHead := method == "GET" || method == "HEAD"
 	// Step 1 and 2: If-Match, else If-Unmodified-Since.
-	if len(fsTrimOWS(ifMatch)) > 0 {
-		if !ETagMatch(ifMatch, etag, false) {
+	if len(trimOWS(ifMatch)) > 0 {
+		if !etagMatch(ifMatch, etag, false) {
 			return 412
 		}
 	} else if len(ifUnmodifiedSince) > 0 && !modTime.IsZero() {
@@ -98,8 +98,8 @@ func CheckPreconditions(method string, ifMatch, ifNoneMatch, ifModifiedSince, if
 		}
 	}
 	// Step 3 and 4: If-None-Match, else If-Modified-Since (GET/HEAD only).
-	if len(fsTrimOWS(ifNoneMatch)) > 0 {
-		if ETagMatch(ifNoneMatch, etag, true) {
+	if len(trimOWS(ifNoneMatch)) > 0 {
+		if etagMatch(ifNoneMatch, etag, true) {
 			if getOrHead {
 				return 304
 			}
@@ -113,15 +113,15 @@ func CheckPreconditions(method string, ifMatch, ifNoneMatch, ifModifiedSince, if
 	return 0
 }
 
-// IfRangeApplies reports whether a Range request with the If-Range field
+// ifRangeApplies reports whether a Range request with the If-Range field
 // value ifRange should be honoured (RFC 9110 §13.1.5): true when ifRange is
 // empty (no If-Range), or is a strong entity tag that matches etag by the
 // strong comparison, or is an HTTP-date exactly equal to modTime at
 // one-second resolution. A weak tag, a malformed value or a zero modTime
 // give false: the caller then ignores Range and sends the whole
 // representation with 200.
-func IfRangeApplies(ifRange []byte, etag string, modTime time.Time) bool {
-	ifRange = fsTrimOWS(ifRange)
+func ifRangeApplies(ifRange []byte, etag string, modTime time.Time) bool {
+	ifRange = trimOWS(ifRange)
 	if len(ifRange) == 0 {
 		return true
 	}
@@ -140,16 +140,15 @@ func IfRangeApplies(ifRange []byte, etag string, modTime time.Time) bool {
 // Layouts of the obsolete HTTP-date forms (RFC 9110 §5.6.7) that
 // recipients must still accept; IMF-fixdate is parsed by hand.
 const (
-	validatorRFC850  = "Monday, 02-Jan-06 15:04:05 GMT"
-	validatorANSIC   = "Mon Jan _2 15:04:05 2006"
-	validatorIMFDate = "Mon, 02 Jan 2006 15:04:05 GMT"
+	validatorRFC850 = "Monday, 02-Jan-06 15:04:05 GMT"
+	validatorANSIC  = "Mon Jan _2 15:04:05 2006"
 )
 
 // parseValidatorTime parses an HTTP-date in any of its three forms, with
 // surrounding whitespace allowed. The preferred IMF-fixdate form is parsed
 // without allocating.
 func parseValidatorTime(b []byte) (time.Time, bool) {
-	b = fsTrimOWS(b)
+	b = trimOWS(b)
 	if t, ok := parseIMFFixdate(b); ok {
 		return t, true
 	}
@@ -169,7 +168,7 @@ func parseValidatorTime(b []byte) (time.Time, bool) {
 // validation time.Parse applies to that layout (day name, month name, day
 // within the month, hour < 24, minute and second < 60).
 func parseIMFFixdate(b []byte) (time.Time, bool) {
-	if len(b) != len(validatorIMFDate) || b[3] != ',' || b[4] != ' ' || b[7] != ' ' ||
+	if len(b) != len(imfFixdate) || b[3] != ',' || b[4] != ' ' || b[7] != ' ' ||
 		b[11] != ' ' || b[16] != ' ' || b[19] != ':' || b[22] != ':' || b[25] != ' ' ||
 		string(b[26:]) != "GMT" {
 		return time.Time{}, false
@@ -206,7 +205,7 @@ func twoDigits(b []byte) (int, bool) {
 // (matched case-insensitively, as time.Parse does).
 func validDayName(b []byte) bool {
 	for _, d := range [...]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
-		if fsEqualFold(b, d) {
+		if equalFold(b, d) {
 			return true
 		}
 	}
@@ -216,7 +215,7 @@ func validDayName(b []byte) bool {
 // monthFromName returns the month named by three letters, or 0.
 func monthFromName(b []byte) time.Month {
 	for i, m := range [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"} {
-		if fsEqualFold(b, m) {
+		if equalFold(b, m) {
 			return time.Month(i + 1)
 		}
 	}

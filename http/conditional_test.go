@@ -38,8 +38,8 @@ func TestETagMatch(t *testing.T) {
 		{"\"\x80\xff\"", "\"\x80\xff\"", false, true},
 	}
 	for _, tt := range tests {
-		if got := ETagMatch([]byte(tt.list), tt.etag, tt.weak); got != tt.want {
-			t.Errorf("ETagMatch(%q, %q, weak=%v) = %v, want %v", tt.list, tt.etag, tt.weak, got, tt.want)
+		if got := etagMatch([]byte(tt.list), tt.etag, tt.weak); got != tt.want {
+			t.Errorf("etagMatch(%q, %q, weak=%v) = %v, want %v", tt.list, tt.etag, tt.weak, got, tt.want)
 		}
 	}
 }
@@ -47,9 +47,9 @@ func TestETagMatch(t *testing.T) {
 func TestCheckPreconditions(t *testing.T) {
 	mod := time.Date(2024, 3, 4, 5, 6, 7, 890, time.UTC)
 	const etag = `"abc"`
-	at := mod.Format(validatorIMFDate)
-	before := mod.Add(-time.Second).Format(validatorIMFDate)
-	after := mod.Add(time.Second).Format(validatorIMFDate)
+	at := mod.Format(imfFixdate)
+	before := mod.Add(-time.Second).Format(imfFixdate)
+	after := mod.Add(time.Second).Format(imfFixdate)
 	type h struct{ im, inm, ims, ius string }
 	tests := []struct {
 		name   string
@@ -89,9 +89,9 @@ func TestCheckPreconditions(t *testing.T) {
 		{"whitespace-only If-Match is absent", "GET", h{im: "  "}, mod, 0},
 	}
 	for _, tt := range tests {
-		got := CheckPreconditions(tt.method, []byte(tt.h.im), []byte(tt.h.inm), []byte(tt.h.ims), []byte(tt.h.ius), etag, tt.mod)
+		got := checkPreconditions(tt.method, []byte(tt.h.im), []byte(tt.h.inm), []byte(tt.h.ims), []byte(tt.h.ius), etag, tt.mod)
 		if got != tt.want {
-			t.Errorf("%s: CheckPreconditions = %d, want %d", tt.name, got, tt.want)
+			t.Errorf("%s: checkPreconditions = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }
@@ -119,8 +119,8 @@ func TestIfRangeApplies(t *testing.T) {
 		{"garbage", `"abc"`, mod, false},
 	}
 	for _, tt := range tests {
-		if got := IfRangeApplies([]byte(tt.ifRange), tt.etag, tt.mod); got != tt.want {
-			t.Errorf("IfRangeApplies(%q, %q, %v) = %v, want %v", tt.ifRange, tt.etag, tt.mod, got, tt.want)
+		if got := ifRangeApplies([]byte(tt.ifRange), tt.etag, tt.mod); got != tt.want {
+			t.Errorf("ifRangeApplies(%q, %q, %v) = %v, want %v", tt.ifRange, tt.etag, tt.mod, got, tt.want)
 		}
 	}
 }
@@ -181,14 +181,14 @@ func FuzzParseValidatorTime(f *testing.F) {
 		if !ok {
 			return
 		}
-		ref, err := time.Parse(validatorIMFDate, s)
+		ref, err := time.Parse(imfFixdate, s)
 		if err != nil || !ref.Equal(got) {
 			t.Fatalf("parseIMFFixdate(%q) = %v; time.Parse = %v, %v", s, got, ref, err)
 		}
 	})
 }
 
-// FuzzETagMatch checks that ETagMatch never panics and that the weak
+// FuzzETagMatch checks that etagMatch never panics and that the weak
 // comparison accepts everything the strong one does.
 func FuzzETagMatch(f *testing.F) {
 	f.Add([]byte(`"a", W/"b"`), `"b"`)
@@ -196,11 +196,11 @@ func FuzzETagMatch(f *testing.F) {
 	f.Add([]byte(`"a,b" ,, "c"`), `"c"`)
 	f.Add([]byte(`W/"`), `"a"`)
 	f.Fuzz(func(t *testing.T, list []byte, etag string) {
-		strong := ETagMatch(list, etag, false)
-		weak := ETagMatch(list, etag, true)
+		strong := etagMatch(list, etag, false)
+		weak := etagMatch(list, etag, true)
 		if strong && !weak {
-			t.Fatalf("ETagMatch(%q, %q): strong match but no weak match", list, etag)
+			t.Fatalf("etagMatch(%q, %q): strong match but no weak match", list, etag)
 		}
-		_ = IfRangeApplies(list, etag, time.Unix(0, 0))
+		_ = ifRangeApplies(list, etag, time.Unix(0, 0))
 	})
 }

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/uringnet/uringnet/netserver"
@@ -16,6 +18,7 @@ type loopState struct {
 	out   []byte   // response scratch
 	bufs  [][]byte // pooled input buffers
 	colls []*BodyCollector
+	entry AccessEntry // the access log's entry, reused
 }
 
 // conn is the HTTP state of one connection, kept small.
@@ -24,6 +27,10 @@ type conn struct {
 	buf        []byte // unconsumed input (pooled), nil when empty
 	since      int64  // unix nanos: start of the current wait (idle, head, linger)
 	remaining  int64  // body bytes still expected (BodyLength)
+	bodySince  int64  // unix nanos: when the body was first wanted
+	bodyRead   int64  // body bytes received since bodySince
+	logLine    []byte // method then target of the current request (access log)
+	logMethod  int    // length of the method in logLine
 	dec        *ChunkedDecoder
 	coll       *BodyCollector
 	detached   netserver.Handler
@@ -38,7 +45,14 @@ type conn struct {
 	continued  bool // 100 Continue sent (or not needed)
 	lingering  bool // closing: input is discarded until EOF or the linger timeout
 	inHandler  bool // the input loop runs (no recursion from callbacks)
+	congested  bool // pipelined input waits for the output backlog to drain (RawDrained)
+	logged     bool // the access log has the current request
 }
+
+// bodyPiece is the most body data handed to HTTPBody at once while the
+// body streams, so that the output the handler makes of it stays near
+// the client's backlog limit.
+const bodyPiece = 16 << 10
 
 // rawHandler is the Server seen as a netserver.Handler.
 type rawHandler Server
@@ -71,7 +85,7 @@ func (r *rawHandler) Accept(c netserver.ClientNum) {
 	} else {
 		cn = new(conn)
 	}
-	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano()}
+	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano(), logLine: cn.logLine[:0], dec: cn.dec}
 	ls.conns[i] = cn
 }
 
@@ -90,10 +104,6 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 	}
 	if len(cn.buf) == 0 {
 		s.input(ls, cn, data, false)
-		return
-	}
-	if len(cn.buf)+len(data) > s.cfg.MaxBuffered {
-		s.ns.Abort(c)
 		return
 	}
 	cn.buf = append(cn.buf, data...)
@@ -129,9 +139,17 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		}
 		return
 	}
-	if !cn.responding && !cn.inBody && len(rest) > 0 && !cn.headWait {
+	if !cn.responding && !cn.inBody && !cn.congested && len(rest) > 0 && !cn.headWait {
 		cn.headWait = true
 		cn.since = s.ns.Now(cn.c).UnixNano()
+	}
+	if len(rest) > s.set.maxBuffered && !cn.congested {
+		// More input than a connection may hold while its requests wait
+		// for a slow answer. (While the client is congested, netserver
+		// reads no more from it: what is left is bounded by what was
+		// already read.)
+		s.ns.Abort(cn.c)
+		return
 	}
 	switch {
 	case len(rest) == 0:
@@ -142,10 +160,6 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		n := copy(cn.buf, rest)
 		cn.buf = cn.buf[:n]
 	default:
-		if len(rest) > s.cfg.MaxBuffered {
-			s.ns.Abort(cn.c)
-			return
-		}
 		cn.buf = append(s.getBuf(ls), rest...)
 	}
 }
@@ -173,40 +187,60 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 			return in
 		}
 		if cn.inBody {
-			n, ok := s.body(ls, cn, in)
+			piece := in
+			if cn.responding && cn.coll == nil {
+				// The handler may answer each piece with output: hand it
+				// over in pieces, and none while the client is not
+				// reading.
+				if s.ns.Congested(cn.c) {
+					cn.congested = true
+					return in
+				}
+				piece = in[:min(len(in), bodyPiece)]
+			}
+			n, ok := s.body(ls, cn, piece)
 			if !ok {
 				return nil
 			}
+			cn.bodyRead += int64(n)
 			in = in[n:]
 			continue
 		}
 		if cn.responding {
 			return in
 		}
+		if s.ns.Congested(cn.c) {
+			// The client is not reading its responses: answer no more of
+			// its pipelined requests until the backlog drains.
+			cn.congested = true
+			return in
+		}
 		req := &ls.req
 		n, err := Parse(in, req, &s.lim)
 		if err != nil {
 			status := StatusBadRequest
-			if e, ok := err.(*Error); ok {
+			var e *Error
+			if errors.As(err, &e) {
 				status = e.Status
 			}
+			s.cnt.rejected.Add(1)
+			s.logRejected(ls, cn, status)
 			s.fail(ls, cn, status)
 			return nil
 		}
 		if n == 0 {
 			return in
 		}
-		head := in[:n]
 		in = in[n:]
 		s.request(ls, cn, req)
-		_ = head
 	}
 	return in
 }
 
 // request starts serving a parsed request head.
 func (s *Server) request(ls *loopState, cn *conn, req *Request) {
-	s.reqs.Add(1)
+	s.cnt.reqs.Add(1)
+	s.noteRequest(cn, req)
 	cn.headWait = false
 	cn.responding = true
 	cn.keepAlive = req.KeepAlive
@@ -217,6 +251,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	cn.bodyMode = req.Body
 	cn.inBody = req.Body != BodyNone
 	cn.remaining = req.ContentLength
+	cn.bodySince, cn.bodyRead = s.ns.Now(cn.c).UnixNano(), 0
 	if req.Body == BodyChunked {
 		if cn.dec == nil {
 			cn.dec = new(ChunkedDecoder)
@@ -224,7 +259,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 		cn.dec.Reset(s.lim.MaxBodyBytes)
 	}
 	if req.Form == FormAsterisk && string(req.Method) == "OPTIONS" {
-		out := AppendStatusLine(ls.out[:0], StatusOK)
+		out := s.statusLine(ls, cn, StatusOK)
 		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = append(out, "Allow: GET, HEAD, POST, OPTIONS\r\nContent-Length: 0\r\n"...)
 		ls.out = appendConnection(out, cn)
@@ -251,6 +286,8 @@ func (s *Server) sendContinue(cn *conn) {
 	}
 	cn.continued = true
 	if cn.inBody {
+		// The client waited for this: the body clock starts now.
+		cn.bodySince, cn.bodyRead = s.ns.Now(cn.c).UnixNano(), 0
 		s.ns.Send(cn.c, AppendContinue(nil))
 	}
 }
@@ -339,7 +376,8 @@ func (s *Server) releaseColl(ls *loopState, cn *conn) {
 
 func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
 	status := StatusBadRequest
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		status = e.Status
 	}
 	if !cn.responding {
@@ -351,6 +389,7 @@ func (s *Server) bodyError(ls *loopState, cn *conn, err error) {
 
 // fail answers status with its error page and closes the connection.
 func (s *Server) fail(ls *loopState, cn *conn, status int) {
+	s.logStatus(ls, cn, status)
 	cn.keepAlive = false
 	ls.out = s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, s.ns.Now(cn.c), cn.responding && cn.head)
 	s.ns.Send(cn.c, ls.out)
@@ -404,8 +443,35 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	cn.inBody = false
 	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
+	if s.set.lingerTimeout == 0 {
+		s.ns.RawClose(cn.c)
+		return
+	}
 	if err := s.ns.ShutdownWrite(cn.c); err != nil {
 		s.ns.RawClose(cn.c)
+	}
+}
+
+// RawDrained resumes the pipelined requests of a connection whose output
+// backlog has drained (netserver.Drainer).
+func (r *rawHandler) RawDrained(c netserver.ClientNum) {
+	s := (*Server)(r)
+	ls, cn := s.conn(c)
+	if cn == nil {
+		return
+	}
+	if cn.detached != nil {
+		if d, ok := cn.detached.(netserver.Drainer); ok {
+			d.RawDrained(c)
+		}
+		return
+	}
+	if !cn.congested {
+		return
+	}
+	cn.congested = false
+	if !cn.inHandler && !cn.lingering && len(cn.buf) > 0 {
+		s.input(ls, cn, cn.buf, true)
 	}
 }
 
@@ -437,11 +503,14 @@ func (r *rawHandler) RawClose(c netserver.ClientNum, cause error) {
 	if cn == nil {
 		return
 	}
+	if cn.responding && cn.detached == nil {
+		s.logStatus(ls, cn, 0)
+	}
 	ls.conns[c.Slot()] = nil
 	s.dropBuf(ls, cn)
 	s.releaseColl(ls, cn)
 	det := cn.detached
-	*cn = conn{dec: cn.dec}
+	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
 	ls.spare = append(ls.spare, cn)
 	if det != nil {
 		det.RawClose(c, cause)
@@ -454,27 +523,70 @@ func (r *rawHandler) EventTrigger(c netserver.ClientNum, info uint64) {}
 
 func (r *rawHandler) EventErrorClose(c netserver.ClientNum, info uint64) {}
 
-// Tick enforces the header, idle and linger timeouts of loop's
-// connections.
+// Tick enforces the header, body, idle and linger timeouts of loop's
+// connections, and lets the access log flush.
 func (r *rawHandler) Tick(loop int, now time.Time) {
 	s := (*Server)(r)
 	ls := &s.loops[loop]
 	t := now.UnixNano()
 	for _, cn := range ls.conns {
-		if cn == nil || cn.detached != nil || cn.responding || cn.inBody {
+		if cn == nil || cn.detached != nil {
 			continue
 		}
+		if cn.inBody {
+			if cn.continued && !cn.lingering && s.bodyLate(cn, t) {
+				s.bodyTimeout(ls, cn)
+			}
+			continue
+		}
+		if cn.responding || cn.congested {
+			continue // the stall timeout (Net.IdleTimeout) covers a client that stops reading
+		}
 		var limit time.Duration
+		var cnt *atomic.Uint64
 		switch {
 		case cn.lingering:
-			limit = s.cfg.LingerTimeout
+			limit = s.set.lingerTimeout
 		case cn.headWait:
-			limit = s.cfg.HeaderTimeout
+			limit, cnt = s.set.headerTimeout, &s.cnt.headerTimeouts
 		default:
-			limit = s.cfg.IdleTimeout
+			limit, cnt = s.set.idleTimeout, &s.cnt.idleTimeouts
 		}
 		if limit > 0 && t-cn.since > int64(limit) {
+			if cnt != nil {
+				cnt.Add(1)
+			}
 			s.ns.Abort(cn.c)
 		}
 	}
+	if s.cfg.AccessLog != nil {
+		s.cfg.AccessLog.FlushAccess(loop, now)
+	}
+}
+
+// bodyLate tells whether cn's body is overdue at t (unix nanos):
+// BodyTimeout after it was wanted, plus a second per MinBodyRate bytes
+// received.
+func (s *Server) bodyLate(cn *conn, t int64) bool {
+	if s.set.bodyTimeout <= 0 {
+		return false
+	}
+	allowed := int64(s.set.bodyTimeout)
+	if s.set.minBodyRate > 0 {
+		allowed += cn.bodyRead / s.set.minBodyRate * int64(time.Second)
+	}
+	return t-cn.bodySince > allowed
+}
+
+// bodyTimeout ends a request whose body is overdue: 408 when its response
+// has not started, else the connection just closes.
+func (s *Server) bodyTimeout(ls *loopState, cn *conn) {
+	s.cnt.bodyTimeouts.Add(1)
+	s.log.Debug("http: request body timeout", "client", cn.c.String(), "received", cn.bodyRead,
+		"after", time.Duration(s.ns.Now(cn.c).UnixNano()-cn.bodySince).String())
+	if cn.responding {
+		s.fail(ls, cn, StatusRequestTimeout)
+		return
+	}
+	s.linger(ls, cn)
 }

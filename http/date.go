@@ -2,7 +2,9 @@ package http
 
 import "time"
 
-// imfFixdate is the preferred HTTP date format (RFC 9110 §5.6.7).
+// imfFixdate is the preferred HTTP date format (RFC 9110 §5.6.7), the
+// package's only copy of the layout: the Date header and the validators
+// (conditional.go) use it.
 const imfFixdate = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // DateCache caches the IMF-fixdate value of the Date header, formatting it

@@ -53,7 +53,7 @@ func Example() {
 		}
 	}
 	client.CloseIdleConnections()
-	s.Net().Shutdown(context.Background())
+	s.Shutdown(context.Background())
 	<-done
 	// Output:
 	// 200 OK text/plain Hello, World!
@@ -76,15 +76,4 @@ func ExampleParse() {
 	// 65 <nil>
 	// POST /echo query=x=1 host=example.com length=4 keep-alive=true body="ping"
 	// 0 <nil> (incomplete: need more input)
-}
-
-// ParseRange reads a Range header against the size of the file.
-func ExampleParseRange() {
-	rs, err := http.ParseRange([]byte("bytes=0-99,-100"), 1000)
-	fmt.Println(rs, err)
-	_, err = http.ParseRange([]byte("bytes=2000-"), 1000)
-	fmt.Println(err)
-	// Output:
-	// [{0 100} {900 100}] <nil>
-	// http: range not satisfiable
 }

@@ -1,5 +1,7 @@
 package http
 
+import "math"
+
 // Header is one header field line as received. Name and Value reference the
 // buffer given to [Parse]; they are valid only as long as that buffer is.
 // Value has its leading and trailing whitespace removed.
@@ -201,4 +203,48 @@ func validHost(b []byte, allowEmpty, needPort bool) bool {
 		}
 	}
 	return true
+}
+
+// splitList yields the comma-separated elements of a list with the optional
+// whitespace around each element removed.
+func splitList(h []byte) func(yield func([]byte) bool) {
+	return func(yield func([]byte) bool) {
+		for {
+			i := 0
+			for i < len(h) && h[i] != ',' {
+				i++
+			}
+			if !yield(trimOWS(h[:i])) || i == len(h) {
+				return
+			}
+			h = h[i+1:]
+		}
+	}
+}
+
+// parseDigits parses a non-empty run of ASCII digits, saturating at
+// math.MaxInt64.
+func parseDigits(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := int64(c - '0')
+		if v > (math.MaxInt64-d)/10 {
+			v = math.MaxInt64
+			continue
+		}
+		v = v*10 + d
+	}
+	return v, true
+}
+
+// unhexDigit returns the value of one hexadecimal digit.
+func unhexDigit(c byte) (byte, bool) {
+	v := hexTable[c]
+	return byte(v), v >= 0
 }

@@ -1,5 +1,7 @@
 package http
 
+import "math"
+
 // Default limits used when a [Limits] field is zero (or the *Limits is nil).
 const (
 	DefaultMaxRequestLine = 8192    // bytes of the request line, without CRLF
@@ -8,8 +10,9 @@ const (
 	DefaultMaxBodyBytes   = 8 << 20 // bytes of decoded body
 )
 
-// Limits bounds what a request may use. Zero fields mean the defaults.
-// A nil *Limits means all defaults.
+// Limits bounds what a request may use. Zero fields mean the defaults,
+// negative ones mean no limit (NoLimit for the int fields, the largest
+// int64 for MaxBodyBytes). A nil *Limits means all defaults.
 type Limits struct {
 	// MaxRequestLine is the longest request line accepted, CRLF excluded.
 	// A longer request line is answered with 414 (URI Too Long).
@@ -24,8 +27,13 @@ type Limits struct {
 	MaxBodyBytes int64
 }
 
-// WithDefaults returns a copy of l with every zero or negative field replaced
-// by its default. It accepts a nil receiver.
+// NoLimit is what a negative int field of Limits stands for: as good as
+// none, and still safe from overflow in the parser's arithmetic.
+const NoLimit = 1 << 30
+
+// WithDefaults returns a copy of l with every zero field replaced by its
+// default and every negative one by its "none" value. It accepts a nil
+// receiver.
 func (l *Limits) WithDefaults() Limits {
 	return Limits{
 		MaxRequestLine: l.maxRequestLine(),
@@ -36,29 +44,44 @@ func (l *Limits) WithDefaults() Limits {
 }
 
 func (l *Limits) maxRequestLine() int {
-	if l == nil || l.MaxRequestLine <= 0 {
+	if l == nil {
 		return DefaultMaxRequestLine
 	}
-	return l.MaxRequestLine
+	return intLimit(l.MaxRequestLine, DefaultMaxRequestLine)
 }
 
 func (l *Limits) maxHeaderBytes() int {
-	if l == nil || l.MaxHeaderBytes <= 0 {
+	if l == nil {
 		return DefaultMaxHeaderBytes
 	}
-	return l.MaxHeaderBytes
+	return intLimit(l.MaxHeaderBytes, DefaultMaxHeaderBytes)
 }
 
 func (l *Limits) maxHeaders() int {
-	if l == nil || l.MaxHeaders <= 0 {
+	if l == nil {
 		return DefaultMaxHeaders
 	}
-	return l.MaxHeaders
+	return intLimit(l.MaxHeaders, DefaultMaxHeaders)
 }
 
 func (l *Limits) maxBodyBytes() int64 {
-	if l == nil || l.MaxBodyBytes <= 0 {
+	switch {
+	case l == nil || l.MaxBodyBytes == 0:
 		return DefaultMaxBodyBytes
+	case l.MaxBodyBytes < 0:
+		return math.MaxInt64
 	}
 	return l.MaxBodyBytes
+}
+
+// intLimit applies the rule to one int field: zero is def, negative is
+// NoLimit.
+func intLimit(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return NoLimit
+	}
+	return v
 }

@@ -33,12 +33,12 @@ var fileContentTypes = map[string]string{
 // DefaultContentType is sent for files whose extension is not known.
 const DefaultContentType = "application/octet-stream"
 
-// ContentType returns the Content-Type for a file name (or path) from its
+// mimeType returns the Content-Type for a file name (or path) from its
 // extension, matched case-insensitively: "INDEX.HTML" gives
 // "text/html; charset=utf-8". Text types carry "; charset=utf-8"; unknown
 // or missing extensions give [DefaultContentType]. It does not allocate
 // and never looks at the file's content.
-func ContentType(name string) string {
+func mimeType(name string) string {
 	dot := -1
 	for i := len(name) - 1; i >= 0 && name[i] != '/'; i-- {
 		if name[i] == '.' {

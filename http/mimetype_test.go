@@ -39,15 +39,15 @@ func TestContentType(t *testing.T) {
 		{"a.h\x00tml", DefaultContentType},
 	}
 	for _, tt := range tests {
-		if got := ContentType(tt.name); got != tt.want {
-			t.Errorf("ContentType(%q) = %q, want %q", tt.name, got, tt.want)
+		if got := mimeType(tt.name); got != tt.want {
+			t.Errorf("mimeType(%q) = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }
 
 func TestContentTypeAllocs(t *testing.T) {
 	name := "/static/Some.File.WOFF2"
-	if n := testing.AllocsPerRun(100, func() { _ = ContentType(name) }); n != 0 {
-		t.Fatalf("ContentType allocates %v times", n)
+	if n := testing.AllocsPerRun(100, func() { _ = mimeType(name) }); n != 0 {
+		t.Fatalf("mimeType allocates %v times", n)
 	}
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -359,10 +360,23 @@ func TestLimitsWithDefaults(t *testing.T) {
 	if got := nilLim.WithDefaults(); got != want {
 		t.Errorf("nil.WithDefaults() = %+v", got)
 	}
-	l := Limits{MaxHeaders: 7, MaxBodyBytes: -1}
-	want.MaxHeaders = 7
-	if got := l.WithDefaults(); got != want {
-		t.Errorf("WithDefaults() = %+v", got)
+	for _, tc := range []struct {
+		name     string
+		in, want Limits
+	}{
+		{"zero is the default", Limits{MaxHeaders: 7}, Limits{DefaultMaxRequestLine, DefaultMaxHeaderBytes, 7, DefaultMaxBodyBytes}},
+		{"negative is none", Limits{MaxRequestLine: -1, MaxHeaderBytes: -5, MaxHeaders: -1, MaxBodyBytes: -1},
+			Limits{NoLimit, NoLimit, NoLimit, math.MaxInt64}},
+	} {
+		if got := tc.in.WithDefaults(); got != tc.want {
+			t.Errorf("%s: WithDefaults() = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	// No limit on the head: a 100 KiB field parses.
+	big := "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n"
+	lim := Limits{MaxHeaderBytes: -1, MaxRequestLine: -1}
+	if n, err := Parse([]byte(big), new(Request), &lim); err != nil || n != len(big) {
+		t.Errorf("unlimited head: n=%d err=%v", n, err)
 	}
 }
 

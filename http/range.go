@@ -4,28 +4,27 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"math"
 	"slices"
 	"strconv"
 )
 
-// ByteRange is one satisfiable byte range of a representation: Length bytes
-// starting at offset Start. Ranges returned by [ParseRange] always satisfy
+// byteRange is one satisfiable byte range of a representation: Length bytes
+// starting at offset Start. Ranges returned by parseRange always satisfy
 // 0 <= Start, 1 <= Length and Start+Length <= size.
-type ByteRange struct {
+type byteRange struct {
 	Start, Length int64
 }
 
 // End returns the offset of the last byte of r (the last-pos of a
 // Content-Range).
-func (r ByteRange) End() int64 { return r.Start + r.Length - 1 }
+func (r byteRange) End() int64 { return r.Start + r.Length - 1 }
 
-// ErrUnsatisfiable is returned by [ParseRange] when a well-formed Range
+// ErrUnsatisfiable is returned by parseRange when a well-formed Range
 // header names no byte of the representation. The caller answers 416 Range
-// Not Satisfiable with "Content-Range: bytes */size" ([AppendUnsatisfiedRange]).
+// Not Satisfiable with "Content-Range: bytes */size" (appendUnsatisfiedRange).
 var ErrUnsatisfiable = errors.New("http: range not satisfiable")
 
-// Limits that defend ParseRange callers against range-based denial of
+// Limits that defend parseRange callers against range-based denial of
 // service (RFC 9110 §14.2 lets a server ignore such requests).
 const (
 	// MaxRanges is the most range-specs a Range header may hold; a header
@@ -37,7 +36,7 @@ const (
 	rangeCoalesceGap = 80
 )
 
-// ParseRange parses the value of a Range header field (RFC 9110 §14.2) for
+// parseRange parses the value of a Range header field (RFC 9110 §14.2) for
 // a representation of size bytes. It understands "bytes=first-last",
 // "bytes=first-" and "bytes=-suffix", in a comma-separated list with
 // optional whitespace; the unit is case-insensitive.
@@ -57,14 +56,14 @@ const (
 //     bytes), so the parts of a response never repeat a byte and their
 //     total is at most size; otherwise the client's order is kept. The
 //     caller answers 206, with one part for one range and
-//     multipart/byteranges ([MultipartByteranges]) for several.
+//     multipart/byteranges (multipartByteranges) for several.
 //
 // Numbers too large for int64 saturate: a huge last-pos or suffix-length is
 // clamped like any other, a huge first-pos is unsatisfiable.
-func ParseRange(h []byte, size int64) ([]ByteRange, error) {
-	h = fsTrimOWS(h)
+func parseRange(h []byte, size int64) ([]byteRange, error) {
+	h = trimOWS(h)
 	const unit = "bytes="
-	if len(h) < len(unit) || !fsEqualFold(h[:len(unit)], unit) {
+	if len(h) < len(unit) || !equalFold(h[:len(unit)], unit) {
 		return nil, nil
 	}
 	h = h[len(unit):]
@@ -75,7 +74,7 @@ func ParseRange(h []byte, size int64) ([]ByteRange, error) {
 		first, last int64 // -1 for an absent first (suffix) or last
 	}
 	n := 0
-	for elem := range fsSplitList(h) {
+	for elem := range splitList(h) {
 		if len(elem) == 0 {
 			continue // RFC 9110 §5.6.1: empty list elements are allowed
 		}
@@ -94,14 +93,14 @@ func ParseRange(h []byte, size int64) ([]ByteRange, error) {
 		}
 		first, last := int64(-1), int64(-1)
 		if dash > 0 {
-			v, ok := fsParseDigits(elem[:dash])
+			v, ok := parseDigits(elem[:dash])
 			if !ok {
 				return nil, nil
 			}
 			first = v
 		}
 		if dash+1 < len(elem) {
-			v, ok := fsParseDigits(elem[dash+1:])
+			v, ok := parseDigits(elem[dash+1:])
 			if !ok {
 				return nil, nil
 			}
@@ -121,9 +120,9 @@ func ParseRange(h []byte, size int64) ([]ByteRange, error) {
 	}
 
 	// Second pass: resolve against size.
-	ranges := make([]ByteRange, 0, n)
+	ranges := make([]byteRange, 0, n)
 	for _, s := range specs[:n] {
-		var r ByteRange
+		var r byteRange
 		if s.first < 0 { // suffix-range
 			if s.last == 0 {
 				continue // a zero-length suffix is unsatisfiable
@@ -152,7 +151,7 @@ func ParseRange(h []byte, size int64) ([]ByteRange, error) {
 }
 
 // rangesOverlap reports whether any two ranges share a byte.
-func rangesOverlap(rs []ByteRange) bool {
+func rangesOverlap(rs []byteRange) bool {
 	for i := range rs {
 		for j := i + 1; j < len(rs); j++ {
 			if rs[i].Start <= rs[j].End() && rs[j].Start <= rs[i].End() {
@@ -165,8 +164,8 @@ func rangesOverlap(rs []ByteRange) bool {
 
 // coalesceRanges sorts rs by start and merges ranges that overlap or lie within
 // rangeCoalesceGap bytes of each other, in place.
-func coalesceRanges(rs []ByteRange) []ByteRange {
-	slices.SortFunc(rs, func(a, b ByteRange) int {
+func coalesceRanges(rs []byteRange) []byteRange {
+	slices.SortFunc(rs, func(a, b byteRange) int {
 		switch {
 		case a.Start < b.Start:
 			return -1
@@ -188,90 +187,23 @@ func coalesceRanges(rs []ByteRange) []ByteRange {
 	return out
 }
 
-// fsSplitList yields the comma-separated elements of a list with the optional
-// whitespace around each element removed.
-func fsSplitList(h []byte) func(yield func([]byte) bool) {
-	return func(yield func([]byte) bool) {
-		for {
-			i := 0
-			for i < len(h) && h[i] != ',' {
-				i++
-			}
-			if !yield(fsTrimOWS(h[:i])) || i == len(h) {
-				return
-			}
-			h = h[i+1:]
-		}
-	}
-}
-
-// fsParseDigits parses a non-empty run of ASCII digits, saturating at
-// math.MaxInt64.
-func fsParseDigits(b []byte) (int64, bool) {
-	if len(b) == 0 {
-		return 0, false
-	}
-	var v int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := int64(c - '0')
-		if v > (math.MaxInt64-d)/10 {
-			v = math.MaxInt64
-			continue
-		}
-		v = v*10 + d
-	}
-	return v, true
-}
-
-// fsTrimOWS removes leading and trailing spaces and tabs.
-func fsTrimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// fsEqualFold reports whether b equals the lower-case ASCII string s,
-// ignoring ASCII case in b.
-func fsEqualFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// AppendContentRange appends the header line
+// appendContentRange appends the header line
 // "Content-Range: bytes first-last/size\r\n" for r to dst.
-func AppendContentRange(dst []byte, r ByteRange, size int64) []byte {
+func appendContentRange(dst []byte, r byteRange, size int64) []byte {
 	dst = append(dst, "Content-Range: "...)
 	return appendContentRangeValue(dst, r, size)
 }
 
-// AppendUnsatisfiedRange appends the header line
+// appendUnsatisfiedRange appends the header line
 // "Content-Range: bytes */size\r\n" that goes with a 416 response.
-func AppendUnsatisfiedRange(dst []byte, size int64) []byte {
+func appendUnsatisfiedRange(dst []byte, size int64) []byte {
 	dst = append(dst, "Content-Range: bytes */"...)
 	dst = strconv.AppendInt(dst, size, 10)
 	return append(dst, "\r\n"...)
 }
 
 // appendContentRangeValue appends "bytes first-last/size\r\n".
-func appendContentRangeValue(dst []byte, r ByteRange, size int64) []byte {
+func appendContentRangeValue(dst []byte, r byteRange, size int64) []byte {
 	dst = append(dst, "bytes "...)
 	dst = strconv.AppendInt(dst, r.Start, 10)
 	dst = append(dst, '-')
@@ -281,7 +213,7 @@ func appendContentRangeValue(dst []byte, r ByteRange, size int64) []byte {
 	return append(dst, "\r\n"...)
 }
 
-// MultipartByteranges lays out a multipart/byteranges body (RFC 9110
+// multipartByteranges lays out a multipart/byteranges body (RFC 9110
 // §14.6) for ranges of a representation of size bytes. The response header
 // is "Content-Type: multipart/byteranges; boundary=" + boundary, with
 // Content-Length total.
@@ -292,7 +224,7 @@ func appendContentRangeValue(dst []byte, r ByteRange, size int64) []byte {
 // contentType is empty), "Content-Range: bytes a-b/size" CRLF, and the
 // blank line. closing is "\r\n--boundary--\r\n". total is the exact number
 // of bytes of the whole body. All parts share one backing array.
-func MultipartByteranges(ranges []ByteRange, size int64, contentType, boundary string) (parts [][]byte, closing []byte, total int64) {
+func multipartByteranges(ranges []byteRange, size int64, contentType, boundary string) (parts [][]byte, closing []byte, total int64) {
 	perPart := 2 + 2 + len(boundary) + 2 + len("Content-Range: bytes ") + 3*20 + 2 + 2 + 2
 	if contentType != "" {
 		perPart += len("Content-Type: ") + len(contentType) + 2
@@ -309,7 +241,7 @@ func MultipartByteranges(ranges []ByteRange, size int64, contentType, boundary s
 			buf = append(buf, contentType...)
 			buf = append(buf, "\r\n"...)
 		}
-		buf = AppendContentRange(buf, r, size)
+		buf = appendContentRange(buf, r, size)
 		buf = append(buf, "\r\n"...)
 		parts[i] = buf[start:len(buf):len(buf)]
 		total += int64(len(parts[i])) + r.Length
@@ -323,10 +255,10 @@ func MultipartByteranges(ranges []ByteRange, size int64, contentType, boundary s
 	return parts, closing, total
 }
 
-// NewMultipartBoundary returns a fresh random boundary for a
+// newMultipartBoundary returns a fresh random boundary for a
 // multipart/byteranges response: 32 hex digits from crypto/rand, which
 // cannot occur in the content by chance and keeps no state between calls.
-func NewMultipartBoundary() string {
+func newMultipartBoundary() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails on Linux (Go 1.24+: crashes instead)
 	return hex.EncodeToString(b[:])

@@ -12,11 +12,11 @@ import (
 )
 
 func TestParseRange(t *testing.T) {
-	type br = ByteRange
+	type br = byteRange
 	tests := []struct {
 		h    string
 		size int64
-		want []ByteRange
+		want []byteRange
 		err  error
 	}{
 		// Single ranges.
@@ -84,9 +84,9 @@ func TestParseRange(t *testing.T) {
 		{"bytes=" + strings.Repeat("0-0,", 16) + "0-0", 10, nil, nil},
 	}
 	for _, tt := range tests {
-		got, err := ParseRange([]byte(tt.h), tt.size)
+		got, err := parseRange([]byte(tt.h), tt.size)
 		if !errors.Is(err, tt.err) || !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("ParseRange(%q, %d) = %v, %v; want %v, %v", tt.h, tt.size, got, err, tt.want, tt.err)
+			t.Errorf("parseRange(%q, %d) = %v, %v; want %v, %v", tt.h, tt.size, got, err, tt.want, tt.err)
 		}
 	}
 }
@@ -97,16 +97,16 @@ func TestParseRangeMaxRanges(t *testing.T) {
 		specs = append(specs, fmt.Sprintf("%d-%d", i*100, i*100+9))
 	}
 	h := "bytes=" + strings.Join(specs, ", ")
-	got, err := ParseRange([]byte(h), 1<<20)
+	got, err := parseRange([]byte(h), 1<<20)
 	if err != nil || len(got) != MaxRanges {
 		t.Fatalf("%d ranges: got %d, %v", MaxRanges, len(got), err)
 	}
-	got, err = ParseRange([]byte(h+", 5000-5001"), 1<<20)
+	got, err = parseRange([]byte(h+", 5000-5001"), 1<<20)
 	if err != nil || got != nil {
 		t.Fatalf("%d ranges: got %v, %v; want ignored", MaxRanges+1, got, err)
 	}
 	// Empty elements do not count.
-	got, err = ParseRange([]byte(h+",,,,"), 1<<20)
+	got, err = parseRange([]byte(h+",,,,"), 1<<20)
 	if err != nil || len(got) != MaxRanges {
 		t.Fatalf("with empty elements: got %d, %v", len(got), err)
 	}
@@ -114,25 +114,25 @@ func TestParseRangeMaxRanges(t *testing.T) {
 
 func TestContentRange(t *testing.T) {
 	tests := []struct {
-		r    ByteRange
+		r    byteRange
 		size int64
 		want string
 	}{
-		{ByteRange{0, 1}, 10, "Content-Range: bytes 0-0/10\r\n"},
-		{ByteRange{9, 1}, 10, "Content-Range: bytes 9-9/10\r\n"},
-		{ByteRange{0, 10}, 10, "Content-Range: bytes 0-9/10\r\n"},
-		{ByteRange{500, 500}, 1000, "Content-Range: bytes 500-999/1000\r\n"},
-		{ByteRange{0, math.MaxInt64}, math.MaxInt64, "Content-Range: bytes 0-9223372036854775806/9223372036854775807\r\n"},
+		{byteRange{0, 1}, 10, "Content-Range: bytes 0-0/10\r\n"},
+		{byteRange{9, 1}, 10, "Content-Range: bytes 9-9/10\r\n"},
+		{byteRange{0, 10}, 10, "Content-Range: bytes 0-9/10\r\n"},
+		{byteRange{500, 500}, 1000, "Content-Range: bytes 500-999/1000\r\n"},
+		{byteRange{0, math.MaxInt64}, math.MaxInt64, "Content-Range: bytes 0-9223372036854775806/9223372036854775807\r\n"},
 	}
 	for _, tt := range tests {
-		if got := string(AppendContentRange([]byte("X"), tt.r, tt.size)); got != "X"+tt.want {
-			t.Errorf("AppendContentRange(%v, %d) = %q, want %q", tt.r, tt.size, got, "X"+tt.want)
+		if got := string(appendContentRange([]byte("X"), tt.r, tt.size)); got != "X"+tt.want {
+			t.Errorf("appendContentRange(%v, %d) = %q, want %q", tt.r, tt.size, got, "X"+tt.want)
 		}
 	}
-	if got := string(AppendUnsatisfiedRange(nil, 1234)); got != "Content-Range: bytes */1234\r\n" {
-		t.Errorf("AppendUnsatisfiedRange = %q", got)
+	if got := string(appendUnsatisfiedRange(nil, 1234)); got != "Content-Range: bytes */1234\r\n" {
+		t.Errorf("appendUnsatisfiedRange = %q", got)
 	}
-	if e := (ByteRange{Start: 3, Length: 4}).End(); e != 6 {
+	if e := (byteRange{Start: 3, Length: 4}).End(); e != 6 {
 		t.Errorf("End = %d, want 6", e)
 	}
 }
@@ -140,9 +140,9 @@ func TestContentRange(t *testing.T) {
 func TestMultipartByteranges(t *testing.T) {
 	content := []byte("abcdefghijklmnopqrstuvwxyz")
 	size := int64(len(content))
-	ranges := []ByteRange{{0, 3}, {20, 6}}
+	ranges := []byteRange{{0, 3}, {20, 6}}
 	for _, ct := range []string{"text/plain; charset=utf-8", ""} {
-		parts, closing, total := MultipartByteranges(ranges, size, ct, "BOUND")
+		parts, closing, total := multipartByteranges(ranges, size, ct, "BOUND")
 		var body bytes.Buffer
 		for i, r := range ranges {
 			body.Write(parts[i])
@@ -169,14 +169,14 @@ func TestMultipartByteranges(t *testing.T) {
 			t.Errorf("append to parts[0] overwrote parts[1]: %q", parts[1])
 		}
 	}
-	parts, closing, total := MultipartByteranges(nil, 10, "x", "b")
+	parts, closing, total := multipartByteranges(nil, 10, "x", "b")
 	if len(parts) != 0 || string(closing) != "\r\n--b--\r\n" || total != int64(len(closing)) {
 		t.Errorf("no ranges: %q %q %d", parts, closing, total)
 	}
 }
 
 func TestNewMultipartBoundary(t *testing.T) {
-	a, b := NewMultipartBoundary(), NewMultipartBoundary()
+	a, b := newMultipartBoundary(), newMultipartBoundary()
 	if len(a) != 32 || a == b {
 		t.Fatalf("boundaries %q, %q: want 32 hex digits, distinct", a, b)
 	}
@@ -196,10 +196,10 @@ func FuzzParseRange(f *testing.F) {
 	f.Add([]byte("bytes=0-0"), int64(0))
 	f.Add([]byte("bytes=-5"), int64(math.MaxInt64))
 	f.Fuzz(func(t *testing.T, h []byte, size int64) {
-		rs, err := ParseRange(h, size)
+		rs, err := parseRange(h, size)
 		if err != nil {
 			if !errors.Is(err, ErrUnsatisfiable) || rs != nil {
-				t.Fatalf("ParseRange(%q, %d) = %v, %v", h, size, rs, err)
+				t.Fatalf("parseRange(%q, %d) = %v, %v", h, size, rs, err)
 			}
 			return
 		}
@@ -209,16 +209,16 @@ func FuzzParseRange(f *testing.F) {
 		var sum int64
 		for _, r := range rs {
 			if r.Start < 0 || r.Length < 1 || r.Start >= size || r.Length > size-r.Start {
-				t.Fatalf("ParseRange(%q, %d): range %+v outside [0,%d)", h, size, r, size)
+				t.Fatalf("parseRange(%q, %d): range %+v outside [0,%d)", h, size, r, size)
 			}
 			sum += r.Length
 		}
 		if rangesOverlap(rs) || (len(rs) > 0 && sum > size) {
-			t.Fatalf("ParseRange(%q, %d) = %v: overlapping parts", h, size, rs)
+			t.Fatalf("parseRange(%q, %d) = %v: overlapping parts", h, size, rs)
 		}
-		buf := AppendContentRange(nil, ByteRange{}, size)
+		buf := appendContentRange(nil, byteRange{}, size)
 		_ = buf
-		parts, closing, total := MultipartByteranges(rs, size, "t/t", "b")
+		parts, closing, total := multipartByteranges(rs, size, "t/t", "b")
 		n := int64(len(closing))
 		for i, p := range parts {
 			n += int64(len(p)) + rs[i].Length

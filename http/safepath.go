@@ -9,23 +9,23 @@ import (
 	"syscall"
 )
 
-// PathError reports why a request path cannot be served from a root, with
+// pathError reports why a request path cannot be served from a root, with
 // the HTTP status to answer.
-type PathError struct {
+type pathError struct {
 	Status int    // 400, 403, 404, 500 or 503
 	Path   string // the path as given (raw request path or cleaned path)
 	Err    error  // the cause
 }
 
 // Error implements the error interface.
-func (e *PathError) Error() string {
+func (e *pathError) Error() string {
 	return fmt.Sprintf("http: path %q: %v (status %d)", e.Path, e.Err, e.Status)
 }
 
 // Unwrap returns the cause.
-func (e *PathError) Unwrap() error { return e.Err }
+func (e *pathError) Unwrap() error { return e.Err }
 
-// Causes carried by a [PathError].
+// Causes carried by a pathError.
 var (
 	errPathNotAbsolute = errors.New("path does not start with /")
 	errPathBadEscape   = errors.New("malformed percent-encoding")
@@ -38,23 +38,23 @@ var (
 // DirectoryIndex is the file served for a request that names a directory.
 const DirectoryIndex = "index.html"
 
-// CleanPath turns the path of a request target into a clean absolute path
+// cleanPath turns the path of a request target into a clean absolute path
 // naming a file under the served root: "/", or "/seg/seg..." with no empty,
 // "." or ".." segment, plus a trailing "/" when the request had one (it
 // names a directory).
 //
 // raw is the path as received; anything from the first '?' or '#' on is
-// ignored. CleanPath percent-decodes it first and then splits it into
+// ignored. cleanPath percent-decodes it first and then splits it into
 // segments, so an encoded "/" ("%2F") separates segments like a plain one
 // and an encoded dot segment ("%2e%2e", "..%2f") is seen for what it is.
-// Errors are *[PathError]:
+// Errors are *pathError:
 //
 //   - 400 for a path not starting with "/", a malformed %-escape, or a
 //     NUL byte (raw or decoded);
 //   - 403 for any ".." segment. Such a path is refused, not clamped to the
 //     root, since no browser sends one (they remove dot segments before
 //     sending) and clamping hides an attack from the logs.
-func CleanPath(raw []byte) (string, error) {
+func cleanPath(raw []byte) (string, error) {
 	for i, c := range raw {
 		if c == '?' || c == '#' {
 			raw = raw[:i]
@@ -62,25 +62,25 @@ func CleanPath(raw []byte) (string, error) {
 		}
 	}
 	if len(raw) == 0 || raw[0] != '/' {
-		return "", &PathError{Status: 400, Path: string(raw), Err: errPathNotAbsolute}
+		return "", &pathError{Status: 400, Path: string(raw), Err: errPathNotAbsolute}
 	}
 	dec := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		if c == '%' {
 			if i+2 >= len(raw) {
-				return "", &PathError{Status: 400, Path: string(raw), Err: errPathBadEscape}
+				return "", &pathError{Status: 400, Path: string(raw), Err: errPathBadEscape}
 			}
 			hi, ok1 := unhexDigit(raw[i+1])
 			lo, ok2 := unhexDigit(raw[i+2])
 			if !ok1 || !ok2 {
-				return "", &PathError{Status: 400, Path: string(raw), Err: errPathBadEscape}
+				return "", &pathError{Status: 400, Path: string(raw), Err: errPathBadEscape}
 			}
 			c = hi<<4 | lo
 			i += 2
 		}
 		if c == 0 {
-			return "", &PathError{Status: 400, Path: string(raw), Err: errPathNUL}
+			return "", &pathError{Status: 400, Path: string(raw), Err: errPathNUL}
 		}
 		dec = append(dec, c)
 	}
@@ -104,7 +104,7 @@ func CleanPath(raw []byte) (string, error) {
 			dir = true
 			continue
 		case "..":
-			return "", &PathError{Status: 403, Path: string(raw), Err: errPathDotDot}
+			return "", &pathError{Status: 403, Path: string(raw), Err: errPathDotDot}
 		}
 		b.WriteByte('/')
 		b.Write(seg)
@@ -119,29 +119,16 @@ func CleanPath(raw []byte) (string, error) {
 	return b.String(), nil
 }
 
-// unhexDigit returns the value of one hexadecimal digit.
-func unhexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
-// OpenUnder opens the regular file that the clean path (from [CleanPath])
+// openUnder opens the regular file that the clean path (from cleanPath)
 // names under root, and returns it with its FileInfo and its final name:
 // the clean path of the file actually opened, which is a good cache key
-// and what [ContentType] should look at.
+// and what mimeType should look at.
 //
 // All resolution goes through root (os.Root), so neither ".." nor a
 // symbolic link can reach a byte outside it; a symbolic link that stays
 // inside the root is followed (os.Root refuses absolute link targets, even
 // ones that point inside). A directory, with or without a trailing "/",
-// resolves to its [DirectoryIndex]. Errors are *[PathError]:
+// resolves to its [DirectoryIndex]. Errors are *pathError:
 //
 //   - 404 when the file, a path component, or a directory's index.html
 //     does not exist, or a component is not a directory;
@@ -152,14 +139,14 @@ func unhexDigit(c byte) (byte, bool) {
 // The file is opened with O_NONBLOCK so that a FIFO cannot block the
 // calling event loop in open(2); the flag is cleared again before a regular
 // file is returned. Non-regular files are closed without being read.
-func OpenUnder(root *os.Root, clean string) (*os.File, os.FileInfo, string, error) {
+func openUnder(root *os.Root, clean string) (*os.File, os.FileInfo, string, error) {
 	name := strings.TrimPrefix(clean, "/")
 	if name == "" {
 		name = "."
 	}
 	f, fi, err := openRegularOrDir(root, name)
 	if err != nil {
-		return nil, nil, "", &PathError{Status: openErrorStatus(err), Path: clean, Err: err}
+		return nil, nil, "", &pathError{Status: openErrorStatus(err), Path: clean, Err: err}
 	}
 	if fi.IsDir() {
 		f.Close()
@@ -170,17 +157,17 @@ func OpenUnder(root *os.Root, clean string) (*os.File, os.FileInfo, string, erro
 		f, fi, err = openRegularOrDir(root, name)
 		switch {
 		case err != nil && errors.Is(err, fs.ErrNotExist):
-			return nil, nil, "", &PathError{Status: 404, Path: clean, Err: errPathNoIndex}
+			return nil, nil, "", &pathError{Status: 404, Path: clean, Err: errPathNoIndex}
 		case err != nil:
-			return nil, nil, "", &PathError{Status: openErrorStatus(err), Path: clean, Err: err}
+			return nil, nil, "", &pathError{Status: openErrorStatus(err), Path: clean, Err: err}
 		case fi.IsDir():
 			f.Close()
-			return nil, nil, "", &PathError{Status: 403, Path: clean, Err: errPathNotRegular}
+			return nil, nil, "", &pathError{Status: 403, Path: clean, Err: errPathNotRegular}
 		}
 	}
 	if err := clearNonblock(f); err != nil {
 		f.Close()
-		return nil, nil, "", &PathError{Status: 500, Path: clean, Err: err}
+		return nil, nil, "", &pathError{Status: 500, Path: clean, Err: err}
 	}
 	return f, fi, "/" + strings.TrimSuffix(name, "/"), nil
 }

@@ -64,16 +64,16 @@ func TestCleanPath(t *testing.T) {
 		{"/%00", "", 400},
 	}
 	for _, tt := range tests {
-		got, err := CleanPath([]byte(tt.raw))
+		got, err := cleanPath([]byte(tt.raw))
 		if tt.status == 0 {
 			if err != nil || got != tt.want {
-				t.Errorf("CleanPath(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
+				t.Errorf("cleanPath(%q) = %q, %v; want %q", tt.raw, got, err, tt.want)
 			}
 			continue
 		}
-		var pe *PathError
+		var pe *pathError
 		if !errors.As(err, &pe) || pe.Status != tt.status || got != "" {
-			t.Errorf("CleanPath(%q) = %q, %v; want status %d", tt.raw, got, err, tt.status)
+			t.Errorf("cleanPath(%q) = %q, %v; want status %d", tt.raw, got, err, tt.status)
 		}
 	}
 }
@@ -164,11 +164,11 @@ func TestOpenUnder(t *testing.T) {
 		{"/fifo", "", "", 403}, // must not block in open(2)
 	}
 	for _, tt := range tests {
-		f, fi, name, err := OpenUnder(r, tt.clean)
+		f, fi, name, err := openUnder(r, tt.clean)
 		if tt.wantState != 0 {
-			var pe *PathError
+			var pe *pathError
 			if !errors.As(err, &pe) || pe.Status != tt.wantState || f != nil {
-				t.Errorf("OpenUnder(%q) = %v, %q, %v; want status %d", tt.clean, f, name, err, tt.wantState)
+				t.Errorf("openUnder(%q) = %v, %q, %v; want status %d", tt.clean, f, name, err, tt.wantState)
 			}
 			if f != nil {
 				f.Close()
@@ -176,17 +176,17 @@ func TestOpenUnder(t *testing.T) {
 			continue
 		}
 		if err != nil {
-			t.Errorf("OpenUnder(%q): %v", tt.clean, err)
+			t.Errorf("openUnder(%q): %v", tt.clean, err)
 			continue
 		}
 		body, rerr := io.ReadAll(f)
 		flags, ferr := fcntlFlags(f)
 		f.Close()
 		if rerr != nil || string(body) != tt.wantBody || name != tt.wantName || !fi.Mode().IsRegular() || fi.Size() != int64(len(body)) {
-			t.Errorf("OpenUnder(%q) = %q (%v) named %q, size %d; want %q named %q", tt.clean, body, rerr, name, fi.Size(), tt.wantBody, tt.wantName)
+			t.Errorf("openUnder(%q) = %q (%v) named %q, size %d; want %q named %q", tt.clean, body, rerr, name, fi.Size(), tt.wantBody, tt.wantName)
 		}
 		if ferr != nil || flags&syscall.O_NONBLOCK != 0 {
-			t.Errorf("OpenUnder(%q): flags %#x, %v: O_NONBLOCK still set", tt.clean, flags, ferr)
+			t.Errorf("openUnder(%q): flags %#x, %v: O_NONBLOCK still set", tt.clean, flags, ferr)
 		}
 	}
 }
@@ -214,26 +214,26 @@ func fcntlFlags(f *os.File) (int, error) {
 func TestCleanThenOpen(t *testing.T) {
 	r, _ := serveTree(t)
 	for _, raw := range []string{"/..", "/%2e%2e/outside/secret.txt", "/%2E%2E%2Foutside%2Fsecret.txt", "/..%2foutside/secret.txt", "/f.txt%00.html"} {
-		clean, err := CleanPath([]byte(raw))
+		clean, err := cleanPath([]byte(raw))
 		if err == nil {
-			f, _, _, oerr := OpenUnder(r, clean)
+			f, _, _, oerr := openUnder(r, clean)
 			if oerr == nil {
 				f.Close()
 				t.Errorf("%q: cleaned to %q and opened", raw, clean)
 			}
 		}
 	}
-	clean, err := CleanPath([]byte("/docs/%70age.md?download=1"))
+	clean, err := cleanPath([]byte("/docs/%70age.md?download=1"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _, name, err := OpenUnder(r, clean)
+	f, _, name, err := openUnder(r, clean)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
-	if name != "/docs/page.md" || ContentType(name) != "text/markdown; charset=utf-8" {
-		t.Fatalf("name %q, type %q", name, ContentType(name))
+	if name != "/docs/page.md" || mimeType(name) != "text/markdown; charset=utf-8" {
+		t.Fatalf("name %q, type %q", name, mimeType(name))
 	}
 }
 
@@ -257,41 +257,41 @@ func TestPathErrorStatus(t *testing.T) {
 			t.Errorf("openErrorStatus(%v) = %d, want %d", tt.err, got, tt.want)
 		}
 	}
-	pe := &PathError{Status: 404, Path: "/x", Err: os.ErrNotExist}
+	pe := &pathError{Status: 404, Path: "/x", Err: os.ErrNotExist}
 	if !errors.Is(pe, os.ErrNotExist) || pe.Error() == "" {
-		t.Errorf("PathError does not unwrap or print: %v", pe)
+		t.Errorf("pathError does not unwrap or print: %v", pe)
 	}
 }
 
-// FuzzCleanPath checks that whatever CleanPath accepts is absolute, has no
+// FuzzCleanPath checks that whatever cleanPath accepts is absolute, has no
 // empty, "." or ".." segment and no NUL, and is stable under cleaning again.
 func FuzzCleanPath(f *testing.F) {
 	for _, s := range []string{"/", "/a/b/", "/%2e%2e/x", "/a%2Fb", "/..%2f", "/%00", "/a?b#c", "//./a/.", "/%", "/%C3%A9"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		clean, err := CleanPath(raw)
+		clean, err := cleanPath(raw)
 		if err != nil {
-			var pe *PathError
+			var pe *pathError
 			if !errors.As(err, &pe) || (pe.Status != 400 && pe.Status != 403) || clean != "" {
-				t.Fatalf("CleanPath(%q) = %q, %v", raw, clean, err)
+				t.Fatalf("cleanPath(%q) = %q, %v", raw, clean, err)
 			}
 			return
 		}
 		if clean[0] != '/' || strings.IndexByte(clean, 0) >= 0 {
-			t.Fatalf("CleanPath(%q) = %q", raw, clean)
+			t.Fatalf("cleanPath(%q) = %q", raw, clean)
 		}
 		if clean == "/" {
 			return
 		}
 		for _, seg := range strings.Split(strings.TrimSuffix(clean[1:], "/"), "/") {
 			if seg == "" || seg == "." || seg == ".." {
-				t.Fatalf("CleanPath(%q) = %q: segment %q", raw, clean, seg)
+				t.Fatalf("cleanPath(%q) = %q: segment %q", raw, clean, seg)
 			}
 		}
 		if !strings.ContainsAny(clean, "%?#") {
-			if again, err := CleanPath([]byte(clean)); err != nil || again != clean {
-				t.Fatalf("CleanPath(%q) = %q, but CleanPath(%q) = %q, %v", raw, clean, clean, again, err)
+			if again, err := cleanPath([]byte(clean)); err != nil || again != clean {
+				t.Fatalf("cleanPath(%q) = %q, but cleanPath(%q) = %q, %v", raw, clean, clean, again, err)
 			}
 		}
 	})

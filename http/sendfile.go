@@ -55,7 +55,7 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	if path != "" {
 		raw = []byte(path)
 	}
-	clean, err := CleanPath(raw)
+	clean, err := cleanPath(raw)
 	if err != nil {
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
@@ -70,18 +70,18 @@ func (s *Server) SendFile(req *Request, c netserver.ClientNum, path string) erro
 	if size >= 0 && s.sendDirect(size) {
 		if fd, st, ok := s.openDirect(clean); ok {
 			id := identityOf(&st)
-			meta := fileMeta{size: st.Size, modTime: time.Unix(0, id.ModTime), contentType: ContentType(clean),
+			meta := fileMeta{size: st.Size, modTime: time.Unix(0, id.ModTime), contentType: mimeType(clean),
 				etag: cache.ETag(id), lastModified: cache.LastModified(id)}
 			s.serveFile(ls, cn, req, &meta, nil, fileRef{fd: fd})
 			return nil
 		}
 	}
-	f, fi, name, err := OpenUnder(s.root, clean)
+	f, fi, name, err := openUnder(s.root, clean)
 	if err != nil {
 		s.respondPage(ls, cn, pathStatus(err), "")
 		return nil
 	}
-	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: ContentType(name)}
+	meta := fileMeta{size: fi.Size(), modTime: fi.ModTime(), contentType: mimeType(name)}
 	if fi.Size() <= s.cache.MaxEntryBytes() && !s.sendDirect(fi.Size()) {
 		e, err := s.cache.Load(f, name, meta.contentType)
 		switch {
@@ -141,7 +141,7 @@ func (s *Server) sendDirect(size int64) bool {
 }
 
 func pathStatus(err error) int {
-	var pe *PathError
+	var pe *pathError
 	if errors.As(err, &pe) && pe.Status != 0 {
 		return pe.Status
 	}
@@ -151,7 +151,7 @@ func pathStatus(err error) int {
 // respondPage answers status with its page, keeping the connection.
 func (s *Server) respondPage(ls *loopState, cn *conn, status int, extra string) {
 	body, ctype := s.cfg.ErrorPages.Body(status)
-	out := AppendStatusLine(ls.out[:0], status)
+	out := s.statusLine(ls, cn, status)
 	out = ls.date.Append(out, s.ns.Now(cn.c))
 	out = append(out, extra...)
 	out = AppendHeader(out, "Content-Type", ctype)
@@ -179,11 +179,11 @@ func (s *Server) writevDone(c netserver.ClientNum) {
 func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e *cache.Entry, f fileRef) {
 	c := cn.c
 	closeFile := f.close
-	switch CheckPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
+	switch checkPreconditions(req.MethodString(), req.Header("If-Match"), req.Header("If-None-Match"),
 		req.Header("If-Modified-Since"), req.Header("If-Unmodified-Since"), m.etag, m.modTime) {
 	case StatusNotModified:
 		closeFile()
-		out := AppendStatusLine(ls.out[:0], StatusNotModified)
+		out := s.statusLine(ls, cn, StatusNotModified)
 		out = ls.date.Append(out, s.ns.Now(cn.c))
 		out = s.appendValidators(out, m)
 		ls.out = appendConnection(out, cn)
@@ -196,15 +196,15 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.respondPage(ls, cn, StatusPreconditionFailed, "")
 		return
 	}
-	var ranges []ByteRange
-	if rh := req.Header("Range"); rh != nil && IfRangeApplies(req.Header("If-Range"), m.etag, m.modTime) {
-		rs, err := ParseRange(rh, m.size)
+	var ranges []byteRange
+	if rh := req.Header("Range"); rh != nil && ifRangeApplies(req.Header("If-Range"), m.etag, m.modTime) {
+		rs, err := parseRange(rh, m.size)
 		if err != nil {
 			closeFile()
 			body, ctype := s.cfg.ErrorPages.Body(StatusRequestedRangeNotSatisfiable)
-			out := AppendStatusLine(ls.out[:0], StatusRequestedRangeNotSatisfiable)
+			out := s.statusLine(ls, cn, StatusRequestedRangeNotSatisfiable)
 			out = ls.date.Append(out, s.ns.Now(cn.c))
-			out = AppendUnsatisfiedRange(out, m.size)
+			out = appendUnsatisfiedRange(out, m.size)
 			out = AppendHeader(out, "Content-Type", ctype)
 			out = AppendContentLength(out, int64(len(body)))
 			out = appendConnection(out, cn)
@@ -228,18 +228,18 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		status, length = StatusPartialContent, ranges[0].Length
 	default:
 		status = StatusPartialContent
-		boundary := NewMultipartBoundary()
-		parts, closing, length = MultipartByteranges(ranges, m.size, m.contentType, boundary)
+		boundary := newMultipartBoundary()
+		parts, closing, length = multipartByteranges(ranges, m.size, m.contentType, boundary)
 		ctype = "multipart/byteranges; boundary=" + boundary
 	}
-	out := AppendStatusLine(ls.out[:0], status)
+	out := s.statusLine(ls, cn, status)
 	out = ls.date.Append(out, s.ns.Now(c))
 	out = AppendHeader(out, "Content-Type", ctype)
 	out = AppendContentLength(out, length)
 	out = s.appendValidators(out, m)
 	out = append(out, "Accept-Ranges: bytes\r\n"...)
 	if len(ranges) == 1 {
-		out = AppendContentRange(out, ranges[0], m.size)
+		out = appendContentRange(out, ranges[0], m.size)
 	}
 	out = appendConnection(out, cn)
 	if cn.head {
@@ -289,7 +289,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.h.HTTPWritev(nil, c, failed)
 	}
 	if len(ranges) == 0 {
-		ranges = []ByteRange{{Start: 0, Length: m.size}}
+		ranges = []byteRange{{Start: 0, Length: m.size}}
 	}
 	if parts == nil && (s.sender.MayDirect() || f.f == nil) {
 		// The head goes with the file: with a direct sender one sendto(MSG_MORE)

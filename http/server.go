@@ -1,8 +1,11 @@
 package http
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"net"
 	"os"
 	"sync/atomic"
@@ -19,6 +22,8 @@ const (
 	DefaultHeaderTimeout  = 10 * time.Second
 	DefaultIdleTimeout    = 75 * time.Second
 	DefaultLingerTimeout  = 2 * time.Second
+	DefaultBodyTimeout    = 30 * time.Second
+	DefaultMinBodyRate    = 64 << 10
 	DefaultStallTimeout   = 2 * time.Minute
 	DefaultMaxBuffered    = 1 << 20
 	DefaultCacheBytes     = 64 << 20
@@ -34,14 +39,19 @@ var (
 	ErrNoRoot = errors.New("http: SendFile without Config.Root")
 )
 
-// Config configures a Server. Zero fields take the defaults.
+// Config configures a Server.
+//
+// Every timeout and limit follows one rule: zero means the default,
+// negative means none. NewServer never rewrites a field: Config returns
+// the values as given, and combinations that cannot work are errors.
 type Config struct {
 	// Net configures the event loops. Its IdleTimeout is the stall
 	// limit: a connection with no byte read and no write progress for this
 	// long is closed, which ends uploads and downloads to a client that
 	// stopped reading. Default DefaultStallTimeout (2 min, longer than
 	// IdleTimeout so idle keep-alive connections are closed by the finer
-	// HTTP timeouts first); negative means none.
+	// HTTP timeouts first); negative means none. Its TickInterval, when
+	// set, is an upper bound on how often the HTTP timeouts are checked.
 	Net netserver.Config
 	// Limits bounds request heads and bodies (414, 431, 413).
 	Limits Limits
@@ -49,17 +59,30 @@ type Config struct {
 	// to its end (slow clients cannot hold a connection with a trickle).
 	// Default 10 s; negative means none.
 	HeaderTimeout time.Duration
+	// BodyTimeout bounds the time a request body may take to arrive,
+	// counted from the end of its head (or from the 100 Continue), and
+	// extended by one second for every MinBodyRate bytes received. A body
+	// that does not arrive in time is answered with 408 (Request Timeout)
+	// when its response has not started, and the connection is closed.
+	// Default 30 s; negative means none.
+	BodyTimeout time.Duration
+	// MinBodyRate is the upload rate, in bytes per second, that earns a
+	// body more time beyond BodyTimeout. Default 64 KiB/s; negative means
+	// the body gets BodyTimeout and nothing more.
+	MinBodyRate int
 	// IdleTimeout closes a keep-alive connection that sends nothing for
 	// this long between requests. Default 75 s; negative means none.
 	IdleTimeout time.Duration
 	// LingerTimeout bounds how long a connection being closed (after an
 	// error or Connection: close) is read and discarded, waiting for the
 	// client's FIN, so that unread input does not reset the response.
-	// Default 2 s.
+	// Default 2 s; negative means no lingering (the connection is closed
+	// as soon as its responses are out).
 	LingerTimeout time.Duration
 	// MaxBuffered bounds the bytes held for a connection while its current
 	// request is being answered (pipelined requests); beyond it the
-	// connection is closed. Default 1 MiB.
+	// connection is closed. It must not be below Limits.MaxHeaderBytes.
+	// Default 1 MiB; negative means none.
 	MaxBuffered int
 	// ErrorPages replaces the built-in error pages; nil means built-in.
 	ErrorPages *ErrorPages
@@ -70,21 +93,119 @@ type Config struct {
 	Cache *cache.Cache
 	// SendFile configures the transfers of large files.
 	SendFile sendfile.Config
+	// AccessLog, when not nil, is told the status of every response: the
+	// handler's, the file server's and the error pages of requests the
+	// parser rejected. See AccessLogger.
+	AccessLog AccessLogger
+}
+
+// settings are the Config values in effect: defaults applied, "none" as
+// zero (timeouts) or the largest value (limits).
+type settings struct {
+	headerTimeout, bodyTimeout, idleTimeout, lingerTimeout time.Duration
+	minBodyRate                                            int64
+	maxBuffered                                            int
+}
+
+// resolveTimeout applies the package's rule: zero means def, negative
+// means none (returned as zero).
+func resolveTimeout(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
+}
+
+// resolveLimit applies the rule to a limit: zero means def, negative means
+// none (the largest int).
+func resolveLimit(n, def int) int {
+	switch {
+	case n == 0:
+		return def
+	case n < 0:
+		return math.MaxInt
+	}
+	return n
+}
+
+// settings checks cfg and resolves its timeouts and limits.
+func (cfg *Config) settings(lim *Limits) (settings, error) {
+	st := settings{
+		headerTimeout: resolveTimeout(cfg.HeaderTimeout, DefaultHeaderTimeout),
+		bodyTimeout:   resolveTimeout(cfg.BodyTimeout, DefaultBodyTimeout),
+		idleTimeout:   resolveTimeout(cfg.IdleTimeout, DefaultIdleTimeout),
+		lingerTimeout: resolveTimeout(cfg.LingerTimeout, DefaultLingerTimeout),
+		minBodyRate:   int64(resolveLimit(cfg.MinBodyRate, DefaultMinBodyRate)),
+		maxBuffered:   resolveLimit(cfg.MaxBuffered, DefaultMaxBuffered),
+	}
+	if cfg.MinBodyRate < 0 {
+		st.minBodyRate = 0
+	}
+	if st.maxBuffered < lim.MaxHeaderBytes {
+		return st, fmt.Errorf("http: MaxBuffered %d is below Limits.MaxHeaderBytes %d: a request head could never be buffered",
+			st.maxBuffered, lim.MaxHeaderBytes)
+	}
+	return st, nil
+}
+
+// tickInterval is how often the loops check the HTTP timeouts: a quarter
+// of the shortest one, between 5 ms and 1 s, and no longer than the
+// caller's own Net.TickInterval.
+func (st *settings) tickInterval(user time.Duration) time.Duration {
+	tick := time.Second
+	for _, d := range []time.Duration{st.headerTimeout, st.bodyTimeout, st.idleTimeout, st.lingerTimeout} {
+		if d > 0 && d/4 < tick {
+			tick = d / 4
+		}
+	}
+	tick = max(tick, 5*time.Millisecond)
+	if user > 0 && user < tick {
+		tick = user
+	}
+	return tick
 }
 
 // Server is an HTTP/1.1 server on the event loops of a netserver.Server.
-// Create it with NewServer, run it with Serve.
+// Create it with NewServer, run it with Serve, stop it with Shutdown or
+// Close.
 type Server struct {
 	ns     *netserver.Server
 	h      HTTPHandler
-	cfg    Config
+	cfg    Config   // as given
+	set    settings // in effect
 	lim    Limits
+	log    *slog.Logger
 	root   *os.Root
 	rootFD int // the root as an O_PATH fd, -1 when none
 	cache  *cache.Cache
 	sender *sendfile.Sender
 	loops  []loopState
-	reqs   atomic.Uint64
+	cnt    counters
+}
+
+// counters are the server's own counters (Counters reads them).
+type counters struct {
+	reqs, rejected, headerTimeouts, bodyTimeouts, idleTimeouts atomic.Uint64
+}
+
+// Counters are the HTTP server's counters since it started.
+type Counters struct {
+	// Requests is how many request heads were parsed.
+	Requests uint64
+	// Rejected is how many requests the parser refused (400, 413, 414,
+	// 431, 501, ...).
+	Rejected uint64
+	// HeaderTimeouts counts connections closed because a request head did
+	// not arrive within HeaderTimeout.
+	HeaderTimeouts uint64
+	// BodyTimeouts counts requests whose body did not arrive within
+	// BodyTimeout (answered 408 when their response had not started).
+	BodyTimeouts uint64
+	// IdleTimeouts counts keep-alive connections closed for idleness.
+	IdleTimeouts uint64
 }
 
 // NewServer creates a server that calls h, and opens its listeners.
@@ -92,35 +213,18 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	if h == nil {
 		h = NopHTTPHandler{}
 	}
-	if cfg.HeaderTimeout == 0 {
-		cfg.HeaderTimeout = DefaultHeaderTimeout
+	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1, log: cfg.Net.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
 	}
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
+	st, err := cfg.settings(&s.lim)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.LingerTimeout <= 0 {
-		cfg.LingerTimeout = DefaultLingerTimeout
-	}
-	switch {
-	case cfg.Net.IdleTimeout == 0:
-		cfg.Net.IdleTimeout = DefaultStallTimeout
-	case cfg.Net.IdleTimeout < 0:
-		cfg.Net.IdleTimeout = 0
-	}
-	if cfg.MaxBuffered <= 0 {
-		cfg.MaxBuffered = DefaultMaxBuffered
-	}
-	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1}
-	if cfg.MaxBuffered < s.lim.MaxHeaderBytes {
-		s.cfg.MaxBuffered = s.lim.MaxHeaderBytes
-	}
-	tick := time.Second
-	for _, d := range []time.Duration{cfg.HeaderTimeout, cfg.IdleTimeout, cfg.LingerTimeout} {
-		if d > 0 && d/4 < tick {
-			tick = d / 4
-		}
-	}
-	cfg.Net.TickInterval = max(tick, 5*time.Millisecond)
+	s.set = st
+	netCfg := cfg.Net
+	netCfg.IdleTimeout = resolveTimeout(cfg.Net.IdleTimeout, DefaultStallTimeout)
+	netCfg.TickInterval = st.tickInterval(cfg.Net.TickInterval)
 	if cfg.Root != "" {
 		root, err := os.OpenRoot(cfg.Root)
 		if err != nil {
@@ -137,15 +241,15 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 			c, err := cache.New(cache.Config{MaxBytes: DefaultCacheBytes, MaxEntryBytes: DefaultCacheFileBytes})
 			if err != nil {
 				s.closeRoot()
-				return nil, err
+				return nil, fmt.Errorf("http: cache: %w", err)
 			}
 			s.cache = c
 		}
 	}
-	ns, err := netserver.New(cfg.Net, (*rawHandler)(s))
+	ns, err := netserver.New(netCfg, (*rawHandler)(s))
 	if err != nil {
 		s.closeRoot()
-		return nil, err
+		return nil, fmt.Errorf("http: %w", err)
 	}
 	s.ns = ns
 	s.loops = make([]loopState, ns.Loops())
@@ -163,15 +267,53 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Net returns the underlying netserver.Server (for Shutdown, Close, Stats,
-// events).
+// Shutdown stops accepting, lets the responses already queued go out,
+// closes every connection and waits for Serve's loops to end. When ctx
+// ends first, the remaining connections are closed at once and ctx's
+// error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.ns.Shutdown(ctx); err != nil {
+		return fmt.Errorf("http: shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection at once, failing the writes not yet
+// done, and waits for Serve's loops to end.
+func (s *Server) Close() error {
+	if err := s.ns.Close(); err != nil {
+		return fmt.Errorf("http: close: %w", err)
+	}
+	return nil
+}
+
+// Ready returns a channel that is closed when every loop is serving.
+func (s *Server) Ready() <-chan struct{} { return s.ns.Ready() }
+
+// Config returns the configuration the server was created with, as
+// given (zero fields stay zero; the defaults in effect are the Default
+// constants).
+func (s *Server) Config() Config { return s.cfg }
+
+// Net returns the underlying netserver.Server (for Stats, events, groups).
 func (s *Server) Net() *netserver.Server { return s.ns }
 
 // Addr returns the first listening address.
 func (s *Server) Addr() net.Addr { return s.ns.Addr() }
 
 // Requests returns how many request heads the server has parsed.
-func (s *Server) Requests() uint64 { return s.reqs.Load() }
+func (s *Server) Requests() uint64 { return s.cnt.reqs.Load() }
+
+// Counters returns the HTTP server's counters.
+func (s *Server) Counters() Counters {
+	return Counters{
+		Requests:       s.cnt.reqs.Load(),
+		Rejected:       s.cnt.rejected.Load(),
+		HeaderTimeouts: s.cnt.headerTimeouts.Load(),
+		BodyTimeouts:   s.cnt.bodyTimeouts.Load(),
+		IdleTimeouts:   s.cnt.idleTimeouts.Load(),
+	}
+}
 
 // Stats returns the loops' counters.
 func (s *Server) Stats() netserver.Stats { return s.ns.Stats() }
@@ -236,6 +378,7 @@ func (s *Server) RespondError(c netserver.ClientNum, status int) error {
 			return
 		}
 		cn.keepAlive = false
+		s.logStatus(ls, cn, status)
 		out := s.cfg.ErrorPages.AppendResponse(ls.out[:0], status, &ls.date, s.ns.Now(c), cn.head)
 		ls.out = out
 		s.ns.Send(c, out)
@@ -256,8 +399,10 @@ func (s *Server) AppendHead(dst []byte, c netserver.ClientNum, status int, conte
 }
 
 func (s *Server) appendHead(dst []byte, ls *loopState, cn *conn, status int, contentType string, contentLength int64) []byte {
+	now := s.ns.Now(cn.c)
+	s.logStatusAt(ls, cn, status, now)
 	dst = AppendStatusLine(dst, status)
-	dst = ls.date.Append(dst, s.ns.Now(cn.c))
+	dst = ls.date.Append(dst, now)
 	if contentType != "" {
 		dst = append(dst, "Content-Type: "...)
 		dst = appendSanitized(dst, contentType)
@@ -285,6 +430,16 @@ func (s *Server) Write(c netserver.ClientNum, data []byte) error {
 	return s.ns.RawWrite(c, data)
 }
 
+// Send copies data into c's output as part of the current response (no
+// callback; data may change once Send returns). Use it after AppendHead
+// for a body produced piece by piece, then EndResponse.
+func (s *Server) Send(c netserver.ClientNum, data []byte) error {
+	if err := s.ns.Send(c, data); err != nil {
+		return fmt.Errorf("http: send to %v: %w", c, err)
+	}
+	return nil
+}
+
 // Writev writes bufs to c as one operation; HTTPWritev fires once.
 func (s *Server) Writev(c netserver.ClientNum, bufs [][]byte) error {
 	return s.ns.RawWritev(c, bufs)
@@ -301,9 +456,12 @@ func (s *Server) EndResponse(c netserver.ClientNum) error {
 	})
 }
 
-// Close closes c after the writes already asked for.
-func (s *Server) Close(c netserver.ClientNum) error {
-	return s.ns.RawClose(c)
+// CloseClient closes connection c after the writes already asked for.
+func (s *Server) CloseClient(c netserver.ClientNum) error {
+	if err := s.ns.RawClose(c); err != nil {
+		return fmt.Errorf("http: close %v: %w", c, err)
+	}
+	return nil
 }
 
 // CollectBody asks for the whole body of c's current request in one
@@ -347,11 +505,9 @@ func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	if cn == nil || !s.ns.OnLoop(c) {
 		return ErrNoRequest
 	}
+	s.logStatus(ls, cn, StatusSwitchingProtocols)
 	cn.detached = h
 	cn.responding = false
 	cn.inBody = false
-	_ = ls
 	return nil
 }
-
-// Shutdown-style helpers are on Net(); see netserver.Server.

@@ -125,7 +125,7 @@ func startHTTP(t testing.TB, cfg Config) (*Server, *testHandler, string) {
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	t.Cleanup(func() {
-		s.Net().Close()
+		s.Close()
 		if err := <-errc; !errors.Is(err, netserver.ErrServerClosed) {
 			t.Errorf("Serve: %v", err)
 		}

@@ -223,7 +223,7 @@ func (s *Server) Upgrade(req *http.Request, c netserver.ClientNum) error {
 		if errors.As(err, &he) {
 			s.ns.Send(c, he.AppendResponse(nil))
 		}
-		s.hs.Close(c)
+		s.hs.CloseClient(c)
 		return err
 	}
 	ls := &s.loops[c.Loop()]

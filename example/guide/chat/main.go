@@ -109,7 +109,7 @@ func main() {
 		<-sig
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		hs.Net().Shutdown(ctx)
+		hs.Shutdown(ctx)
 	}()
 	fmt.Println("listening on", hs.Addr())
 	if err := hs.Serve(); !errors.Is(err, netserver.ErrServerClosed) {

@@ -69,7 +69,7 @@ func main() {
 		<-sig
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		s.Net().Shutdown(ctx)
+		s.Shutdown(ctx)
 	}()
 	fmt.Println("listening on", s.Addr())
 	if err := s.Serve(); !errors.Is(err, netserver.ErrServerClosed) {
