@@ -57,9 +57,9 @@ func (f *sharedFrame) release() {
 //
 // Client numbers that are not open WebSocket connections, or whose close
 // handshake has begun, are skipped. A client whose send queue cannot take
-// the message (Config.MaxQueuedBytes) is closed with 1008 instead, or
-// dropped at once when its queue is already over the limit; it never holds
-// the others back. clients is not used after Broadcast returns.
+// the message (Config.HardQueuedBytes, counting QueuedWriteCost per frame)
+// is closed with 1008 instead, or dropped at once when its queue is
+// already over the limit; it never holds the others back. clients is not used after Broadcast returns.
 func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte) error {
 	if op != OpText && op != OpBinary {
 		return ErrOpcode
@@ -107,7 +107,7 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFr
 			continue
 		}
 		cn := s.conn(c)
-		if cn == nil || cn.state != connOpen || !s.admit(cn, len(f.b)) {
+		if cn == nil || cn.state != connOpen || !s.admit(cn, len(f.b), 1) {
 			continue
 		}
 		f.refs.Add(1)
@@ -115,6 +115,8 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFr
 		if err := s.ns.RawWrite(c, f.b); err != nil {
 			cn.pending = cn.pending[:len(cn.pending)-1]
 			f.release()
+			continue
 		}
+		cn.handed += uint64(len(f.b))
 	}
 }

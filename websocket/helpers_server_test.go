@@ -41,13 +41,14 @@ type wsHandler struct {
 	writes   int // WebSocketWrite/Writev calls
 	wfailed  int // ... with failed set
 	upErrs   []error
-	messages chan string // /sink: copies of what arrives, when not nil
+	messages chan string           // /sink: copies of what arrives, when not nil
+	room     []netserver.ClientNum // /chat members
 }
 
 func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	path := string(req.Path)
 	switch path {
-	case "/ws", "/write", "/writev", "/sink":
+	case "/ws", "/write", "/writev", "/sink", "/chat":
 	default:
 		h.hs.RespondError(c, 404)
 		return
@@ -60,6 +61,9 @@ func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bo
 	}
 	h.mu.Lock()
 	h.paths[c] = path
+	if path == "/chat" {
+		h.room = append(h.room, c)
+	}
 	h.mu.Unlock()
 	select {
 	case h.opened <- c:
@@ -95,6 +99,11 @@ func (h *wsHandler) WebSocketRead(data []byte, c netserver.ClientNum, failed boo
 	case "/writev":
 		b := append([]byte(nil), data...)
 		h.ws.Writev(c, op, [][]byte{b[:len(b)/2], nil, b[len(b)/2:]})
+	case "/chat":
+		h.mu.Lock()
+		members := append([]netserver.ClientNum(nil), h.room...)
+		h.mu.Unlock()
+		h.ws.Broadcast(members, op, data)
 	case "/sink":
 		if h.messages != nil {
 			h.messages <- string(data)
@@ -122,6 +131,12 @@ func (h *wsHandler) WebSocketClose(c netserver.ClientNum) {
 		panic(fmt.Sprintf("WebSocketClose(%v) twice", c))
 	}
 	h.closed[c] = true
+	for i, m := range h.room {
+		if m == c {
+			h.room = append(h.room[:i], h.room[i+1:]...)
+			break
+		}
+	}
 }
 
 func (h *wsHandler) isClosed(c netserver.ClientNum) bool {
@@ -286,6 +301,18 @@ var stingyDialer = &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) er
 		syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, syscall.TCP_MAXSEG, 536)
 	})
 }}
+
+// bufDialer returns a dialer whose connections have SO_SNDBUF and
+// SO_RCVBUF set to size before connecting, so that what the kernel buffers
+// for them does not depend on autotuning or cached TCP metrics.
+func bufDialer(size int) *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, size)
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		})
+	}}
+}
 
 // dialRaw opens a connection and completes the handshake for path.
 func (e *env) dialRaw(path string) *rawConn {

@@ -1,0 +1,144 @@
+package websocket
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+	"github.com/uringnet/uringnet/netserver"
+)
+
+// samplePeak samples the send queue cost of clients every 2 ms until stop
+// is closed, and then sends the highest seen.
+func (e *env) samplePeak(clients []netserver.ClientNum, stop <-chan struct{}) <-chan int {
+	out := make(chan int, 1)
+	go func() {
+		peak := 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-tick.C:
+			}
+			for l := 0; l < e.hs.Net().Loops(); l++ {
+				done := make(chan int, 1)
+				err := e.hs.Net().RunOnLoop(l, func() {
+					m := 0
+					for _, c := range clients {
+						if c.Loop() != l {
+							continue
+						}
+						if cn := e.ws.conn(c); cn != nil {
+							m = max(m, e.ws.ns.Queued(c)+QueuedWriteCost*cn.waiting())
+						}
+					}
+					done <- m
+				})
+				if err == nil {
+					peak = max(peak, <-done)
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// TestBroadcastBurstReaders is a chat room in a burst: every member sends
+// large messages with up to 2 of its own unacknowledged (it waits to see
+// its own message come back) and reads as fast as it can. With the
+// default limits the backlog of a reader can reach the soft limit in such
+// a burst, but a reader that keeps reading is never cut off.
+func TestBroadcastBurstReaders(t *testing.T) {
+	const (
+		members = 10
+		msgs    = 64
+		size    = 32 << 10
+		ahead   = 2
+	)
+	e := start(t, Config{}, 2)
+	// Explicit socket buffers: the kernel holds little for each member,
+	// whatever the machine carried before.
+	d := &gorilla.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: bufDialer(16 << 10).DialContext}
+	conns := make([]*gorilla.Conn, members)
+	for i := range conns {
+		conns[i] = e.dialGorilla("/chat", d)
+	}
+	server := make([]netserver.ClientNum, members)
+	for i := range server {
+		server[i] = <-e.h.opened
+	}
+	stop := make(chan struct{})
+	peak := e.samplePeak(server, stop)
+	errs := make(chan error, 2*members)
+	var wg sync.WaitGroup
+	for id, c := range conns {
+		seen := make(chan uint32, msgs) // own messages come back
+		wg.Add(2)
+		go func() { // reader
+			defer wg.Done()
+			next := make([]uint32, members) // per sender: next sequence number
+			for n := 0; n < members*msgs; n++ {
+				c.SetReadDeadline(time.Now().Add(60 * time.Second))
+				_, p, err := c.ReadMessage()
+				if err != nil {
+					errs <- fmt.Errorf("member %d after %d messages: %w", id, n, err)
+					return
+				}
+				from, seq := binary.BigEndian.Uint32(p), binary.BigEndian.Uint32(p[4:])
+				if len(p) != size || int(from) >= members || seq != next[from] {
+					errs <- fmt.Errorf("member %d: message %d/%d (%d bytes), want %d", id, from, seq, len(p), next[from])
+					return
+				}
+				next[from]++
+				if int(from) == id {
+					seen <- seq
+				}
+			}
+		}()
+		go func() { // writer
+			defer wg.Done()
+			msg := make([]byte, size)
+			acked := -1
+			for seq := 0; seq < msgs; seq++ {
+				for seq-acked > ahead {
+					select {
+					case s := <-seen:
+						acked = int(s)
+					case <-time.After(60 * time.Second):
+						errs <- fmt.Errorf("member %d: own message %d never came back", id, acked+1)
+						return
+					}
+				}
+				binary.BigEndian.PutUint32(msg, uint32(id))
+				binary.BigEndian.PutUint32(msg[4:], uint32(seq))
+				if err := c.WriteMessage(gorilla.BinaryMessage, msg); err != nil {
+					errs <- fmt.Errorf("member %d: write %d: %w", id, seq, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	t.Logf("peak send queue cost of a member: %d bytes (soft limit %d, hard %d)", <-peak,
+		DefaultMaxQueuedBytes, DefaultHardQueuedFactor*DefaultMaxQueuedBytes)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	st := e.ws.Stats()
+	if st.QueueOverflows != 0 || st.SlowConsumers != 0 {
+		t.Errorf("readers cut off: %+v", st)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
+	e.checkBaseline()
+}
