@@ -322,14 +322,30 @@ func (e *env) dialRaw(path string) *rawConn {
 // dialRawWith is dialRaw with a dialer.
 func (e *env) dialRawWith(path string, d *net.Dialer) *rawConn {
 	e.t.Helper()
+	return e.dialRawOpts(path, d, false)
+}
+
+// dialRawExt is dialRaw offering permessage-deflate when deflate is set
+// (which the server must then accept).
+func (e *env) dialRawExt(path string, deflate bool) *rawConn {
+	e.t.Helper()
+	return e.dialRawOpts(path, &net.Dialer{}, deflate)
+}
+
+func (e *env) dialRawOpts(path string, d *net.Dialer, deflate bool) *rawConn {
+	e.t.Helper()
 	nc, err := d.Dial("tcp", e.addr)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { nc.Close() })
 	rc := &rawConn{Conn: nc, r: bufio.NewReader(nc)}
+	ext := ""
+	if deflate {
+		ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	}
 	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, e.addr)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", path, e.addr, ext)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := nethttp.ReadResponse(rc.r, nil)
 	if err != nil {
@@ -337,6 +353,9 @@ func (e *env) dialRawWith(path string, d *net.Dialer) *rawConn {
 	}
 	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 		e.t.Fatalf("handshake: %s %v", resp.Status, resp.Header)
+	}
+	if got := resp.Header.Get("Sec-WebSocket-Extensions") != ""; got != deflate {
+		e.t.Fatalf("handshake: deflate %v, want %v (%v)", got, deflate, resp.Header)
 	}
 	return rc
 }
@@ -379,6 +398,25 @@ func (rc *rawConn) readFrame() (serverFrame, error) {
 		return serverFrame{}, err
 	}
 	return serverFrame{fin: h[0]&0x80 != 0, rsv: h[0] & 0x70, op: Opcode(h[0] & 0xF), payload: p}, nil
+}
+
+// readClose reads frames until a close frame and returns its code (0 when
+// it has none) and reason.
+func (rc *rawConn) readClose(t testing.TB) (CloseCode, string) {
+	t.Helper()
+	for {
+		f, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("waiting for a close frame: %v", err)
+		}
+		if f.op != OpClose {
+			continue
+		}
+		if len(f.payload) < 2 {
+			return 0, ""
+		}
+		return CloseCode(binary.BigEndian.Uint16(f.payload)), string(f.payload[2:])
+	}
 }
 
 // expectClose reads frames until a close frame, checks its code, and then
