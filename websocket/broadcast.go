@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"fmt"
 	"sync/atomic"
 
 	"github.com/uringnet/uringnet/netserver"
@@ -51,7 +52,10 @@ func (f *sharedFrame) release() {
 // Broadcast sends msg as one message of type op (OpText or OpBinary) to
 // every connection in clients. The frame is encoded once, uncompressed
 // (valid with or without permessage-deflate), into a buffer that every
-// send shares and that is released after the last send completed. The
+// send shares and that is released after the last send completed. A frame
+// smaller than QueuedWriteCost is copied instead to the clients whose last
+// write was a copy too (or that have nothing queued), coalesced with it:
+// cheaper than sharing it, and many small messages leave in one iovec. The
 // clients are grouped by loop and each loop gets its share in one hand-over;
 // on the caller's own loop the writes are queued before Broadcast returns.
 //
@@ -59,7 +63,8 @@ func (f *sharedFrame) release() {
 // handshake has begun, are skipped. A client whose send queue cannot take
 // the message (Config.HardQueuedBytes, counting QueuedWriteCost per frame)
 // is closed with 1008 instead, or dropped at once when its queue is
-// already over the limit; it never holds the others back. clients is not used after Broadcast returns.
+// already over the limit; it never holds the others back. clients is not
+// used after Broadcast returns.
 func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte) error {
 	if op != OpText && op != OpBinary {
 		return ErrOpcode
@@ -76,7 +81,7 @@ func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte)
 	}
 	f := s.newFrame(op, msg)
 	defer f.release()
-	var copied []netserver.ClientNum
+	var list *clientList
 	var err error
 	for l := range s.loops {
 		if mask[l/64]&(1<<(l%64)) == 0 {
@@ -87,15 +92,84 @@ func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte)
 			s.broadcastLoop(l, clients, f)
 			continue
 		}
-		if copied == nil {
-			copied = append([]netserver.ClientNum(nil), clients...)
+		if list == nil {
+			list = s.newClientList(clients)
 		}
-		if e := s.ns.RunOnLoop(l, func() { s.broadcastLoop(l, copied, f) }); e != nil {
-			f.release()
-			err = e
+		j := s.newJob(l, list, f)
+		if e := s.ns.RunOnLoop(l, j.run); e != nil {
+			j.done()
+			err = fmt.Errorf("websocket: broadcast to loop %d: %w", l, e)
 		}
 	}
+	if list != nil {
+		list.release()
+	}
 	return err
+}
+
+// clientList is a copy of a Broadcast's clients that the loops it is
+// handed to share; the last release puts it back in the pool.
+type clientList struct {
+	refs atomic.Int32
+	c    []netserver.ClientNum
+	s    *Server
+}
+
+func (s *Server) newClientList(clients []netserver.ClientNum) *clientList {
+	cl, _ := s.lists.Get().(*clientList)
+	if cl == nil {
+		cl = &clientList{s: s}
+	}
+	cl.c = append(cl.c[:0], clients...)
+	cl.refs.Store(1)
+	return cl
+}
+
+func (cl *clientList) release() {
+	if cl.refs.Add(-1) == 0 {
+		if cap(cl.c) > 1<<16 {
+			cl.c = nil
+		}
+		cl.s.lists.Put(cl)
+	}
+}
+
+// broadcastJob is one loop's share of a Broadcast from another goroutine.
+// Jobs, client lists and frames are pooled, so that handing a broadcast to
+// another loop leaves no garbage behind (a chat flood would otherwise grow
+// the heap with it).
+type broadcastJob struct {
+	s    *Server
+	loop int
+	list *clientList
+	f    *sharedFrame
+	run  func() // j.exec, bound once
+}
+
+func (s *Server) newJob(l int, list *clientList, f *sharedFrame) *broadcastJob {
+	j, _ := s.jobs.Get().(*broadcastJob)
+	if j == nil {
+		j = &broadcastJob{s: s}
+		j.run = j.exec
+	}
+	list.refs.Add(1)
+	j.loop, j.list, j.f = l, list, f
+	return j
+}
+
+// exec runs on the job's loop.
+func (j *broadcastJob) exec() {
+	j.f.refs.Add(1) // broadcastLoop drops one; done drops the job's
+	j.s.broadcastLoop(j.loop, j.list.c, j.f)
+	j.done()
+}
+
+// done drops the job's references and recycles it.
+func (j *broadcastJob) done() {
+	j.f.release()
+	j.list.release()
+	j.list, j.f = nil, nil
+	j.s.jobs.Put(j)
 }
 
 // broadcastLoop queues frame f to the clients of loop l, on that loop, and
@@ -107,7 +181,19 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFr
 			continue
 		}
 		cn := s.conn(c)
-		if cn == nil || cn.state != connOpen || !s.admit(cn, len(f.b), 1) {
+		if cn == nil || cn.state != connOpen {
+			continue
+		}
+		if len(f.b) < QueuedWriteCost && (cn.lastCopy || s.ns.Queued(c) == 0) {
+			// A small frame costs less copied, coalesced with the
+			// client's other copies, than shared with its bookkeeping;
+			// and many go out in one iovec rather than one each.
+			if s.admit(cn, len(f.b), 0) {
+				s.send(cn, f.b)
+			}
+			continue
+		}
+		if !s.admit(cn, len(f.b), 1) {
 			continue
 		}
 		f.refs.Add(1)
@@ -118,5 +204,6 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFr
 			continue
 		}
 		cn.handed += uint64(len(f.b))
+		cn.lastCopy = false
 	}
 }

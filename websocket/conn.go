@@ -30,6 +30,7 @@ type conn struct {
 	handed   uint64    // bytes handed to netserver in all
 	lastSent uint64    // bytes the kernel had taken at the last tick
 	stallAt  int64     // unix nanos since when the queue is over the soft limit without progress, 0 when not
+	lastCopy bool      // the last write queued was a copy (netserver.Send): the next one coalesces with it
 	state    connState
 	msgOp    Opcode // type of the message being delivered
 	deflate  bool   // permessage-deflate negotiated
@@ -345,6 +346,7 @@ func (s *Server) sendControl(cn *conn, op Opcode, payload []byte) {
 // send copies b into cn's output (netserver.Send), counting its bytes.
 func (s *Server) send(cn *conn, b []byte) error {
 	cn.handed += uint64(len(b))
+	cn.lastCopy = true
 	return s.ns.Send(cn.c, b)
 }
 
@@ -529,6 +531,7 @@ func (s *Server) write(c netserver.ClientNum, op Opcode, data []byte, bufs [][]b
 		return err
 	}
 	cn.handed += uint64(len(w.bufs[0]) + size)
+	cn.lastCopy = false
 	return nil
 }
 

@@ -42,7 +42,7 @@ type wsHandler struct {
 	wfailed  int // ... with failed set
 	upErrs   []error
 	messages chan string           // /sink: copies of what arrives, when not nil
-	room     []netserver.ClientNum // /chat members
+	room     []netserver.ClientNum // /chat members, copied on write (a broadcast allocates nothing)
 }
 
 func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
@@ -62,7 +62,7 @@ func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bo
 	h.mu.Lock()
 	h.paths[c] = path
 	if path == "/chat" {
-		h.room = append(h.room, c)
+		h.room = append(h.room[:len(h.room):len(h.room)], c)
 	}
 	h.mu.Unlock()
 	select {
@@ -101,7 +101,7 @@ func (h *wsHandler) WebSocketRead(data []byte, c netserver.ClientNum, failed boo
 		h.ws.Writev(c, op, [][]byte{b[:len(b)/2], nil, b[len(b)/2:]})
 	case "/chat":
 		h.mu.Lock()
-		members := append([]netserver.ClientNum(nil), h.room...)
+		members := h.room
 		h.mu.Unlock()
 		h.ws.Broadcast(members, op, data)
 	case "/sink":
@@ -133,7 +133,7 @@ func (h *wsHandler) WebSocketClose(c netserver.ClientNum) {
 	h.closed[c] = true
 	for i, m := range h.room {
 		if m == c {
-			h.room = append(h.room[:i], h.room[i+1:]...)
+			h.room = append(append([]netserver.ClientNum(nil), h.room[:i]...), h.room[i+1:]...)
 			break
 		}
 	}

@@ -184,6 +184,8 @@ type Server struct {
 	loops   []loopState
 	log     *slog.Logger
 	frames  sync.Pool // *sharedFrame
+	lists   sync.Pool // *clientList
+	jobs    sync.Pool // *broadcastJob
 	nframes atomic.Int64
 	conns   atomic.Int64
 	closing atomic.Bool // Shutdown has begun
@@ -315,6 +317,7 @@ func (s *Server) Upgrade(req *http.Request, c netserver.ClientNum) error {
 	if q := s.ns.Queued(c); q > 0 {
 		cn.handed = uint64(q) // the 101 response
 	}
+	cn.lastCopy = true // the 101 response is a copy
 	s.conns.Add(1)
 	s.cnt.upgrades.Add(1)
 	if s.closing.Load() {

@@ -1,0 +1,206 @@
+package websocket
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+)
+
+// envFloodChild makes the test binary run TestFloodChild as the server of
+// TestChatFloodMemory.
+const envFloodChild = "URINGNET_WS_FLOOD_CHILD"
+
+// TestFloodChild is the server process of TestChatFloodMemory: a test
+// server with the default Config, its address printed on stdout, serving
+// until stdin ends. It does nothing in a normal run.
+func TestFloodChild(t *testing.T) {
+	if os.Getenv(envFloodChild) != "1" {
+		t.Skip("run by TestChatFloodMemory")
+	}
+	e := start(t, Config{}, 2)
+	fmt.Printf("addr %s\n", e.addr)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// TestChatFloodMemory floods a chat room whose other members never read
+// with 1-byte messages (many per write, as an attacker would send them),
+// in a server running in a child process, and measures its resident
+// memory and file descriptors. Each queued frame costs the server
+// bookkeeping far above its 3 bytes, and the send queue limits count it:
+// the memory grows by at most 64 MiB (more under the race detector, whose
+// shadow memory counts too), and the server keeps answering an echo client
+// all along.
+func TestChatFloodMemory(t *testing.T) {
+	const members = 10
+	flood := 10 * time.Second
+	if testing.Short() {
+		flood = 3 * time.Second
+	}
+	limit := int64(64 << 20)
+	if raceEnabled {
+		limit *= 4
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFloodChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envFloodChild+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("server process: %v", err)
+		}
+	})
+	pid := cmd.Process.Pid
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "addr ") {
+		t.Fatalf("server process said %q, %v", line, err)
+	}
+	go io.Copy(io.Discard, stdout)
+	e := &env{t: t, addr: strings.TrimSpace(strings.TrimPrefix(line, "addr "))}
+	fds0 := procFDs(t, pid)
+
+	// The flooder is a member too, and reads what comes back. Alone in
+	// the room first, it warms the server up: the memory that any busy
+	// connection touches (the pages of the provided-buffer rings, 16 MiB
+	// a loop, and the pools) is in the baseline, not in the growth.
+	flooder := e.dialRaw("/chat")
+	var echoed atomic.Int64
+	go func() {
+		b := make([]byte, 64<<10)
+		for {
+			n, err := flooder.r.Read(b)
+			echoed.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}()
+	frames := make([]byte, 0, 64<<10)
+	for len(frames)+7 <= cap(frames) {
+		frames = append(frames, clientFrame(true, OpText, false, []byte("x"))...)
+	}
+	warm := 0
+	for ; warm < 48<<20; warm += len(frames) {
+		flooder.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := flooder.Write(frames); err != nil {
+			t.Fatalf("warm-up: %v", err)
+		}
+	}
+	// Each 7-byte message comes back as a 3-byte frame.
+	waitFor(t, "warm-up messages back", func() bool { return echoed.Load() == int64(warm/7*3) })
+
+	// Members that never read, with small socket buffers.
+	small := &gorilla.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: stingyDialer.DialContext}
+	idle := make([]*gorilla.Conn, members)
+	for i := range idle {
+		idle[i] = e.dialGorilla("/chat", small)
+	}
+	// An echo client, to see that the server keeps answering.
+	echo := e.dialGorilla("/ws", nil)
+	time.Sleep(100 * time.Millisecond)
+	rss0 := procRSS(t, pid)
+
+	stop := make(chan struct{})
+	uploaded := make(chan int64, 1)
+	go func() {
+		var n int64
+		defer func() { uploaded <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			flooder.SetWriteDeadline(time.Now().Add(time.Second))
+			k, err := flooder.Write(frames)
+			n += int64(k)
+			if err != nil && !os.IsTimeout(err) {
+				t.Errorf("flooder: %v", err)
+				return
+			}
+		}
+	}()
+	peak := rss0
+	echoes := 0
+	for t0 := time.Now(); time.Since(t0) < flood; echoes++ {
+		peak = max(peak, procRSS(t, pid))
+		echo.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := echo.WriteMessage(gorilla.TextMessage, []byte("ping "+strconv.Itoa(echoes))); err != nil {
+			t.Fatalf("echo write during the flood: %v", err)
+		}
+		echo.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, p, err := echo.ReadMessage(); err != nil || string(p) != "ping "+strconv.Itoa(echoes) {
+			t.Fatalf("echo during the flood: %q %v", p, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	n := <-uploaded
+	peak = max(peak, procRSS(t, pid))
+	fdsPeak := procFDs(t, pid)
+	t.Logf("%v of flood: %d MB uploaded (%d messages), %d echoes; RSS %d MiB before, peak %d MiB (+%d MiB); fds %d before, %d with %d clients",
+		flood, n>>20, n/7, echoes, rss0>>20, peak>>20, (peak-rss0)>>20, fds0, fdsPeak, members+2)
+	if peak-rss0 > limit {
+		t.Errorf("RSS grew by %d MiB, want at most %d MiB", (peak-rss0)>>20, limit>>20)
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	echo.Close()
+	flooder.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for procFDs(t, pid) != fds0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("server fds: %d, want %d as before", procFDs(t, pid), fds0)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// procRSS returns the resident memory of process pid (VmRSS), in bytes.
+func procRSS(t testing.TB, pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				t.Fatalf("VmRSS %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// procFDs returns the number of open file descriptors of process pid.
+func procFDs(t testing.TB, pid int) int {
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
