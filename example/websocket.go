@@ -102,7 +102,10 @@ func (w *wsDemo) WebSocketClose(c netserver.ClientNum) {
 
 // stats maps the counters for /metrics and the live page.
 func (w *wsDemo) stats() wsStats {
-	return wsStatsFrom(w.ws.Stats(), w.in.Load(), w.out.Load())
+	st := w.ws.Stats()
+	s := wsStatsFrom(st, w.in.Load(), w.out.Load())
+	s.QueueOverflows, s.SlowConsumers, s.MessageTimeouts = st.QueueOverflows, st.SlowConsumers, st.Timeouts
+	return s
 }
 
 // room is the chat's member list. Joins and leaves edit it under a lock
