@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -81,8 +82,13 @@ func (w *wsDemo) WebSocketRead(data []byte, c netserver.ClientNum, failed bool) 
 		}
 	case routeChat:
 		members := w.room.list()
-		if w.ws.Broadcast(members, w.ws.MessageType(c), data) == nil {
+		switch err := w.ws.Broadcast(members, w.ws.MessageType(c), data); {
+		case err == nil:
 			w.out.Add(uint64(len(members)))
+		case errors.Is(err, websocket.ErrBusy):
+			// The room cannot keep up with this sender: 1013, Try Again
+			// Later, rather than a backlog without end.
+			w.ws.Close(c, 1013, "sending too fast")
 		}
 	}
 }

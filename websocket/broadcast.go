@@ -1,7 +1,9 @@
 package websocket
 
 import (
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	"github.com/uringnet/uringnet/netserver"
@@ -23,11 +25,23 @@ type sharedFrame struct {
 }
 
 func (s *Server) newFrame(op Opcode, msg []byte) *sharedFrame {
+	f := s.getFrame()
+	f.b = AppendFrame(f.b[:0], op, msg)
+	return f
+}
+
+// frameOf returns a shared frame holding a copy of the encoded frame b.
+func (s *Server) frameOf(b []byte) *sharedFrame {
+	f := s.getFrame()
+	f.b = append(f.b[:0], b...)
+	return f
+}
+
+func (s *Server) getFrame() *sharedFrame {
 	f, _ := s.frames.Get().(*sharedFrame)
 	if f == nil {
 		f = &sharedFrame{s: s}
 	}
-	f.b = AppendFrame(f.b[:0], op, msg)
 	f.refs.Store(1)
 	s.nframes.Add(1)
 	return f
@@ -55,14 +69,21 @@ func (f *sharedFrame) release() {
 // send shares and that is released after the last send completed. A frame
 // smaller than QueuedWriteCost is copied instead to the clients whose last
 // write was a copy too (or that have nothing queued), coalesced with it:
-// cheaper than sharing it, and many small messages leave in one iovec. The
-// clients are grouped by loop and each loop gets its share in one hand-over;
-// on the caller's own loop the writes are queued before Broadcast returns.
+// cheaper than sharing it, and many small messages leave in one iovec.
+//
+// The clients are grouped by loop; on the caller's own loop the writes are
+// queued before Broadcast returns, and each other loop gets its share in a
+// batch with the other broadcasts handed to it before it ran (see
+// handover), so a flood of broadcasts costs neither one loop command nor
+// one allocation per message. Broadcasts keep their order with each other
+// and with the Server's other calls. A loop that has fallen more than
+// MaxHandoverBytes behind gets no share: Broadcast returns ErrBusy and
+// that loop's clients miss the message, while the others get it.
 //
 // Client numbers that are not open WebSocket connections, or whose close
 // handshake has begun, are skipped. A client whose send queue cannot take
-// the message (Config.HardQueuedBytes, counting QueuedWriteCost per frame)
-// is closed with 1008 instead, or dropped at once when its queue is
+// the message (Config.HardQueuedBytes, counting QueuedWriteCost per shared
+// frame) is closed with 1008 instead, or dropped at once when its queue is
 // already over the limit; it never holds the others back. clients is not
 // used after Broadcast returns.
 func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte) error {
@@ -72,110 +93,226 @@ func (s *Server) Broadcast(clients []netserver.ClientNum, op Opcode, msg []byte)
 	if len(clients) == 0 {
 		return nil
 	}
-	// Which loops have clients, and is one of them ours?
+	// Which loops have clients?
 	var mask [4]uint64 // up to 256 loops
 	for _, c := range clients {
 		if l := c.Loop(); l < len(s.loops) {
 			mask[l/64] |= 1 << (l % 64)
 		}
 	}
-	f := s.newFrame(op, msg)
-	defer f.release()
-	var list *clientList
+	// A small frame is encoded into a pooled buffer and copied wherever
+	// it goes; a larger one into a shared frame.
+	var f *sharedFrame
+	var b []byte
+	if len(msg)+MaxHeaderSize <= QueuedWriteCost {
+		small, _ := s.smalls.Get().(*[QueuedWriteCost]byte)
+		if small == nil {
+			small = new([QueuedWriteCost]byte)
+		}
+		defer s.smalls.Put(small)
+		b = AppendFrame(small[:0], op, msg)
+	} else {
+		f = s.newFrame(op, msg)
+		defer f.release()
+		b = f.b
+	}
 	var err error
 	for l := range s.loops {
 		if mask[l/64]&(1<<(l%64)) == 0 {
 			continue
 		}
-		f.refs.Add(1)
+		if f != nil {
+			f.refs.Add(1) // the loop's share
+		}
 		if s.ns.OnLoopIndex(l) {
-			s.broadcastLoop(l, clients, f)
+			s.broadcastLoop(l, clients, b, f)
 			continue
 		}
-		if list == nil {
-			list = s.newClientList(clients)
-		}
-		j := s.newJob(l, list, f)
-		if e := s.ns.RunOnLoop(l, j.run); e != nil {
-			j.done()
+		switch e := s.handOver(l, clients, b, f); {
+		case e == nil:
+		case errors.Is(e, ErrBusy):
+			err = e // as it is: a flood may get it for every message
+		default:
 			err = fmt.Errorf("websocket: broadcast to loop %d: %w", l, e)
 		}
-	}
-	if list != nil {
-		list.release()
 	}
 	return err
 }
 
-// clientList is a copy of a Broadcast's clients that the loops it is
-// handed to share; the last release puts it back in the pool.
-type clientList struct {
-	refs atomic.Int32
-	c    []netserver.ClientNum
-	s    *Server
+// handover collects the shares of the Broadcasts made off a loop for that
+// loop, in batches: the first share of a batch posts it to the loop
+// (RunOnLoop), and the shares that come before it runs join it. So a flood
+// of broadcasts costs one command per batch rather than one per message,
+// and a batch keeps its buffers (small frames and client numbers are
+// copied into them): handing broadcasts over leaves no garbage behind.
+// The Server's other calls handed to the loop (Send, Write, Close, ...)
+// close the open batch, so that they keep their order with the broadcasts
+// around them.
+type handover struct {
+	mu      sync.Mutex
+	open    *batch // posted, not yet run: Broadcast may still add to it
+	free    []*batch
+	pending int // bytes (memory) of the shares handed over and not yet run
 }
 
-func (s *Server) newClientList(clients []netserver.ClientNum) *clientList {
-	cl, _ := s.lists.Get().(*clientList)
-	if cl == nil {
-		cl = &clientList{s: s}
-	}
-	cl.c = append(cl.c[:0], clients...)
-	cl.refs.Store(1)
-	return cl
+// MaxHandoverBytes bounds, per loop, the memory of the broadcast shares
+// handed to it and not yet run (frames, client numbers, bookkeeping). A
+// loop that falls that far behind the goroutines (or the other loops)
+// broadcasting to it does not get more: Broadcast returns ErrBusy for its
+// share, and its clients miss the message. Without the bound, a client
+// flooding a room on one loop could make another loop's backlog, and the
+// memory, grow without end.
+const MaxHandoverBytes = 1 << 20
+
+// shareCost is the memory a share holds besides its frame and clients.
+const shareCost = 64
+
+// batch is a run of broadcast shares for one loop.
+type batch struct {
+	s       *Server
+	loop    int
+	items   []share
+	data    []byte                // the small frames, back to back
+	clients []netserver.ClientNum // the clients of every share, back to back
+	run     func()                // b.exec, bound once
 }
 
-func (cl *clientList) release() {
-	if cl.refs.Add(-1) == 0 {
-		if cap(cl.c) > 1<<16 {
-			cl.c = nil
+// share is one Broadcast's frame and clients, for one loop: f, or when f
+// is nil data[off:end], to clients[c0:c1].
+type share struct {
+	f        *sharedFrame
+	off, end int
+	c0, c1   int
+	cost     int // counted in handover.pending
+}
+
+// handOver gives loop l its share of a broadcast: frame b to the clients
+// of clients on l. f, when not nil, is b's shared frame, whose reference
+// for l the share takes over.
+func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sharedFrame) error {
+	h := &s.hand[l]
+	h.mu.Lock()
+	bt := h.open
+	fresh := bt == nil
+	if fresh {
+		if n := len(h.free); n > 0 {
+			bt = h.free[n-1]
+			h.free = h.free[:n-1]
+		} else {
+			bt = &batch{s: s, loop: l}
+			bt.run = bt.exec
 		}
-		cl.s.lists.Put(cl)
+		h.open = bt
+	}
+	cost := shareCost + len(b) + 8*len(clients)
+	if h.pending+cost > MaxHandoverBytes {
+		if fresh {
+			h.open = nil
+			h.free = append(h.free, bt)
+		}
+		h.mu.Unlock()
+		if f != nil {
+			f.release()
+		}
+		return ErrBusy
+	}
+	h.pending += cost
+	sh := share{f: f, c0: len(bt.clients), cost: cost}
+	for _, c := range clients {
+		if c.Loop() == l {
+			bt.clients = append(bt.clients, c)
+		}
+	}
+	sh.c1 = len(bt.clients)
+	if f == nil {
+		sh.off = len(bt.data)
+		bt.data = append(bt.data, b...)
+		sh.end = len(bt.data)
+	}
+	bt.items = append(bt.items, sh)
+	h.mu.Unlock()
+	if !fresh {
+		return nil
+	}
+	err := s.ns.RunOnLoop(l, bt.run)
+	if err != nil {
+		// The loop is gone: drop the batch, with whatever joined it.
+		h.mu.Lock()
+		if h.open == bt {
+			h.open = nil
+		}
+		for _, it := range bt.items {
+			if it.f != nil {
+				it.f.release()
+			}
+			h.pending -= it.cost
+		}
+		bt.reset()
+		h.mu.Unlock()
+	}
+	return err
+}
+
+// maxBatchRetained bounds the buffer memory an idle batch keeps: what
+// MaxHandoverBytes lets a batch hold, with the slack of slice growth, so
+// that a loop that is behind does not reallocate every batch.
+const maxBatchRetained = 2 * MaxHandoverBytes
+
+// reset empties b, keeping its buffers unless a burst made them large.
+func (b *batch) reset() {
+	clear(b.items)
+	b.items, b.data, b.clients = b.items[:0], b.data[:0], b.clients[:0]
+	if 56*cap(b.items)+cap(b.data)+8*cap(b.clients) > maxBatchRetained {
+		b.items, b.data, b.clients = nil, nil, nil
 	}
 }
 
-// broadcastJob is one loop's share of a Broadcast from another goroutine.
-// Jobs, client lists and frames are pooled, so that handing a broadcast to
-// another loop leaves no garbage behind (a chat flood would otherwise grow
-// the heap with it).
-type broadcastJob struct {
-	s    *Server
-	loop int
-	list *clientList
-	f    *sharedFrame
-	run  func() // j.exec, bound once
+// closeBatch ends loop l's open batch: what is handed to l next runs after
+// what was handed before.
+func (s *Server) closeBatch(l int) {
+	h := &s.hand[l]
+	h.mu.Lock()
+	h.open = nil
+	h.mu.Unlock()
 }
 
-func (s *Server) newJob(l int, list *clientList, f *sharedFrame) *broadcastJob {
-	j, _ := s.jobs.Get().(*broadcastJob)
-	if j == nil {
-		j = &broadcastJob{s: s}
-		j.run = j.exec
+// exec runs a batch on its loop.
+func (b *batch) exec() {
+	s := b.s
+	h := &s.hand[b.loop]
+	h.mu.Lock()
+	if h.open == b {
+		h.open = nil
 	}
-	list.refs.Add(1)
-	j.loop, j.list, j.f = l, list, f
-	return j
+	h.mu.Unlock()
+	// Nothing joins b any more: it is ours until it goes back.
+	done := 0
+	for _, it := range b.items {
+		frame := b.data[it.off:it.end]
+		if it.f != nil {
+			frame = it.f.b
+		}
+		s.broadcastLoop(b.loop, b.clients[it.c0:it.c1], frame, it.f)
+		done += it.cost
+	}
+	b.reset()
+	h.mu.Lock()
+	h.pending -= done
+	if len(h.free) < 2 { // one open, one running: more are never needed
+		h.free = append(h.free, b)
+	}
+	h.mu.Unlock()
 }
 
-// exec runs on the job's loop.
-func (j *broadcastJob) exec() {
-	j.f.refs.Add(1) // broadcastLoop drops one; done drops the job's
-	j.s.broadcastLoop(j.loop, j.list.c, j.f)
-	j.done()
-}
-
-// done drops the job's references and recycles it.
-func (j *broadcastJob) done() {
-	j.f.release()
-	j.list.release()
-	j.list, j.f = nil, nil
-	j.s.jobs.Put(j)
-}
-
-// broadcastLoop queues frame f to the clients of loop l, on that loop, and
-// drops the loop's reference to f.
-func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFrame) {
-	defer f.release()
+// broadcastLoop queues frame b to the clients of loop l, on that loop. f,
+// when not nil, is b's shared frame, and the loop's reference to it is
+// dropped; without it, b is the caller's and a shared frame is made from
+// it if a client needs one.
+func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, b []byte, f *sharedFrame) {
+	if f != nil {
+		defer f.release()
+	}
+	var made *sharedFrame
 	for _, c := range clients {
 		if c.Loop() != l {
 			continue
@@ -184,26 +321,37 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, f *sharedFr
 		if cn == nil || cn.state != connOpen {
 			continue
 		}
-		if len(f.b) < QueuedWriteCost && (cn.lastCopy || s.ns.Queued(c) == 0) {
+		if len(b) < QueuedWriteCost && (cn.lastCopy || s.ns.Queued(c) == 0) {
 			// A small frame costs less copied, coalesced with the
 			// client's other copies, than shared with its bookkeeping;
-			// and many go out in one iovec rather than one each.
-			if s.admit(cn, len(f.b), 0) {
-				s.send(cn, f.b)
+			// and many go out in one iovec rather than one each. (After a
+			// shared write, a copy would start a buffer of its own.)
+			if s.admit(cn, len(b), 0) {
+				s.send(cn, b)
 			}
 			continue
 		}
-		if !s.admit(cn, len(f.b), 1) {
+		if !s.admit(cn, len(b), 1) {
 			continue
 		}
-		f.refs.Add(1)
-		cn.push(pending{frame: f})
-		if err := s.ns.RawWrite(c, f.b); err != nil {
+		sf := f
+		if sf == nil {
+			if made == nil {
+				made = s.frameOf(b)
+			}
+			sf = made
+		}
+		sf.refs.Add(1)
+		cn.push(pending{frame: sf})
+		if err := s.ns.RawWrite(c, sf.b); err != nil {
 			cn.pending = cn.pending[:len(cn.pending)-1]
-			f.release()
+			sf.release()
 			continue
 		}
-		cn.handed += uint64(len(f.b))
+		cn.handed += uint64(len(sf.b))
 		cn.lastCopy = false
+	}
+	if made != nil {
+		made.release()
 	}
 }

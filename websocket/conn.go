@@ -420,6 +420,7 @@ func (s *Server) post(c netserver.ClientNum, f func()) error {
 	if c.Loop() >= len(s.loops) {
 		return ErrClosed
 	}
+	s.closeBatch(c.Loop()) // keep the order with broadcasts handed over before
 	return s.ns.RunOnLoop(c.Loop(), f)
 }
 

@@ -135,7 +135,10 @@ func TestChatFloodMemory(t *testing.T) {
 			k, err := flooder.Write(frames)
 			n += int64(k)
 			if err != nil && !os.IsTimeout(err) {
-				t.Errorf("flooder: %v", err)
+				// Cut off: its queue (it reads less than it makes the
+				// server send it), or 1013 when a loop fell too far
+				// behind its broadcasts.
+				t.Logf("flooder cut off: %v", err)
 				return
 			}
 		}

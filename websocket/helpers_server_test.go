@@ -103,7 +103,9 @@ func (h *wsHandler) WebSocketRead(data []byte, c netserver.ClientNum, failed boo
 		h.mu.Lock()
 		members := h.room
 		h.mu.Unlock()
-		h.ws.Broadcast(members, op, data)
+		if err := h.ws.Broadcast(members, op, data); errors.Is(err, ErrBusy) {
+			h.ws.Close(c, 1013, "sending too fast") // Try Again Later
+		}
 	case "/sink":
 		if h.messages != nil {
 			h.messages <- string(data)

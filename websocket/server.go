@@ -19,7 +19,7 @@ const (
 	DefaultMaxQueuedBytes = 1 << 20
 	// DefaultHardQueuedFactor: HardQueuedBytes defaults to this many times
 	// MaxQueuedBytes.
-	DefaultHardQueuedFactor = 4
+	DefaultHardQueuedFactor = 2
 	DefaultStallTimeout     = 10 * time.Second
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultMessageTimeout   = 60 * time.Second
@@ -46,6 +46,12 @@ var (
 	// queue over Config.HardQueuedBytes; the connection is being closed
 	// with 1008.
 	ErrQueueFull = errors.New("websocket: send queue full; closing with 1008")
+	// ErrBusy is returned by Broadcast when a loop has fallen
+	// more than MaxHandoverBytes behind the broadcasts handed to it: its
+	// clients do not get the message. A chat server may close the sender
+	// (with 1013, Try Again Later, say): it sends faster than the server
+	// can deliver.
+	ErrBusy = errors.New("websocket: loop too far behind; broadcast not delivered to its clients")
 	// ErrOpcode is returned for a write whose opcode is not OpText or
 	// OpBinary.
 	ErrOpcode = errors.New("websocket: messages are OpText or OpBinary")
@@ -128,7 +134,7 @@ type Config struct {
 	// fits) is not queued, and the connection is closed with 1008 ("send
 	// queue full") instead, or at once when its backlog alone is already
 	// over the limit. It bounds the memory a connection can hold. Zero
-	// means DefaultHardQueuedFactor (4) times MaxQueuedBytes; it is never
+	// means DefaultHardQueuedFactor (2) times MaxQueuedBytes; it is never
 	// below MaxQueuedBytes.
 	HardQueuedBytes int
 	// StallTimeout is how long a connection whose send queue is over
@@ -183,9 +189,9 @@ type Server struct {
 	opts    UpgradeOptions
 	loops   []loopState
 	log     *slog.Logger
-	frames  sync.Pool // *sharedFrame
-	lists   sync.Pool // *clientList
-	jobs    sync.Pool // *broadcastJob
+	frames  sync.Pool  // *sharedFrame
+	smalls  sync.Pool  // *[QueuedWriteCost]byte: small frames being broadcast
+	hand    []handover // by loop: broadcasts handed over from elsewhere
 	nframes atomic.Int64
 	conns   atomic.Int64
 	closing atomic.Bool // Shutdown has begun
@@ -243,6 +249,7 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 		},
 	}
 	s.loops = make([]loopState, s.ns.Loops())
+	s.hand = make([]handover, s.ns.Loops())
 	s.ns.AddTicker((*ticker)(s))
 	return s
 }
