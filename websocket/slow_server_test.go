@@ -49,19 +49,33 @@ func (e *env) samplePeak(clients []netserver.ClientNum, stop <-chan struct{}) <-
 	return out
 }
 
-// TestBroadcastBurstReaders is a chat room in a burst: every member sends
-// large messages with up to 2 of its own unacknowledged (it waits to see
-// its own message come back) and reads as fast as it can. With the
-// default limits the backlog of a reader can reach the soft limit in such
-// a burst, but a reader that keeps reading is never cut off.
+// TestBroadcastBurstReaders is a chat room in a burst: 10 members each
+// send 64 messages of 32 KiB with up to 2 of their own unacknowledged
+// (each waits to see its own message come back) and read as fast as they
+// can. A reader's backlog can pass the soft limit in such a burst (with
+// the defaults, depending on how the readers are scheduled; at once with
+// a soft limit below the 20 messages the room can have in flight), but a
+// reader that keeps reading is never cut off.
 func TestBroadcastBurstReaders(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"defaults", Config{}},
+		{"soft limit below the burst", Config{MaxQueuedBytes: 256 << 10, HardQueuedBytes: 32 << 20}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { burstReaders(t, tc.cfg) })
+	}
+}
+
+func burstReaders(t *testing.T, cfg Config) {
 	const (
 		members = 10
 		msgs    = 64
 		size    = 32 << 10
 		ahead   = 2
 	)
-	e := start(t, Config{}, 2)
+	e := start(t, cfg, 2)
 	// Explicit socket buffers: the kernel holds little for each member,
 	// whatever the machine carried before.
 	d := &gorilla.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: bufDialer(16 << 10).DialContext}
@@ -127,7 +141,7 @@ func TestBroadcastBurstReaders(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	t.Logf("peak send queue cost of a member: %d bytes (soft limit %d, hard %d)", <-peak,
-		DefaultMaxQueuedBytes, DefaultHardQueuedFactor*DefaultMaxQueuedBytes)
+		e.ws.cfg.MaxQueuedBytes, e.ws.cfg.HardQueuedBytes)
 	close(errs)
 	for err := range errs {
 		t.Error(err)
