@@ -161,11 +161,13 @@ func TestChatFloodMemory(t *testing.T) {
 	for t0 := time.Now(); time.Since(t0) < flood; echoes++ {
 		peak = max(peak, procRSS(t, pid))
 		fdsPeak = max(fdsPeak, procFDs(t, pid))
-		echo.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		// A liveness check, not a speed one: the deadline is generous
+		// (the race detector slows the server down tenfold).
+		echo.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		if err := echo.WriteMessage(gorilla.TextMessage, []byte("ping "+strconv.Itoa(echoes))); err != nil {
 			t.Fatalf("echo write during the flood: %v", err)
 		}
-		echo.SetReadDeadline(time.Now().Add(10 * time.Second))
+		echo.SetReadDeadline(time.Now().Add(30 * time.Second))
 		if _, p, err := echo.ReadMessage(); err != nil || string(p) != "ping "+strconv.Itoa(echoes) {
 			t.Fatalf("echo during the flood: %q %v", p, err)
 		}
