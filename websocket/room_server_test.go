@@ -71,17 +71,60 @@ func largeRoom(t *testing.T, readers, stuck, msgs int) {
 	// never read, so that the server's queue fills rather than the kernel.
 	rd := &gorilla.Dialer{HandshakeTimeout: 30 * time.Second, NetDialContext: bufDialer(64 << 10).DialContext}
 	stuckD := &gorilla.Dialer{HandshakeTimeout: 30 * time.Second, NetDialContext: stingyDialer.DialContext}
-	conns := make([]*gorilla.Conn, clients)
-	for i := range conns {
-		d := rd
-		if i >= readers {
-			d = stuckD
+	// Dialled 16 at a time; which server client is which does not
+	// matter (every one gets the broadcasts). The server's side is
+	// collected as it comes (the channel holds 4096).
+	got := make(chan []netserver.ClientNum, 1)
+	go func() {
+		server := make([]netserver.ClientNum, 0, clients)
+		timeout := time.After(5 * time.Minute)
+		for len(server) < clients {
+			select {
+			case c := <-e.h.opened:
+				server = append(server, c)
+			case <-timeout:
+				got <- server
+				return
+			}
 		}
-		conns[i] = e.dialGorilla("/sink", d)
+		got <- server
+	}()
+	conns := make([]*gorilla.Conn, clients)
+	dialErrs := make(chan error, clients)
+	var dialers sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		dialers.Add(1)
+		go func() {
+			defer dialers.Done()
+			for i := w; i < clients; i += 16 {
+				d := rd
+				if i >= readers {
+					d = stuckD
+				}
+				c, _, err := d.Dial("ws://"+e.addr+"/sink", nil)
+				if err != nil {
+					dialErrs <- err
+					return
+				}
+				conns[i] = c
+			}
+		}()
 	}
-	server := make([]netserver.ClientNum, 0, clients)
-	for len(server) < clients {
-		server = append(server, <-e.h.opened)
+	dialers.Wait()
+	close(dialErrs)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	})
+	for err := range dialErrs {
+		t.Fatalf("dial: %v", err)
+	}
+	server := <-got
+	if len(server) != clients {
+		t.Fatalf("%d upgrades seen, want %d", len(server), clients)
 	}
 
 	delays := make([][]time.Duration, readers)
