@@ -21,7 +21,9 @@
 // a timeout, and Broadcast encodes a message once into a reference-counted
 // buffer that every connection's send shares (a frame smaller than
 // QueuedWriteCost is copied instead, coalesced with the connection's other
-// copies). Pings are answered, idle connections pinged, protocol errors
+// copies). The shares of other loops are handed over in batches, with no
+// allocation per message, and a loop more than MaxHandoverBytes behind gets
+// none (Broadcast returns ErrBusy). Pings are answered, idle connections pinged, protocol errors
 // answered with their close code, a message that takes longer than
 // Config.MessageTimeout to arrive is cut off with 1008, and Shutdown closes
 // every connection with 1001 and waits for the close handshakes.

@@ -30,8 +30,9 @@ const (
 // Write or a Writev) counts against a connection's send queue limits on
 // top of its bytes: the bookkeeping that netserver and this package keep
 // for it until it is sent (a netserver write item, a pending entry, their
-// share of slice growth), rounded up. Send and control frames are copied
-// into netserver's shared 16 KiB buffers and count their bytes only.
+// share of slice growth), rounded up. Send, control frames and small
+// broadcast frames are copied into netserver's pooled 16 KiB buffers,
+// coalesced, and count their bytes only.
 const QueuedWriteCost = 256
 
 // Errors returned by Server methods.
