@@ -111,6 +111,7 @@ func (w *wsDemo) stats() wsStats {
 	st := w.ws.Stats()
 	s := wsStatsFrom(st, w.in.Load(), w.out.Load())
 	s.QueueOverflows, s.SlowConsumers, s.MessageTimeouts = st.QueueOverflows, st.SlowConsumers, st.Timeouts
+	s.BroadcastsDropped = st.Dropped
 	return s
 }
 

@@ -168,15 +168,16 @@ func TestMetricsWebSocketPolicy(t *testing.T) {
 		net:      func() netserver.Stats { return netserver.Stats{} },
 		requests: func() uint64 { return 0 },
 		ws: func() wsStats {
-			return wsStats{QueueOverflows: 3, SlowConsumers: 4, MessageTimeouts: 5}
+			return wsStats{QueueOverflows: 3, SlowConsumers: 4, MessageTimeouts: 5, BroadcastsDropped: 6}
 		},
 	}
 	s := src.take(time.Unix(1, 0))
 	got := parseExposition(t, string(appendMetrics(nil, &s)))
 	for name, want := range map[string]uint64{
-		"uringnet_websocket_queue_overflows_total":  3,
-		"uringnet_websocket_slow_consumers_total":   4,
-		"uringnet_websocket_message_timeouts_total": 5,
+		"uringnet_websocket_queue_overflows_total":    3,
+		"uringnet_websocket_slow_consumers_total":     4,
+		"uringnet_websocket_message_timeouts_total":   5,
+		"uringnet_websocket_broadcasts_dropped_total": 6,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)

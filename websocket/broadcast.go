@@ -214,6 +214,7 @@ func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sha
 		if f != nil {
 			f.release()
 		}
+		s.cnt.dropped.Add(1)
 		return ErrBusy
 	}
 	h.pending += cost

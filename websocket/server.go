@@ -174,6 +174,7 @@ type Stats struct {
 	QueueOverflows uint64 // connections closed with 1008 for reaching HardQueuedBytes
 	SlowConsumers  uint64 // connections closed with 1008 for stalling over MaxQueuedBytes
 	Timeouts       uint64 // connections closed with 1008 for exceeding MessageTimeout
+	Dropped        uint64 // broadcast shares not handed to a loop too far behind (ErrBusy)
 	ProtocolErrors uint64 // connections failed for a protocol error
 }
 
@@ -197,7 +198,7 @@ type Server struct {
 	conns   atomic.Int64
 	closing atomic.Bool // Shutdown has begun
 	cnt     struct {
-		upgrades, refused, overflows, slow, timeouts, protoErrs atomic.Uint64
+		upgrades, refused, overflows, slow, timeouts, dropped, protoErrs atomic.Uint64
 	}
 }
 
@@ -265,6 +266,7 @@ func (s *Server) Stats() Stats {
 		QueueOverflows: s.cnt.overflows.Load(),
 		SlowConsumers:  s.cnt.slow.Load(),
 		Timeouts:       s.cnt.timeouts.Load(),
+		Dropped:        s.cnt.dropped.Load(),
 		ProtocolErrors: s.cnt.protoErrs.Load(),
 	}
 }

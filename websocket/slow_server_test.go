@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -153,6 +154,63 @@ func burstReaders(t *testing.T, cfg Config) {
 	for _, c := range conns {
 		c.Close()
 	}
+	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
+	e.checkBaseline()
+}
+
+// TestBroadcastLoopBehind: a loop that falls more than MaxHandoverBytes
+// behind the broadcasts handed to it (here: held by the test) gets no more
+// of them: Broadcast returns ErrBusy and counts the drop; what it accepted
+// arrives in order, and broadcasts resume once the loop has caught up.
+func TestBroadcastLoopBehind(t *testing.T) {
+	e := start(t, Config{}, 2)
+	// A reading client on loop 1.
+	var c *gorilla.Conn
+	var sc netserver.ClientNum
+	for i := 0; i < 64 && sc.Loop() != 1; i++ {
+		c = e.dialGorilla("/sink", nil)
+		sc = <-e.h.opened
+	}
+	if sc.Loop() != 1 {
+		t.Skip("the kernel put no connection on loop 1")
+	}
+	release := make(chan struct{})
+	e.hs.Net().RunOnLoop(1, func() { <-release })
+	accepted := 0
+	msg := make([]byte, 8)
+	var err error
+	for ; accepted < 1<<20; accepted++ {
+		binary.BigEndian.PutUint64(msg, uint64(accepted))
+		if err = e.ws.Broadcast([]netserver.ClientNum{sc}, OpBinary, msg); err != nil {
+			break
+		}
+	}
+	close(release)
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("after %d broadcasts to a held loop: %v, want ErrBusy", accepted, err)
+	}
+	if n := e.ws.Stats().Dropped; n != 1 {
+		t.Errorf("Dropped = %d, want 1", n)
+	}
+	waitFor(t, "loop 1 caught up", func() bool {
+		h := &e.ws.hand[1]
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.pending == 0
+	})
+	binary.BigEndian.PutUint64(msg, uint64(accepted))
+	if err := e.ws.Broadcast([]netserver.ClientNum{sc}, OpBinary, msg); err != nil {
+		t.Fatalf("broadcast after the loop caught up: %v", err)
+	}
+	for want := uint64(0); want <= uint64(accepted); want++ {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, p, err := c.ReadMessage()
+		if err != nil || binary.BigEndian.Uint64(p) != want {
+			t.Fatalf("message %d: %x %v", want, p, err)
+		}
+	}
+	t.Logf("%d broadcasts accepted while the loop was held", accepted)
+	c.Close()
 	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
 	e.checkBaseline()
 }
