@@ -161,8 +161,9 @@ type handover struct {
 // broadcasting to it does not get more: Broadcast returns ErrBusy for its
 // share, and its clients miss the message. Without the bound, a client
 // flooding a room on one loop could make another loop's backlog, and the
-// memory, grow without end.
-const MaxHandoverBytes = 1 << 20
+// memory, grow without end. It is large: a loop that is merely starved of
+// CPU for a moment in a burst must not lose messages.
+const MaxHandoverBytes = 8 << 20
 
 // shareCost is the memory a share holds besides its frame and clients.
 const shareCost = 64
@@ -181,9 +182,9 @@ type batch struct {
 // is nil data[off:end], to clients[c0:c1].
 type share struct {
 	f        *sharedFrame
-	off, end int
-	c0, c1   int
-	cost     int // counted in handover.pending
+	off, end int32
+	c0, c1   int32
+	cost     int32 // counted in handover.pending
 }
 
 // handOver gives loop l its share of a broadcast: frame b to the clients
@@ -204,7 +205,7 @@ func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sha
 		}
 		h.open = bt
 	}
-	cost := shareCost + len(b) + 8*len(clients)
+	cost := shareCost + len(b) + 8*len(clients) // clients: at most; a share takes its loop's only
 	if h.pending+cost > MaxHandoverBytes {
 		if fresh {
 			h.open = nil
@@ -218,17 +219,17 @@ func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sha
 		return ErrBusy
 	}
 	h.pending += cost
-	sh := share{f: f, c0: len(bt.clients), cost: cost}
+	sh := share{f: f, c0: int32(len(bt.clients)), cost: int32(cost)}
 	for _, c := range clients {
 		if c.Loop() == l {
 			bt.clients = append(bt.clients, c)
 		}
 	}
-	sh.c1 = len(bt.clients)
+	sh.c1 = int32(len(bt.clients))
 	if f == nil {
-		sh.off = len(bt.data)
+		sh.off = int32(len(bt.data))
 		bt.data = append(bt.data, b...)
-		sh.end = len(bt.data)
+		sh.end = int32(len(bt.data))
 	}
 	bt.items = append(bt.items, sh)
 	h.mu.Unlock()
@@ -246,7 +247,7 @@ func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sha
 			if it.f != nil {
 				it.f.release()
 			}
-			h.pending -= it.cost
+			h.pending -= int(it.cost)
 		}
 		bt.reset()
 		h.mu.Unlock()
@@ -254,16 +255,16 @@ func (s *Server) handOver(l int, clients []netserver.ClientNum, b []byte, f *sha
 	return err
 }
 
-// maxBatchRetained bounds the buffer memory an idle batch keeps: what
-// MaxHandoverBytes lets a batch hold, with the slack of slice growth, so
-// that a loop that is behind does not reallocate every batch.
+// maxBatchRetained bounds the buffer memory an idle batch keeps: what a
+// batch can hold under MaxHandoverBytes, with the slack of slice growth,
+// so that a loop that is behind a flood does not reallocate every batch.
 const maxBatchRetained = 2 * MaxHandoverBytes
 
 // reset empties b, keeping its buffers unless a burst made them large.
 func (b *batch) reset() {
 	clear(b.items)
 	b.items, b.data, b.clients = b.items[:0], b.data[:0], b.clients[:0]
-	if 56*cap(b.items)+cap(b.data)+8*cap(b.clients) > maxBatchRetained {
+	if 32*cap(b.items)+cap(b.data)+8*cap(b.clients) > maxBatchRetained {
 		b.items, b.data, b.clients = nil, nil, nil
 	}
 }
@@ -294,7 +295,7 @@ func (b *batch) exec() {
 			frame = it.f.b
 		}
 		s.broadcastLoop(b.loop, b.clients[it.c0:it.c1], frame, it.f)
-		done += it.cost
+		done += int(it.cost)
 	}
 	b.reset()
 	h.mu.Lock()

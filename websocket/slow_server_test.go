@@ -163,7 +163,9 @@ func burstReaders(t *testing.T, cfg Config) {
 // of them: Broadcast returns ErrBusy and counts the drop; what it accepted
 // arrives in order, and broadcasts resume once the loop has caught up.
 func TestBroadcastLoopBehind(t *testing.T) {
-	e := start(t, Config{}, 2)
+	// The client gets the whole backlog at once when the loop resumes:
+	// room for it in its queue.
+	e := start(t, Config{MaxQueuedBytes: 64 << 20}, 2)
 	// A reading client on loop 1.
 	var c *gorilla.Conn
 	var sc netserver.ClientNum
