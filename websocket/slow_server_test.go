@@ -169,8 +169,10 @@ func TestBroadcastLoopBehind(t *testing.T) {
 	// A reading client on loop 1.
 	var c *gorilla.Conn
 	var sc netserver.ClientNum
+	var all []*gorilla.Conn
 	for i := 0; i < 64 && sc.Loop() != 1; i++ {
 		c = e.dialGorilla("/sink", nil)
+		all = append(all, c)
 		sc = <-e.h.opened
 	}
 	if sc.Loop() != 1 {
@@ -212,7 +214,9 @@ func TestBroadcastLoopBehind(t *testing.T) {
 		}
 	}
 	t.Logf("%d broadcasts accepted while the loop was held", accepted)
-	c.Close()
+	for _, c := range all {
+		c.Close()
+	}
 	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
 	e.checkBaseline()
 }
