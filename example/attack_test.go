@@ -372,21 +372,16 @@ func TestAttackPipelinedBigFile(t *testing.T) {
 // 50 connections each POST 8 MiB to /echo and never read the answer:
 // 900 MB before backpressure.
 //
-// With multishot recv the bound does not hold yet: when a congested
-// client's reads resume, the re-armed multishot recv drains its whole
-// socket receive buffer (tcp_rmem allows 32 MiB here) before the loop can
-// stop it again, and netserver holds all of it (HeldBytes). That is for
-// netserver to bound; until then the multishot case reports its numbers and
-// skips.
+// With multishot recv this once failed: a re-armed multishot recv drained
+// the whole socket receive buffer (tcp_rmem allows 32 MiB here) before the
+// loop could stop it, and netserver held all of it. A client that has been
+// congested now reads single-shot, one buffer per recv.
 func TestAttackEchoNeverRead(t *testing.T) {
 	body := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16)
 	req := append([]byte(fmt.Sprintf("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body))), body...)
 	for _, mode := range recvModes {
 		t.Run(mode.name, func(t *testing.T) {
 			r := attackFor(t, mode.env, attackDuration(), echoAttack(t, req))
-			if mode.name == "multishot" && r.rss > 64<<20 {
-				t.Skipf("RSS grew by %.1f MiB: netserver's held input is not bounded with multishot recv yet", float64(r.rss)/(1<<20))
-			}
 			r.check(t, 64<<20, 64)
 		})
 	}

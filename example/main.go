@@ -201,6 +201,14 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	// WebSocket clients first: a 1001 close frame and its handshake, so
+	// that browsers see "going away" rather than an abnormal closure;
+	// within the first part of the time allowed, the rest goes to HTTP.
+	wsCtx, wsCancel := context.WithTimeout(ctx, 3*time.Second)
+	if err := d.ws.ws.Shutdown(wsCtx); err != nil {
+		log.Warn("websocket shutdown", "err", err)
+	}
+	wsCancel()
 	s.Shutdown(ctx)
 	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) {
 		return err

@@ -18,6 +18,12 @@ type wsStats struct {
 	Upgrades    uint64 `json:"upgrades"`     // handshakes completed
 	MessagesIn  uint64 `json:"messages_in"`  // messages received
 	MessagesOut uint64 `json:"messages_out"` // messages sent (a broadcast counts once per client)
+	// Connections closed with 1008 by the send queue policy and the
+	// message timeout (websocket.Config).
+	QueueOverflows    uint64 `json:"queue_overflows"`    // reached the hard send queue limit
+	SlowConsumers     uint64 `json:"slow_consumers"`     // stalled over the soft send queue limit
+	MessageTimeouts   uint64 `json:"message_timeouts"`   // took longer than the message timeout to send a message
+	BroadcastsDropped uint64 `json:"broadcasts_dropped"` // broadcast shares a loop too far behind did not get
 }
 
 // snapshot is everything the demo counts, taken at one moment.
@@ -173,6 +179,14 @@ var metrics = []metric{
 		wsValue(func(w *wsStats) uint64 { return w.MessagesIn })},
 	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", "counter",
 		wsValue(func(w *wsStats) uint64 { return w.MessagesOut })},
+	{"uringnet_websocket_queue_overflows_total", "WebSocket connections closed (1008) for reaching the hard send queue limit.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.QueueOverflows })},
+	{"uringnet_websocket_slow_consumers_total", "WebSocket connections closed (1008) for not reading while over the soft send queue limit.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.SlowConsumers })},
+	{"uringnet_websocket_message_timeouts_total", "WebSocket connections closed (1008) for taking too long to send a message.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.MessageTimeouts })},
+	{"uringnet_websocket_broadcasts_dropped_total", "WebSocket broadcasts not delivered to the clients of a loop that was too far behind.", "counter",
+		wsValue(func(w *wsStats) uint64 { return w.BroadcastsDropped })},
 }
 
 // appendMetrics appends s in the Prometheus text exposition format:

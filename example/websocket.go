@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -81,8 +82,13 @@ func (w *wsDemo) WebSocketRead(data []byte, c netserver.ClientNum, failed bool) 
 		}
 	case routeChat:
 		members := w.room.list()
-		if w.ws.Broadcast(members, w.ws.MessageType(c), data) == nil {
+		switch err := w.ws.Broadcast(members, w.ws.MessageType(c), data); {
+		case err == nil:
 			w.out.Add(uint64(len(members)))
+		case errors.Is(err, websocket.ErrBusy):
+			// The room cannot keep up with this sender: 1013, Try Again
+			// Later, rather than a backlog without end.
+			w.ws.Close(c, 1013, "sending too fast")
 		}
 	}
 }
@@ -102,7 +108,11 @@ func (w *wsDemo) WebSocketClose(c netserver.ClientNum) {
 
 // stats maps the counters for /metrics and the live page.
 func (w *wsDemo) stats() wsStats {
-	return wsStatsFrom(w.ws.Stats(), w.in.Load(), w.out.Load())
+	st := w.ws.Stats()
+	s := wsStatsFrom(st, w.in.Load(), w.out.Load())
+	s.QueueOverflows, s.SlowConsumers, s.MessageTimeouts = st.QueueOverflows, st.SlowConsumers, st.Timeouts
+	s.BroadcastsDropped = st.Dropped
+	return s
 }
 
 // room is the chat's member list. Joins and leaves edit it under a lock

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"io"
 	nethttp "net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+	"github.com/uringnet/uringnet/netserver"
 )
 
 func dialWS(t *testing.T, addr, path string) *gorilla.Conn {
@@ -101,4 +104,96 @@ func TestDemoWebSocket(t *testing.T) {
 		t.Fatalf("version 7: %d", resp.StatusCode)
 	}
 	nethttp.DefaultClient.CloseIdleConnections()
+}
+
+// TestDemoShutdownGoingAway: on SIGTERM every WebSocket client of the demo
+// (echo, chat, live stats) gets a 1001 close frame before the server stops,
+// not an abnormal closure.
+func TestDemoShutdownGoingAway(t *testing.T) {
+	out := &syncBuf{}
+	stop := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(options{addr: "127.0.0.1:0", loops: 2, bigFile: 1 << 10}, out, stop) }()
+	var addr string
+	deadline := time.Now().Add(10 * time.Second)
+	for addr == "" && time.Now().Before(deadline) {
+		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
+			addr = strings.TrimPrefix(line, "listening on ")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if addr == "" {
+		t.Fatal("no listening line")
+	}
+	var clients []*gorilla.Conn
+	for _, path := range []string{"/ws", "/chat", "/chat", "/stats"} {
+		clients = append(clients, dialWS(t, addr, path))
+	}
+	// Each client reads until its connection ends (gorilla answers the
+	// close frame as it reads it).
+	ends := make(chan error, len(clients))
+	for _, c := range clients {
+		go func() {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				if _, _, err := c.ReadMessage(); err != nil {
+					ends <- err
+					return
+				}
+			}
+		}()
+	}
+	stop <- syscall.SIGTERM
+	for range clients {
+		err := <-ends
+		if !gorilla.IsCloseError(err, gorilla.CloseGoingAway) {
+			t.Errorf("client ended with %v, want close 1001", err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("demo did not stop")
+	}
+}
+
+// TestMetricsWebSocketPolicy: the counters of the WebSocket send queue
+// policy and message timeout are exposed.
+func TestMetricsWebSocketPolicy(t *testing.T) {
+	src := &counterSources{
+		loops:    1,
+		net:      func() netserver.Stats { return netserver.Stats{} },
+		requests: func() uint64 { return 0 },
+		ws: func() wsStats {
+			return wsStats{QueueOverflows: 3, SlowConsumers: 4, MessageTimeouts: 5, BroadcastsDropped: 6}
+		},
+	}
+	s := src.take(time.Unix(1, 0))
+	got := parseExposition(t, string(appendMetrics(nil, &s)))
+	for name, want := range map[string]uint64{
+		"uringnet_websocket_queue_overflows_total":    3,
+		"uringnet_websocket_slow_consumers_total":     4,
+		"uringnet_websocket_message_timeouts_total":   5,
+		"uringnet_websocket_broadcasts_dropped_total": 6,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
+		}
+	}
+	var js statsJSON
+	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
+		t.Fatal(err)
+	}
+	if js.WebSocket == nil || js.WebSocket.SlowConsumers != 4 || js.WebSocket.MessageTimeouts != 5 || js.WebSocket.QueueOverflows != 3 {
+		t.Errorf("stats JSON %+v", js.WebSocket)
+	}
+	// The demo maps its server's counters.
+	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	_, body := get(t, "http://"+addr+"/metrics")
+	if _, ok := parseExposition(t, body)["uringnet_websocket_slow_consumers_total"]; !ok {
+		t.Error("the demo does not expose uringnet_websocket_slow_consumers_total")
+	}
 }

@@ -1,5 +1,7 @@
 package netserver
 
+import "golang.org/x/sys/unix"
+
 // Backpressure: what a client can make the server hold is bounded.
 //
 // Every write queued for a client is charged its real cost: the bytes it
@@ -17,11 +19,14 @@ package netserver
 // clients). Past it the loop delivers no new reads at all until the
 // backlogs fall to three quarters of the share. Input that arrives while
 // reads wait is held (copied out of the provided buffer, so the buffer ring
-// never runs dry because of a paused client). It is bounded by what the
-// multishot recv brings before its cancellation takes effect at the next
-// io_uring_enter, at most the socket's receive buffer, and it does not
-// count against the budget, so that it can never keep the loop over budget
-// by itself (HeldBytes in Stats shows it).
+// never runs dry because of a paused client). A multishot recv keeps
+// bringing buffers until its cancellation takes effect at the next
+// io_uring_enter, and once re-armed it drains the whole socket receive
+// buffer (megabytes) in one go, faster than congestion can stop it; so a
+// client that has been congested once reads single-shot from then on, one
+// buffer per recv, and what it can have held is one buffer. Held input
+// does not count against the budget, so that it can never keep the loop
+// over budget by itself (HeldBytes in Stats shows it).
 
 const (
 	// itemCost is the bookkeeping charged per queued write.
@@ -29,6 +34,9 @@ const (
 	// opCost is charged per queued custom Op: it may hold an open file
 	// and a pipe.
 	opCost = 16 << 10
+	// congestedRcvBuf is the socket receive buffer a client keeps once
+	// it has been congested (the kernel doubles it for bookkeeping).
+	congestedRcvBuf = 64 << 10
 )
 
 // Drainer is implemented by a Handler that wants to know when a congested
@@ -60,6 +68,12 @@ func (l *loop) charge(c ClientNum, cl *client, d int) {
 		switch {
 		case d > 0 && !cl.congested && cl.cost >= max:
 			cl.congested = true
+			if !cl.singleShot && cl.socket {
+				cl.singleShot = true
+				// Stop the receive buffer from growing further: what the
+				// client can push at us while we wait is what it holds.
+				unix.SetsockoptInt(int(cl.fd), unix.SOL_SOCKET, unix.SO_RCVBUF, congestedRcvBuf)
+			}
 			l.cnt.congestions++
 			l.congested++
 			l.stopReading(c, cl)

@@ -45,6 +45,7 @@ type client struct {
 	waiting          bool    // on the loop's waiting list (over budget)
 	recvCancelled    bool    // the multishot recv is being cancelled to stop reading
 	heldEOF          bool    // the peer's EOF arrived behind held input
+	singleShot       bool    // reads one buffer per recv (it was congested once)
 	held             []byte  // input read while the client was not readable
 	cause            error   // why the client is being closed (Handler.RawClose)
 	h                Handler // SetHandler's override of the server's Handler, or nil

@@ -24,7 +24,7 @@ func (l *loop) armRecv(c ClientNum, cl *client) {
 	t.Client = uint64(c)
 	sqe := l.getSQE()
 	switch {
-	case l.multishotRecv:
+	case l.multishotRecv && !cl.singleShot:
 		sqe.PrepRecvMultishot(int(cl.fd), l.buf.Group(), 0)
 	case l.buf != nil:
 		sqe.PrepRecvSelect(int(cl.fd), l.buf.Group(), 0)

@@ -26,6 +26,11 @@ type conn struct {
 	lastRead int64     // unix nanos of the last byte read
 	pingAt   int64     // unix nanos of our idle ping, 0 when none is waiting
 	deadline int64     // unix nanos: cut the connection off after this (closing states)
+	msgStart int64     // unix nanos when the message being received began, 0 when none
+	handed   uint64    // bytes handed to netserver in all
+	lastSent uint64    // bytes the kernel had taken at the last tick
+	stallAt  int64     // unix nanos since when the queue is over the soft limit without progress, 0 when not
+	lastCopy bool      // the last write queued was a copy (netserver.Send): the next one coalesces with it
 	state    connState
 	msgOp    Opcode // type of the message being delivered
 	deflate  bool   // permessage-deflate negotiated
@@ -50,6 +55,9 @@ type userWrite struct {
 }
 
 func (cn *conn) push(p pending) { cn.pending = append(cn.pending, p) }
+
+// waiting returns the number of pending writes.
+func (cn *conn) waiting() int { return len(cn.pending) - cn.head }
 
 // pop removes the oldest pending write.
 func (cn *conn) pop() (pending, bool) {
@@ -89,10 +97,14 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		}
 		return
 	}
-	cn.lastRead = time.Now().UnixNano()
+	now := time.Now().UnixNano()
+	cn.lastRead = now
 	cn.pingAt = 0
 	if cn.state == connClosing {
 		return // discard until the peer closes (or the close timeout)
+	}
+	if cn.msgStart == 0 {
+		cn.msgStart = now // a message (or frame) begins, or this completes one
 	}
 	for len(data) > 0 {
 		ev, n, err := cn.dec.Next(data)
@@ -103,8 +115,9 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		}
 		switch ev.Kind {
 		case EventNone:
-			return
+			data = nil
 		case EventMessage:
+			cn.msgStart = now // the next one begins now at the earliest
 			cn.msgOp = ev.Op
 			s.h.WebSocketRead(ev.Payload, c, false)
 			cn.msgOp = 0
@@ -120,6 +133,9 @@ func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 			return
 		}
 	}
+	if !cn.dec.partial() {
+		cn.msgStart = 0
+	}
 }
 
 // peerClosed answers the peer's close frame: with ours (echoing its code)
@@ -129,7 +145,7 @@ func (s *Server) peerClosed(cn *conn, ev Event) {
 		ls := &s.loops[cn.c.Loop()]
 		code := ev.CloseCode
 		ls.scratch = AppendCloseFrame(ls.scratch[:0], code, "")
-		s.ns.Send(cn.c, ls.scratch)
+		s.send(cn, ls.scratch)
 	}
 	cn.state = connClosing
 	cn.deadline = time.Now().UnixNano() + int64(s.cfg.CloseTimeout)
@@ -151,7 +167,7 @@ func (s *Server) fail(cn *conn, err error) {
 	if cn.state == connOpen {
 		ls := &s.loops[c.Loop()]
 		ls.scratch = AppendCloseFrame(ls.scratch[:0], code, reason)
-		s.ns.Send(c, ls.scratch)
+		s.send(cn, ls.scratch)
 	}
 	cn.state = connClosing
 	cn.deadline = time.Now().UnixNano() + int64(s.cfg.CloseTimeout)
@@ -241,8 +257,10 @@ func (r *rawHandler) EventErrorClose(netserver.ClientNum, uint64) {}
 // close timeouts.
 type ticker Server
 
-// Tick pings idle connections, closes those that did not answer, and cuts
-// off those whose close handshake timed out.
+// Tick pings idle connections, closes those that did not answer, those
+// whose send queue stalled over the soft limit and those that take too
+// long to send a message, and cuts off those whose close handshake timed
+// out.
 func (t *ticker) Tick(loop int, now time.Time) {
 	s := (*Server)(t)
 	ls := &s.loops[loop]
@@ -250,6 +268,9 @@ func (t *ticker) Tick(loop int, now time.Time) {
 	idle := int64(s.cfg.IdleTimeout)
 	for _, cn := range ls.conns {
 		if cn == nil {
+			continue
+		}
+		if cn.state == connOpen && (s.stalled(cn, n) || s.messageTimedOut(cn, n)) {
 			continue
 		}
 		switch {
@@ -269,28 +290,82 @@ func (t *ticker) Tick(loop int, now time.Time) {
 	}
 }
 
-// sendControl sends a control frame (ping or pong) on the loop, subject to
-// the send queue limit.
-func (s *Server) sendControl(cn *conn, op Opcode, payload []byte) {
-	ls := &s.loops[cn.c.Loop()]
-	if !s.admit(cn, 2+len(payload)) {
-		return
+// stalled applies the slow consumer rule (Config.StallTimeout) to an open
+// connection at tick time n, and reports whether it closed it.
+func (s *Server) stalled(cn *conn, n int64) bool {
+	stall := int64(s.cfg.StallTimeout)
+	if stall <= 0 {
+		return false
 	}
-	ls.scratch = AppendFrame(ls.scratch[:0], op, payload)
-	s.ns.Send(cn.c, ls.scratch)
-}
-
-// admit reports whether n more bytes fit in cn's send queue. When they do
-// not, the connection is closed with 1008 (see Config.MaxQueuedBytes).
-func (s *Server) admit(cn *conn, n int) bool {
 	q := s.ns.Queued(cn.c)
 	if q < 0 {
 		return false
 	}
-	if q == 0 || q+n <= s.cfg.MaxQueuedBytes {
+	sent := cn.handed - uint64(q)
+	progress := sent != cn.lastSent
+	cn.lastSent = sent
+	switch {
+	case q+QueuedWriteCost*cn.waiting() <= s.cfg.MaxQueuedBytes:
+		cn.stallAt = 0
+	case progress || cn.stallAt == 0:
+		cn.stallAt = n
+	case n-cn.stallAt >= stall:
+		s.cnt.slow.Add(1)
+		s.log.Debug("websocket: slow consumer", "client", cn.c, "queued", q, "writes", cn.waiting(),
+			"stalled", time.Duration(n-cn.stallAt))
+		s.closeConn(cn, ClosePolicyViolation, "slow consumer")
 		return true
 	}
-	s.overflow(cn, q)
+	return false
+}
+
+// messageTimedOut applies Config.MessageTimeout to an open connection at
+// tick time n, and reports whether it closed it.
+func (s *Server) messageTimedOut(cn *conn, n int64) bool {
+	limit := int64(s.cfg.MessageTimeout)
+	if limit <= 0 || cn.msgStart == 0 || n-cn.msgStart < limit {
+		return false
+	}
+	s.cnt.timeouts.Add(1)
+	s.log.Debug("websocket: message timeout", "client", cn.c, "after", time.Duration(n-cn.msgStart))
+	s.closeConn(cn, ClosePolicyViolation, "message timeout")
+	return true
+}
+
+// sendControl sends a control frame (ping or pong) on the loop, subject to
+// the send queue limit.
+func (s *Server) sendControl(cn *conn, op Opcode, payload []byte) {
+	ls := &s.loops[cn.c.Loop()]
+	if !s.admit(cn, 2+len(payload), 0) {
+		return
+	}
+	ls.scratch = AppendFrame(ls.scratch[:0], op, payload)
+	s.send(cn, ls.scratch)
+}
+
+// send copies b into cn's output (netserver.Send), counting its bytes.
+func (s *Server) send(cn *conn, b []byte) error {
+	cn.handed += uint64(len(b))
+	cn.lastCopy = true
+	return s.ns.Send(cn.c, b)
+}
+
+// admit reports whether n more bytes in writes more writes with a callback
+// fit in cn's send queue (Config.HardQueuedBytes). When they do not, the
+// connection is closed with 1008.
+func (s *Server) admit(cn *conn, n, writes int) bool {
+	q := s.ns.Queued(cn.c)
+	if q < 0 {
+		return false
+	}
+	if q == 0 {
+		return true // one message of any size always fits
+	}
+	cost := q + QueuedWriteCost*cn.waiting()
+	if cost+n+QueuedWriteCost*writes <= s.cfg.HardQueuedBytes {
+		return true
+	}
+	s.overflow(cn, cost)
 	return false
 }
 
@@ -298,9 +373,9 @@ func (s *Server) admit(cn *conn, n int) bool {
 // frame queued behind its backlog (a close frame may exceed the limit), or
 // at once when the backlog is already over the limit (a single large
 // message), since the close frame would wait behind it for nothing.
-func (s *Server) overflow(cn *conn, q int) {
+func (s *Server) overflow(cn *conn, cost int) {
 	s.cnt.overflows.Add(1)
-	if q > s.cfg.MaxQueuedBytes {
+	if cost > s.cfg.HardQueuedBytes {
 		s.ns.Abort(cn.c)
 		return
 	}
@@ -317,7 +392,7 @@ func (s *Server) closeConn(cn *conn, code CloseCode, reason string) {
 	ls.scratch = AppendCloseFrame(ls.scratch[:0], code, reason)
 	cn.state = connCloseSent
 	cn.deadline = time.Now().UnixNano() + int64(s.cfg.CloseTimeout)
-	if err := s.ns.Send(cn.c, ls.scratch); err != nil {
+	if err := s.send(cn, ls.scratch); err != nil {
 		s.ns.Abort(cn.c)
 	}
 }
@@ -345,6 +420,7 @@ func (s *Server) post(c netserver.ClientNum, f func()) error {
 	if c.Loop() >= len(s.loops) {
 		return ErrClosed
 	}
+	s.closeBatch(c.Loop()) // keep the order with broadcasts handed over before
 	return s.ns.RunOnLoop(c.Loop(), f)
 }
 
@@ -374,13 +450,13 @@ func (s *Server) Send(c netserver.ClientNum, op Opcode, data []byte) error {
 		payload, rsv1 = ls.scratch, true
 	}
 	hdr := AppendFrameHeader(ls.hdr[:0], true, op, rsv1, len(payload), nil)
-	if !s.admit(cn, len(hdr)+len(payload)) {
+	if !s.admit(cn, len(hdr)+len(payload), 0) {
 		return ErrQueueFull
 	}
-	if err := s.ns.Send(c, hdr); err != nil {
+	if err := s.send(cn, hdr); err != nil {
 		return err
 	}
-	return s.ns.Send(c, payload)
+	return s.send(cn, payload)
 }
 
 // Write sends data as one message of type op to c without copying it:
@@ -445,7 +521,7 @@ func (s *Server) write(c netserver.ClientNum, op Opcode, data []byte, bufs [][]b
 		size += len(b)
 	}
 	w.bufs[0] = AppendFrameHeader(w.hdr[:0], true, op, cn.deflate, size, nil)
-	if !s.admit(cn, len(w.bufs[0])+size) {
+	if !s.admit(cn, len(w.bufs[0])+size, 1) {
 		ls.putWrite(w)
 		return ErrQueueFull
 	}
@@ -455,6 +531,8 @@ func (s *Server) write(c netserver.ClientNum, op Opcode, data []byte, bufs [][]b
 		ls.putWrite(w)
 		return err
 	}
+	cn.handed += uint64(len(w.bufs[0]) + size)
+	cn.lastCopy = false
 	return nil
 }
 

@@ -294,6 +294,13 @@ func headerLen(b1 byte) int {
 	return n
 }
 
+// partial reports whether d holds part of a message or frame: a data
+// message begun and not finished, or a frame header or control frame not
+// yet complete.
+func (d *Decoder) partial() bool {
+	return d.msgOp != 0 || d.hdrLen > 0 || d.state == statePayload
+}
+
 // checkStart applies the rules that the first two header bytes decide.
 func (d *Decoder) checkStart(b0, b1 byte) error {
 	op := Opcode(b0 & 0xF)
@@ -303,8 +310,15 @@ func (d *Decoder) checkStart(b0, b1 byte) error {
 	if b0&(bitRsv2|bitRsv3) != 0 {
 		return protocolError(CloseProtocolError, "RSV2 or RSV3 set without an extension")
 	}
-	if b0&bitRsv1 != 0 && (d.Decompressor == nil || (op != OpText && op != OpBinary)) {
-		return protocolError(CloseProtocolError, "RSV1 set without permessage-deflate on the first frame of a message")
+	if b0&bitRsv1 != 0 {
+		switch {
+		case d.Decompressor == nil:
+			return protocolError(CloseProtocolError, "RSV1 set without permessage-deflate")
+		case op.IsControl():
+			return protocolError(CloseProtocolError, "RSV1 set on a control frame")
+		case op == OpContinuation:
+			return protocolError(CloseProtocolError, "RSV1 set on a continuation frame")
+		}
 	}
 	if b1&bitMask == 0 {
 		return protocolError(CloseProtocolError, "client frame not masked")

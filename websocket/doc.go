@@ -19,11 +19,38 @@
 // WebSocketClose. Server.Send copies, Write and Writev do not (their
 // callbacks say when the data is free), Close runs the close handshake with
 // a timeout, and Broadcast encodes a message once into a reference-counted
-// buffer that every connection's send shares. Pings are answered, idle
-// connections pinged, protocol errors answered with their close code, and
-// each connection's send queue is bounded (Config.MaxQueuedBytes): a slow
-// reader is closed with 1008, never allowed to hold memory without bound or
-// to hold the other connections back.
+// buffer that every connection's send shares (a frame smaller than
+// QueuedWriteCost is copied instead, coalesced with the connection's other
+// copies). The shares of other loops are handed over in batches, with no
+// allocation per message, and a loop more than MaxHandoverBytes behind gets
+// none (Broadcast returns ErrBusy). Pings are answered, idle connections pinged, protocol errors
+// answered with their close code, a message that takes longer than
+// Config.MessageTimeout to arrive is cut off with 1008, and Shutdown closes
+// every connection with 1001 and waits for the close handshakes.
+//
+// # Slow consumers
+//
+// Each connection's send queue (what was written and not yet taken by the
+// kernel) is counted at its real cost: its bytes plus QueuedWriteCost for
+// every write waiting with its own bookkeeping (a shared broadcast frame, a
+// Write or a Writev), so a flood of tiny messages counts for the memory it
+// holds. The policy separates a reader that is behind in a burst from one
+// that does not read:
+//
+//   - Config.MaxQueuedBytes (1 MiB) is a soft limit. A connection may go
+//     over it; while it is over, the kernel must take some of its bytes at
+//     least every Config.StallTimeout (10 s), checked on every tick, or it
+//     is a slow consumer: closed with 1008 "slow consumer"
+//     (Stats.SlowConsumers).
+//   - Config.HardQueuedBytes (twice the soft limit) bounds the memory a
+//     connection holds: a write that would take it over is not queued and
+//     the connection is closed with 1008 "send queue full", or cut off at
+//     once when its backlog alone is over it (Stats.QueueOverflows).
+//
+// A reader that keeps reading makes progress and is never cut off for a
+// burst below the hard limit; a client that never reads is closed at the
+// latest StallTimeout after its queue passed the soft limit. Writes never
+// wait for a connection, so neither ever delays the others.
 //
 // # Decoding
 //

@@ -158,6 +158,10 @@ func CheckUpgrade(r *UpgradeRequest, o *UpgradeOptions) (UpgradeResult, error) {
 	if trimOWS(r.Version) != "13" {
 		return UpgradeResult{}, handshakeError(426, "unsupported Sec-WebSocket-Version, want 13")
 	}
+	if strings.Contains(r.Key, ",") {
+		// RFC 6455 11.3.1: the field appears once in a request.
+		return UpgradeResult{}, handshakeError(400, "more than one Sec-WebSocket-Key")
+	}
 	if !ValidKey(trimOWS(r.Key)) {
 		return UpgradeResult{}, handshakeError(400, "invalid Sec-WebSocket-Key")
 	}

@@ -83,6 +83,8 @@ func TestCheckUpgrade(t *testing.T) {
 		{"no version", func(r *UpgradeRequest) { r.Version = "" }, nil, 426, UpgradeResult{}},
 		{"bad key", func(r *UpgradeRequest) { r.Key = "short" }, nil, 400, UpgradeResult{}},
 		{"no key", func(r *UpgradeRequest) { r.Key = "" }, nil, 400, UpgradeResult{}},
+		{"two keys", func(r *UpgradeRequest) { r.Key = sampleKey + "," + sampleKey }, nil, 400, UpgradeResult{}},
+		{"two keys, spaced", func(r *UpgradeRequest) { r.Key = sampleKey + ", x3JJHMbDL1EzLkh9GBhXDw==" }, nil, 400, UpgradeResult{}},
 		{"cross origin", func(r *UpgradeRequest) { r.Origin = "http://evil.example" }, nil, 403, UpgradeResult{}},
 		{"bad origin url", func(r *UpgradeRequest) { r.Origin = "http://%zz" }, nil, 403, UpgradeResult{}},
 		{"no origin", func(r *UpgradeRequest) { r.Origin = "" }, nil, 0, UpgradeResult{}},

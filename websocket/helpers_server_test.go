@@ -41,13 +41,14 @@ type wsHandler struct {
 	writes   int // WebSocketWrite/Writev calls
 	wfailed  int // ... with failed set
 	upErrs   []error
-	messages chan string // /sink: copies of what arrives, when not nil
+	messages chan string           // /sink: copies of what arrives, when not nil
+	room     []netserver.ClientNum // /chat members, copied on write (a broadcast allocates nothing)
 }
 
 func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	path := string(req.Path)
 	switch path {
-	case "/ws", "/write", "/writev", "/sink":
+	case "/ws", "/write", "/writev", "/sink", "/chat":
 	default:
 		h.hs.RespondError(c, 404)
 		return
@@ -60,6 +61,9 @@ func (h *wsHandler) HTTPRead(req *http.Request, c netserver.ClientNum, failed bo
 	}
 	h.mu.Lock()
 	h.paths[c] = path
+	if path == "/chat" {
+		h.room = append(h.room[:len(h.room):len(h.room)], c)
+	}
 	h.mu.Unlock()
 	select {
 	case h.opened <- c:
@@ -95,6 +99,13 @@ func (h *wsHandler) WebSocketRead(data []byte, c netserver.ClientNum, failed boo
 	case "/writev":
 		b := append([]byte(nil), data...)
 		h.ws.Writev(c, op, [][]byte{b[:len(b)/2], nil, b[len(b)/2:]})
+	case "/chat":
+		h.mu.Lock()
+		members := h.room
+		h.mu.Unlock()
+		if err := h.ws.Broadcast(members, op, data); errors.Is(err, ErrBusy) {
+			h.ws.Close(c, 1013, "sending too fast") // Try Again Later
+		}
 	case "/sink":
 		if h.messages != nil {
 			h.messages <- string(data)
@@ -122,6 +133,12 @@ func (h *wsHandler) WebSocketClose(c netserver.ClientNum) {
 		panic(fmt.Sprintf("WebSocketClose(%v) twice", c))
 	}
 	h.closed[c] = true
+	for i, m := range h.room {
+		if m == c {
+			h.room = append(append([]netserver.ClientNum(nil), h.room[:i]...), h.room[i+1:]...)
+			break
+		}
+	}
 }
 
 func (h *wsHandler) isClosed(c netserver.ClientNum) bool {
@@ -287,6 +304,18 @@ var stingyDialer = &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) er
 	})
 }}
 
+// bufDialer returns a dialer whose connections have SO_SNDBUF and
+// SO_RCVBUF set to size before connecting, so that what the kernel buffers
+// for them does not depend on autotuning or cached TCP metrics.
+func bufDialer(size int) *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, size)
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, size)
+		})
+	}}
+}
+
 // dialRaw opens a connection and completes the handshake for path.
 func (e *env) dialRaw(path string) *rawConn {
 	return e.dialRawWith(path, &net.Dialer{})
@@ -295,14 +324,30 @@ func (e *env) dialRaw(path string) *rawConn {
 // dialRawWith is dialRaw with a dialer.
 func (e *env) dialRawWith(path string, d *net.Dialer) *rawConn {
 	e.t.Helper()
+	return e.dialRawOpts(path, d, false)
+}
+
+// dialRawExt is dialRaw offering permessage-deflate when deflate is set
+// (which the server must then accept).
+func (e *env) dialRawExt(path string, deflate bool) *rawConn {
+	e.t.Helper()
+	return e.dialRawOpts(path, &net.Dialer{}, deflate)
+}
+
+func (e *env) dialRawOpts(path string, d *net.Dialer, deflate bool) *rawConn {
+	e.t.Helper()
 	nc, err := d.Dial("tcp", e.addr)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { nc.Close() })
 	rc := &rawConn{Conn: nc, r: bufio.NewReader(nc)}
+	ext := ""
+	if deflate {
+		ext = "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+	}
 	fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, e.addr)
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s\r\n", path, e.addr, ext)
 	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	resp, err := nethttp.ReadResponse(rc.r, nil)
 	if err != nil {
@@ -310,6 +355,9 @@ func (e *env) dialRawWith(path string, d *net.Dialer) *rawConn {
 	}
 	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 		e.t.Fatalf("handshake: %s %v", resp.Status, resp.Header)
+	}
+	if got := resp.Header.Get("Sec-WebSocket-Extensions") != ""; got != deflate {
+		e.t.Fatalf("handshake: deflate %v, want %v (%v)", got, deflate, resp.Header)
 	}
 	return rc
 }
@@ -352,6 +400,25 @@ func (rc *rawConn) readFrame() (serverFrame, error) {
 		return serverFrame{}, err
 	}
 	return serverFrame{fin: h[0]&0x80 != 0, rsv: h[0] & 0x70, op: Opcode(h[0] & 0xF), payload: p}, nil
+}
+
+// readClose reads frames until a close frame and returns its code (0 when
+// it has none) and reason.
+func (rc *rawConn) readClose(t testing.TB) (CloseCode, string) {
+	t.Helper()
+	for {
+		f, err := rc.readFrame()
+		if err != nil {
+			t.Fatalf("waiting for a close frame: %v", err)
+		}
+		if f.op != OpClose {
+			continue
+		}
+		if len(f.payload) < 2 {
+			return 0, ""
+		}
+		return CloseCode(binary.BigEndian.Uint16(f.payload)), string(f.payload[2:])
+	}
 }
 
 // expectClose reads frames until a close frame, checks its code, and then

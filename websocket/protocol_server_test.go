@@ -119,6 +119,9 @@ func TestHandshake(t *testing.T) {
 		{"POST", strings.Replace(valid, "GET", "POST", 1) + "Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n", 400, ""},
 		{"body", valid + "Sec-WebSocket-Version: 13\r\nContent-Length: 3\r\n\r\nabc", 400, ""},
 		{"HTTP/1.0", strings.Replace(valid, "HTTP/1.1", "HTTP/1.0", 1) + "Sec-WebSocket-Version: 13\r\n\r\n", 400, ""},
+		// RFC 6455 11.3.1: Sec-WebSocket-Key appears once in a request.
+		{"two keys", valid + "Sec-WebSocket-Key: x3JJHMbDL1EzLkh9GBhXDw==\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, ""},
+		{"same key twice", valid + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc, err := net.Dial("tcp", e.addr)
@@ -155,8 +158,8 @@ func TestHandshake(t *testing.T) {
 		})
 	}
 	st := e.ws.Stats()
-	if st.Upgrades != 4 || st.Refused != 9 {
-		t.Errorf("stats %+v, want 4 upgrades and 9 refusals", st)
+	if st.Upgrades != 4 || st.Refused != 11 {
+		t.Errorf("stats %+v, want 4 upgrades and 11 refusals", st)
 	}
 	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
 	e.checkBaseline()
@@ -230,4 +233,33 @@ func TestDeflateNotInherited(t *testing.T) {
 	rc := e.dialRaw("/ws") // no extension offered
 	rc.Write(clientFrame(true, OpText, true, []byte("x")))
 	rc.expectClose(t, CloseProtocolError)
+}
+
+// TestRSV1Reasons: with permessage-deflate negotiated, RSV1 where the
+// extension does not allow it is refused with a reason that says where,
+// not that deflate is off; without it, the reason says it is off.
+func TestRSV1Reasons(t *testing.T) {
+	e := start(t, Config{Compression: true, CloseTimeout: 2 * time.Second}, 1)
+	for _, tc := range []struct {
+		name    string
+		deflate bool
+		in      []byte
+		reason  string
+	}{
+		{"ping with deflate", true, clientFrame(true, OpPing, true, nil), "RSV1 set on a control frame"},
+		{"continuation with deflate", true, cat(clientFrame(false, OpText, true, nil), clientFrame(true, OpContinuation, true, nil)), "RSV1 set on a continuation frame"},
+		{"text without deflate", false, clientFrame(true, OpText, true, []byte("x")), "RSV1 set without permessage-deflate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := e.dialRawExt("/ws", tc.deflate)
+			rc.Write(tc.in)
+			code, reason := rc.readClose(t)
+			if code != CloseProtocolError || reason != tc.reason {
+				t.Errorf("close %d %q, want %d %q", code, reason, CloseProtocolError, tc.reason)
+			}
+			rc.expectEOF(t)
+		})
+	}
+	waitFor(t, "connections gone", func() bool { return e.ws.Stats().Conns == 0 })
+	e.checkBaseline()
 }

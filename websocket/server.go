@@ -2,7 +2,10 @@ package websocket
 
 import (
 	"compress/flate"
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,9 +17,23 @@ import (
 // Defaults of the Config fields left zero.
 const (
 	DefaultMaxQueuedBytes = 1 << 20
-	DefaultIdleTimeout    = 60 * time.Second
-	DefaultCloseTimeout   = 5 * time.Second
+	// DefaultHardQueuedFactor: HardQueuedBytes defaults to this many times
+	// MaxQueuedBytes.
+	DefaultHardQueuedFactor = 2
+	DefaultStallTimeout     = 10 * time.Second
+	DefaultIdleTimeout      = 60 * time.Second
+	DefaultMessageTimeout   = 60 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
 )
+
+// QueuedWriteCost is what each write with a callback (a Broadcast frame, a
+// Write or a Writev) counts against a connection's send queue limits on
+// top of its bytes: the bookkeeping that netserver and this package keep
+// for it until it is sent (a netserver write item, a pending entry, their
+// share of slice growth), rounded up. Send, control frames and small
+// broadcast frames are copied into netserver's pooled 16 KiB buffers,
+// coalesced, and count their bytes only.
+const QueuedWriteCost = 256
 
 // Errors returned by Server methods.
 var (
@@ -27,9 +44,15 @@ var (
 	// handshake has begun.
 	ErrClosing = errors.New("websocket: connection closing")
 	// ErrQueueFull is returned when a write would take a connection's send
-	// queue over Config.MaxQueuedBytes; the connection is being closed
+	// queue over Config.HardQueuedBytes; the connection is being closed
 	// with 1008.
 	ErrQueueFull = errors.New("websocket: send queue full; closing with 1008")
+	// ErrBusy is returned by Broadcast when a loop has fallen
+	// more than MaxHandoverBytes behind the broadcasts handed to it: its
+	// clients do not get the message. A chat server may close the sender
+	// (with 1013, Try Again Later, say): it sends faster than the server
+	// can deliver.
+	ErrBusy = errors.New("websocket: loop too far behind; broadcast not delivered to its clients")
 	// ErrOpcode is returned for a write whose opcode is not OpText or
 	// OpBinary.
 	ErrOpcode = errors.New("websocket: messages are OpText or OpBinary")
@@ -90,16 +113,51 @@ type Config struct {
 	// decompression; a larger one fails the connection with 1009. Zero
 	// means DefaultMaxMessageSize (16 MiB).
 	MaxMessageSize int64
-	// MaxQueuedBytes bounds the bytes written to a connection and not yet
-	// taken by the kernel. A message that would take the queue over it
-	// (unless the queue is empty: one message of any size always fits) is
-	// not queued; the connection is closed with 1008 instead. Zero means
-	// DefaultMaxQueuedBytes (1 MiB).
+	// MaxQueuedBytes is the soft limit of a connection's send queue: what
+	// was written to it and not yet taken by the kernel, counted at its
+	// real cost (the bytes, plus QueuedWriteCost for each Broadcast frame,
+	// Write or Writev waiting). A connection may go over it in a burst;
+	// while it is over, the kernel must take some of its bytes at least
+	// every StallTimeout, or the connection is a slow consumer and is
+	// closed with 1008 ("slow consumer"). Zero means DefaultMaxQueuedBytes
+	// (1 MiB).
+	//
+	// So a reader that keeps reading is never cut off for a burst (its
+	// backlog drains, however large the burst, up to HardQueuedBytes),
+	// while a client that stops reading is closed StallTimeout after its
+	// backlog passed MaxQueuedBytes, or at once when it reaches
+	// HardQueuedBytes, whichever comes first. Neither ever delays the
+	// other connections: writes never wait for a slow one.
 	MaxQueuedBytes int
+	// HardQueuedBytes is the hard limit of a connection's send queue,
+	// counted as for MaxQueuedBytes: a message that would take the queue
+	// over it (unless the queue is empty: one message of any size always
+	// fits) is not queued, and the connection is closed with 1008 ("send
+	// queue full") instead, or at once when its backlog alone is already
+	// over the limit. It bounds the memory a connection can hold. Zero
+	// means DefaultHardQueuedFactor (2) times MaxQueuedBytes; it is never
+	// below MaxQueuedBytes.
+	HardQueuedBytes int
+	// StallTimeout is how long a connection whose send queue is over
+	// MaxQueuedBytes may go without the kernel taking any of its bytes
+	// before it is closed with 1008 as a slow consumer (checked on every
+	// tick of the http.Server). Zero means DefaultStallTimeout (10 s);
+	// negative means never (only HardQueuedBytes applies).
+	StallTimeout time.Duration
 	// IdleTimeout: a connection that sends nothing for this long gets a
 	// ping; if it still sends nothing for as long again, it is closed with
 	// 1001. Zero means DefaultIdleTimeout (60 s); negative means never.
 	IdleTimeout time.Duration
+	// MessageTimeout bounds the time a client may take to send a message
+	// once its first byte has arrived: a message (or frame) still
+	// incomplete after it closes the connection with 1008 ("message
+	// timeout"), however steadily its fragments trickle in (each of which
+	// resets the idle timer). Zero means DefaultMessageTimeout (60 s);
+	// negative means no limit.
+	MessageTimeout time.Duration
+	// Logger receives the server's debug logs (slow consumers, message
+	// timeouts). Nil means slog.Default().
+	Logger *slog.Logger
 	// CloseTimeout bounds the close handshake: a peer that has not
 	// answered our close frame (or closed the TCP connection after a
 	// protocol error) within it is cut off. Zero means
@@ -113,7 +171,10 @@ type Stats struct {
 	Upgrades       uint64 // handshakes accepted
 	Refused        uint64 // handshakes refused (400, 403, 426)
 	SharedFrames   int64  // broadcast frames still referenced by a send
-	QueueOverflows uint64 // connections closed with 1008 for a full send queue
+	QueueOverflows uint64 // connections closed with 1008 for reaching HardQueuedBytes
+	SlowConsumers  uint64 // connections closed with 1008 for stalling over MaxQueuedBytes
+	Timeouts       uint64 // connections closed with 1008 for exceeding MessageTimeout
+	Dropped        uint64 // broadcast shares not handed to a loop too far behind (ErrBusy)
 	ProtocolErrors uint64 // connections failed for a protocol error
 }
 
@@ -129,11 +190,15 @@ type Server struct {
 	cfg     Config
 	opts    UpgradeOptions
 	loops   []loopState
-	frames  sync.Pool // *sharedFrame
+	log     *slog.Logger
+	frames  sync.Pool  // *sharedFrame
+	smalls  sync.Pool  // *[QueuedWriteCost]byte: small frames being broadcast
+	hand    []handover // by loop: broadcasts handed over from elsewhere
 	nframes atomic.Int64
 	conns   atomic.Int64
+	closing atomic.Bool // Shutdown has begun
 	cnt     struct {
-		upgrades, refused, overflows, protoErrs atomic.Uint64
+		upgrades, refused, overflows, slow, timeouts, dropped, protoErrs atomic.Uint64
 	}
 }
 
@@ -153,8 +218,21 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 	if cfg.MaxQueuedBytes <= 0 {
 		cfg.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
+	if cfg.HardQueuedBytes <= 0 {
+		cfg.HardQueuedBytes = DefaultHardQueuedFactor * cfg.MaxQueuedBytes
+	}
+	cfg.HardQueuedBytes = max(cfg.HardQueuedBytes, cfg.MaxQueuedBytes)
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MessageTimeout == 0 {
+		cfg.MessageTimeout = DefaultMessageTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
 	if cfg.CloseTimeout <= 0 {
 		cfg.CloseTimeout = DefaultCloseTimeout
@@ -164,6 +242,7 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 		ns:  hs.Net(),
 		h:   h,
 		cfg: cfg,
+		log: cfg.Logger,
 		opts: UpgradeOptions{
 			Subprotocols:   cfg.Subprotocols,
 			CheckOrigin:    cfg.CheckOrigin,
@@ -172,6 +251,7 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 		},
 	}
 	s.loops = make([]loopState, s.ns.Loops())
+	s.hand = make([]handover, s.ns.Loops())
 	s.ns.AddTicker((*ticker)(s))
 	return s
 }
@@ -184,6 +264,9 @@ func (s *Server) Stats() Stats {
 		Refused:        s.cnt.refused.Load(),
 		SharedFrames:   s.nframes.Load(),
 		QueueOverflows: s.cnt.overflows.Load(),
+		SlowConsumers:  s.cnt.slow.Load(),
+		Timeouts:       s.cnt.timeouts.Load(),
+		Dropped:        s.cnt.dropped.Load(),
 		ProtocolErrors: s.cnt.protoErrs.Load(),
 	}
 }
@@ -207,7 +290,7 @@ func (s *Server) Upgrade(req *http.Request, c netserver.ClientNum) error {
 		Host:       string(req.Host),
 		Upgrade:    joinHeader(req, "Upgrade"),
 		Connection: joinHeader(req, "Connection"),
-		Key:        string(req.Header("Sec-WebSocket-Key")),
+		Key:        joinHeader(req, "Sec-WebSocket-Key"),
 		Version:    string(req.Header("Sec-WebSocket-Version")),
 		Origin:     string(req.Header("Origin")),
 		Protocol:   joinHeader(req, "Sec-WebSocket-Protocol"),
@@ -241,9 +324,56 @@ func (s *Server) Upgrade(req *http.Request, c netserver.ClientNum) error {
 		cn.dec.Decompressor = ls.decompressor()
 	}
 	cn.lastRead = time.Now().UnixNano()
+	if q := s.ns.Queued(c); q > 0 {
+		cn.handed = uint64(q) // the 101 response
+	}
+	cn.lastCopy = true // the 101 response is a copy
 	s.conns.Add(1)
 	s.cnt.upgrades.Add(1)
+	if s.closing.Load() {
+		s.closeConn(cn, CloseGoingAway, "server shutting down")
+	}
 	return nil
+}
+
+// Shutdown closes every WebSocket connection with 1001 ("server shutting
+// down"), the close frame queued after what was written before, and waits
+// until the close handshakes are over and every connection is gone, or
+// until ctx ends (it then returns ctx's error, wrapped; the connections
+// left are cut off by their CloseTimeout, or by shutting the http.Server
+// down). Connections upgraded after Shutdown began are closed the same
+// way. Call it before shutting the http.Server down (whose Shutdown would
+// close the connections without a close frame), and not from a loop.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	for l := range s.loops {
+		if err := s.ns.RunOnLoop(l, func() { s.goAway(l) }); err != nil {
+			if s.conns.Load() == 0 {
+				return nil
+			}
+			return fmt.Errorf("websocket: shutdown: loop %d: %w", l, err)
+		}
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for s.conns.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("websocket: shutdown: %d connections left: %w", s.conns.Load(), ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// goAway starts the close handshake with 1001 on every open connection of
+// loop l, on that loop.
+func (s *Server) goAway(l int) {
+	for _, cn := range s.loops[l].conns {
+		if cn != nil {
+			s.closeConn(cn, CloseGoingAway, "server shutting down")
+		}
+	}
 }
 
 // joinHeader returns every value of the fields named name, joined with
