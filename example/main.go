@@ -189,10 +189,17 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	stopLive := make(chan struct{})
 	defer close(stopLive)
 	go d.ws.live.run(time.Second, stopLive)
-	log.Info("serving", "addr", s.Addr().String(), "root", root, "loops", s.Net().Loops(),
-		"access_log", o.accessLog)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
+	// Announce the server only once every loop serves: where io_uring is
+	// refused, Serve fails first and nothing claims to be listening.
+	select {
+	case err := <-errc:
+		return err
+	case <-s.Ready():
+	}
+	log.Info("serving", "addr", s.Addr().String(), "root", root, "loops", s.Net().Loops(),
+		"access_log", o.accessLog)
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	select {
 	case err := <-errc:
