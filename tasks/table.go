@@ -46,9 +46,11 @@ type slot struct {
 
 // Table is a bounded set of tasks.
 type Table struct {
-	slots []slot
-	free  []uint32 // stack of free slot indexes
-	high  int      // slots[high:] have never been used
+	chunks [][]slot // slots in fixed chunks, allocated as the table fills
+	size   int      // the most slots the table may have
+	n      int      // slots allocated
+	free   []uint32 // stack of free slot indexes among the allocated ones
+	high   int      // slots [high, n) have never been used
 
 	acquired uint64
 	released uint64
@@ -71,26 +73,45 @@ func New(size int) (*Table, error) {
 	if size <= 0 || size > 1<<30 {
 		return nil, fmt.Errorf("tasks: table size %d out of range", size)
 	}
-	// Slots are untouched until first used (generation 0 becomes 1 then),
-	// so a large table costs memory only for the slots in use.
-	t := &Table{slots: make([]slot, size), free: make([]uint32, size)}
-	for i := range t.free {
-		t.free[i] = uint32(size - 1 - i) // pop from the end: slot 0 first
+	// Slots are allocated a chunk at a time as tasks are in flight at once,
+	// so a large table costs memory (and garbage-collector headroom) only
+	// for the most tasks ever in flight. Chunks never move: a *Task stays
+	// valid while the table grows.
+	return &Table{size: size}, nil
+}
+
+// chunkBits sets the slots per chunk.
+const chunkBits = 9
+
+func (t *Table) slot(i uint32) *slot {
+	return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)]
+}
+
+// grow allocates the next chunk, or reports false at the size limit.
+func (t *Table) grow() bool {
+	k := min(1<<chunkBits, t.size-t.n)
+	if k <= 0 {
+		return false
 	}
-	return t, nil
+	t.chunks = append(t.chunks, make([]slot, k))
+	for i := t.n + k - 1; i >= t.n; i-- {
+		t.free = append(t.free, uint32(i)) // pop from the end: lowest first
+	}
+	t.n += k
+	return true
 }
 
 // Acquire takes a free slot and returns its id and task, zeroed. It returns
 // ok=false when every slot is in flight.
 func (t *Table) Acquire() (id ID, task *Task, ok bool) {
-	n := len(t.free)
-	if n == 0 {
+	if len(t.free) == 0 && !t.grow() {
 		t.full++
 		return 0, nil, false
 	}
+	n := len(t.free)
 	i := t.free[n-1]
 	t.free = t.free[:n-1]
-	s := &t.slots[i]
+	s := t.slot(i)
 	if s.gen == 0 {
 		s.gen = 1
 	}
@@ -106,11 +127,11 @@ func (t *Table) Acquire() (id ID, task *Task, ok bool) {
 // and is counted in Stats().Stale.
 func (t *Table) Get(id ID) (*Task, bool) {
 	i := id.Slot()
-	if int(i) >= len(t.slots) {
+	if int(i) >= t.n {
 		t.stale++
 		return nil, false
 	}
-	s := &t.slots[i]
+	s := t.slot(i)
 	if !s.used || s.gen != id.Gen() {
 		t.stale++
 		return nil, false
@@ -125,7 +146,7 @@ func (t *Table) Release(id ID) bool {
 	if _, ok := t.Get(id); !ok {
 		return false
 	}
-	s := &t.slots[id.Slot()]
+	s := t.slot(id.Slot())
 	s.task = Task{}
 	s.used = false
 	s.gen++
@@ -138,18 +159,18 @@ func (t *Table) Release(id ID) bool {
 }
 
 // InFlight returns the number of tasks acquired and not released.
-func (t *Table) InFlight() int { return len(t.slots) - len(t.free) }
+func (t *Table) InFlight() int { return t.n - len(t.free) }
 
 // Free returns the number of free slots.
-func (t *Table) Free() int { return len(t.free) }
+func (t *Table) Free() int { return t.size - t.n + len(t.free) }
 
 // ForEach calls f for every task in flight (for shutdown and cancellation).
 // It visits only the slots used so far (released slots are reused before
 // new ones), so its cost follows the peak number of tasks in flight, not
 // the table's size, and it never touches memory no task has used.
 func (t *Table) ForEach(f func(ID, *Task)) {
-	for i := range t.slots[:t.high] {
-		if s := &t.slots[i]; s.used {
+	for i := 0; i < t.high; i++ {
+		if s := t.slot(uint32(i)); s.used {
 			f(makeID(uint32(i), s.gen), &s.task)
 		}
 	}
@@ -158,7 +179,7 @@ func (t *Table) ForEach(f func(ID, *Task)) {
 // Stats returns the table's counters.
 func (t *Table) Stats() Stats {
 	return Stats{
-		InFlight: t.InFlight(), Capacity: len(t.slots),
+		InFlight: t.InFlight(), Capacity: t.size,
 		Acquired: t.acquired, Released: t.released, Stale: t.stale, Full: t.full,
 	}
 }

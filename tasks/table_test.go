@@ -114,7 +114,8 @@ func TestReleaseDropsReferences(t *testing.T) {
 
 func TestGenerationWrap(t *testing.T) {
 	tb, _ := New(1)
-	tb.slots[0].gen = maxGen
+	tb.grow()
+	tb.slot(0).gen = maxGen
 	id, _, _ := tb.Acquire()
 	tb.Release(id)
 	id2, _, _ := tb.Acquire()
@@ -188,5 +189,42 @@ func TestForEachVisitsInFlightOnly(t *testing.T) {
 				t.Fatalf("scan bound %d, want the peak in flight %d", tb.high, peak)
 			}
 		})
+	}
+}
+
+// The table allocates chunks only as tasks are in flight at once, up to
+// its size, and pointers stay valid while it grows.
+func TestLazyChunks(t *testing.T) {
+	const size = 3<<chunkBits + 7
+	tb, _ := New(size)
+	if len(tb.chunks) != 0 || tb.Free() != size {
+		t.Fatalf("new table: %d chunks, %d free", len(tb.chunks), tb.Free())
+	}
+	first, task, _ := tb.Acquire()
+	task.Aux = 42
+	var ids []ID
+	for i := 1; i < size; i++ {
+		id, _, ok := tb.Acquire()
+		if !ok {
+			t.Fatalf("acquire %d of %d failed", i, size)
+		}
+		ids = append(ids, id)
+	}
+	if _, _, ok := tb.Acquire(); ok || tb.Free() != 0 || len(tb.chunks) != 4 {
+		t.Fatalf("full table: ok=%v free=%d chunks=%d", ok, tb.Free(), len(tb.chunks))
+	}
+	if got, _ := tb.Get(first); got != task || got.Aux != 42 {
+		t.Fatal("the first task moved or changed while the table grew")
+	}
+	for _, id := range ids {
+		tb.Release(id)
+	}
+	if tb.InFlight() != 1 || tb.Free() != size-1 {
+		t.Fatalf("in flight %d free %d", tb.InFlight(), tb.Free())
+	}
+	n := 0
+	tb.ForEach(func(ID, *Task) { n++ })
+	if n != 1 {
+		t.Fatalf("ForEach saw %d tasks, want 1", n)
 	}
 }
