@@ -681,6 +681,16 @@ func TestEMFILESurvived(t *testing.T) {
 		}
 		conns = append(conns, c)
 	}
+	// The child may still be setting its loop up: wait until it echoes on
+	// the first 20 connections (it is accepting then, and the rest are in
+	// the backlog), then hold them all while it runs out of fds.
+	for i, c := range conns[:20] {
+		c.Write([]byte("x"))
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Fatalf("no echo on connection %d: %v", i, err)
+		}
+	}
 	time.Sleep(300 * time.Millisecond)
 	for _, c := range conns {
 		c.Close()
