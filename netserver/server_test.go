@@ -51,6 +51,7 @@ func TestEchoManyClientsRandomSizes(t *testing.T) {
 		clients, maxSize = 100, 256<<10
 	}
 	s := startServer(t, Config{}, &echoHandler{})
+	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := 0; i < clients; i++ {
@@ -83,8 +84,12 @@ func TestEchoManyClientsRandomSizes(t *testing.T) {
 	}
 	wg.Wait()
 	close(errs)
+	var failed []error
 	for err := range errs {
-		t.Fatal(err)
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d clients failed (after %v), first: %v; stats %v", len(failed), clients, time.Since(start), failed[0], s.Stats())
 	}
 }
 
