@@ -51,6 +51,7 @@ func TestEchoManyClientsRandomSizes(t *testing.T) {
 		clients, maxSize = 100, 256<<10
 	}
 	s := startServer(t, Config{}, &echoHandler{})
+	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := 0; i < clients; i++ {
@@ -83,8 +84,12 @@ func TestEchoManyClientsRandomSizes(t *testing.T) {
 	}
 	wg.Wait()
 	close(errs)
+	var failed []error
 	for err := range errs {
-		t.Fatal(err)
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		t.Fatalf("%d of %d clients failed (after %v), first: %v; stats %v", len(failed), clients, time.Since(start), failed[0], s.Stats())
 	}
 }
 
@@ -680,6 +685,16 @@ func TestEMFILESurvived(t *testing.T) {
 			t.Fatal(err)
 		}
 		conns = append(conns, c)
+	}
+	// The child may still be setting its loop up: wait until it echoes on
+	// the first 20 connections (it is accepting then, and the rest are in
+	// the backlog), then hold them all while it runs out of fds.
+	for i, c := range conns[:20] {
+		c.Write([]byte("x"))
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.ReadFull(c, make([]byte, 1)); err != nil {
+			t.Fatalf("no echo on connection %d: %v", i, err)
+		}
 	}
 	time.Sleep(300 * time.Millisecond)
 	for _, c := range conns {
