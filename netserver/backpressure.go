@@ -64,9 +64,9 @@ func itemCharge(it *writeItem) int {
 func (l *loop) charge(c ClientNum, cl *client, d int) {
 	cl.cost += d
 	l.mem += int64(d)
-	if max := l.s.cfg.MaxQueued; max > 0 {
+	if limit := l.s.cfg.MaxQueued; limit > 0 {
 		switch {
-		case d > 0 && !cl.congested && cl.cost >= max:
+		case d > 0 && !cl.congested && cl.cost >= limit:
 			cl.congested = true
 			if !cl.singleShot && cl.socket {
 				cl.singleShot = true
@@ -77,7 +77,7 @@ func (l *loop) charge(c ClientNum, cl *client, d int) {
 			l.cnt.congestions++
 			l.congested++
 			l.stopReading(c, cl)
-		case d < 0 && cl.congested && cl.cost <= max/2:
+		case d < 0 && cl.congested && cl.cost <= limit/2:
 			cl.congested = false
 			l.congested--
 			cl.drained = true
