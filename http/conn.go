@@ -11,8 +11,6 @@ import (
 // loopState is what one event loop keeps for its connections. Only that
 // loop touches it.
 type loopState struct {
-	conns []*conn // by client slot
-	spare []*conn
 	req   Request // the request being parsed (fields reference the input)
 	date  DateCache
 	out   []byte   // response scratch
@@ -62,41 +60,27 @@ func (s *Server) conn(c netserver.ClientNum) (*loopState, *conn) {
 	if c.Loop() >= len(s.loops) {
 		return nil, nil
 	}
-	ls := &s.loops[c.Loop()]
-	if i := c.Slot(); i < len(ls.conns) {
-		if cn := ls.conns[i]; cn != nil && cn.c == c {
-			return ls, cn
-		}
-	}
-	return ls, nil
+	return &s.loops[c.Loop()], s.conns.Get(c)
 }
 
 func (r *rawHandler) Accept(c netserver.ClientNum) {
-	s := (*Server)(r)
-	ls := &s.loops[c.Loop()]
-	i := c.Slot()
-	for i >= len(ls.conns) {
-		ls.conns = append(ls.conns, nil)
-	}
-	var cn *conn
-	if n := len(ls.spare); n > 0 {
-		cn = ls.spare[n-1]
-		ls.spare = ls.spare[:n-1]
-	} else {
-		cn = new(conn)
-	}
+	cn := r.conns.New(c) // a reused conn keeps its decoder and log line
 	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano(), logLine: cn.logLine[:0], dec: cn.dec}
-	ls.conns[i] = cn
+}
+
+// release drops c's HTTP state: it was closed, or detached.
+func (s *Server) release(ls *loopState, cn *conn) {
+	s.dropBuf(ls, cn)
+	s.releaseColl(ls, cn)
+	c := cn.c
+	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
+	s.conns.Delete(c)
 }
 
 func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 	s := (*Server)(r)
 	ls, cn := s.conn(c)
 	if cn == nil {
-		return
-	}
-	if cn.detached != nil {
-		cn.detached.RawRead(data, c, failed)
 		return
 	}
 	if failed || cn.lingering {
@@ -123,13 +107,16 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 	if ls2, cn2 := s.conn(cn.c); cn2 != cn || ls2 != ls {
 		return // closed during a callback
 	}
-	if cn.detached != nil {
-		if buffered {
-			rest = append([]byte(nil), rest...)
-			s.dropBuf(ls, cn)
-		}
+	if h := cn.detached; h != nil {
+		// The connection belongs to h now (netserver routes its callbacks
+		// there); it gets the bytes that followed the upgrade request.
+		c := cn.c
 		if len(rest) > 0 {
-			cn.detached.RawRead(rest, cn.c, false)
+			rest = append([]byte(nil), rest...)
+		}
+		s.release(ls, cn)
+		if len(rest) > 0 {
+			h.RawRead(rest, c, false)
 		}
 		return
 	}
@@ -457,16 +444,7 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 func (r *rawHandler) RawDrained(c netserver.ClientNum) {
 	s := (*Server)(r)
 	ls, cn := s.conn(c)
-	if cn == nil {
-		return
-	}
-	if cn.detached != nil {
-		if d, ok := cn.detached.(netserver.Drainer); ok {
-			d.RawDrained(c)
-		}
-		return
-	}
-	if !cn.congested {
+	if cn == nil || !cn.congested {
 		return
 	}
 	cn.congested = false
@@ -475,25 +453,13 @@ func (r *rawHandler) RawDrained(c netserver.ClientNum) {
 	}
 }
 
-func (r *rawHandler) RawReadv(bufs [][]byte, c netserver.ClientNum, failed bool) {
-	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
-		cn.detached.RawReadv(bufs, c, failed)
-	}
-}
+func (r *rawHandler) RawReadv([][]byte, netserver.ClientNum, bool) {}
 
 func (r *rawHandler) RawWrite(data []byte, c netserver.ClientNum, failed bool) {
-	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
-		cn.detached.RawWrite(data, c, failed)
-		return
-	}
 	r.h.HTTPWrite(data, c, failed)
 }
 
 func (r *rawHandler) RawWritev(bufs [][]byte, c netserver.ClientNum, failed bool) {
-	if _, cn := (*Server)(r).conn(c); cn != nil && cn.detached != nil {
-		cn.detached.RawWritev(bufs, c, failed)
-		return
-	}
 	r.h.HTTPWritev(bufs, c, failed)
 }
 
@@ -503,19 +469,10 @@ func (r *rawHandler) RawClose(c netserver.ClientNum, cause error) {
 	if cn == nil {
 		return
 	}
-	if cn.responding && cn.detached == nil {
+	if cn.responding {
 		s.logStatus(ls, cn, 0)
 	}
-	ls.conns[c.Slot()] = nil
-	s.dropBuf(ls, cn)
-	s.releaseColl(ls, cn)
-	det := cn.detached
-	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
-	ls.spare = append(ls.spare, cn)
-	if det != nil {
-		det.RawClose(c, cause)
-		return
-	}
+	s.release(ls, cn)
 	s.h.HTTPClose(c)
 }
 
@@ -529,18 +486,15 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 	s := (*Server)(r)
 	ls := &s.loops[loop]
 	t := now.UnixNano()
-	for _, cn := range ls.conns {
-		if cn == nil || cn.detached != nil {
-			continue
-		}
+	s.conns.ForEach(loop, func(_ netserver.ClientNum, cn *conn) {
 		if cn.inBody {
 			if cn.continued && !cn.lingering && s.bodyLate(cn, t) {
 				s.bodyTimeout(ls, cn)
 			}
-			continue
+			return
 		}
 		if cn.responding || cn.congested {
-			continue // the stall timeout (Net.IdleTimeout) covers a client that stops reading
+			return // the stall timeout (Net.IdleTimeout) covers a client that stops reading
 		}
 		var limit time.Duration
 		var cnt *atomic.Uint64
@@ -558,7 +512,7 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 			}
 			s.ns.Abort(cn.c)
 		}
-	}
+	})
 	if s.cfg.AccessLog != nil {
 		s.cfg.AccessLog.FlushAccess(loop, now)
 	}

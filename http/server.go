@@ -183,6 +183,7 @@ type Server struct {
 	cache  *cache.Cache
 	sender *sendfile.Sender
 	loops  []loopState
+	conns  *netserver.Table[conn] // each connection's HTTP state
 	cnt    counters
 }
 
@@ -253,6 +254,8 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	}
 	s.ns = ns
 	s.loops = make([]loopState, ns.Loops())
+	s.conns = netserver.NewTable[conn](ns)
+	s.conns.Reset = func(*conn) {} // Accept sets every field but the buffers it keeps
 	s.sender = sendfile.New(ns.Loops(), cfg.SendFile)
 	return s, nil
 }
@@ -494,20 +497,27 @@ func (s *Server) CollectBody(c netserver.ClientNum, limit int64) error {
 	return nil
 }
 
-// Detach hands connection c over to h (a protocol upgrade, WebSocket):
-// from the next read on, c's raw events go to h, and the bytes already
+// Detach hands connection c over to h (a protocol upgrade, WebSocket)
+// with netserver's SetHandler: from then on c's callbacks (reads, write
+// completions, RawDrained, RawClose) go to h, and the bytes already
 // received after the current request head are delivered to h.RawRead
-// right after the current callback. The HTTP server no longer answers or
-// times out c; HTTPClose is not called for it. Call it on c's loop, from
-// HTTPRead, after sending the upgrade response.
+// right after the current callback. The HTTP server drops its state for c:
+// it no longer answers or times out c, and HTTPClose is not called for it.
+// Call it on c's loop, from HTTPRead, after sending the upgrade response.
 func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	ls, cn := s.conn(c)
 	if cn == nil || !s.ns.OnLoop(c) {
 		return ErrNoRequest
 	}
+	if err := s.ns.SetHandler(c, h); err != nil {
+		return err
+	}
 	s.logStatus(ls, cn, StatusSwitchingProtocols)
 	cn.detached = h
 	cn.responding = false
 	cn.inBody = false
+	if !cn.inHandler {
+		s.release(ls, cn) // not within input: nothing follows to hand over
+	}
 	return nil
 }

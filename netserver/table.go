@@ -8,6 +8,9 @@ package netserver
 // callbacks, ticks, RunOnLoop), so the table takes no locks.
 type Table[T any] struct {
 	loops []tablePart[T]
+	// Reset, when set, prepares a reused value for New instead of zeroing
+	// it, so that a layer can keep the buffers a value owns.
+	Reset func(*T)
 }
 
 type tablePart[T any] struct {
@@ -37,7 +40,8 @@ func (t *Table[T]) Get(c ClientNum) *T {
 	return nil
 }
 
-// New stores a zeroed value for c (reusing a freed one) and returns it.
+// New stores a zeroed value for c (reusing a freed one, prepared by Reset
+// when set) and returns it.
 func (t *Table[T]) New(c ClientNum) *T {
 	p := &t.loops[c.Loop()]
 	i := c.Slot()
@@ -48,8 +52,12 @@ func (t *Table[T]) New(c ClientNum) *T {
 	if n := len(p.spare); n > 0 {
 		v = p.spare[n-1]
 		p.spare = p.spare[:n-1]
-		var zero T
-		*v = zero
+		if t.Reset != nil {
+			t.Reset(v)
+		} else {
+			var zero T
+			*v = zero
+		}
 	} else {
 		v = new(T)
 	}

@@ -67,9 +67,11 @@ func (f *sharedFrame) release() {
 // every connection in clients. The frame is encoded once, uncompressed
 // (valid with or without permessage-deflate), into a buffer that every
 // send shares and that is released after the last send completed. A frame
-// smaller than QueuedWriteCost is copied instead to the clients whose last
-// write was a copy too (or that have nothing queued), coalesced with it:
-// cheaper than sharing it, and many small messages leave in one iovec.
+// smaller than QueuedWriteCost is copied instead to the clients that have
+// writes queued, coalesced with their other copies: cheaper than sharing
+// it, and many small messages leave in one iovec. (To a client with
+// nothing queued a copy would cost a 16 KiB send buffer of its own, which
+// made a broadcast to 10,000 idle clients 7 times slower.)
 //
 // The clients are grouped by loop; on the caller's own loop the writes are
 // queued before Broadcast returns, and each other loop gets its share in a
@@ -323,7 +325,7 @@ func (s *Server) broadcastLoop(l int, clients []netserver.ClientNum, b []byte, f
 		if cn == nil || cn.state != connOpen {
 			continue
 		}
-		if len(b) < QueuedWriteCost && (cn.lastCopy || s.ns.Queued(c) == 0) {
+		if len(b) < QueuedWriteCost && s.ns.Queued(c) > 0 {
 			// A small frame costs less copied, coalesced with the
 			// client's other copies, than shared with its bookkeeping;
 			// and many go out in one iovec rather than one each. (After a

@@ -236,13 +236,10 @@ func (r *rawHandler) RawClose(c netserver.ClientNum, cause error) {
 		}
 		s.settle(c, p, true)
 	}
-	ls := &s.loops[c.Loop()]
-	ls.conns[c.Slot()] = nil
-	cn.c = 0
 	if cap(cn.dec.buf) > retainLimit || cap(cn.dec.inflated) > retainLimit {
 		cn.dec = Decoder{}
 	}
-	ls.spare = append(ls.spare, cn)
+	s.states.Delete(c)
 	s.conns.Add(-1)
 	s.h.WebSocketClose(c)
 }
@@ -263,15 +260,11 @@ type ticker Server
 // out.
 func (t *ticker) Tick(loop int, now time.Time) {
 	s := (*Server)(t)
-	ls := &s.loops[loop]
 	n := now.UnixNano()
 	idle := int64(s.cfg.IdleTimeout)
-	for _, cn := range ls.conns {
-		if cn == nil {
-			continue
-		}
+	s.states.ForEach(loop, func(_ netserver.ClientNum, cn *conn) {
 		if cn.state == connOpen && (s.stalled(cn, n) || s.messageTimedOut(cn, n)) {
-			continue
+			return
 		}
 		switch {
 		case cn.state != connOpen:
@@ -287,7 +280,7 @@ func (t *ticker) Tick(loop int, now time.Time) {
 			cn.pingAt = n
 			s.sendControl(cn, OpPing, nil)
 		}
-	}
+	})
 }
 
 // stalled applies the slow consumer rule (Config.StallTimeout) to an open

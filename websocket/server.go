@@ -196,7 +196,8 @@ type Server struct {
 	hand    []handover // by loop: broadcasts handed over from elsewhere
 	nframes atomic.Int64
 	conns   atomic.Int64
-	closing atomic.Bool // Shutdown has begun
+	states  *netserver.Table[conn] // each connection's WebSocket state
+	closing atomic.Bool            // Shutdown has begun
 	cnt     struct {
 		upgrades, refused, overflows, slow, timeouts, dropped, protoErrs atomic.Uint64
 	}
@@ -238,11 +239,12 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 		cfg.CloseTimeout = DefaultCloseTimeout
 	}
 	s := &Server{
-		hs:  hs,
-		ns:  hs.Net(),
-		h:   h,
-		cfg: cfg,
-		log: cfg.Logger,
+		hs:     hs,
+		ns:     hs.Net(),
+		h:      h,
+		states: netserver.NewTable[conn](hs.Net()),
+		cfg:    cfg,
+		log:    cfg.Logger,
 		opts: UpgradeOptions{
 			Subprotocols:   cfg.Subprotocols,
 			CheckOrigin:    cfg.CheckOrigin,
@@ -251,6 +253,7 @@ func NewServer(hs *http.Server, cfg Config, h Handler) *Server {
 		},
 	}
 	s.loops = make([]loopState, s.ns.Loops())
+	s.states.Reset = resetConn
 	s.hand = make([]handover, s.ns.Loops())
 	s.ns.AddTicker((*ticker)(s))
 	return s
@@ -317,7 +320,8 @@ func (s *Server) Upgrade(req *http.Request, c netserver.ClientNum) error {
 	if err := s.hs.Detach(c, (*rawHandler)(s)); err != nil {
 		return err
 	}
-	cn := ls.newConn(c)
+	cn := s.states.New(c)
+	cn.c = c
 	cn.dec.MaxMessageSize = s.cfg.MaxMessageSize
 	if res.Deflate != nil {
 		cn.deflate = true
@@ -369,11 +373,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // goAway starts the close handshake with 1001 on every open connection of
 // loop l, on that loop.
 func (s *Server) goAway(l int) {
-	for _, cn := range s.loops[l].conns {
-		if cn != nil {
-			s.closeConn(cn, CloseGoingAway, "server shutting down")
-		}
-	}
+	s.states.ForEach(l, func(_ netserver.ClientNum, cn *conn) {
+		s.closeConn(cn, CloseGoingAway, "server shutting down")
+	})
 }
 
 // joinHeader returns every value of the fields named name, joined with
@@ -403,8 +405,6 @@ func (s *Server) MessageType(c netserver.ClientNum) Opcode {
 // loopState is what one event loop keeps for its WebSocket connections.
 // Only that loop touches it.
 type loopState struct {
-	conns   []*conn // by client slot
-	spare   []*conn
 	writes  []*userWrite // free list
 	scratch []byte
 	hdr     [MaxHeaderSize]byte
@@ -412,24 +412,12 @@ type loopState struct {
 	decomp  *Decompressor
 }
 
-func (ls *loopState) newConn(c netserver.ClientNum) *conn {
-	i := c.Slot()
-	for i >= len(ls.conns) {
-		ls.conns = append(ls.conns, nil)
-	}
-	var cn *conn
-	if n := len(ls.spare); n > 0 {
-		cn = ls.spare[n-1]
-		ls.spare = ls.spare[:n-1]
-		cn.dec.Reset()
-		cn.dec.Decompressor = nil // Reset keeps it; this connection negotiates its own
-		*cn = conn{dec: cn.dec, pending: cn.pending[:0]}
-	} else {
-		cn = new(conn)
-	}
-	cn.c = c
-	ls.conns[i] = cn
-	return cn
+// resetConn prepares a freed conn for a new connection, keeping its
+// decoder's and queue's buffers.
+func resetConn(cn *conn) {
+	cn.dec.Reset()
+	cn.dec.Decompressor = nil // Reset keeps it; this connection negotiates its own
+	*cn = conn{dec: cn.dec, pending: cn.pending[:0]}
 }
 
 func (ls *loopState) decompressor() *Decompressor {
@@ -452,15 +440,4 @@ func (s *Server) compressor(ls *loopState) *Compressor {
 
 // conn returns the state of WebSocket connection c, or nil. Call it on
 // c's loop.
-func (s *Server) conn(c netserver.ClientNum) *conn {
-	if c.Loop() >= len(s.loops) {
-		return nil
-	}
-	ls := &s.loops[c.Loop()]
-	if i := c.Slot(); i < len(ls.conns) {
-		if cn := ls.conns[i]; cn != nil && cn.c == c {
-			return cn
-		}
-	}
-	return nil
-}
+func (s *Server) conn(c netserver.ClientNum) *conn { return s.states.Get(c) }
