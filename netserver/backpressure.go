@@ -135,7 +135,7 @@ func (l *loop) hold(c ClientNum, cl *client, data []byte) {
 	l.stopReading(c, cl)
 }
 
-// resumeReading runs from service: it reports a drain, delivers held
+// resumeReading runs from flush, outside any callback: it reports a drain, delivers held
 // input and re-arms the recv of a client that is readable again. It returns
 // false when c was closed by a callback.
 func (l *loop) resumeReading(c ClientNum, cl *client) bool {

@@ -428,7 +428,12 @@ func (l *loop) flush() {
 		for _, c := range batch {
 			if cl := l.client(c); cl != nil {
 				cl.dirty = false
-				l.service(c, cl)
+				if cl.state == stOpen && !l.resumeReading(c, cl) {
+					continue // closed by a callback
+				}
+				if cl = l.client(c); cl != nil {
+					l.service(c, cl)
+				}
 			}
 		}
 		if l.dirty == nil {

@@ -114,16 +114,12 @@ func (l *loop) getSendState() *sendState {
 	return new(sendState)
 }
 
-// service does what a flush owes a client: re-arm its recv, send its
-// queued writes, close it after its last write.
+// service sends a client's queued writes and closes it after its last
+// write. Without batching, queueWrite calls it at once, from within
+// callbacks; what may call back into the handler (a drain, held input, see
+// resumeReading) runs only from flush, never nested in a callback.
 func (l *loop) service(c ClientNum, cl *client) {
 	if cl.state != stOpen {
-		return
-	}
-	if !l.resumeReading(c, cl) {
-		return
-	}
-	if cl = l.client(c); cl == nil || cl.state != stOpen {
 		return
 	}
 	if !cl.sending && len(cl.outq) > 0 {
