@@ -216,8 +216,17 @@ func TestBrowserLivePage(t *testing.T) {
 			t.Errorf("%s shows %q, want a size", sel, s)
 		}
 	}
+	backend, err := textOf(ctx, "#backend")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBackend(t, "the live page", backend)
+	enters, _ := textOf(ctx, "#enters-label")
+	if want := map[string]string{"io_uring": "io_uring_enter", "epoll": "epoll_wait"}[backend]; enters != want {
+		t.Errorf("the wait counter is called %q on %s, want %q", enters, backend, want)
+	}
 	src, _ := textOf(ctx, "#source")
-	t.Logf("live page source: %s", src)
+	t.Logf("live page source: %s; backend %s", src, backend)
 	if !strings.Contains(src, "WebSocket /stats") && !strings.Contains(src, "polling /stats.json every second") {
 		t.Errorf("source %q: neither the WebSocket nor the polling fallback is working", src)
 	}

@@ -28,7 +28,8 @@ type options struct {
 }
 
 // usageHead is printed by -h above the flag list.
-const usageHead = `uringnet demo: an HTTP/1.1 server on io_uring.
+const usageHead = `uringnet demo: an HTTP/1.1 server on io_uring, or on epoll where io_uring
+is refused (URINGNET_BACKEND=uring|epoll|auto picks; auto is the default).
 
 Usage:
 
@@ -64,7 +65,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	fs.StringVar(&o.root, "root", "", "`directory` to serve (default: the embedded demo site)")
-	fs.IntVar(&o.loops, "loops", 0, "event loops, one io_uring and OS thread each (default GOMAXPROCS)")
+	fs.IntVar(&o.loops, "loops", 0, "event loops, one io_uring (or epoll instance) and OS thread each (default GOMAXPROCS)")
 	fs.StringVar(&o.logFormat, "log", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log every request (method, path, status) at info level")

@@ -70,6 +70,10 @@ func TestLiveStats(t *testing.T) {
 		if s.WebSocket == nil || s.WebSocket.Clients != 1 || s.WebSocket.Upgrades != 1 || s.Connections != 1 || s.TimeMs <= prev {
 			t.Fatalf("sample %d: %s", i, msg)
 		}
+		if s.Backend != hs.Net().Backend() {
+			t.Errorf("sample %d: backend %q, the server runs on %q", i, s.Backend, hs.Net().Backend())
+		}
+		checkBackend(t, "the live feed", s.Backend)
 		prev = s.TimeMs
 	}
 	c.Close()

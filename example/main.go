@@ -191,14 +191,15 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	go d.ws.live.run(time.Second, stopLive)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
-	// Announce the server only once every loop serves: where io_uring is
-	// refused, Serve fails first and nothing claims to be listening.
+	// Announce the server only once every loop serves: where it cannot
+	// (io_uring refused with URINGNET_BACKEND=uring, say), Serve fails
+	// first and nothing claims to be listening.
 	select {
 	case err := <-errc:
 		return err
 	case <-s.Ready():
 	}
-	log.Info("serving", "addr", s.Addr().String(), "root", root, "loops", s.Net().Loops(),
+	log.Info("serving", "addr", s.Addr().String(), "backend", s.Net().Backend(), "root", root, "loops", s.Net().Loops(),
 		"access_log", o.accessLog)
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	select {

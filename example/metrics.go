@@ -107,11 +107,26 @@ func wsValue(f func(w *wsStats) uint64) func(*snapshot) (uint64, bool) {
 	}
 }
 
-// metrics lists what /metrics exposes, in order. Names follow the
+// infoMetric is an info metric: a gauge of value 1 whose one label carries
+// a fact (the Prometheus convention for non-numeric data, e.g.
+// uringnet_backend_info{backend="epoll"} 1).
+type infoMetric struct {
+	name, help, label string
+	value             func(s *snapshot) string // "" leaves the metric out
+}
+
+// infoMetrics lists the info metrics /metrics exposes, in order, before
+// the others.
+var infoMetrics = []infoMetric{
+	{"uringnet_backend_info", "The I/O backend the event loops run on: io_uring, or epoll where io_uring is refused.", "backend",
+		func(s *snapshot) string { return s.Net.Backend }},
+}
+
+// metrics lists what /metrics exposes, in order, after infoMetrics. Names follow the
 // Prometheus conventions: the uringnet_ prefix, base units, _total on
 // counters.
 var metrics = []metric{
-	{"uringnet_loops", "Event loops, each with its own io_uring and OS thread.", "gauge",
+	{"uringnet_loops", "Event loops, each with its own io_uring (or epoll instance) and OS thread.", "gauge",
 		func(s *snapshot) (uint64, bool) { return uint64(s.Loops), true }},
 	{"uringnet_connections_open", "Connections open now.", "gauge",
 		netValue(func(st *netserver.Stats) uint64 { return st.ConnsOpen })},
@@ -123,11 +138,11 @@ var metrics = []metric{
 		netValue(func(st *netserver.Stats) uint64 { return st.Rejected })},
 	{"uringnet_accept_errors_total", "Failed accepts (EMFILE, ENFILE, ...).", "counter",
 		netValue(func(st *netserver.Stats) uint64 { return st.AcceptErrors })},
-	{"uringnet_tasks_in_flight", "Operations in flight on the rings.", "gauge",
+	{"uringnet_tasks_in_flight", "Operations in flight on the loops.", "gauge",
 		netValue(func(st *netserver.Stats) uint64 { return st.TasksInFlight })},
-	{"uringnet_sqes_submitted_total", "Submission queue entries submitted.", "counter",
+	{"uringnet_sqes_submitted_total", "Operations submitted (io_uring submission queue entries, or their epoll equivalents).", "counter",
 		netValue(func(st *netserver.Stats) uint64 { return st.SQEs })},
-	{"uringnet_enters_total", "io_uring_enter system calls.", "counter",
+	{"uringnet_enters_total", "Waits for completions: io_uring_enter system calls (epoll_wait on the epoll backend).", "counter",
 		netValue(func(st *netserver.Stats) uint64 { return st.Enters })},
 	{"uringnet_received_bytes_total", "Bytes read from clients.", "counter",
 		netValue(func(st *netserver.Stats) uint64 { return st.BytesIn })},
@@ -192,21 +207,28 @@ var metrics = []metric{
 // appendMetrics appends s in the Prometheus text exposition format:
 // a # HELP and a # TYPE line before every sample.
 func appendMetrics(dst []byte, s *snapshot) []byte {
+	for i := range infoMetrics {
+		m := &infoMetrics[i]
+		v := m.value(s)
+		if v == "" {
+			continue
+		}
+		dst = appendMetricHead(dst, m.name, m.help, "gauge")
+		dst = append(dst, m.name...)
+		dst = append(dst, '{')
+		dst = append(dst, m.label...)
+		dst = append(dst, `="`...)
+		dst = appendLabelValue(dst, v)
+		dst = append(dst, `"} 1`...)
+		dst = append(dst, '\n')
+	}
 	for i := range metrics {
 		m := &metrics[i]
 		v, ok := m.value(s)
 		if !ok {
 			continue
 		}
-		dst = append(dst, "# HELP "...)
-		dst = append(dst, m.name...)
-		dst = append(dst, ' ')
-		dst = append(dst, m.help...)
-		dst = append(dst, "\n# TYPE "...)
-		dst = append(dst, m.name...)
-		dst = append(dst, ' ')
-		dst = append(dst, m.typ...)
-		dst = append(dst, '\n')
+		dst = appendMetricHead(dst, m.name, m.help, m.typ)
 		dst = append(dst, m.name...)
 		dst = append(dst, ' ')
 		dst = strconv.AppendUint(dst, v, 10)
@@ -215,10 +237,42 @@ func appendMetrics(dst []byte, s *snapshot) []byte {
 	return dst
 }
 
+// appendMetricHead appends the # HELP and # TYPE lines of a metric.
+func appendMetricHead(dst []byte, name, help, typ string) []byte {
+	dst = append(dst, "# HELP "...)
+	dst = append(dst, name...)
+	dst = append(dst, ' ')
+	dst = append(dst, help...)
+	dst = append(dst, "\n# TYPE "...)
+	dst = append(dst, name...)
+	dst = append(dst, ' ')
+	dst = append(dst, typ...)
+	return append(dst, '\n')
+}
+
+// appendLabelValue appends v escaped as the text format wants a label
+// value: backslash, double quote and line feed as \\, \" and \n.
+func appendLabelValue(dst []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; c {
+		case '\\':
+			dst = append(dst, `\\`...)
+		case '"':
+			dst = append(dst, `\"`...)
+		case '\n':
+			dst = append(dst, `\n`...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
 // statsJSON is the body of /stats.json and of the live page's WebSocket
 // messages. Counters are totals; the page turns them into rates.
 type statsJSON struct {
-	TimeMs        int64    `json:"t"` // Unix milliseconds
+	TimeMs        int64    `json:"t"`       // Unix milliseconds
+	Backend       string   `json:"backend"` // "io_uring" or "epoll"
 	Loops         int      `json:"loops"`
 	Connections   uint64   `json:"connections"`
 	Accepted      uint64   `json:"accepted"`
@@ -235,7 +289,7 @@ type statsJSON struct {
 // appendStatsJSON appends s as one JSON object.
 func appendStatsJSON(dst []byte, s *snapshot) []byte {
 	b, err := json.Marshal(statsJSON{
-		TimeMs: s.Time.UnixMilli(), Loops: s.Loops,
+		TimeMs: s.Time.UnixMilli(), Backend: s.Net.Backend, Loops: s.Loops,
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,

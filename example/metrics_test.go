@@ -82,13 +82,15 @@ func get(t testing.TB, url string) (*nethttp.Response, string) {
 
 var (
 	metricName = regexp.MustCompile(`^uringnet_[a-z_]+$`)
+	labelsText = regexp.MustCompile(`^\{[a-z_]+="(?:[^"\\\n]|\\[\\"n])*"\}$`)
 	helpLine   = regexp.MustCompile(`^# HELP (\S+) (.+)$`)
 	typeLine   = regexp.MustCompile(`^# TYPE (\S+) (counter|gauge)$`)
 )
 
 // parseExposition checks text against the Prometheus text format as the
 // demo writes it (HELP, TYPE, then one sample per metric) and returns the
-// samples.
+// samples, keyed by series: the name, and its labels as written if it has
+// any (uringnet_backend_info{backend="epoll"}).
 func parseExposition(t *testing.T, text string) map[string]uint64 {
 	t.Helper()
 	samples := map[string]uint64{}
@@ -110,7 +112,14 @@ func parseExposition(t *testing.T, text string) map[string]uint64 {
 			}
 			typ, kind = m[1], m[2]
 		default:
-			name, val, ok := strings.Cut(line, " ")
+			series, val, ok := strings.Cut(line, " ")
+			name, labels, labeled := strings.Cut(series, "{")
+			if labeled && !labelsText.MatchString("{"+labels) {
+				t.Errorf("line %d: labels %q", n, "{"+labels)
+			}
+			if labeled && !strings.HasSuffix(name, "_info") {
+				t.Errorf("line %d: %q: only info metrics have labels", n, series)
+			}
 			if !ok || name != typ || name != help {
 				t.Fatalf("line %d: sample %q without its HELP and TYPE", n, line)
 			}
@@ -124,10 +133,10 @@ func parseExposition(t *testing.T, text string) map[string]uint64 {
 			if err != nil {
 				t.Fatalf("line %d: value %q: %v", n, val, err)
 			}
-			if _, dup := samples[name]; dup {
-				t.Fatalf("line %d: %s twice", n, name)
+			if _, dup := samples[series]; dup {
+				t.Fatalf("line %d: %s twice", n, series)
 			}
-			samples[name] = v
+			samples[series] = v
 			help, typ = "", ""
 		}
 	}
@@ -137,6 +146,27 @@ func parseExposition(t *testing.T, text string) map[string]uint64 {
 	return samples
 }
 
+// backendFromEnv is the backend the demo must run on as URINGNET_BACKEND
+// asks, or "" for either (auto).
+func backendFromEnv() string {
+	switch os.Getenv(netserver.EnvBackend) {
+	case "uring":
+		return "io_uring"
+	case "epoll":
+		return "epoll"
+	}
+	return ""
+}
+
+// checkBackend checks that a backend the demo reports is one there is, and
+// the one URINGNET_BACKEND asks for if it names one.
+func checkBackend(t *testing.T, where, got string) {
+	t.Helper()
+	if want := backendFromEnv(); got != "io_uring" && got != "epoll" || want != "" && got != want {
+		t.Errorf("%s says backend %q; want io_uring or epoll (%s=%q)", where, got, netserver.EnvBackend, os.Getenv(netserver.EnvBackend))
+	}
+}
+
 func TestMetricsScrape(t *testing.T) {
 	addr, _ := startDemo(t, options{bigFile: 1 << 10})
 	resp, body := get(t, "http://"+addr+"/metrics")
@@ -144,6 +174,22 @@ func TestMetricsScrape(t *testing.T) {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	first := parseExposition(t, body)
+	var backend string
+	for series, v := range first {
+		if b, ok := strings.CutPrefix(series, `uringnet_backend_info{backend="`); ok {
+			if backend != "" || v != 1 {
+				t.Errorf("%s %d: want one backend, of value 1", series, v)
+			}
+			backend = strings.TrimSuffix(b, `"}`)
+		}
+	}
+	checkBackend(t, "uringnet_backend_info", backend)
+	var st struct {
+		Backend string `json:"backend"`
+	}
+	if _, body := get(t, "http://"+addr+"/stats.json"); json.Unmarshal([]byte(body), &st) != nil || st.Backend != backend {
+		t.Errorf("/stats.json says backend %q, /metrics %q", st.Backend, backend)
+	}
 	for _, name := range []string{"uringnet_loops", "uringnet_connections_open", "uringnet_connections_accepted_total",
 		"uringnet_tasks_in_flight", "uringnet_sqes_submitted_total", "uringnet_enters_total",
 		"uringnet_received_bytes_total", "uringnet_sent_bytes_total", "uringnet_http_requests_total"} {
@@ -162,8 +208,8 @@ func TestMetricsScrape(t *testing.T) {
 	}
 	_, body = get(t, "http://"+addr+"/metrics")
 	second := parseExposition(t, body)
-	if d := second["uringnet_http_requests_total"] - first["uringnet_http_requests_total"]; d != 4 {
-		t.Errorf("requests went up by %d, want 4", d)
+	if d := second["uringnet_http_requests_total"] - first["uringnet_http_requests_total"]; d != 5 {
+		t.Errorf("requests went up by %d, want 5", d)
 	}
 	for _, name := range []string{"uringnet_received_bytes_total", "uringnet_sent_bytes_total", "uringnet_sqes_submitted_total"} {
 		if second[name] <= first[name] {
@@ -187,6 +233,8 @@ func TestStatsJSON(t *testing.T) {
 			t.Errorf("%s: %v, want a number", k, s[k])
 		}
 	}
+	backend, _ := s["backend"].(string)
+	checkBackend(t, "/stats.json", backend)
 	if ws, ok := s["websocket"].(map[string]any); !ok || ws["clients"] != float64(0) {
 		t.Errorf("websocket = %v, want the WebSocket counters (no clients)", s["websocket"])
 	}
@@ -198,7 +246,7 @@ func TestStatsJSON(t *testing.T) {
 func TestAppendMetricsWebSocket(t *testing.T) {
 	src := &counterSources{
 		loops:    2,
-		net:      func() netserver.Stats { return netserver.Stats{ConnsOpen: 3, BytesIn: 10, BytesOut: 20} },
+		net:      func() netserver.Stats { return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20} },
 		requests: func() uint64 { return 7 },
 		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
@@ -216,25 +264,59 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 		"uringnet_http_rejected_total": 1, "uringnet_http_body_timeouts_total": 2,
 		"uringnet_output_backlog_limit_bytes": 256 << 10, "uringnet_memory_budget_bytes": 1 << 30,
 		"uringnet_input_buffer_limit_bytes": 1 << 20, "uringnet_access_log_dropped_total": 0,
+		`uringnet_backend_info{backend="epoll"}`: 1,
 	} {
 		if got[name] != want {
 			t.Errorf("%s = %d, want %d", name, got[name], want)
 		}
 	}
-	if len(got) != len(metrics) {
-		t.Errorf("%d samples, want all %d", len(got), len(metrics))
+	if len(got) != len(infoMetrics)+len(metrics) {
+		t.Errorf("%d samples, want all %d", len(got), len(infoMetrics)+len(metrics))
 	}
 	var js statsJSON
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
 	}
-	if js.TimeMs != 1000 || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
+	if js.TimeMs != 1000 || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)
 	}
 }
 
+// An info metric is left out while its value is unknown; a label value is
+// escaped as the text format wants.
+func TestAppendMetricsBackendInfo(t *testing.T) {
+	for _, tc := range []struct {
+		backend string
+		want    string // the sample line; "" for none
+	}{
+		{"", ""},
+		{"io_uring", `uringnet_backend_info{backend="io_uring"} 1`},
+		{"epoll", `uringnet_backend_info{backend="epoll"} 1`},
+		{"a\\b\"c\nd", `uringnet_backend_info{backend="a\\b\"c\nd"} 1`},
+	} {
+		s := snapshot{Loops: 1, Net: netserver.Stats{Backend: tc.backend}}
+		text := string(appendMetrics(nil, &s))
+		samples := parseExposition(t, text)
+		var lines []string
+		for line := range strings.Lines(text) {
+			if strings.HasPrefix(line, "uringnet_backend_info") {
+				lines = append(lines, strings.TrimSuffix(line, "\n"))
+			}
+		}
+		switch {
+		case tc.want == "" && len(lines) != 0:
+			t.Errorf("backend %q: %q, want no backend sample", tc.backend, lines)
+		case tc.want != "" && (len(lines) != 1 || lines[0] != tc.want):
+			t.Errorf("backend %q: %q, want %q", tc.backend, lines, tc.want)
+		}
+		if len(samples) != len(metrics)+len(lines) {
+			t.Errorf("backend %q: %d samples, want %d", tc.backend, len(samples), len(metrics)+len(lines))
+		}
+	}
+}
+
 func TestAppendMetricsAllocs(t *testing.T) {
-	s := snapshot{Loops: 1}
+	s := snapshot{Loops: 1, Net: netserver.Stats{Backend: "epoll"}}
 	buf := appendMetrics(nil, &s)
 	if n := testing.AllocsPerRun(100, func() { buf = appendMetrics(buf[:0], &s) }); n != 0 {
 		t.Errorf("appendMetrics into a big enough buffer: %v allocations", n)

@@ -23,10 +23,22 @@
     return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
   }
 
+  // What the loops' submit and wait counters are called on each backend.
+  const backendNames = {
+    io_uring: { submits: "io_uring submits / s", enters: "io_uring_enter" },
+    epoll: { submits: "operations submitted / s", enters: "epoll_wait" },
+  };
+
   function show(s) {
     samples++;
     $("samples").textContent = samples;
     $("loops").textContent = s.loops;
+    $("backend").textContent = s.backend || "n/a";
+    const names = backendNames[s.backend];
+    if (names) {
+      $("submits-label").textContent = names.submits;
+      $("enters-label").textContent = names.enters;
+    }
     $("connections").textContent = count(s.connections);
     $("tasks").textContent = count(s.tasks_in_flight);
     $("requests").textContent = count(s.requests);
