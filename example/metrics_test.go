@@ -245,8 +245,10 @@ func TestStatsJSON(t *testing.T) {
 
 func TestAppendMetricsWebSocket(t *testing.T) {
 	src := &counterSources{
-		loops:    2,
-		net:      func() netserver.Stats { return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20} },
+		loops: 2,
+		net: func() netserver.Stats {
+			return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20}
+		},
 		requests: func() uint64 { return 7 },
 		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
