@@ -129,11 +129,19 @@ func (p *Poller) recvSelect(o *op) (status, int32, uint32) {
 			return stDone, int32(n), flags
 		}
 		p.post(sqe.UserData, int32(n), flags|ring.CQEFMore)
-		if n < size {
+		if n < size && !p.peerClosed(int(sqe.Fd)) {
 			// Drained: edge-triggered epoll reports the next arrival.
+			// Not so when the end of stream already came: its edge may
+			// have passed while no recv waited, and a recv stops short
+			// of it.
 			return stWait, 0, 0
 		}
 	}
+}
+
+// peerClosed reports whether epoll has reported the end of fd's stream.
+func (p *Poller) peerClosed(fd int) bool {
+	return fd < len(p.fds) && p.fds[fd] != nil && p.fds[fd].rdhup
 }
 
 // transfer runs a recv, send, read or write of one buffer; a send or recv

@@ -17,6 +17,7 @@ type fdState struct {
 	fd         int
 	registered bool     // in the epoll set (edge-triggered, both directions)
 	inReady    bool     // on the ready list
+	rdhup      bool     // epoll reported the peer's end of stream (or a hang-up)
 	q          [2][]*op // ops waiting, per side, in submission order
 }
 

@@ -121,6 +121,9 @@ func (p *Poller) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, erro
 			continue // forgotten since; a stale registration
 		}
 		fs := p.fds[fd]
+		if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			fs.rdhup = true
+		}
 		if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			p.run(fs, rd)
 		}
