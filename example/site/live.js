@@ -26,7 +26,7 @@
   // What the loops' submit and wait counters are called on each backend.
   const backendNames = {
     io_uring: { submits: "io_uring submits / s", enters: "io_uring_enter" },
-    epoll: { submits: "operations submitted / s", enters: "epoll_wait" },
+    epoll: { submits: "operations / s", enters: "epoll_wait" },
   };
 
   function show(s) {
