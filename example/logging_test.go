@@ -215,6 +215,14 @@ func TestDemoLogs(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"serving"`) {
 		t.Errorf("logs: %s", logs.String())
 	}
+	for line := range strings.Lines(logs.String()) {
+		var e struct {
+			Msg, Backend string
+		}
+		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "serving" {
+			checkBackend(t, "the serving log line", e.Backend)
+		}
+	}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
