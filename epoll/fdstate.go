@@ -89,12 +89,17 @@ func (p *Poller) enqueue(fs *fdState, s side, o *op) {
 	p.waiting[o.sqe.UserData] = o
 }
 
-// dequeue takes o out of its fd's queue.
+// dequeue takes o out of its fd's queue. When o was the head and others
+// wait behind it (queued without being tried), the fd runs again next turn:
+// the readiness they wait for may have come already.
 func (p *Poller) dequeue(o *op) {
 	fs := o.fs
 	q := fs.q[o.side]
 	for i, v := range q {
 		if v == o {
+			if i == 0 && len(q) > 1 {
+				p.yield(fs)
+			}
 			copy(q[i:], q[i+1:])
 			q[len(q)-1] = nil
 			fs.q[o.side] = q[:len(q)-1]
