@@ -23,13 +23,13 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags = %+v", cfg)
 	}
 	def, err := parseFlags(nil)
-	if err != nil || def.conns != 128 || len(def.peers) != 4 || len(def.scenarios) != 5 || !def.install ||
+	if err != nil || def.conns != 128 || len(def.peers) != 5 || def.idle != 5000 || len(def.scenarios) != 5 || !def.install ||
 		!slices.Equal(def.fixedKeys, []string{"static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	for _, bad := range [][]string{
 		{"-peers", "caddy"}, {"-scenarios", "json"}, {"-duration", "100ms"}, {"-pipeline", "1"}, {"-rounds", "0"}, {"-x"},
-		{"-fixed", "static4k"}, {"-fixed", "json=5"}, {"-fixed", "static4k=0"}, {"-variant", "x"}, {"-variant", "x=novalue"},
+		{"-fixed", "static4k"}, {"-fixed", "json=5"}, {"-idle", "-1"}, {"-fixed", "static4k=0"}, {"-variant", "x"}, {"-variant", "x=novalue"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
