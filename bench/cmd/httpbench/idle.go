@@ -18,7 +18,7 @@ import (
 
 // idleSettle is how long the idle mode waits, once every connection is open, before it
 // reads the server's RSS.
-const idleSettle = time.Second
+const idleSettle = 2 * time.Second
 
 // idleResult is what the idle mode measured for one peer: its RSS before and after the
 // connections were opened, in bytes.
