@@ -59,7 +59,7 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 	if l.stopping {
 		if !more && !ln.closed {
 			// Refuse new connections at once rather than leave them in the backlog.
-			unix.Close(ln.fd)
+			l.closeFD(ln.fd)
 			ln.closed = true
 		}
 		return
@@ -83,13 +83,13 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
 // newConn sets up an accepted connection.
 func (l *loop) newConn(fd int) {
 	if l.stopping || l.s.conns.Load() >= int64(l.s.cfg.MaxConns) {
-		unix.Close(fd)
+		l.closeFD(fd)
 		l.cnt.rejected++
 		return
 	}
 	c, cl, ok := l.newClient(fd, kindConn)
 	if !ok {
-		unix.Close(fd)
+		l.closeFD(fd)
 		l.cnt.rejected++
 		return
 	}

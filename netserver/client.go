@@ -242,13 +242,14 @@ func (l *loop) maybeFinish(c ClientNum, cl *client) {
 	cl.state = stClosingFD
 	if cl.kind == kindEvent {
 		l.s.events.Delete(c)
+		l.ring.Forget(int(cl.fd))
 		cl.ev.Close()
 		l.finishClose(c, cl)
 		return
 	}
 	id, t, ok := l.tbl.Acquire()
 	if !ok {
-		unix.Close(int(cl.fd))
+		l.closeFD(int(cl.fd))
 		l.finishClose(c, cl)
 		return
 	}

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/uringnet/uringnet/backend"
 )
 
 // Features is a set of optional kernel features: each is newer than Linux
@@ -72,6 +74,10 @@ var featureNames = []struct {
 // list of features to disable, e.g. URINGNET_DISABLE=multishot,bufring, or
 // URINGNET_DISABLE=all for the feature set of Linux 5.10.
 const EnvDisable = "URINGNET_DISABLE"
+
+// EnvBackend is the environment variable read by New: auto, uring or epoll,
+// overriding Config.Backend.
+const EnvBackend = "URINGNET_BACKEND"
 
 // featureList is the list of names for error messages.
 func featureList() string {
@@ -166,6 +172,13 @@ type Config struct {
 	// Disable switches optional features off (forcing fallbacks). New adds
 	// the features named in $URINGNET_DISABLE.
 	Disable Features
+	// Backend picks the kernel interface the loops run on: "auto" (or
+	// empty: io_uring when io_uring_setup succeeds, else epoll, with one
+	// log line naming why), "uring" (io_uring or fail) or "epoll". New
+	// takes $URINGNET_BACKEND instead when it is set. The callbacks,
+	// guarantees and stats are the same on both; Stats.Backend says which
+	// runs.
+	Backend string
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -203,6 +216,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if env := os.Getenv(EnvBackend); env != "" {
+		c.Backend = env
+	}
+	if _, err := backend.ParseKind(c.Backend); err != nil {
+		return c, fmt.Errorf("netserver: Backend: %w", err)
 	}
 	if env := os.Getenv(EnvDisable); env != "" {
 		f, err := ParseFeatures(env)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uringnet/uringnet/backend"
 	"github.com/uringnet/uringnet/eventfd"
 	"github.com/uringnet/uringnet/ring"
 	"github.com/uringnet/uringnet/tasks"
@@ -52,13 +53,14 @@ type loop struct {
 	h   Handler
 	log *slog.Logger
 
-	tid  atomic.Int64   // OS thread id while running, for onLoop
-	gid  atomic.Uintptr // the loop goroutine's descriptor while running (amd64)
-	ring *ring.Ring
-	buf  *ring.BufRing
+	tid  atomic.Int64    // OS thread id while running, for onLoop
+	gid  atomic.Uintptr  // the loop goroutine's descriptor while running (amd64)
+	ring backend.Backend // io_uring or epoll: the loop never asks which
+	buf  backend.Buffers
 	tbl  *tasks.Table
 	cqes []*ring.CQE
 
+	probe                                           backend.Probe
 	multishotAccept, multishotRecv, batch, cancelFD bool
 	opShutdown                                      bool               // IORING_OP_SHUTDOWN, else shutdown(2)
 	cancelQ                                         map[ClientNum]bool // clients whose tasks to cancel one by one (no cancelFD)
@@ -129,19 +131,7 @@ func (l *loop) onLoop() bool {
 func (l *loop) setup() error {
 	cfg := &l.s.cfg
 	on := func(f Features) bool { return cfg.Disable&f == 0 }
-	var flags uint32
-	switch {
-	case on(FeatDeferTaskrun):
-		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupSubmitAll
-	case on(FeatSetupFlags):
-		flags = ring.SetupSubmitAll | ring.SetupCoopTaskrun
-	}
-	r, err := ring.New(cfg.RingEntries, ring.Options{
-		Flags:     flags,
-		CQEntries: 4 * cfg.RingEntries,
-		Fallback:  true,
-		NoExtArg:  !on(FeatExtArg),
-	})
+	r, err := backend.Open(l.s.backend, l.s.backendOptions())
 	if err != nil {
 		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
 	}
@@ -157,12 +147,13 @@ func (l *loop) setup() error {
 	l.opShutdown = on(FeatShutdown) && probe.Supported(ring.OpShutdown)
 	if on(FeatBufRing) && probe.MultishotAccept() {
 		l.buf, err = r.RegisterBufRing(uint16(l.idx), uint32(cfg.BufferCount), cfg.BufferSize)
-		if err != nil {
+		if err != nil || l.buf == nil {
 			l.log.Warn("netserver: no provided-buffer ring, using per-connection buffers", "loop", l.idx, "err", err)
 			l.buf = nil
 		}
 	}
 	l.multishotRecv = l.buf != nil && on(FeatMultishot) && probe.MultishotRecv()
+	l.probe = probe
 	l.tbl, err = tasks.New(cfg.MaxTasks)
 	if err != nil {
 		return err
@@ -217,7 +208,7 @@ func (l *loop) run(ready chan<- error) {
 		l.cnt.enters++
 		l.publishStats()
 		if _, err := l.ring.SubmitAndWaitTimeout(1, wait); err != nil {
-			l.log.Error("netserver: io_uring_enter failed", "loop", l.idx, "err", err)
+			l.log.Error("netserver: waiting for completions failed", "loop", l.idx, "backend", l.s.beName, "err", err)
 			time.Sleep(time.Millisecond)
 		}
 		l.now = time.Now().UnixNano()
@@ -296,6 +287,13 @@ func (l *loop) prepared() {
 		l.cnt.enters++
 		l.ring.Submit()
 	}
+}
+
+// closeFD closes fd at once, outside the backend, which must forget it
+// first (the epoll backend keeps state per fd number).
+func (l *loop) closeFD(fd int) {
+	l.ring.Forget(fd)
+	unix.Close(fd)
 }
 
 // reap dispatches every ready completion.

@@ -98,6 +98,11 @@ func (x *OpContext) SQE(tag uint64) *ring.SQE {
 	return sqe
 }
 
+// Supports reports whether the loop's backend runs opcode op (ring.Op*),
+// for an op that has another way to do its work: io_uring runs them all,
+// the epoll backend has no SPLICE, for one.
+func (x *OpContext) Supports(op uint8) bool { return x.l.probe.Supported(op) }
+
 // Submit hands the SQEs prepared so far to the kernel (at once, or with the
 // loop's batch).
 func (x *OpContext) Submit() { x.l.prepared() }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/uringnet/uringnet/backend"
 	"github.com/uringnet/uringnet/eventfd"
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +40,8 @@ type Server struct {
 	serveMu sync.Mutex
 	tickers atomic.Pointer[[]Ticker] // extra tickers (AddTicker), copy on write
 	tickMu  sync.Mutex               // serializes AddTicker
+	backend backend.Kind             // what the loops run on (Uring or Epoll)
+	beName  string                   // its name, as Stats tells it
 }
 
 const (
@@ -60,6 +63,9 @@ func New(cfg Config, h Handler) (*Server, error) {
 		h = NopHandler{}
 	}
 	s := &Server{cfg: cfg, h: h, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{})}
+	if err := s.chooseBackend(); err != nil {
+		return nil, err
+	}
 	for i := 0; i < cfg.Loops; i++ {
 		l, err := newLoop(s, i)
 		if err != nil {
@@ -277,7 +283,7 @@ func (s *Server) Close() error {
 
 // Stats returns the server's counters.
 func (s *Server) Stats() Stats {
-	var st Stats
+	st := Stats{Backend: s.beName}
 	for _, l := range s.loops {
 		l.pub.addTo(&st)
 	}

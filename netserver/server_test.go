@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/backend"
 	"github.com/uringnet/uringnet/ring"
 	"golang.org/x/sys/unix"
 )
@@ -776,6 +777,16 @@ func TestFeatureMasks(t *testing.T) {
 			t.Setenv(EnvDisable, "") // the masks under test, not the environment's
 			s := startServer(t, Config{Loops: 1, Disable: tc.disable}, &echoHandler{})
 			l := s.loops[0]
+			r, isRing := backend.AsRing(l.ring)
+			if !isRing {
+				r = nil
+			}
+			flags := func() uint32 {
+				if r == nil {
+					return 0
+				}
+				return r.Flags()
+			}
 			off := func(f Features) bool { return tc.disable&f != 0 }
 			checks := []struct {
 				what    string
@@ -786,9 +797,9 @@ func TestFeatureMasks(t *testing.T) {
 				{"multishot recv", FeatMultishot, l.multishotRecv},
 				{"buffer ring", FeatBufRing, l.buf != nil},
 				{"batching", FeatBatch, l.batch},
-				{"SINGLE_ISSUER|DEFER_TASKRUN", FeatDeferTaskrun, l.ring.Flags()&(ring.SetupSingleIssuer|ring.SetupDeferTaskrun) != 0},
+				{"SINGLE_ISSUER|DEFER_TASKRUN", FeatDeferTaskrun, flags()&(ring.SetupSingleIssuer|ring.SetupDeferTaskrun) != 0},
 				{"IORING_OP_SHUTDOWN", FeatShutdown, l.opShutdown},
-				{"EXT_ARG waits", FeatExtArg, l.ring.ExtArg()},
+				{"EXT_ARG waits", FeatExtArg, r != nil && r.ExtArg()},
 				{"cancel by fd", FeatCancelFD, l.cancelFD},
 			}
 			if off(FeatDeferTaskrun) {
@@ -796,7 +807,7 @@ func TestFeatureMasks(t *testing.T) {
 					what    string
 					f       Features
 					enabled bool
-				}{"SUBMIT_ALL|COOP_TASKRUN", FeatSetupFlags, l.ring.Flags()&(ring.SetupSubmitAll|ring.SetupCoopTaskrun) != 0})
+				}{"SUBMIT_ALL|COOP_TASKRUN", FeatSetupFlags, flags()&(ring.SetupSubmitAll|ring.SetupCoopTaskrun) != 0})
 			}
 			for _, c := range checks {
 				if off(c.f) && c.enabled {

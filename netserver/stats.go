@@ -8,6 +8,7 @@ import (
 
 // Stats are a server's counters, summed over its loops.
 type Stats struct {
+	Backend       string // the kernel interface the loops run on: "io_uring" or "epoll"
 	ConnsOpen     uint64 // connections open now
 	Accepted      uint64 // connections accepted
 	Closed        uint64 // clients closed (connections and adopted fds)
@@ -33,6 +34,9 @@ type Stats struct {
 // String formats the stats as one line of key=value pairs.
 func (s Stats) String() string {
 	var b strings.Builder
+	if s.Backend != "" {
+		b.WriteString("backend=" + s.Backend + " ")
+	}
 	for i, kv := range []struct {
 		k string
 		v uint64

@@ -1,0 +1,132 @@
+package epoll
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// side is the direction an operation waits for.
+type side uint8
+
+const (
+	rd side = iota // readable
+	wr             // writable
+)
+
+// fdState is what the Poller keeps about one fd number.
+type fdState struct {
+	fd         int
+	registered bool     // in the epoll set (edge-triggered, both directions)
+	inReady    bool     // on the ready list
+	rdhup      bool     // epoll reported the peer's end of stream (or a hang-up)
+	q          [2][]*op // ops waiting, per side, in submission order
+}
+
+// state returns fd's state, creating it (and putting fd in non-blocking
+// mode) on first sight.
+func (p *Poller) state(fd int) *fdState {
+	if fd < 0 {
+		return nil
+	}
+	if fd < len(p.fds) {
+		if fs := p.fds[fd]; fs != nil {
+			return fs
+		}
+	} else {
+		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
+	}
+	setNonblock(fd)
+	fs := &fdState{fd: fd}
+	p.fds[fd] = fs
+	return fs
+}
+
+// fresh records fd as new and non-blocking (the Poller accepted it),
+// dropping whatever was kept about an earlier fd with the same number.
+func (p *Poller) fresh(fd int) {
+	if fd >= len(p.fds) {
+		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
+	}
+	p.fds[fd] = &fdState{fd: fd}
+}
+
+// setNonblock puts fd in non-blocking mode (a regular file ignores it).
+func setNonblock(fd int) {
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil && fl&unix.O_NONBLOCK == 0 {
+		unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl|unix.O_NONBLOCK)
+	}
+}
+
+// Forget drops what the Poller keeps about fd, which its owner is about
+// to close. Ops still waiting on it complete with -ECANCELED.
+func (p *Poller) Forget(fd int) {
+	if fd < 0 || fd >= len(p.fds) || p.fds[fd] == nil {
+		return
+	}
+	fs := p.fds[fd]
+	p.cancelFD(fs, true)
+	p.fds[fd] = nil
+}
+
+// enqueue makes o wait for fd's side s, registering fd with epoll on its
+// first wait. Registration reports readiness at once if fd is ready, so no
+// wake-up is lost between the failed attempt and the wait.
+func (p *Poller) enqueue(fs *fdState, s side, o *op) {
+	if !fs.registered {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fs.fd)}
+		err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fs.fd, &ev)
+		if err == unix.EEXIST {
+			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fs.fd, &ev)
+		}
+		if err != nil {
+			p.complete(o, -int32(err.(unix.Errno)), 0)
+			return
+		}
+		fs.registered = true
+	}
+	o.fs, o.side = fs, s
+	fs.q[s] = append(fs.q[s], o)
+	p.waiting[o.sqe.UserData] = o
+}
+
+// dequeue takes o out of its fd's queue.
+func (p *Poller) dequeue(o *op) {
+	fs := o.fs
+	q := fs.q[o.side]
+	for i, v := range q {
+		if v == o {
+			copy(q[i:], q[i+1:])
+			q[len(q)-1] = nil
+			fs.q[o.side] = q[:len(q)-1]
+			break
+		}
+	}
+	delete(p.waiting, o.sqe.UserData)
+	o.fs = nil
+}
+
+// yield puts fs on the ready list: its head op stopped at its budget and
+// runs again next turn without waiting for an event.
+func (p *Poller) yield(fs *fdState) {
+	if !fs.inReady {
+		fs.inReady = true
+		p.ready = append(p.ready, fs)
+	}
+}
+
+// run runs fs's ops waiting on side s, in order, until one would block.
+func (p *Poller) run(fs *fdState, s side) {
+	for len(fs.q[s]) > 0 {
+		o := fs.q[s][0]
+		switch st, res, flags := p.exec(o); st {
+		case stWait:
+			return
+		case stYield:
+			p.yield(fs)
+			return
+		default:
+			p.dequeue(o)
+			p.complete(o, res, flags)
+		}
+	}
+}

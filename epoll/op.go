@@ -1,0 +1,133 @@
+package epoll
+
+import (
+	"github.com/uringnet/uringnet/ring"
+	"golang.org/x/sys/unix"
+)
+
+// op is one submitted SQE until its final completion.
+type op struct {
+	sqe  ring.SQE
+	next *op      // the next op of its linked chain: started if this one succeeds
+	fs   *fdState // the fd it waits on, while it waits
+	side side
+	done int          // bytes moved so far, for MSG_WAITALL and vectored retries
+	iovs []unix.Iovec // what is left to send, once a vectored send came up short
+	msg  unix.Msghdr  // the msghdr for iovs
+}
+
+// status is what exec made of an op.
+type status uint8
+
+const (
+	stDone  status = iota // finished: post res and flags
+	stWait                // would block: wait for readiness
+	stYield               // a multishot op used its budget: run again next turn
+)
+
+func (p *Poller) newOp(sqe *ring.SQE) *op {
+	var o *op
+	if n := len(p.pool); n > 0 {
+		o = p.pool[n-1]
+		p.pool = p.pool[:n-1]
+	} else {
+		o = new(op)
+	}
+	o.sqe = *sqe
+	return o
+}
+
+func (p *Poller) freeOp(o *op) {
+	*o = op{iovs: o.iovs[:0]}
+	if len(p.pool) < 1024 {
+		p.pool = append(p.pool, o)
+	}
+}
+
+// sideOf returns the direction o waits for, and whether it has an fd to
+// wait on at all.
+func sideOf(sqe *ring.SQE) (side, bool) {
+	switch sqe.Opcode {
+	case ring.OpAccept, ring.OpRecv, ring.OpRead, ring.OpReadv:
+		return rd, true
+	case ring.OpSend, ring.OpSendmsg, ring.OpWrite, ring.OpWritev:
+		return wr, true
+	case ring.OpPollAdd:
+		if sqe.OpFlags&unix.POLLIN != 0 {
+			return rd, true
+		}
+		return wr, true
+	}
+	return 0, false
+}
+
+// start runs o (the head of a chain) now, or queues it behind the ops
+// already waiting on its fd in the same direction.
+func (p *Poller) start(o *op) {
+	s, ok := sideOf(&o.sqe)
+	var fs *fdState
+	if ok {
+		fs = p.state(int(o.sqe.Fd))
+		if fs != nil && len(fs.q[s]) > 0 {
+			p.enqueue(fs, s, o)
+			return
+		}
+	}
+	switch st, res, flags := p.exec(o); st {
+	case stWait:
+		p.enqueue(fs, s, o)
+	case stYield:
+		p.enqueue(fs, s, o)
+		p.yield(fs)
+	default:
+		p.complete(o, res, flags)
+	}
+}
+
+// complete posts o's final completion and goes on with its chain: the next
+// op starts if o succeeded, else the rest is cancelled.
+func (p *Poller) complete(o *op, res int32, flags uint32) {
+	p.post(o.sqe.UserData, res, flags)
+	next := o.next
+	failed := res < 0 || short(&o.sqe, res)
+	p.freeOp(o)
+	if next == nil {
+		return
+	}
+	if failed {
+		p.cancelChain(next)
+		return
+	}
+	p.start(next)
+}
+
+// cancelChain completes o and the ops linked after it with -ECANCELED.
+func (p *Poller) cancelChain(o *op) {
+	for o != nil {
+		p.post(o.sqe.UserData, -int32(unix.ECANCELED), 0)
+		next := o.next
+		p.freeOp(o)
+		o = next
+	}
+}
+
+// short reports whether a result breaks a chain although it is not an
+// error, as io_uring judges it: a read or write that moved less than asked,
+// or a send or recv with MSG_WAITALL that did.
+func short(sqe *ring.SQE, res int32) bool {
+	switch sqe.Opcode {
+	case ring.OpRead, ring.OpWrite:
+		return uint32(res) != sqe.Len
+	case ring.OpSend, ring.OpRecv:
+		return sqe.OpFlags&unix.MSG_WAITALL != 0 && sqe.Flags&ring.SQEBufferSelect == 0 && uint32(res) != sqe.Len
+	case ring.OpReadv, ring.OpWritev:
+		return int64(res) != iovTotal(sqe.Addr, int(sqe.Len))
+	case ring.OpSendmsg:
+		if sqe.OpFlags&unix.MSG_WAITALL == 0 {
+			return false
+		}
+		m := msghdrAt(sqe.Addr)
+		return int64(res) != iovTotal(uint64(addrOfIov(m.Iov)), int(m.Iovlen))
+	}
+	return false
+}

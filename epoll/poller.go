@@ -1,0 +1,197 @@
+package epoll
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/uringnet/uringnet/ring"
+	"golang.org/x/sys/unix"
+)
+
+// Poller is one epoll proactor. It belongs to one goroutine: none of its
+// methods may be called concurrently.
+type Poller struct {
+	epfd    int
+	sq      []ring.SQE // filled since the last submit: sq[:sqn]
+	sqn     int
+	cq      []ring.CQE // completions not yet consumed: cq[head:]
+	head    int
+	fds     []*fdState     // by fd number
+	waiting map[uint64]*op // ops waiting for readiness, by user data
+	ready   []*fdState     // fds whose ops stopped at their per-turn budget
+	events  []unix.EpollEvent
+	bufs    []*Buffers
+	pool    []*op
+}
+
+// New returns a Poller whose submission queue holds entries SQEs.
+func New(entries uint32) (*Poller, error) {
+	if entries == 0 {
+		entries = 1024
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll: epoll_create1: %w", err)
+	}
+	return &Poller{
+		epfd:    epfd,
+		sq:      make([]ring.SQE, entries),
+		waiting: make(map[uint64]*op),
+		events:  make([]unix.EpollEvent, 256),
+	}, nil
+}
+
+// Close releases the epoll instance and the buffers. Operations still
+// waiting are dropped without completions.
+func (p *Poller) Close() error {
+	for _, b := range p.bufs {
+		b.Close()
+	}
+	p.bufs = nil
+	p.fds, p.waiting, p.ready = nil, nil, nil
+	if p.epfd < 0 {
+		return nil
+	}
+	err := unix.Close(p.epfd)
+	p.epfd = -1
+	return err
+}
+
+// Probe tells which operations the Poller runs.
+func (p *Poller) Probe() Probe { return Probe{} }
+
+// GetSQE returns a zeroed SQE to fill, or nil when the queue is full.
+func (p *Poller) GetSQE() *ring.SQE {
+	if p.sqn == len(p.sq) {
+		return nil
+	}
+	sqe := &p.sq[p.sqn]
+	p.sqn++
+	*sqe = ring.SQE{}
+	return sqe
+}
+
+// SQSpace returns how many SQEs GetSQE can hand out before a Submit.
+func (p *Poller) SQSpace() uint32 { return uint32(len(p.sq) - p.sqn) }
+
+// Submit starts every SQE filled since the last submit, in order: each is
+// tried at once, and waits for readiness if it would block. SQEs carrying
+// ring.SQEIOLink form a chain with the SQE after them.
+func (p *Poller) Submit() (int, error) {
+	n := p.sqn
+	var head, tail *op
+	for i := 0; i < n; i++ {
+		o := p.newOp(&p.sq[i])
+		if head == nil {
+			head = o
+		} else {
+			tail.next = o
+		}
+		tail = o
+		if o.sqe.Flags&(ring.SQEIOLink|ring.SQEIOHardlink) != 0 && i+1 < n {
+			continue
+		}
+		p.start(head)
+		head, tail = nil, nil
+	}
+	p.sqn = 0
+	return n, nil
+}
+
+// SubmitAndWaitTimeout submits, then waits for readiness until at least
+// one completion is ready (waitNr > 0) or d has passed (d <= 0: no bound),
+// and runs the operations whose fds became ready.
+func (p *Poller) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, error) {
+	n, _ := p.Submit()
+	p.runReady()
+	msec := -1
+	if d > 0 {
+		msec = int((d + time.Millisecond - 1) / time.Millisecond)
+	}
+	if waitNr == 0 || len(p.cq) > p.head || len(p.ready) > 0 {
+		msec = 0
+	}
+	k, err := p.wait(msec)
+	if err != nil {
+		return n, fmt.Errorf("epoll: epoll_wait: %w", err)
+	}
+	for _, ev := range p.events[:k] {
+		fd := int(ev.Fd)
+		if fd >= len(p.fds) || p.fds[fd] == nil {
+			continue // forgotten since; a stale registration
+		}
+		fs := p.fds[fd]
+		if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP) != 0 {
+			fs.rdhup = true
+		}
+		if ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			p.run(fs, rd)
+		}
+		if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			p.run(fs, wr)
+		}
+	}
+	return n, nil
+}
+
+// wait is epoll_wait; a wait that cannot block skips the scheduler's
+// system call bookkeeping.
+func (p *Poller) wait(msec int) (int, error) {
+	for {
+		var k int
+		var err error
+		if msec == 0 {
+			k, err = epollWaitNow(p.epfd, p.events)
+		} else {
+			k, err = unix.EpollWait(p.epfd, p.events, msec)
+		}
+		if err == unix.EINTR {
+			if msec == 0 {
+				continue
+			}
+			return 0, nil
+		}
+		return k, err
+	}
+}
+
+// PeekBatchCQE fills dst with pointers to ready completions.
+func (p *Poller) PeekBatchCQE(dst []*ring.CQE) int {
+	if p.head == len(p.cq) {
+		p.cq, p.head = p.cq[:0], 0
+		return 0
+	}
+	n := min(len(dst), len(p.cq)-p.head)
+	for i := 0; i < n; i++ {
+		dst[i] = &p.cq[p.head+i]
+	}
+	return n
+}
+
+// CQAdvance marks n completions as consumed.
+func (p *Poller) CQAdvance(n uint32) { p.head += int(n) }
+
+// post appends a completion.
+func (p *Poller) post(ud uint64, res int32, flags uint32) {
+	p.cq = append(p.cq, ring.CQE{UserData: ud, Res: res, Flags: flags})
+}
+
+// runReady runs again the fds whose ops stopped at their budget.
+func (p *Poller) runReady() {
+	if len(p.ready) == 0 {
+		return
+	}
+	list := p.ready
+	p.ready = nil
+	for _, fs := range list {
+		fs.inReady = false
+		if p.fds[fs.fd] != fs {
+			continue // forgotten
+		}
+		p.run(fs, rd)
+		p.run(fs, wr)
+	}
+	if p.ready == nil {
+		p.ready = list[:0]
+	}
+}

@@ -1,0 +1,48 @@
+package netserver
+
+import (
+	"github.com/uringnet/uringnet/backend"
+	"github.com/uringnet/uringnet/ring"
+)
+
+// chooseBackend resolves Config.Backend once for all loops: "auto" sets up
+// (and closes) a ring as the loops would, and falls back to epoll when
+// io_uring is refused, saying why in one log line.
+func (s *Server) chooseBackend() error {
+	k, err := backend.ParseKind(s.cfg.Backend)
+	if err != nil {
+		return err
+	}
+	resolved, err := backend.Resolve(k, s.backendOptions())
+	switch {
+	case resolved == "":
+		return err
+	case err != nil:
+		s.log.Warn("netserver: io_uring unavailable; using the epoll backend", "cause", err.Error())
+	}
+	s.backend, s.beName = resolved, resolved.Name()
+	return nil
+}
+
+// backendOptions returns what each loop's backend is opened with.
+func (s *Server) backendOptions() backend.Options {
+	cfg := &s.cfg
+	on := func(f Features) bool { return cfg.Disable&f == 0 }
+	var flags uint32
+	switch {
+	case on(FeatDeferTaskrun):
+		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupSubmitAll
+	case on(FeatSetupFlags):
+		flags = ring.SetupSubmitAll | ring.SetupCoopTaskrun
+	}
+	return backend.Options{Entries: cfg.RingEntries, Ring: ring.Options{
+		Flags:     flags,
+		CQEntries: 4 * cfg.RingEntries,
+		Fallback:  true,
+		NoExtArg:  !on(FeatExtArg),
+	}}
+}
+
+// Backend returns the name of the kernel interface the loops run on:
+// "io_uring" or "epoll" (Config.Backend resolved).
+func (s *Server) Backend() string { return s.beName }
