@@ -66,8 +66,8 @@ func TestCheckBackend(t *testing.T) {
 		body, want string
 		ok         bool
 	}{
-		{`{"requests":1}`, uringBackend, true}, // a demo from before the epoll backend
-		{`{"requests":1}`, epollBackend, false},
+		{`{"requests":1}`, uringBackend, true}, // silent: left to finalBackend
+		{`{"requests":1}`, epollBackend, true},
 		{`{"requests":1}`, "", true},
 		{`{"backend":"epoll"}`, epollBackend, true},
 		{`{"backend":"epoll"}`, uringBackend, false},
@@ -93,5 +93,26 @@ func TestBackendNote(t *testing.T) {
 	}
 	if n := backendNote([]*peer{{key: "nginx"}}); n != "" {
 		t.Errorf("note without uringnet %q", n)
+	}
+}
+
+func TestFinalBackend(t *testing.T) {
+	for _, tc := range []struct {
+		stats, want string
+		ok          bool
+	}{
+		{"stats conns_open=0 requests=5", uringBackend, true}, // a demo from before the epoll backend
+		{"stats conns_open=0 requests=5", epollBackend, false},
+		{"", epollBackend, false},
+		{"", "", true},
+		{"stats backend=epoll conns_open=0", epollBackend, true},
+		{"stats backend=epoll conns_open=0", uringBackend, false},
+		{"stats backend=io_uring conns_open=0", uringBackend, true},
+		{"stats backend=io_uring conns_open=0", epollBackend, false},
+		{"stats accepted=3 requests=9", "", true}, // net/http
+	} {
+		if err := finalBackend(tc.stats, tc.want); (err == nil) != tc.ok {
+			t.Errorf("%q, want %q: %v", tc.stats, tc.want, err)
+		}
 	}
 }

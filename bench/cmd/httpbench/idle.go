@@ -60,7 +60,7 @@ func runIdle(ctx context.Context, g *harness.Group, peers []*peer, n int, path s
 
 // idleOnce starts a fresh server of peer p on a free port, reads its RSS, opens n
 // keep-alive connections that each make one request, waits idleSettle, reads the RSS again
-// and kills the server.
+// and stops the server (checking a uringnet peer's backend in its final stats line).
 func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string) idleResult {
 	fail := func(err error) idleResult { return idleResult{err: err} }
 	addr, err := harness.FreePort()
@@ -97,6 +97,16 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 	}
 	if !proc.Alive() {
 		return fail(errors.New("server exited"))
+	}
+	if p.backend != "" {
+		closeAll(conns)
+		stats, err := proc.Stop(5 * time.Second)
+		if err == nil {
+			err = finalBackend(stats, p.backend)
+		}
+		if err != nil {
+			return fail(err)
+		}
 	}
 	return idleResult{before: before, after: after}
 }

@@ -354,6 +354,30 @@ func run(ctx context.Context, cfg config) error {
 		idle = runIdle(ctx, &g, peers, cfg.idle, "/plaintext")
 	}
 
+	// Stop the servers, and drop the figures of a uringnet peer whose final stats line names
+	// another backend than the one it was started for.
+	final := map[string]string{}
+	for _, p := range peers {
+		if p.proc == nil {
+			continue
+		}
+		stats, err := p.proc.Stop(5 * time.Second)
+		if err != nil {
+			progress("%v", err)
+		}
+		final[p.key] = stats
+		if err := finalBackend(stats, p.backend); err != nil {
+			progress("%s: %v: its figures are dropped", p.name, err)
+			p.why = err.Error() + "; its figures are dropped"
+			for _, m := range []map[string]map[string][]sample{results, fixedRes} {
+				for _, bySc := range m {
+					delete(bySc, p.key)
+				}
+			}
+			delete(idle, p.key)
+		}
+	}
+
 	epoll := hasPeer(peers, "epoll")
 	var report strings.Builder
 	report.WriteString(harness.Header("HTTP: uringnet vs net/http, fasthttp, nginx", command))
@@ -404,14 +428,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	for _, p := range peers {
-		if p.proc == nil {
-			continue
-		}
-		stats, err := p.proc.Stop(5 * time.Second)
-		if err != nil {
-			progress("%v", err)
-		}
-		if stats != "" {
+		if stats := final[p.key]; stats != "" {
 			notes = append(notes, fmt.Sprintf("- %s final `%s`", p.name, stats))
 		}
 	}
