@@ -400,13 +400,13 @@ func run(ctx context.Context, cfg config) error {
 		report.WriteString("\n### Idle keep-alive connections\n\n")
 		fmt.Fprintf(&report, "A fresh server of each peer (pinned as above), %d connections that each make one "+
 			"GET /plaintext and then stay open, idle; the server's RSS (VmRSS from /proc, nginx's workers included) "+
-			"0.3 s after it started and %v after the last connection got its response.\n\n", cfg.idle, idleSettle)
+			"0.3 s after it started and %g s after the last connection got its response.\n\n", cfg.idle, idleSettle.Seconds())
 		report.WriteString(idleTable(peers, cfg.idle, idle).Markdown())
 	}
 	if epoll {
 		report.WriteString("\n### The epoll backend against issue 9's floors\n\n")
 		report.WriteString("Read off the tables above: medians of this run's rounds, the epoll backend against the peers " +
-			"in the same run. One run on a shared machine is noisy; read a miss of a few percent as a tie.\n\n")
+			"in the same run. One run on a shared machine is noisy: a pass or a miss by a few percent is within the noise.\n\n")
 		report.WriteString(floorsTable(scens, peers, results, idle, cfg.idle).Markdown())
 	}
 	var notes []string
