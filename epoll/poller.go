@@ -134,15 +134,13 @@ func (p *Poller) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, erro
 	return n, nil
 }
 
-// wait is epoll_wait; a wait that cannot block skips the scheduler's
-// system call bookkeeping.
+// wait is epoll_wait. It first looks without blocking, skipping the
+// scheduler's system call bookkeeping (under load something is ready), and
+// only then blocks through the scheduler, which hands the P off meanwhile.
 func (p *Poller) wait(msec int) (int, error) {
 	for {
-		var k int
-		var err error
-		if msec == 0 {
-			k, err = epollWaitNow(p.epfd, p.events)
-		} else {
+		k, err := epollWaitNow(p.epfd, p.events)
+		if k == 0 && err == nil && msec != 0 {
 			k, err = unix.EpollWait(p.epfd, p.events, msec)
 		}
 		if err == unix.EINTR {
