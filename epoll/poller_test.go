@@ -493,3 +493,46 @@ func TestUnknownOp(t *testing.T) {
 		t.Fatalf("timeout: %+v", got)
 	}
 }
+
+// Level-triggered, an fd is registered for the directions that have ops
+// waiting; a direction reported with none waiting is dropped, and a hang-up
+// with nothing waiting takes the fd out of the set.
+func TestLevelTriggered(t *testing.T) {
+	p, err := NewTrigger(16, Level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, c := pair(t)
+	buf := make([]byte, 4)
+	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	quiet(t, p)
+	fs := p.fds[a]
+	if !fs.registered || fs.interest != sideEvents[rd] {
+		t.Fatalf("registered %v, interest %#x; want the read side only", fs.registered, fs.interest)
+	}
+	unix.Write(c, []byte("abcdef"))
+	if got := reap(t, p, 1); got[0].Res != 4 {
+		t.Fatalf("recv: %+v", got)
+	}
+	// Two bytes are left unread and nothing waits: the read side is
+	// dropped at the next report instead of being reported forever.
+	quiet(t, p)
+	if fs.interest != 0 {
+		t.Fatalf("interest %#x after an idle report, want 0", fs.interest)
+	}
+	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	if got := reap(t, p, 1); got[0].Res != 2 {
+		t.Fatalf("the rest: %+v", got)
+	}
+	prep(t, p, 3, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	quiet(t, p)
+	unix.Shutdown(c, unix.SHUT_RDWR)
+	if got := reap(t, p, 1); got[0].Res != 0 {
+		t.Fatalf("end of stream: %+v", got)
+	}
+	quiet(t, p)
+	if fs.registered {
+		t.Fatal("a hung-up fd with nothing waiting is still registered")
+	}
+}
