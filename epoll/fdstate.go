@@ -15,7 +15,8 @@ const (
 // fdState is what the Poller keeps about one fd number.
 type fdState struct {
 	fd         int
-	registered bool     // in the epoll set (edge-triggered, both directions)
+	registered bool     // in the epoll set
+	interest   uint32   // the events registered
 	inReady    bool     // on the ready list
 	rdhup      bool     // epoll reported the peer's end of stream (or a hang-up)
 	q          [2][]*op // ops waiting, per side, in submission order
@@ -68,33 +69,84 @@ func (p *Poller) Forget(fd int) {
 	p.fds[fd] = nil
 }
 
-// enqueue makes o wait for fd's side s, registering fd with epoll on its
-// first wait. Registration reports readiness at once if fd is ready, so no
-// wake-up is lost between the failed attempt and the wait.
+// sideEvents are the epoll events a side waits for.
+var sideEvents = [2]uint32{rd: unix.EPOLLIN | unix.EPOLLRDHUP, wr: unix.EPOLLOUT}
+
+// enqueue makes o wait for fd's side s. Edge-triggered, fd is registered
+// once, for both sides, at its first wait; level-triggered, for the sides
+// that have ops waiting (see idle). Registration reports readiness at once
+// if fd is ready, so no wake-up is lost between the failed attempt and the
+// wait.
 func (p *Poller) enqueue(fs *fdState, s side, o *op) {
-	if !fs.registered {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fs.fd)}
-		err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fs.fd, &ev)
-		if err == unix.EEXIST {
-			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fs.fd, &ev)
-		}
-		if err != nil {
+	want := sideEvents[rd] | sideEvents[wr] | unix.EPOLLET
+	if p.trigger == Level {
+		want = fs.interest | sideEvents[s]
+	}
+	if !fs.registered || fs.interest != want {
+		if err := p.register(fs, want); err != nil {
 			p.complete(o, -int32(err.(unix.Errno)), 0)
 			return
 		}
-		fs.registered = true
 	}
 	o.fs, o.side = fs, s
 	fs.q[s] = append(fs.q[s], o)
 	p.waiting[o.sqe.UserData] = o
 }
 
-// dequeue takes o out of its fd's queue.
+// register sets fd's events in the epoll set.
+func (p *Poller) register(fs *fdState, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fs.fd)}
+	var err error
+	if fs.registered {
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fs.fd, &ev)
+	} else {
+		err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fs.fd, &ev)
+		if err == unix.EEXIST {
+			err = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fs.fd, &ev)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fs.registered, fs.interest = true, events
+	return nil
+}
+
+// idle drops, level-triggered, the sides of fd that epoll reported but
+// that have no op waiting, which it would otherwise report on every wait;
+// an fd with none waiting at all that reports a hang-up or error (which
+// cannot be masked) leaves the epoll set.
+func (p *Poller) idle(fs *fdState, events uint32) {
+	if p.trigger != Level || !fs.registered {
+		return
+	}
+	keep := fs.interest
+	for s := range fs.q {
+		if len(fs.q[s]) == 0 && events&sideEvents[s] != 0 {
+			keep &^= sideEvents[s]
+		}
+	}
+	if keep == 0 && events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fs.fd, nil)
+		fs.registered, fs.interest = false, 0
+		return
+	}
+	if keep != fs.interest {
+		p.register(fs, keep)
+	}
+}
+
+// dequeue takes o out of its fd's queue. When o was the head and others
+// wait behind it (queued without being tried), the fd runs again next turn:
+// the readiness they wait for may have come already.
 func (p *Poller) dequeue(o *op) {
 	fs := o.fs
 	q := fs.q[o.side]
 	for i, v := range q {
 		if v == o {
+			if i == 0 && len(q) > 1 {
+				p.yield(fs)
+			}
 			copy(q[i:], q[i+1:])
 			q[len(q)-1] = nil
 			fs.q[o.side] = q[:len(q)-1]

@@ -2,6 +2,8 @@ package epoll
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/uringnet/uringnet/ring"
@@ -22,10 +24,39 @@ type Poller struct {
 	events  []unix.EpollEvent
 	bufs    []*Buffers
 	pool    []*op
+	trigger Trigger
 }
 
-// New returns a Poller whose submission queue holds entries SQEs.
+// Trigger is how a Poller registers fds with epoll.
+type Trigger uint8
+
+// The triggers.
+const (
+	// Edge registers each fd once, edge-triggered, for both directions:
+	// one epoll_ctl per fd, and an event only when something changes.
+	Edge Trigger = iota
+	// Level registers the directions that have ops waiting,
+	// level-triggered, and drops a direction that reported readiness with
+	// none waiting: an epoll_ctl at each such change. For comparison.
+	Level
+)
+
+// EnvTrigger is the environment variable that picks the trigger of the
+// Pollers New makes: "edge" (the default) or "level" (for benchmarks).
+const EnvTrigger = "URINGNET_EPOLL_TRIGGER"
+
+// New returns a Poller whose submission queue holds entries SQEs,
+// edge-triggered unless $URINGNET_EPOLL_TRIGGER is "level".
 func New(entries uint32) (*Poller, error) {
+	t := Edge
+	if strings.EqualFold(strings.TrimSpace(os.Getenv(EnvTrigger)), "level") {
+		t = Level
+	}
+	return NewTrigger(entries, t)
+}
+
+// NewTrigger is New with the trigger given.
+func NewTrigger(entries uint32, t Trigger) (*Poller, error) {
 	if entries == 0 {
 		entries = 1024
 	}
@@ -38,6 +69,7 @@ func New(entries uint32) (*Poller, error) {
 		sq:      make([]ring.SQE, entries),
 		waiting: make(map[uint64]*op),
 		events:  make([]unix.EpollEvent, 256),
+		trigger: t,
 	}, nil
 }
 
@@ -130,19 +162,20 @@ func (p *Poller) SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, erro
 		if ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			p.run(fs, wr)
 		}
+		if p.fds[fd] == fs {
+			p.idle(fs, ev.Events)
+		}
 	}
 	return n, nil
 }
 
-// wait is epoll_wait; a wait that cannot block skips the scheduler's
-// system call bookkeeping.
+// wait is epoll_wait. It first looks without blocking, skipping the
+// scheduler's system call bookkeeping (under load something is ready), and
+// only then blocks through the scheduler, which hands the P off meanwhile.
 func (p *Poller) wait(msec int) (int, error) {
 	for {
-		var k int
-		var err error
-		if msec == 0 {
-			k, err = epollWaitNow(p.epfd, p.events)
-		} else {
+		k, err := epollWaitNow(p.epfd, p.events)
+		if k == 0 && err == nil && msec != 0 {
 			k, err = unix.EpollWait(p.epfd, p.events, msec)
 		}
 		if err == unix.EINTR {

@@ -1,5 +1,6 @@
-// Package netserver runs the event loops: each loop owns one io_uring, one
-// OS thread, a SO_REUSEPORT listener per address, a table of clients and a
+// Package netserver runs the event loops: each loop owns one backend (an
+// io_uring, or the epoll proactor where io_uring is refused; see package
+// backend and Config.Backend), one OS thread, a SO_REUSEPORT listener per address, a table of clients and a
 // table of tasks in flight. It accepts connections, reads them with
 // multishot recv into provided buffers (no per-connection read buffer),
 // writes with one send in flight per client (everything a batch of
@@ -25,7 +26,10 @@
 // carries the cause of each close; SetHandler hands a client to another
 // Handler (a protocol upgrade); Table keeps a layer's per-client state.
 //
-// What this package must never do: block a loop, hold an unbounded amount
+// The loop prepares io_uring SQEs and reads CQEs whichever backend runs
+// them; it never asks which one does (Probe tells what a backend has).
+//
+// What this package must never do: switch on the backend's identity, block a loop, hold an unbounded amount
 // of memory for one client, let a panicking callback
 // take the server down (the client is closed, the panic logged and
 // counted), exit on EMFILE, or free a buffer the kernel may still use.

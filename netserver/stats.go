@@ -34,9 +34,6 @@ type Stats struct {
 // String formats the stats as one line of key=value pairs.
 func (s Stats) String() string {
 	var b strings.Builder
-	if s.Backend != "" {
-		b.WriteString("backend=" + s.Backend + " ")
-	}
 	for i, kv := range []struct {
 		k string
 		v uint64
@@ -54,6 +51,9 @@ func (s Stats) String() string {
 			b.WriteByte(' ')
 		}
 		fmt.Fprintf(&b, "%s=%d", kv.k, kv.v)
+	}
+	if s.Backend != "" {
+		b.WriteString(" backend=" + s.Backend)
 	}
 	return b.String()
 }

@@ -35,11 +35,12 @@ type Config struct {
 	// ChunkSize is the buffer of the read+send fallback (default 64 KiB).
 	ChunkSize int
 	// Direct makes transfers call sendfile(2) on the loop thread with the
-	// socket in non-blocking mode, as nginx does, waiting for POLLOUT
-	// through the ring when the socket buffer is full, instead of linked
-	// SPLICE operations (which io_uring always runs on io-wq worker
-	// threads). A file whose pages are not in the page cache makes the
-	// call wait for the disk on the loop. The environment variable
+	// socket in non-blocking mode (always so on a backend without SPLICE,
+	// such as epoll), as nginx does, waiting for POLLOUT through the loop when
+	// the socket buffer is full, instead of linked SPLICE operations (which
+	// io_uring always runs on io-wq worker threads). A file whose pages
+	// are not in the page cache makes the call wait for the disk on the
+	// loop. The environment variable
 	// URINGNET_SENDFILE=direct or =splice overrides it (for benchmarks).
 	Direct bool
 	// DirectCached takes the direct path only for a range whose pages are
@@ -335,7 +336,9 @@ func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
-	direct := t.s.Direct()
+	// Without SPLICE in the loop's backend (epoll), sendfile(2) on the
+	// loop is the way, as nginx does it.
+	direct := t.s.Direct() || (!x.Supports(ring.OpSplice) && !t.s.cfg.NoSplice)
 	if !direct && t.s.MayDirect() {
 		if direct = resident(t.fd, t.off, t.n, &t.lp.vec); direct {
 			t.lp.resident++

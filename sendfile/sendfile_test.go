@@ -150,7 +150,7 @@ func TestTransfer(t *testing.T) {
 		default:
 		}
 		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) || (cfg.Direct && st.PipesOpen != 0) ||
-			(cfg.DirectCached && st.Resident == 0) {
+			(cfg.DirectCached && st.Resident == 0 && s.Backend() == "io_uring") { // without SPLICE (epoll) every transfer is direct
 			t.Fatalf("stats %+v", st)
 		}
 	}

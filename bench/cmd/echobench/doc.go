@@ -12,6 +12,11 @@
 // to net. The idle mode then opens -idle connections to each server and reports the RSS they
 // cost per connection.
 //
+// uringnet's series run its io_uring backend (URINGNET_BACKEND=uring). The series epoll
+// (not run by default: -series uringnet,net,nobatch,cref,epoll) is the same server on its
+// epoll backend (URINGNET_BACKEND=epoll); a series whose final stats line names another
+// backend, or, for epoll, none, fails.
+//
 // A server that cannot be built or started is reported as n/a; the harness does not stop.
 // Every process it starts is killed before it exits, on error and on Ctrl-C too.
 package main

@@ -44,6 +44,9 @@ type series struct {
 	args  []string
 	isNet bool
 	isRef bool // the C reference: not uringnet, so no "vs net" ratio for the chart
+	// backend is the uringnet backend the series must run ("io_uring", "epoll"), checked
+	// against the server's final stats line when it names one; "" for the other servers.
+	backend string
 }
 
 // sample is what one run measured.
@@ -77,7 +80,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.conns, "conns", 64, "load connections")
 	sizes := fs.String("sizes", "64,16384", "message sizes in bytes, comma-separated")
 	fs.IntVar(&cfg.idle, "idle", 10000, "idle connections for the RSS-per-connection mode (0: skip)")
-	ser := fs.String("series", "uringnet,net,nobatch,cref", "series to run: uringnet, net, nobatch (uringnet with URINGNET_DISABLE=batch), "+
+	ser := fs.String("series", "uringnet,net,nobatch,cref", "series to run: uringnet (its io_uring backend), net, "+
+		"nobatch (uringnet with URINGNET_DISABLE=batch), epoll (uringnet on its epoll backend, URINGNET_BACKEND=epoll), "+
 		"cref (the liburing C reference, bench/cref/echo.c, built with gcc)")
 	fs.Float64Var(&cfg.rate, "rate", 50000, "offered msgs/s of the fixed-load mode, which reports server CPU per message (0: skip it)")
 	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
@@ -94,7 +98,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	for s := range strings.SplitSeq(*ser, ",") {
 		switch s = strings.TrimSpace(s); s {
-		case "uringnet", "net", "nobatch", "cref":
+		case "uringnet", "net", "nobatch", "epoll", "cref":
 			cfg.series = append(cfg.series, s)
 		default:
 			return cfg, fmt.Errorf("-series: unknown %q", s)
@@ -250,19 +254,21 @@ func progress(format string, args ...any) {
 // buildSeries builds the servers; one that cannot be built keeps an empty bin and a reason.
 func buildSeries(ctx context.Context, cfg config, bin, benchDir string) []series {
 	loops := []string{"-loops", strconv.Itoa(cfg.loops)}
+	uring := []string{"URINGNET_BACKEND=uring"} // fail rather than fall back to epoll
 	all := []series{
-		{name: "uringnet", key: "uringnet", args: loops},
+		{name: "uringnet", key: "uringnet", args: loops, env: uring, backend: "io_uring"},
 		{name: "net", key: "net", isNet: true},
-		{name: "uringnet (no batching)", key: "nobatch", args: loops, env: []string{"URINGNET_DISABLE=batch"}},
+		{name: "uringnet (no batching)", key: "nobatch", args: loops, env: append(uring, "URINGNET_DISABLE=batch"), backend: "io_uring"},
+		{name: "uringnet (epoll)", key: "epoll", args: loops, env: []string{"URINGNET_BACKEND=epoll"}, backend: "epoll"},
 		{name: refName, key: "cref", isRef: true},
 	}
-	uring := filepath.Join(bin, "uringnet-echo")
+	uringBin := filepath.Join(bin, "uringnet-echo")
 	progress("building example/echo")
 	var uerr error
 	if _, err := os.Stat(filepath.Join(cfg.repo, "example", "echo")); err != nil {
 		uerr = fmt.Errorf("example/echo is not in %s yet", cfg.repo)
 	} else {
-		uerr = harness.GoBuild(ctx, cfg.repo, "./example/echo", uring)
+		uerr = harness.GoBuild(ctx, cfg.repo, "./example/echo", uringBin)
 	}
 	netBin := filepath.Join(bin, "netecho")
 	nerr := harness.GoBuild(ctx, benchDir, "./netecho", netBin)
@@ -284,7 +290,7 @@ func buildSeries(ctx context.Context, cfg config, bin, benchDir string) []series
 		case all[i].isNet:
 			all[i].why = nerr.Error()
 		case uerr == nil:
-			all[i].bin = uring
+			all[i].bin = uringBin
 		default:
 			all[i].why = firstLine(uerr.Error())
 		}
@@ -394,6 +400,9 @@ func runOnce(ctx context.Context, g *harness.Group, cfg config, s *series, size 
 		}
 		if enters, err := kv.Int("enters"); err == nil {
 			sm.entersPerMsg = float64(enters) / float64(msgs)
+		}
+		if err := checkBackend(kv, s.backend); err != nil {
+			return sample{}, err
 		}
 	}
 	return sm, nil
@@ -514,7 +523,19 @@ func idleOnce(ctx context.Context, g *harness.Group, cfg config, s *series, cpu 
 	if !p.Alive() {
 		return 0, 0, errors.New("server exited")
 	}
-	return before, after, nil
+	if s.backend == "" {
+		return before, after, nil
+	}
+	echo.CloseAll(conns)
+	stats, err := p.Stop(5 * time.Second)
+	if err != nil {
+		return 0, 0, err
+	}
+	kv, err := harness.ParseKV(stats, "stats")
+	if err != nil {
+		return 0, 0, fmt.Errorf("final stats line: %w", err)
+	}
+	return before, after, checkBackend(kv, s.backend)
 }
 
 // refName is the C reference's name in the tables.
@@ -560,4 +581,21 @@ func shortOfRate(cfg config, runs []*series, results map[string]map[int][]sample
 		}
 	}
 	return out
+}
+
+// checkBackend fails when the final stats line names a backend other than want. A line
+// without "backend=" passes for io_uring (the example before the epoll backend existed ran
+// nothing else) and fails for epoll.
+func checkBackend(stats harness.KV, want string) error {
+	got, ok := stats["backend"]
+	if got == "uring" {
+		got = "io_uring"
+	}
+	switch {
+	case want == "" || got == want || !ok && want == "io_uring":
+		return nil
+	case !ok:
+		return fmt.Errorf("the final stats line names no backend: URINGNET_BACKEND=%s is not known to work in this tree", want)
+	}
+	return fmt.Errorf("ran the %q backend, not %s", got, want)
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -102,5 +104,33 @@ func TestRunNetOnly(t *testing.T) {
 	}
 	if strings.Contains(md, "| 64 B | net        |    n/a") {
 		t.Errorf("net series has no result:\n%s", md)
+	}
+}
+
+func TestEpollSeries(t *testing.T) {
+	cfg, err := parseFlags([]string{"-series", "uringnet,epoll"})
+	if err != nil || !slices.Equal(cfg.series, []string{"uringnet", "epoll"}) {
+		t.Fatalf("parseFlags = %+v, %v", cfg, err)
+	}
+	for _, tc := range []struct {
+		line, want string
+		ok         bool
+	}{
+		{"stats enters=5", "io_uring", true}, // an example from before the epoll backend
+		{"stats enters=5", "epoll", false},
+		{"stats enters=5", "", true},
+		{"stats backend=epoll", "epoll", true},
+		{"stats backend=epoll", "io_uring", false},
+		{"stats backend=io_uring", "io_uring", true},
+		{"stats backend=uring", "io_uring", true},
+		{"stats backend=io_uring", "epoll", false},
+	} {
+		kv, err := harness.ParseKV(tc.line, "stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkBackend(kv, tc.want); (err == nil) != tc.ok {
+			t.Errorf("%q, want %q: %v", tc.line, tc.want, err)
+		}
 	}
 }

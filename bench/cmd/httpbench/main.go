@@ -34,6 +34,7 @@ type config struct {
 	out       string
 	install   bool
 	loops     int
+	idle      int                // connections of the idle keep-alive mode; 0 skips it
 	variants  []variant          // extra uringnet peers with an environment of their own
 	fixed     map[string]float64 // scenario key -> offered req/s of the fixed-load mode
 	fixedKeys []string           // the keys of fixed, in flag order
@@ -92,9 +93,13 @@ func parseVariant(v string) (variant, error) {
 type peer struct {
 	key, name string
 	spec      harness.Spec
-	tree      bool // count child processes (nginx workers) too
-	why       string
-	proc      *harness.Proc
+	// specAt returns the peer's spec listening on another address: a fresh server for the
+	// idle mode. Nil when the peer is not available.
+	specAt  func(addr string) (harness.Spec, error)
+	backend string // the uringnet backend it must run ("io_uring", "epoll"); "" for the other peers
+	tree    bool   // count child processes (nginx workers) too
+	why     string
+	proc    *harness.Proc
 }
 
 // scenario is one kind of wrk run.
@@ -115,7 +120,7 @@ type sample struct {
 
 const plaintext = "Hello, World!"
 
-var allPeers = []string{"uringnet", "nethttp", "fasthttp", "nginx"}
+var allPeers = []string{"uringnet", "epoll", "nethttp", "fasthttp", "nginx"}
 var allScenarios = []string{"plaintext", "pipelined", "static4k", "static64k", "static1m"}
 
 func main() {
@@ -146,6 +151,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
 	fs.BoolVar(&cfg.install, "install", true, "apt-get install wrk when it is missing")
 	fs.IntVar(&cfg.loops, "loops", 1, "uringnet event loops")
+	fs.IntVar(&cfg.idle, "idle", 5000, "idle keep-alive connections (one GET /plaintext each) for the RSS-per-connection mode, "+
+		"on a fresh server of each peer (0: skip)")
 	fixed := fs.String("fixed", defaultFixed, "fixed-load mode: SCENARIO=REQS_PER_SEC,... offered with wrk's delay() "+
 		"(only scenarios also in -scenarios run), reporting server CPU per request; \"none\" skips it")
 	fs.Func("variant", "an extra uringnet peer for an experiment, NAME=KEY=VALUE[,KEY=VALUE...] (repeatable): "+
@@ -172,8 +179,8 @@ func parseFlags(args []string) (config, error) {
 	if cfg.fixed, cfg.fixedKeys, err = parseFixed(*fixed); err != nil {
 		return cfg, err
 	}
-	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration < time.Second || cfg.pipeline < 2 || cfg.loops < 1 {
-		return cfg, errors.New("-rounds, -conns, -loops must be positive, -duration at least 1s, -pipeline at least 2")
+	if cfg.rounds < 1 || cfg.conns < 1 || cfg.duration < time.Second || cfg.pipeline < 2 || cfg.loops < 1 || cfg.idle < 0 {
+		return cfg, errors.New("-rounds, -conns, -loops must be positive, -duration at least 1s, -pipeline at least 2, -idle not negative")
 	}
 	return cfg, nil
 }
@@ -218,7 +225,7 @@ func run(ctx context.Context, cfg config) error {
 		progress("running unpinned: %v", errors.Join(err0, err1))
 		serverCPU, loadCPU = "", ""
 	}
-	if _, err := harness.RaiseNoFile(8192); err != nil {
+	if _, err := harness.RaiseNoFile(max(8192, 2*uint64(cfg.idle)+1024)); err != nil {
 		progress("%v", err)
 	}
 
@@ -254,6 +261,11 @@ func run(ctx context.Context, cfg config) error {
 			continue
 		}
 		proc, err := g.Start(ctx, p.spec)
+		if err == nil {
+			if err = checkBackend(ctx, proc.Addr, p.backend); err != nil {
+				proc.Kill()
+			}
+		}
 		if err != nil {
 			p.why = firstLine(err.Error())
 			progress("%s: n/a: %v", p.name, err)
@@ -336,12 +348,45 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
+	// The idle mode: fresh servers, RSS per idle keep-alive connection.
+	var idle map[string]idleResult
+	if cfg.idle > 0 && ctx.Err() == nil {
+		idle = runIdle(ctx, &g, peers, cfg.idle, "/plaintext")
+	}
+
+	// Stop the servers, and drop the figures of a uringnet peer whose final stats line names
+	// another backend than the one it was started for.
+	final := map[string]string{}
+	for _, p := range peers {
+		if p.proc == nil {
+			continue
+		}
+		stats, err := p.proc.Stop(5 * time.Second)
+		if err != nil {
+			progress("%v", err)
+		}
+		final[p.key] = stats
+		if err := finalBackend(stats, p.backend); err != nil {
+			progress("%s: %v: its figures are dropped", p.name, err)
+			p.why = err.Error() + "; its figures are dropped"
+			for _, m := range []map[string]map[string][]sample{results, fixedRes} {
+				for _, bySc := range m {
+					delete(bySc, p.key)
+				}
+			}
+			delete(idle, p.key)
+		}
+	}
+
+	epoll := hasPeer(peers, "epoll")
 	var report strings.Builder
 	report.WriteString(harness.Header("HTTP: uringnet vs net/http, fasthttp, nginx", command))
 	fmt.Fprintf(&report, "wrk -t1 -c%d, %v per run, %d rounds alternated, medians. Servers on CPU %s "+
 		"(GOMAXPROCS=1, uringnet -loops %d, nginx 1 worker with sendfile), wrk on CPU %s. "+
-		"\"uringnet / peer\" is the ratio of requests per second (bytes per second for the 1 MiB file).\n\n",
+		"\"uringnet / peer\" is the ratio of requests per second (bytes per second for the 1 MiB file).",
 		cfg.conns, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU))
+	report.WriteString(backendNote(peers))
+	report.WriteString("\n\n")
 	report.WriteString(table(scens, peers, results, failed).Markdown())
 	if len(fixedScens) > 0 {
 		report.WriteString("\n### Fixed load: server CPU per request\n\n")
@@ -350,6 +395,19 @@ func run(ctx context.Context, cfg config) error {
 			"(utime+stime from /proc, nginx's workers included) then compares the servers' costs rather than who wins a race "+
 			"for a shared core; context switches per request (every thread's, from /proc) are a cost that a busy machine does not inflate. %v per run, %d rounds alternated, medians.\n\n", cfg.duration, cfg.rounds)
 		report.WriteString(fixedTable(fixedScens, peers, cfg.fixed, fixedRes).Markdown())
+	}
+	if idle != nil {
+		report.WriteString("\n### Idle keep-alive connections\n\n")
+		fmt.Fprintf(&report, "A fresh server of each peer (pinned as above), %d connections that each make one "+
+			"GET /plaintext and then stay open, idle; the server's RSS (VmRSS from /proc, nginx's workers included) "+
+			"0.3 s after it started and %g s after the last connection got its response.\n\n", cfg.idle, idleSettle.Seconds())
+		report.WriteString(idleTable(peers, cfg.idle, idle).Markdown())
+	}
+	if epoll {
+		report.WriteString("\n### The epoll backend against issue 9's floors\n\n")
+		report.WriteString("Read off the tables above: medians of this run's rounds, the epoll backend against the peers " +
+			"in the same run. One run on a shared machine is noisy: a pass or a miss by a few percent is within the noise.\n\n")
+		report.WriteString(floorsTable(scens, peers, results, idle, cfg.idle).Markdown())
 	}
 	var notes []string
 	for _, p := range peers {
@@ -365,14 +423,12 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	for _, p := range peers {
-		if p.proc == nil {
-			continue
+		if r, ok := idle[p.key]; ok && r.err != nil {
+			notes = append(notes, fmt.Sprintf("- idle keep-alive, %s: failed: %s", p.name, firstLine(r.err.Error())))
 		}
-		stats, err := p.proc.Stop(5 * time.Second)
-		if err != nil {
-			progress("%v", err)
-		}
-		if stats != "" {
+	}
+	for _, p := range peers {
+		if stats := final[p.key]; stats != "" {
 			notes = append(notes, fmt.Sprintf("- %s final `%s`", p.name, stats))
 		}
 	}
@@ -480,44 +536,41 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 	www := filepath.Join(tmp, "www")
 	bench := filepath.Join(cfg.repo, "bench")
 	var peers []*peer
+	built := map[string]error{} // binary -> build error, so the demo is built once for all its peers
 	for _, key := range cfg.peers {
 		p := &peer{key: key}
-		addr, err := harness.FreePort()
-		if err != nil {
-			p.why = err.Error()
-		}
-		goPeer := func(dir, pkg, bin string, extra ...string) {
+		goPeer := func(dir, pkg, bin string, env []string, extra ...string) {
 			out := filepath.Join(tmp, bin)
-			if err := harness.GoBuild(ctx, dir, pkg, out); err != nil {
+			err, done := built[out]
+			if !done {
+				err = harness.GoBuild(ctx, dir, pkg, out)
+				built[out] = err
+			}
+			if err != nil {
 				p.why = firstLine(err.Error())
 				return
 			}
-			p.spec = harness.Spec{Path: out, CPU: cpu, Env: []string{"GOMAXPROCS=1"},
-				Args: append([]string{"-addr", addr, "-root", www}, extra...)}
-		}
-		vname, isVariant := strings.CutPrefix(key, "uringnet:")
-		switch {
-		case key == "uringnet" || isVariant:
-			p.name = "uringnet"
-			if isVariant {
-				p.name = "uringnet (" + vname + ")"
+			p.specAt = func(addr string) (harness.Spec, error) {
+				return harness.Spec{Path: out, CPU: cpu, Env: append([]string{"GOMAXPROCS=1"}, env...),
+					Args: append([]string{"-addr", addr, "-root", www}, extra...)}, nil
 			}
+		}
+		switch {
+		case key == "uringnet" || key == "epoll" || strings.HasPrefix(key, "uringnet:"):
+			var env []string
+			p.name, env = demoPeer(key, cfg.variants)
+			p.backend = backendOf(env)
 			if _, err := os.Stat(filepath.Join(cfg.repo, "example")); err != nil {
 				p.why = "example/ (the demo server) is not in the repository yet"
 				break
 			}
-			goPeer(cfg.repo, "./example", "uringnet-demo", "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
-			for _, v := range cfg.variants {
-				if v.name == vname && isVariant {
-					p.spec.Env = append(p.spec.Env, v.env...)
-				}
-			}
+			goPeer(cfg.repo, "./example", "uringnet-demo", env, "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
 		case key == "nethttp":
 			p.name = "net/http"
-			goPeer(bench, "./nethttp", "nethttp")
+			goPeer(bench, "./nethttp", "nethttp", nil)
 		case key == "fasthttp":
 			p.name = "fasthttp"
-			goPeer(bench, "./fasthttpd", "fasthttpd")
+			goPeer(bench, "./fasthttpd", "fasthttpd", nil)
 		case key == "nginx":
 			p.name = "nginx"
 			p.tree = true
@@ -526,17 +579,28 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 				p.why = err.Error()
 				break
 			}
-			dir := filepath.Join(tmp, "nginx")
-			conf := filepath.Join(dir, "nginx.conf")
-			if err := os.Mkdir(dir, 0o755); err != nil {
-				p.why = err.Error()
-				break
+			n := 0
+			p.specAt = func(addr string) (harness.Spec, error) {
+				n++
+				dir := filepath.Join(tmp, fmt.Sprintf("nginx-%d", n))
+				conf := filepath.Join(dir, "nginx.conf")
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					return harness.Spec{}, err
+				}
+				if err := os.WriteFile(conf, []byte(harness.NginxConfig(dir, addr, www)), 0o644); err != nil {
+					return harness.Spec{}, err
+				}
+				return harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}, nil
 			}
-			if err := os.WriteFile(conf, []byte(harness.NginxConfig(dir, addr, www)), 0o644); err != nil {
-				p.why = err.Error()
-				break
+		}
+		if p.why == "" {
+			addr, err := harness.FreePort()
+			if err == nil {
+				p.spec, err = p.specAt(addr)
 			}
-			p.spec = harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}
+			if err != nil {
+				p.why = err.Error()
+			}
 		}
 		p.spec.Name = p.name
 		if p.why != "" {
@@ -651,69 +715,97 @@ func median(ss []sample, f func(sample) float64) float64 {
 	return harness.Median(xs)
 }
 
+// rateOf returns the median throughput of ss in the scenario's unit: bytes per second for
+// the 1 MiB file, requests per second otherwise.
+func rateOf(sc scenario, ss []sample) float64 {
+	if sc.key == "static1m" {
+		return median(ss, func(s sample) float64 { return s.bytesPerSec })
+	}
+	return median(ss, func(s sample) float64 { return s.perSec })
+}
+
+func cpuOf(ss []sample) float64 { return median(ss, func(s sample) float64 { return s.cpuUsPerReq }) }
+
+// hasPeer reports whether peers holds the peer key.
+func hasPeer(peers []*peer, key string) bool {
+	return slices.ContainsFunc(peers, func(p *peer) bool { return p.key == key })
+}
+
+// ratios returns the cells "base / peer" for throughput and CPU per request of peer p's
+// samples ss against base's samples bs, or dashes on base's own row.
+func ratios(sc scenario, base string, bs []sample, p *peer, ss []sample) (rate, cpu string) {
+	if p.key == base {
+		return "—", "—"
+	}
+	return harness.Ratio(rateOf(sc, bs), rateOf(sc, ss)), harness.Ratio(cpuOf(bs), cpuOf(ss))
+}
+
+// table is the saturated runs' table. With the epoll peer, two more columns compare it
+// with every other server.
 func table(scens []scenario, peers []*peer, results map[string]map[string][]sample, failed map[string]map[string]string) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "req/s", "MB/s", "p50 ms", "p99 ms",
 		"CPU µs/req", "RSS MiB", "socket errors", "uringnet / peer", "CPU/req uringnet / peer"}}
+	epoll := hasPeer(peers, "epoll")
+	if epoll {
+		t.Header = append(t.Header, "epoll / peer", "CPU/req epoll / peer")
+	}
 	for _, sc := range scens {
-		rate := func(ss []sample) float64 {
-			if sc.key == "static1m" {
-				return median(ss, func(s sample) float64 { return s.bytesPerSec })
-			}
-			return median(ss, func(s sample) float64 { return s.perSec })
-		}
-		u := results[sc.key]["uringnet"]
-		uRate, uCPU := rate(u), median(u, func(s sample) float64 { return s.cpuUsPerReq })
 		for _, p := range peers {
 			ss := results[sc.key][p.key]
 			name := p.name
 			if failed[sc.key][p.key] != "" {
 				name += " (failed, see below)"
 			}
-			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerReq })
-			vs, vsCPU := harness.Ratio(uRate, rate(ss)), harness.Ratio(uCPU, cpu)
-			if p.key == "uringnet" {
-				vs, vsCPU = "—", "—"
-			}
 			errs := harness.NA
 			if len(ss) > 0 {
 				errs = harness.Num(median(ss, func(s sample) float64 { return float64(s.errors) }), 0)
 			}
-			t.AddRow(sc.name, name,
+			vs, vsCPU := ratios(sc, "uringnet", results[sc.key]["uringnet"], p, ss)
+			row := []string{sc.name, name,
 				harness.Num(median(ss, func(s sample) float64 { return s.perSec }), 0),
 				harness.Num(median(ss, func(s sample) float64 { return s.bytesPerSec / 1e6 }), 1),
 				harness.Num(median(ss, func(s sample) float64 { return s.p50ms }), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.p99ms }), 2),
-				harness.Num(cpu, 2),
+				harness.Num(cpuOf(ss), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.rssMiB }), 1),
-				errs, vs, vsCPU)
+				errs, vs, vsCPU}
+			if epoll {
+				evs, evsCPU := ratios(sc, "epoll", results[sc.key]["epoll"], p, ss)
+				row = append(row, evs, evsCPU)
+			}
+			t.AddRow(row...)
 		}
 	}
 	return t
 }
 
-// fixedTable is the fixed-load mode's table.
+// fixedTable is the fixed-load mode's table. With the epoll peer, one more column compares
+// its CPU per request with every other server's.
 func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, results map[string]map[string][]sample) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "offered req/s", "req/s", "p50 ms", "p99 ms",
 		"server CPU %", "CPU µs/req", "ctx switches/req", "CPU/req uringnet / peer"}}
+	epoll := hasPeer(peers, "epoll")
+	if epoll {
+		t.Header = append(t.Header, "CPU/req epoll / peer")
+	}
 	for _, sc := range scens {
-		u := results[sc.key]["uringnet"]
-		uCPU := median(u, func(s sample) float64 { return s.cpuUsPerReq })
 		for _, p := range peers {
 			ss := results[sc.key][p.key]
-			cpu := median(ss, func(s sample) float64 { return s.cpuUsPerReq })
-			vs := harness.Ratio(uCPU, cpu)
-			if p.key == "uringnet" {
-				vs = "—"
-			}
-			t.AddRow(sc.name, p.name,
+			_, vs := ratios(sc, "uringnet", results[sc.key]["uringnet"], p, ss)
+			row := []string{sc.name, p.name,
 				harness.Num(rates[sc.key], 0),
 				harness.Num(median(ss, func(s sample) float64 { return s.perSec }), 0),
 				harness.Num(median(ss, func(s sample) float64 { return s.p50ms }), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.p99ms }), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
-				harness.Num(cpu, 2),
+				harness.Num(cpuOf(ss), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.csPerReq }), 2),
-				vs)
+				vs}
+			if epoll {
+				_, evs := ratios(sc, "epoll", results[sc.key]["epoll"], p, ss)
+				row = append(row, evs)
+			}
+			t.AddRow(row...)
 		}
 	}
 	return t

@@ -6,6 +6,10 @@
 //	go run ./cmd/report            # full runs, several minutes
 //	go run ./cmd/report -quick     # 1 s runs, 1 round: a smoke test
 //
+// The HTTP comparison runs uringnet twice, on its io_uring and on its epoll
+// backend; the chart gets a group of the epoll backend's ratios when the
+// HTTP report has them (its "epoll / peer" column).
+//
 // Each comparison is built and run as its own command, exactly as a person
 // would run it, with -o into a temporary file; its markdown report goes into
 // docs/benchmarks.md verbatim. Only the part of docs/benchmarks.md between

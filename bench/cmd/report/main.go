@@ -26,6 +26,13 @@ type comparison struct {
 	title   string   // the chart group's title
 	quick   []string // arguments for -quick
 	install bool     // takes -install (httpbench): passed through -install
+	more    []chart  // further chart groups, drawn only when their column has ratios
+}
+
+// chart is a chart group read from one column of a comparison's tables.
+type chart struct {
+	column string // the table column holding the ratios
+	title  string // the chart group's title
 }
 
 // comparisons are every peer comparison, in report order. A command that is
@@ -36,7 +43,9 @@ var comparisons = []comparison{
 		quick: []string{"-duration", "1s", "-rounds", "1", "-sizes", "64", "-idle", "200"}},
 	{key: "http", cmd: "httpbench", column: "uringnet / peer",
 		title: "HTTP: uringnet req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)",
-		quick: []string{"-duration", "1s", "-rounds", "1", "-scenarios", "plaintext,static1m"}, install: true},
+		quick: []string{"-duration", "1s", "-rounds", "1", "-scenarios", "plaintext,static1m", "-idle", "500"}, install: true,
+		more: []chart{{column: "epoll / peer",
+			title: "HTTP, uringnet's epoll backend: req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)"}}},
 	{key: "websocket", cmd: "wsbench", column: "msgs/s vs gorilla",
 		title: "WebSocket echo: uringnet msgs/s ÷ gorilla/websocket (size · server)",
 		quick: []string{"-duration", "1s", "-rounds", "1"}},

@@ -268,3 +268,32 @@ func FuzzParseTables(f *testing.F) {
 		}
 	})
 }
+
+// httpEpollReport is an httpbench report with the epoll backend as a peer.
+const httpEpollReport = `## HTTP: uringnet vs net/http, fasthttp, nginx
+
+| scenario             | server           | req/s  | uringnet / peer | epoll / peer |
+| -------------------- | ---------------- | -----: | --------------: | -----------: |
+| plaintext keep-alive | uringnet         | 200000 |               — |        0.95x |
+| plaintext keep-alive | uringnet (epoll) | 190000 |           1.05x |            — |
+| plaintext keep-alive | fasthttp         | 100000 |           2.00x |        1.90x |
+`
+
+func TestRenderEpoll(t *testing.T) {
+	when := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[1], report: httpEpollReport}})
+	if !strings.Contains(md, "`URINGNET_BACKEND=epoll`") || !strings.Contains(md, `"epoll / peer" columns`) {
+		t.Errorf("markdown does not describe the epoll column:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	for _, want := range []string{comparisons[1].more[0].title, "plaintext keep-alive · uringnet", "0.95x", "1.90x"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("chart lacks %q:\n%s", want, texts)
+		}
+	}
+	// Without the epoll peer: no epoll group, no word of it.
+	md, svg = render("go run ./cmd/report", when, []outcome{{c: comparisons[1], report: httpReport}})
+	if strings.Contains(md, "URINGNET_BACKEND") || strings.Contains(svg, "epoll") {
+		t.Errorf("epoll mentioned without the epoll peer:\n%s\n%s", md, svg)
+	}
+}

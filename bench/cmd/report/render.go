@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,6 +18,9 @@ const (
 
 var beginRE = regexp.MustCompile(`<!-- report:begin[^>]*-->`)
 
+// epollName is how the comparisons name uringnet on its epoll backend.
+const epollName = "uringnet (epoll)"
+
 // render builds the generated part of docs/benchmarks.md and the chart from
 // the comparisons' outcomes.
 func render(command string, when time.Time, outs []outcome) (md, svg string) {
@@ -24,7 +28,14 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Generated %s by `%s` (in `bench/`). ", when.Format("2006-01-02 15:04 MST"), command)
 	b.WriteString("Every figure below, and every bar in the chart, was measured in that run by the commands ")
-	b.WriteString("named in each section; ratios above 1 mean uringnet is faster.\n\n")
+	b.WriteString("named in each section; ratios above 1 mean uringnet is faster.")
+	if slices.ContainsFunc(outs, func(o outcome) bool { return strings.Contains(o.report, epollName) }) {
+		b.WriteString(" \"uringnet\" runs its io_uring backend (`URINGNET_BACKEND=uring`) and \"" + epollName + "\" ")
+		b.WriteString("the same server on its epoll backend (`URINGNET_BACKEND=epoll`), alternated with the other ")
+		b.WriteString("servers in the same runs; the \"epoll / peer\" columns and chart group compare it with each of ")
+		b.WriteString("them, io_uring included.")
+	}
+	b.WriteString("\n\n")
 	b.WriteString("![uringnet throughput as a ratio of each peer's](benchmarks.svg)\n\n")
 	for _, o := range outs {
 		switch {
@@ -42,6 +53,11 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 			b.WriteString("\n\n")
 		}
 		groups = append(groups, group{title: o.c.title, bars: ratios(o.report, o.c.column)})
+		for _, c := range o.c.more {
+			if bars := ratios(o.report, c.column); len(bars) > 0 {
+				groups = append(groups, group{title: c.title, bars: bars})
+			}
+		}
 	}
 	svg = chartSVG("uringnet against its peers", "throughput ratio, uringnet ÷ peer (higher is better), measured "+
 		when.Format("2006-01-02"), groups)

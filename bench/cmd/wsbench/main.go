@@ -233,8 +233,9 @@ func start(ctx context.Context, g *harness.Group, p peer, cpu string) (*harness.
 	if err != nil {
 		return nil, err
 	}
+	// uringnet runs its io_uring backend, as in the other comparisons (gorilla ignores it).
 	return g.Start(ctx, harness.Spec{Name: p.name, Path: p.bin, Args: append([]string{"-addr", addr}, p.args...),
-		Env: []string{"GOMAXPROCS=1"}, CPU: cpu})
+		Env: []string{"GOMAXPROCS=1", "URINGNET_BACKEND=uring"}, CPU: cpu})
 }
 
 func orAny(cpu string) string {

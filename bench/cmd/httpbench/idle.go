@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
+)
+
+// idleSettle is how long the idle mode waits, once every connection is open, before it
+// reads the server's RSS.
+const idleSettle = 2 * time.Second
+
+// idleResult is what the idle mode measured for one peer: its RSS before and after the
+// connections were opened, in bytes.
+type idleResult struct {
+	before, after int64
+	err           error
+}
+
+// perConnKiB returns the RSS growth per connection in KiB (NaN when the run failed).
+func (r idleResult) perConnKiB(n int) float64 {
+	if r.err != nil || n <= 0 {
+		return math.NaN()
+	}
+	return float64(r.after-r.before) / 1024 / float64(n)
+}
+
+// runIdle measures every available peer's RSS per idle keep-alive connection: a fresh
+// server of the peer, n connections that each make one GET of path and stay open, and the
+// server's RSS before and after (see idleOnce).
+func runIdle(ctx context.Context, g *harness.Group, peers []*peer, n int, path string) map[string]idleResult {
+	out := map[string]idleResult{}
+	for _, p := range peers {
+		if p.specAt == nil || p.why != "" {
+			continue
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		r := idleOnce(ctx, g, p, n, path)
+		if r.err != nil {
+			progress("idle %s: FAILED: %v", p.name, r.err)
+		} else {
+			progress("idle %s: %.2f KiB per connection", p.name, r.perConnKiB(n))
+		}
+		out[p.key] = r
+	}
+	return out
+}
+
+// idleOnce starts a fresh server of peer p on a free port, reads its RSS, opens n
+// keep-alive connections that each make one request, waits idleSettle, reads the RSS again
+// and stops the server (checking a uringnet peer's backend in its final stats line).
+func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string) idleResult {
+	fail := func(err error) idleResult { return idleResult{err: err} }
+	addr, err := harness.FreePort()
+	if err != nil {
+		return fail(err)
+	}
+	spec, err := p.specAt(addr)
+	if err != nil {
+		return fail(err)
+	}
+	spec.Name = p.name + " (idle)"
+	proc, err := g.Start(ctx, spec)
+	if err != nil {
+		return fail(errors.New(firstLine(err.Error())))
+	}
+	defer proc.Kill()
+	if err := checkBackend(ctx, proc.Addr, p.backend); err != nil {
+		return fail(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	before, err := harness.RSS(proc.Pid(), p.tree)
+	if err != nil {
+		return fail(err)
+	}
+	conns, err := openKeepAlive(ctx, proc.Addr, path, n, 64, 120*time.Second)
+	if err != nil {
+		return fail(err)
+	}
+	defer closeAll(conns)
+	time.Sleep(idleSettle)
+	after, err := harness.RSS(proc.Pid(), p.tree)
+	if err != nil {
+		return fail(err)
+	}
+	if !proc.Alive() {
+		return fail(errors.New("server exited"))
+	}
+	if p.backend != "" {
+		closeAll(conns)
+		stats, err := proc.Stop(5 * time.Second)
+		if err == nil {
+			err = finalBackend(stats, p.backend)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return idleResult{before: before, after: after}
+}
+
+// openKeepAlive opens n connections to addr, at most parallel at a time, and on each makes
+// one HTTP/1.1 GET of path and reads the whole response, which must be a 200 that keeps the
+// connection open. The connections are then left idle; the caller closes them. On error
+// every connection opened is closed.
+func openKeepAlive(ctx context.Context, addr, path string, n, parallel int, timeout time.Duration) ([]net.Conn, error) {
+	if n < 0 || parallel < 1 {
+		return nil, fmt.Errorf("open idle: bad n=%d parallel=%d", n, parallel)
+	}
+	conns := make([]net.Conn, n)
+	errs := make([]error, n)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			conns[i], errs[i] = keepAliveOne(ctx, addr, path)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			closeAll(conns)
+			return nil, fmt.Errorf("idle connection %d of %d: %w", i+1, n, err)
+		}
+	}
+	return conns, nil
+}
+
+// keepAliveOne dials addr and makes one request on the new connection.
+func keepAliveOne(ctx context.Context, addr, path string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	if err := requestOnce(c, path); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// requestOnce writes one GET of path on c and reads its response.
+func requestOnce(c net.Conn, path string) error {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		return err
+	}
+	// The bufio.Reader may read ahead, which is harmless: nothing follows the response.
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("GET %s: status %s", path, resp.Status)
+	case resp.Close:
+		return fmt.Errorf("GET %s: the server closes the connection", path)
+	}
+	return nil
+}
+
+// closeAll closes every non-nil connection.
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// idleTable is the idle mode's table.
+func idleTable(peers []*peer, n int, res map[string]idleResult) *harness.Table {
+	t := &harness.Table{Labels: 1, Header: []string{"server", "idle conns", "RSS before MiB", "RSS after MiB", "KiB per conn"}}
+	for _, p := range peers {
+		r, ok := res[p.key]
+		if !ok {
+			continue
+		}
+		before, after := math.NaN(), math.NaN()
+		name := p.name
+		if r.err == nil {
+			before, after = float64(r.before)/(1<<20), float64(r.after)/(1<<20)
+		} else {
+			name += " (failed, see below)"
+		}
+		t.AddRow(name, strconv.Itoa(n), harness.Num(before, 1), harness.Num(after, 1), harness.Num(r.perConnKiB(n), 2))
+	}
+	return t
+}
