@@ -165,8 +165,8 @@ func TestDemoWhereIOUringIsRefused(t *testing.T) {
 			if err != nil {
 				t.Fatalf("child did not stop cleanly: %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 			}
-			if !strings.Contains(stdout, "\nstats ") {
-				t.Errorf("no final stats line: %s", stdout)
+			if !strings.Contains(stdout, "\nstats ") || !strings.Contains(stdout, " backend=epoll") {
+				t.Errorf("no final stats line naming the epoll backend: %s", stdout)
 			}
 			if strings.Count(stderr, "using the epoll backend") != 1 {
 				t.Errorf("the log does not name the fallback once: %s", stderr)
