@@ -47,6 +47,9 @@ func (p *Poller) fresh(fd int) {
 	if fd >= len(p.fds) {
 		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
 	}
+	if old := p.fds[fd]; old != nil {
+		p.cancelFD(old, true) // closed without Forget: nothing can wake these
+	}
 	p.fds[fd] = &fdState{fd: fd}
 }
 

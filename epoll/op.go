@@ -73,10 +73,12 @@ func (p *Poller) start(o *op) {
 			return
 		}
 	}
-	switch st, res, flags := p.exec(o); st {
-	case stWait:
+	switch st, res, flags := p.exec(o); {
+	case st != stDone && fs == nil:
+		p.complete(o, -int32(unix.EBADF), 0) // nothing to wait on
+	case st == stWait:
 		p.enqueue(fs, s, o)
-	case stYield:
+	case st == stYield:
 		p.enqueue(fs, s, o)
 		p.yield(fs)
 	default:

@@ -536,3 +536,12 @@ func TestLevelTriggered(t *testing.T) {
 		t.Fatal("a hung-up fd with nothing waiting is still registered")
 	}
 }
+
+// An op that would wait on no fd at all fails with EBADF.
+func TestWaitOnBadFD(t *testing.T) {
+	p := newPoller(t)
+	prep(t, p, 1, func(s *ring.SQE) { s.PrepPollAdd(-1, unix.POLLIN) })
+	if got := reap(t, p, 1); got[0].Res != -int32(unix.EBADF) {
+		t.Fatalf("poll on -1: %+v", got)
+	}
+}
