@@ -29,10 +29,8 @@ func (p *Poller) exec(o *op) (status, int32, uint32) {
 			return p.recvSelect(o)
 		}
 		return p.transfer(o)
-	case ring.OpSend, ring.OpRead, ring.OpWrite:
+	case ring.OpSend, ring.OpRead, ring.OpWrite, ring.OpReadv, ring.OpWritev, ring.OpSendmsg:
 		return p.transfer(o)
-	case ring.OpReadv, ring.OpWritev, ring.OpSendmsg:
-		return p.vectored(o)
 	case ring.OpPollAdd:
 		pfd := [1]unix.PollFd{{Fd: sqe.Fd, Events: int16(sqe.OpFlags)}}
 		if n, err := unix.Poll(pfd[:], 0); err == nil && n > 0 {
@@ -144,25 +142,13 @@ func (p *Poller) peerClosed(fd int) bool {
 	return fd < len(p.fds) && p.fds[fd] != nil && p.fds[fd].rdhup
 }
 
-// transfer runs a recv, send, read or write of one buffer; a send or recv
-// with MSG_WAITALL goes on until the whole buffer has moved.
+// transfer runs a recv, send, read or write of one buffer, or a readv,
+// writev or sendmsg. A send or recv with MSG_WAITALL goes on until the
+// whole buffer has moved, and a sendmsg with it until all its iovecs have
+// (from a copy of what is left of them).
 func (p *Poller) transfer(o *op) (status, int32, uint32) {
-	sqe := &o.sqe
-	waitall := sqe.OpFlags&unix.MSG_WAITALL != 0 && (sqe.Opcode == ring.OpSend || sqe.Opcode == ring.OpRecv)
 	for {
-		addr, n := uintptr(sqe.Addr)+uintptr(o.done), int(sqe.Len)-o.done
-		var k int
-		var e unix.Errno
-		switch sqe.Opcode {
-		case ring.OpRecv:
-			k, e = recv(int(sqe.Fd), addr, n, int(sqe.OpFlags))
-		case ring.OpSend:
-			k, e = send(int(sqe.Fd), addr, n, int(sqe.OpFlags))
-		case ring.OpRead:
-			k, e = rw(unix.SYS_READ, unix.SYS_PREAD64, int(sqe.Fd), addr, n, sqe.Off)
-		default:
-			k, e = rw(unix.SYS_WRITE, unix.SYS_PWRITE64, int(sqe.Fd), addr, n, sqe.Off)
-		}
+		k, e := o.attempt()
 		switch e {
 		case 0:
 		case unix.EINTR:
@@ -176,48 +162,51 @@ func (p *Poller) transfer(o *op) (status, int32, uint32) {
 			return stDone, -int32(e), 0
 		}
 		o.done += k
-		if !waitall || k == 0 || o.done >= int(sqe.Len) {
+		if k == 0 || !o.more(k) {
 			return stDone, int32(o.done), 0
 		}
 	}
 }
 
-// vectored runs a readv, writev or sendmsg; a sendmsg with MSG_WAITALL
-// goes on, from a copy of what is left of its iovecs, until all has moved.
-func (p *Poller) vectored(o *op) (status, int32, uint32) {
+// attempt makes one system call for a transfer, from where it stands.
+func (o *op) attempt() (int, unix.Errno) {
 	sqe := &o.sqe
-	for {
-		var k int
-		var e unix.Errno
-		switch sqe.Opcode {
-		case ring.OpReadv:
-			k, e = rw(unix.SYS_READV, unix.SYS_PREADV, int(sqe.Fd), uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
-		case ring.OpWritev:
-			k, e = rw(unix.SYS_WRITEV, unix.SYS_PWRITEV, int(sqe.Fd), uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
-		default:
-			msg := msghdrAt(sqe.Addr)
-			if len(o.iovs) > 0 {
-				msg = &o.msg
-			}
-			k, e = sendmsg(int(sqe.Fd), msg, int(sqe.OpFlags))
-		}
-		switch e {
-		case 0:
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return stWait, 0, 0
-		default:
-			if o.done > 0 {
-				return stDone, int32(o.done), 0
-			}
-			return stDone, -int32(e), 0
-		}
-		o.done += k
-		if sqe.Opcode != ring.OpSendmsg || sqe.OpFlags&unix.MSG_WAITALL == 0 || k == 0 || !o.advance(k) {
-			return stDone, int32(o.done), 0
-		}
+	fd := int(sqe.Fd)
+	addr, n := uintptr(sqe.Addr)+uintptr(o.done), int(sqe.Len)-o.done
+	switch sqe.Opcode {
+	case ring.OpRecv:
+		return recv(fd, addr, n, int(sqe.OpFlags))
+	case ring.OpSend:
+		return send(fd, addr, n, int(sqe.OpFlags))
+	case ring.OpRead:
+		return rw(unix.SYS_READ, unix.SYS_PREAD64, fd, addr, n, sqe.Off)
+	case ring.OpWrite:
+		return rw(unix.SYS_WRITE, unix.SYS_PWRITE64, fd, addr, n, sqe.Off)
+	case ring.OpReadv:
+		return rw(unix.SYS_READV, unix.SYS_PREADV, fd, uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
+	case ring.OpWritev:
+		return rw(unix.SYS_WRITEV, unix.SYS_PWRITEV, fd, uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
 	}
+	msg := msghdrAt(sqe.Addr)
+	if len(o.iovs) > 0 {
+		msg = &o.msg
+	}
+	return sendmsg(fd, msg, int(sqe.OpFlags))
+}
+
+// more reports whether a transfer that just moved k bytes goes on.
+func (o *op) more(k int) bool {
+	sqe := &o.sqe
+	if sqe.OpFlags&unix.MSG_WAITALL == 0 {
+		return false
+	}
+	switch sqe.Opcode {
+	case ring.OpSend, ring.OpRecv:
+		return o.done < int(sqe.Len)
+	case ring.OpSendmsg:
+		return o.advance(k)
+	}
+	return false
 }
 
 // advance drops k sent bytes from what is left of a sendmsg's iovecs
