@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/uringnet/uringnet/bench/internal/harness"
@@ -89,7 +88,7 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 	if err != nil {
 		return fail(err)
 	}
-	defer closeAll(conns)
+	defer harness.CloseAll(conns)
 	time.Sleep(idleSettle)
 	after, err := harness.RSS(proc.Pid(), p.tree)
 	if err != nil {
@@ -99,7 +98,7 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 		return fail(errors.New("server exited"))
 	}
 	if p.backend != "" {
-		closeAll(conns)
+		harness.CloseAll(conns)
 		stats, err := proc.Stop(5 * time.Second)
 		if err == nil {
 			err = finalBackend(stats, p.backend)
@@ -116,48 +115,11 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 // connection open. The connections are then left idle; the caller closes them. On error
 // every connection opened is closed.
 func openKeepAlive(ctx context.Context, addr, path string, n, parallel int, timeout time.Duration) ([]net.Conn, error) {
-	if n < 0 || parallel < 1 {
-		return nil, fmt.Errorf("open idle: bad n=%d parallel=%d", n, parallel)
-	}
-	conns := make([]net.Conn, n)
-	errs := make([]error, n)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			conns[i], errs[i] = keepAliveOne(ctx, addr, path)
-		})
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			closeAll(conns)
-			return nil, fmt.Errorf("idle connection %d of %d: %w", i+1, n, err)
-		}
+	conns, err := harness.OpenConns(ctx, addr, n, parallel, timeout, func(c net.Conn) error { return requestOnce(c, path) })
+	if err != nil {
+		return nil, fmt.Errorf("idle: %w", err)
 	}
 	return conns, nil
-}
-
-// keepAliveOne dials addr and makes one request on the new connection.
-func keepAliveOne(ctx context.Context, addr, path string) (net.Conn, error) {
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	if err := requestOnce(c, path); err != nil {
-		c.Close()
-		return nil, err
-	}
-	c.SetDeadline(time.Time{})
-	return c, nil
 }
 
 // requestOnce writes one GET of path on c and reads its response.
@@ -181,15 +143,6 @@ func requestOnce(c net.Conn, path string) error {
 		return fmt.Errorf("GET %s: the server closes the connection", path)
 	}
 	return nil
-}
-
-// closeAll closes every non-nil connection.
-func closeAll(conns []net.Conn) {
-	for _, c := range conns {
-		if c != nil {
-			c.Close()
-		}
-	}
 }
 
 // idleTable is the idle mode's table.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 func TestOpenKeepAlive(t *testing.T) {
@@ -33,7 +35,7 @@ func TestOpenKeepAlive(t *testing.T) {
 	if err := requestOnce(conns[7], "/plaintext"); err != nil {
 		t.Errorf("second request: %v", err)
 	}
-	closeAll(conns)
+	harness.CloseAll(conns)
 	for path, want := range map[string]string{"/missing": "404", "/close": "closes the connection"} {
 		if _, err := openKeepAlive(ctx, addr, path, 3, 2, 10*time.Second); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", path, err, want)
