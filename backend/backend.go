@@ -3,21 +3,22 @@ package backend
 import (
 	"time"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 )
 
-// Backend runs operations described as SQEs and reports their completions
-// as CQEs. A Backend belongs to one goroutine (the loop's), locked to its
-// OS thread; none of its methods may be called concurrently.
+// Backend runs operations (ops.Op) and reports their completions as CQEs.
+// A Backend belongs to one goroutine (the loop's), locked to its OS thread;
+// none of its methods may be called concurrently.
 type Backend interface {
 	// Name is "io_uring" or "epoll": for stats and logs only.
 	Name() string
-	// GetSQE returns a free SQE to fill, or nil when the submission queue
-	// is full (Submit makes room).
-	GetSQE() *ring.SQE
-	// SQSpace returns how many SQEs GetSQE can hand out before a Submit.
-	SQSpace() uint32
-	// Submit starts the SQEs filled since the last submit, without waiting.
+	// GetOp returns a zeroed Op to fill, or nil when the submission queue
+	// is full (Submit makes room). Ops linked with Op.Link must be taken
+	// without a Submit in between (Space tells whether they fit).
+	GetOp() *ops.Op
+	// Space returns how many Ops GetOp can hand out before a Submit.
+	Space() uint32
+	// Submit starts the Ops filled since the last submit, without waiting.
 	Submit() (int, error)
 	// SubmitAndWaitTimeout submits and then waits until at least waitNr
 	// completions are ready or d has passed (d <= 0: no bound). Callers
@@ -25,7 +26,7 @@ type Backend interface {
 	SubmitAndWaitTimeout(waitNr uint32, d time.Duration) (int, error)
 	// PeekBatchCQE fills dst with ready completions and returns how many;
 	// each stays valid until CQAdvance moves past it.
-	PeekBatchCQE(dst []*ring.CQE) int
+	PeekBatchCQE(dst []*ops.CQE) int
 	// CQAdvance marks n completions as consumed.
 	CQAdvance(n uint32)
 	// Probe tells which operations the backend runs.
@@ -34,7 +35,7 @@ type Backend interface {
 	// buffer group bgid, for recvs with buffer selection.
 	RegisterBufRing(bgid uint16, entries uint32, size int) (Buffers, error)
 	// Forget tells the backend that fd is about to be closed other than
-	// by an OpClose SQE (close(2) directly), so that it drops what it
+	// by an ops.Close op (close(2) directly), so that it drops what it
 	// keeps about fd before the number is reused. Every operation on fd
 	// must have completed.
 	Forget(fd int)
@@ -44,8 +45,8 @@ type Backend interface {
 
 // Probe tells which operations a backend runs.
 type Probe interface {
-	// Supported reports whether the backend runs opcode op (ring.Op*).
-	Supported(op uint8) bool
+	// Supported reports whether the backend runs operation c.
+	Supported(c ops.Code) bool
 	// MultishotAccept reports whether an accept may stay armed (CQEFMore).
 	MultishotAccept() bool
 	// MultishotRecv reports whether a recv with buffer selection may stay

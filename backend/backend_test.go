@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/ring"
 	"golang.org/x/sys/unix"
 )
@@ -47,7 +48,7 @@ func TestBackendsAgree(t *testing.T) {
 				t.Errorf("AsRing: %v", isRing)
 			}
 			pr, err := b.Probe()
-			if err != nil || !pr.Supported(ring.OpRecv) {
+			if err != nil || !pr.Supported(ops.Recv) {
 				t.Fatalf("probe: %v", err)
 			}
 			bufs, err := b.RegisterBufRing(1, 4, 64)
@@ -61,8 +62,8 @@ func TestBackendsAgree(t *testing.T) {
 			fds, _ := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 			defer unix.Close(fds[0])
 			defer unix.Close(fds[1])
-			get := func(ud uint64) *ring.SQE {
-				sqe := b.GetSQE()
+			get := func(ud uint64) *ops.Op {
+				sqe := b.GetOp()
 				sqe.UserData = ud
 				return sqe
 			}
@@ -71,8 +72,8 @@ func TestBackendsAgree(t *testing.T) {
 			buf := make([]byte, 8)
 			get(3).PrepRecv(fds[1], buf, 0)
 			get(4).PrepCancel(3, 0)
-			res := map[uint64]ring.CQE{}
-			dst := make([]*ring.CQE, 8)
+			res := map[uint64]ops.CQE{}
+			dst := make([]*ops.CQE, 8)
 			for deadline := time.Now().Add(5 * time.Second); len(res) < 4 && time.Now().Before(deadline); {
 				b.SubmitAndWaitTimeout(1, 10*time.Millisecond)
 				n := b.PeekBatchCQE(dst)
@@ -110,5 +111,53 @@ func TestResolve(t *testing.T) {
 	}
 	if _, err := Open("kqueue", Options{}); err == nil {
 		t.Error("Open(kqueue): no error")
+	}
+}
+
+// toSQE encodes every operation as ring's own Prep helper would.
+func TestToSQE(t *testing.T) {
+	buf := make([]byte, 8)
+	iovs := []unix.Iovec{{Base: &buf[0], Len: 8}}
+	msg := &unix.Msghdr{}
+	for _, tc := range []struct {
+		name string
+		op   func(*ops.Op)
+		sqe  func(*ring.SQE)
+	}{
+		{"nop", func(o *ops.Op) { o.PrepNop() }, func(s *ring.SQE) { s.PrepNop() }},
+		{"accept", func(o *ops.Op) { o.PrepAccept(3, 1) }, func(s *ring.SQE) { s.PrepAccept(3, 1) }},
+		{"multishot accept", func(o *ops.Op) { o.PrepMultishotAccept(3, 1) }, func(s *ring.SQE) { s.PrepMultishotAccept(3, 1) }},
+		{"recv", func(o *ops.Op) { o.PrepRecv(4, buf, 2) }, func(s *ring.SQE) { s.PrepRecv(4, buf, 2) }},
+		{"recv select", func(o *ops.Op) { o.PrepRecvSelect(4, 5, 0) }, func(s *ring.SQE) { s.PrepRecvSelect(4, 5, 0) }},
+		{"recv multishot", func(o *ops.Op) { o.PrepRecvMultishot(4, 5, 0) }, func(s *ring.SQE) { s.PrepRecvMultishot(4, 5, 0) }},
+		{"send", func(o *ops.Op) { o.PrepSend(4, buf, 3) }, func(s *ring.SQE) { s.PrepSend(4, buf, 3) }},
+		{"sendmsg", func(o *ops.Op) { o.PrepSendmsg(4, msg, 3) }, func(s *ring.SQE) { s.PrepSendmsg(4, msg, 3) }},
+		{"read", func(o *ops.Op) { o.PrepRead(4, buf, 7) }, func(s *ring.SQE) { s.PrepRead(4, buf, 7) }},
+		{"write", func(o *ops.Op) { o.PrepWrite(4, buf, 7) }, func(s *ring.SQE) { s.PrepWrite(4, buf, 7) }},
+		{"readv", func(o *ops.Op) { o.PrepReadv(4, iovs, 7) }, func(s *ring.SQE) { s.PrepReadv(4, iovs, 7) }},
+		{"writev", func(o *ops.Op) { o.PrepWritev(4, iovs, 7) }, func(s *ring.SQE) { s.PrepWritev(4, iovs, 7) }},
+		{"splice", func(o *ops.Op) { o.PrepSplice(5, 10, 6, -1, 99, 1) }, func(s *ring.SQE) { s.PrepSplice(5, 10, 6, -1, 99, 1) }},
+		{"close", func(o *ops.Op) { o.PrepClose(4) }, func(s *ring.SQE) { s.PrepClose(4) }},
+		{"shutdown", func(o *ops.Op) { o.PrepShutdown(4, 1) }, func(s *ring.SQE) { s.PrepShutdown(4, 1) }},
+		{"poll", func(o *ops.Op) { o.PrepPollAdd(4, 4) }, func(s *ring.SQE) { s.PrepPollAdd(4, 4) }},
+		{"cancel", func(o *ops.Op) { o.PrepCancel(77, 0) }, func(s *ring.SQE) { s.PrepCancel(77, 0) }},
+		{"cancel fd", func(o *ops.Op) { o.PrepCancelFD(4, ops.CancelAll) }, func(s *ring.SQE) { s.PrepCancelFD(4, ring.AsyncCancelAll) }},
+		{"unknown", func(o *ops.Op) { o.Code, o.Fd = 200, 4 }, func(s *ring.SQE) { s.Opcode, s.Fd = 200, 4 }},
+	} {
+		for _, link := range []bool{false, true} {
+			o := ops.Op{UserData: 9}
+			tc.op(&o)
+			o.Link = link
+			var got, want ring.SQE
+			toSQE(&got, &o)
+			tc.sqe(&want)
+			want.UserData = 9
+			if link {
+				want.Flags |= ring.SQEIOLink
+			}
+			if got != want {
+				t.Errorf("%s (link %v): got %+v, want %+v", tc.name, link, got, want)
+			}
+		}
 	}
 }

@@ -63,15 +63,16 @@ func (b *Buffers) Close() error {
 	return err
 }
 
-// take returns a free buffer's id and address.
-func (b *Buffers) take() (uint16, uintptr, bool) {
+// take returns a free buffer.
+func (b *Buffers) take() (uint16, []byte, bool) {
 	n := len(b.free)
 	if n == 0 || b.mem == nil {
-		return 0, 0, false
+		return 0, nil, false
 	}
 	bid := b.free[n-1]
 	b.free = b.free[:n-1]
-	return bid, addrOf(b.mem[int(bid)*b.size:]), true
+	off := int(bid) * b.size
+	return bid, b.mem[off : off+b.size : off+b.size], true
 }
 
 // group returns the buffer group bgid, or nil.

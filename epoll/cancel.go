@@ -1,23 +1,22 @@
 package epoll
 
 import (
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
-// cancel runs an ASYNC_CANCEL SQE: by user data (sqe.Addr), or by fd with
-// ring.AsyncCancelFD (every op on it with ring.AsyncCancelAll). Only ops
-// waiting for readiness can be found, as only armed requests can be in
-// io_uring: the ops of a chain that have not started are cancelled with
-// their chain. It returns the CQE result: 0 (or the count, with
-// AsyncCancelAll) or -ENOENT.
-func (p *Poller) cancel(sqe *ring.SQE) int32 {
-	if sqe.OpFlags&ring.AsyncCancelFD != 0 {
-		fd := int(sqe.Fd)
+// cancel runs a Cancel op: by user data (o.Target), or by fd with
+// ops.CancelFD (every op on it with ops.CancelAll). Only ops waiting for
+// readiness can be found, as only armed requests can be in io_uring: the
+// ops of a chain that have not started are cancelled with their chain. It
+// returns the CQE result: 0 (or the count, with CancelAll) or -ENOENT.
+func (p *Poller) cancel(o *ops.Op) int32 {
+	if o.Flags&ops.CancelFD != 0 {
+		fd := int(o.Fd)
 		if fd < 0 || fd >= len(p.fds) || p.fds[fd] == nil {
 			return -int32(unix.ENOENT)
 		}
-		all := sqe.OpFlags&ring.AsyncCancelAll != 0
+		all := o.Flags&ops.CancelAll != 0
 		n := p.cancelFD(p.fds[fd], all)
 		switch {
 		case n == 0:
@@ -27,12 +26,12 @@ func (p *Poller) cancel(sqe *ring.SQE) int32 {
 		}
 		return 0
 	}
-	o, ok := p.waiting[sqe.Addr]
+	w, ok := p.waiting[o.Target]
 	if !ok {
 		return -int32(unix.ENOENT)
 	}
-	p.dequeue(o)
-	p.complete(o, -int32(unix.ECANCELED), 0)
+	p.dequeue(w)
+	p.complete(w, -int32(unix.ECANCELED), 0)
 	return 0
 }
 

@@ -3,7 +3,7 @@ package epoll
 import (
 	"unsafe"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,31 +17,31 @@ const (
 // exec tries o once (a multishot op: until it would block or used its
 // budget, posting a completion per result).
 func (p *Poller) exec(o *op) (status, int32, uint32) {
-	sqe := &o.sqe
-	fd := int(sqe.Fd)
-	switch sqe.Opcode {
-	case ring.OpNop:
+	d := &o.op
+	fd := int(d.Fd)
+	switch d.Code {
+	case ops.Nop:
 		return stDone, 0, 0
-	case ring.OpAccept:
+	case ops.Accept:
 		return p.accept(o)
-	case ring.OpRecv:
-		if sqe.Flags&ring.SQEBufferSelect != 0 {
+	case ops.Recv:
+		if d.Select {
 			return p.recvSelect(o)
 		}
 		return p.transfer(o)
-	case ring.OpSend, ring.OpRead, ring.OpWrite, ring.OpReadv, ring.OpWritev, ring.OpSendmsg:
+	case ops.Send, ops.Read, ops.Write, ops.Readv, ops.Writev, ops.Sendmsg:
 		return p.transfer(o)
-	case ring.OpPollAdd:
-		pfd := [1]unix.PollFd{{Fd: sqe.Fd, Events: int16(sqe.OpFlags)}}
+	case ops.PollAdd:
+		pfd := [1]unix.PollFd{{Fd: d.Fd, Events: int16(d.Flags)}}
 		if n, err := unix.Poll(pfd[:], 0); err == nil && n > 0 {
 			return stDone, int32(pfd[0].Revents), 0
 		}
 		return stWait, 0, 0
-	case ring.OpAsyncCancel:
-		return stDone, p.cancel(sqe), 0
-	case ring.OpShutdown:
-		return stDone, result(unix.Shutdown(fd, int(sqe.Len))), 0
-	case ring.OpClose:
+	case ops.Cancel:
+		return stDone, p.cancel(d), 0
+	case ops.Shutdown:
+		return stDone, result(unix.Shutdown(fd, int(d.Len))), 0
+	case ops.Close:
 		p.Forget(fd)
 		return stDone, result(unix.Close(fd)), 0
 	}
@@ -62,13 +62,12 @@ func result(err error) int32 {
 // accept accepts one connection, or (multishot) every pending one, each
 // non-blocking.
 func (p *Poller) accept(o *op) (status, int32, uint32) {
-	sqe := &o.sqe
-	multishot := sqe.IoPrio&ring.AcceptMultishot != 0
+	d := &o.op
 	for i := 0; ; i++ {
-		if multishot && i == acceptBudget {
+		if d.More && i == acceptBudget {
 			return stYield, 0, 0
 		}
-		nfd, e := accept4(int(sqe.Fd), int(sqe.OpFlags)|unix.SOCK_NONBLOCK)
+		nfd, e := accept4(int(d.Fd), int(d.Flags)|unix.SOCK_NONBLOCK)
 		switch e {
 		case 0:
 		case unix.EINTR, unix.ECONNABORTED:
@@ -79,35 +78,30 @@ func (p *Poller) accept(o *op) (status, int32, uint32) {
 			return stDone, -int32(e), 0
 		}
 		p.fresh(nfd)
-		if !multishot {
+		if !d.More {
 			return stDone, int32(nfd), 0
 		}
-		p.post(sqe.UserData, int32(nfd), ring.CQEFMore)
+		p.post(d.UserData, int32(nfd), ops.CQEFMore)
 	}
 }
 
 // recvSelect receives into provided buffers: one, or (multishot) one per
 // completion until the socket is drained or the budget is used.
 func (p *Poller) recvSelect(o *op) (status, int32, uint32) {
-	sqe := &o.sqe
-	b := p.group(sqe.BufIndex)
+	d := &o.op
+	b := p.group(d.Group)
 	if b == nil {
 		return stDone, -int32(unix.ENOBUFS), 0
 	}
-	size := b.size
-	if sqe.Len != 0 && int(sqe.Len) < size {
-		size = int(sqe.Len)
-	}
-	multishot := sqe.IoPrio&ring.RecvMultishot != 0
 	for i := 0; ; i++ {
-		if multishot && i == recvBudget {
+		if d.More && i == recvBudget {
 			return stYield, 0, 0
 		}
-		bid, addr, ok := b.take()
+		bid, buf, ok := b.take()
 		if !ok {
 			return stDone, -int32(unix.ENOBUFS), 0
 		}
-		n, e := recv(int(sqe.Fd), addr, size, int(sqe.OpFlags))
+		n, e := recv(int(d.Fd), buf, int(d.Flags))
 		if e != 0 {
 			b.Add(bid)
 			switch e {
@@ -122,12 +116,12 @@ func (p *Poller) recvSelect(o *op) (status, int32, uint32) {
 			b.Add(bid)
 			return stDone, 0, 0
 		}
-		flags := ring.CQEFBuffer | uint32(bid)<<ring.CQEBufferShift
-		if !multishot {
+		flags := ops.CQEFBuffer | uint32(bid)<<ops.CQEBufferShift
+		if !d.More {
 			return stDone, int32(n), flags
 		}
-		p.post(sqe.UserData, int32(n), flags|ring.CQEFMore)
-		if n < size && !p.peerClosed(int(sqe.Fd)) {
+		p.post(d.UserData, int32(n), flags|ops.CQEFMore)
+		if n < len(buf) && !p.peerClosed(int(d.Fd)) {
 			// Drained: edge-triggered epoll reports the next arrival.
 			// Not so when the end of stream already came: its edge may
 			// have passed while no recv waited, and a recv stops short
@@ -170,40 +164,39 @@ func (p *Poller) transfer(o *op) (status, int32, uint32) {
 
 // attempt makes one system call for a transfer, from where it stands.
 func (o *op) attempt() (int, unix.Errno) {
-	sqe := &o.sqe
-	fd := int(sqe.Fd)
-	addr, n := uintptr(sqe.Addr)+uintptr(o.done), int(sqe.Len)-o.done
-	switch sqe.Opcode {
-	case ring.OpRecv:
-		return recv(fd, addr, n, int(sqe.OpFlags))
-	case ring.OpSend:
-		return send(fd, addr, n, int(sqe.OpFlags))
-	case ring.OpRead:
-		return rw(unix.SYS_READ, unix.SYS_PREAD64, fd, addr, n, sqe.Off)
-	case ring.OpWrite:
-		return rw(unix.SYS_WRITE, unix.SYS_PWRITE64, fd, addr, n, sqe.Off)
-	case ring.OpReadv:
-		return rw(unix.SYS_READV, unix.SYS_PREADV, fd, uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
-	case ring.OpWritev:
-		return rw(unix.SYS_WRITEV, unix.SYS_PWRITEV, fd, uintptr(sqe.Addr), int(sqe.Len), sqe.Off)
+	d := &o.op
+	fd := int(d.Fd)
+	switch d.Code {
+	case ops.Recv:
+		return recv(fd, d.Buf[o.done:], int(d.Flags))
+	case ops.Send:
+		return send(fd, d.Buf[o.done:], int(d.Flags))
+	case ops.Read:
+		return rw(unix.SYS_READ, unix.SYS_PREAD64, fd, bufPtr(d.Buf), len(d.Buf), d.Off)
+	case ops.Write:
+		return rw(unix.SYS_WRITE, unix.SYS_PWRITE64, fd, bufPtr(d.Buf), len(d.Buf), d.Off)
+	case ops.Readv:
+		return rw(unix.SYS_READV, unix.SYS_PREADV, fd, iovPtr(d.Iovs), len(d.Iovs), d.Off)
+	case ops.Writev:
+		return rw(unix.SYS_WRITEV, unix.SYS_PWRITEV, fd, iovPtr(d.Iovs), len(d.Iovs), d.Off)
 	}
-	msg := msghdrAt(sqe.Addr)
+	msg := d.Msg
 	if len(o.iovs) > 0 {
 		msg = &o.msg
 	}
-	return sendmsg(fd, msg, int(sqe.OpFlags))
+	return sendmsg(fd, msg, int(d.Flags))
 }
 
 // more reports whether a transfer that just moved k bytes goes on.
 func (o *op) more(k int) bool {
-	sqe := &o.sqe
-	if sqe.OpFlags&unix.MSG_WAITALL == 0 {
+	d := &o.op
+	if d.Flags&unix.MSG_WAITALL == 0 {
 		return false
 	}
-	switch sqe.Opcode {
-	case ring.OpSend, ring.OpRecv:
-		return o.done < int(sqe.Len)
-	case ring.OpSendmsg:
+	switch d.Code {
+	case ops.Send, ops.Recv:
+		return o.done < len(d.Buf)
+	case ops.Sendmsg:
 		return o.advance(k)
 	}
 	return false
@@ -213,9 +206,8 @@ func (o *op) more(k int) bool {
 // (copying them on the first short send) and reports whether any is left.
 func (o *op) advance(k int) bool {
 	if len(o.iovs) == 0 {
-		m := msghdrAt(o.sqe.Addr)
-		o.msg = *m
-		o.iovs = append(o.iovs[:0], iovecs(uint64(addrOfIov(m.Iov)), int(m.Iovlen))...)
+		o.msg = *o.op.Msg
+		o.iovs = append(o.iovs[:0], msgIovs(o.op.Msg)...)
 	}
 	for len(o.iovs) > 0 && k >= int(o.iovs[0].Len) {
 		k -= int(o.iovs[0].Len)

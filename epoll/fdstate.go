@@ -93,7 +93,7 @@ func (p *Poller) enqueue(fs *fdState, s side, o *op) {
 	}
 	o.fs, o.side = fs, s
 	fs.q[s] = append(fs.q[s], o)
-	p.waiting[o.sqe.UserData] = o
+	p.waiting[o.op.UserData] = o
 }
 
 // register sets fd's events in the epoll set.
@@ -156,7 +156,7 @@ func (p *Poller) dequeue(o *op) {
 			break
 		}
 	}
-	delete(p.waiting, o.sqe.UserData)
+	delete(p.waiting, o.op.UserData)
 	o.fs = nil
 }
 

@@ -1,18 +1,18 @@
 package epoll
 
 import (
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
-// op is one submitted SQE until its final completion.
+// op is one submitted Op until its final completion.
 type op struct {
-	sqe  ring.SQE
+	op   ops.Op
 	next *op      // the next op of its linked chain: started if this one succeeds
 	fs   *fdState // the fd it waits on, while it waits
 	side side
-	done int          // bytes moved so far, for MSG_WAITALL and vectored retries
-	iovs []unix.Iovec // what is left to send, once a vectored send came up short
+	done int          // bytes moved so far, for MSG_WAITALL
+	iovs []unix.Iovec // what is left to send, once a sendmsg with MSG_WAITALL came up short
 	msg  unix.Msghdr  // the msghdr for iovs
 }
 
@@ -25,7 +25,7 @@ const (
 	stYield               // a multishot op used its budget: run again next turn
 )
 
-func (p *Poller) newOp(sqe *ring.SQE) *op {
+func (p *Poller) newOp(src *ops.Op) *op {
 	var o *op
 	if n := len(p.pool); n > 0 {
 		o = p.pool[n-1]
@@ -33,7 +33,7 @@ func (p *Poller) newOp(sqe *ring.SQE) *op {
 	} else {
 		o = new(op)
 	}
-	o.sqe = *sqe
+	o.op = *src
 	return o
 }
 
@@ -44,16 +44,16 @@ func (p *Poller) freeOp(o *op) {
 	}
 }
 
-// sideOf returns the direction o waits for, and whether it has an fd to
-// wait on at all.
-func sideOf(sqe *ring.SQE) (side, bool) {
-	switch sqe.Opcode {
-	case ring.OpAccept, ring.OpRecv, ring.OpRead, ring.OpReadv:
+// sideOf returns the direction an Op waits for, and whether it has an fd
+// to wait on at all.
+func sideOf(o *ops.Op) (side, bool) {
+	switch o.Code {
+	case ops.Accept, ops.Recv, ops.Read, ops.Readv:
 		return rd, true
-	case ring.OpSend, ring.OpSendmsg, ring.OpWrite, ring.OpWritev:
+	case ops.Send, ops.Sendmsg, ops.Write, ops.Writev:
 		return wr, true
-	case ring.OpPollAdd:
-		if sqe.OpFlags&unix.POLLIN != 0 {
+	case ops.PollAdd:
+		if o.Flags&unix.POLLIN != 0 {
 			return rd, true
 		}
 		return wr, true
@@ -64,10 +64,10 @@ func sideOf(sqe *ring.SQE) (side, bool) {
 // start runs o (the head of a chain) now, or queues it behind the ops
 // already waiting on its fd in the same direction.
 func (p *Poller) start(o *op) {
-	s, ok := sideOf(&o.sqe)
+	s, ok := sideOf(&o.op)
 	var fs *fdState
 	if ok {
-		fs = p.state(int(o.sqe.Fd))
+		fs = p.state(int(o.op.Fd))
 		if fs != nil && len(fs.q[s]) > 0 {
 			p.enqueue(fs, s, o)
 			return
@@ -89,9 +89,9 @@ func (p *Poller) start(o *op) {
 // complete posts o's final completion and goes on with its chain: the next
 // op starts if o succeeded, else the rest is cancelled.
 func (p *Poller) complete(o *op, res int32, flags uint32) {
-	p.post(o.sqe.UserData, res, flags)
+	p.post(o.op.UserData, res, flags)
 	next := o.next
-	failed := res < 0 || short(&o.sqe, res)
+	failed := res < 0 || short(&o.op, res)
 	p.freeOp(o)
 	if next == nil {
 		return
@@ -106,7 +106,7 @@ func (p *Poller) complete(o *op, res int32, flags uint32) {
 // cancelChain completes o and the ops linked after it with -ECANCELED.
 func (p *Poller) cancelChain(o *op) {
 	for o != nil {
-		p.post(o.sqe.UserData, -int32(unix.ECANCELED), 0)
+		p.post(o.op.UserData, -int32(unix.ECANCELED), 0)
 		next := o.next
 		p.freeOp(o)
 		o = next
@@ -116,20 +116,17 @@ func (p *Poller) cancelChain(o *op) {
 // short reports whether a result breaks a chain although it is not an
 // error, as io_uring judges it: a read or write that moved less than asked,
 // or a send or recv with MSG_WAITALL that did.
-func short(sqe *ring.SQE, res int32) bool {
-	switch sqe.Opcode {
-	case ring.OpRead, ring.OpWrite:
-		return uint32(res) != sqe.Len
-	case ring.OpSend, ring.OpRecv:
-		return sqe.OpFlags&unix.MSG_WAITALL != 0 && sqe.Flags&ring.SQEBufferSelect == 0 && uint32(res) != sqe.Len
-	case ring.OpReadv, ring.OpWritev:
-		return int64(res) != iovTotal(sqe.Addr, int(sqe.Len))
-	case ring.OpSendmsg:
-		if sqe.OpFlags&unix.MSG_WAITALL == 0 {
-			return false
-		}
-		m := msghdrAt(sqe.Addr)
-		return int64(res) != iovTotal(uint64(addrOfIov(m.Iov)), int(m.Iovlen))
+func short(o *ops.Op, res int32) bool {
+	waitall := o.Flags&unix.MSG_WAITALL != 0
+	switch o.Code {
+	case ops.Read, ops.Write:
+		return int(res) != len(o.Buf)
+	case ops.Send, ops.Recv:
+		return waitall && !o.Select && int(res) != len(o.Buf)
+	case ops.Readv, ops.Writev:
+		return int64(res) != iovTotal(o.Iovs)
+	case ops.Sendmsg:
+		return waitall && int64(res) != iovTotal(msgIovs(o.Msg))
 	}
 	return false
 }

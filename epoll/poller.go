@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,9 +14,9 @@ import (
 // methods may be called concurrently.
 type Poller struct {
 	epfd    int
-	sq      []ring.SQE // filled since the last submit: sq[:sqn]
+	sq      []ops.Op // filled since the last submit: sq[:sqn]
 	sqn     int
-	cq      []ring.CQE // completions not yet consumed: cq[head:]
+	cq      []ops.CQE // completions not yet consumed: cq[head:]
 	head    int
 	fds     []*fdState     // by fd number
 	waiting map[uint64]*op // ops waiting for readiness, by user data
@@ -45,7 +45,7 @@ const (
 // Pollers New makes: "edge" (the default) or "level" (for benchmarks).
 const EnvTrigger = "URINGNET_EPOLL_TRIGGER"
 
-// New returns a Poller whose submission queue holds entries SQEs,
+// New returns a Poller whose submission queue holds entries Ops,
 // edge-triggered unless $URINGNET_EPOLL_TRIGGER is "level".
 func New(entries uint32) (*Poller, error) {
 	t := Edge
@@ -66,7 +66,7 @@ func NewTrigger(entries uint32, t Trigger) (*Poller, error) {
 	}
 	return &Poller{
 		epfd:    epfd,
-		sq:      make([]ring.SQE, entries),
+		sq:      make([]ops.Op, entries),
 		waiting: make(map[uint64]*op),
 		events:  make([]unix.EpollEvent, 256),
 		trigger: t,
@@ -92,23 +92,23 @@ func (p *Poller) Close() error {
 // Probe tells which operations the Poller runs.
 func (p *Poller) Probe() Probe { return Probe{} }
 
-// GetSQE returns a zeroed SQE to fill, or nil when the queue is full.
-func (p *Poller) GetSQE() *ring.SQE {
+// GetOp returns a zeroed Op to fill, or nil when the queue is full.
+func (p *Poller) GetOp() *ops.Op {
 	if p.sqn == len(p.sq) {
 		return nil
 	}
-	sqe := &p.sq[p.sqn]
+	o := &p.sq[p.sqn]
 	p.sqn++
-	*sqe = ring.SQE{}
-	return sqe
+	*o = ops.Op{}
+	return o
 }
 
-// SQSpace returns how many SQEs GetSQE can hand out before a Submit.
-func (p *Poller) SQSpace() uint32 { return uint32(len(p.sq) - p.sqn) }
+// Space returns how many Ops GetOp can hand out before a Submit.
+func (p *Poller) Space() uint32 { return uint32(len(p.sq) - p.sqn) }
 
-// Submit starts every SQE filled since the last submit, in order: each is
-// tried at once, and waits for readiness if it would block. SQEs carrying
-// ring.SQEIOLink form a chain with the SQE after them.
+// Submit starts every Op filled since the last submit, in order: each is
+// tried at once, and waits for readiness if it would block. Ops with Link
+// set form a chain with the Op after them.
 func (p *Poller) Submit() (int, error) {
 	n := p.sqn
 	var head, tail *op
@@ -120,12 +120,13 @@ func (p *Poller) Submit() (int, error) {
 			tail.next = o
 		}
 		tail = o
-		if o.sqe.Flags&(ring.SQEIOLink|ring.SQEIOHardlink) != 0 && i+1 < n {
+		if o.op.Link && i+1 < n {
 			continue
 		}
 		p.start(head)
 		head, tail = nil, nil
 	}
+	clear(p.sq[:n]) // the ops hold what they need; the queue must not
 	p.sqn = 0
 	return n, nil
 }
@@ -189,7 +190,7 @@ func (p *Poller) wait(msec int) (int, error) {
 }
 
 // PeekBatchCQE fills dst with pointers to ready completions.
-func (p *Poller) PeekBatchCQE(dst []*ring.CQE) int {
+func (p *Poller) PeekBatchCQE(dst []*ops.CQE) int {
 	if p.head == len(p.cq) {
 		p.cq, p.head = p.cq[:0], 0
 		return 0
@@ -206,7 +207,7 @@ func (p *Poller) CQAdvance(n uint32) { p.head += int(n) }
 
 // post appends a completion.
 func (p *Poller) post(ud uint64, res int32, flags uint32) {
-	p.cq = append(p.cq, ring.CQE{UserData: ud, Res: res, Flags: flags})
+	p.cq = append(p.cq, ops.CQE{UserData: ud, Res: res, Flags: flags})
 }
 
 // runReady runs again the fds whose ops stopped at their budget.

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,9 +33,9 @@ func pair(t *testing.T) (int, int) {
 }
 
 // prep fills and submits one SQE.
-func prep(t *testing.T, p *Poller, ud uint64, fill func(*ring.SQE)) {
+func prep(t *testing.T, p *Poller, ud uint64, fill func(*ops.Op)) {
 	t.Helper()
-	sqe := p.GetSQE()
+	sqe := p.GetOp()
 	if sqe == nil {
 		t.Fatal("no SQE")
 	}
@@ -45,10 +45,10 @@ func prep(t *testing.T, p *Poller, ud uint64, fill func(*ring.SQE)) {
 
 // reap runs the Poller until n completions have arrived (or 5 s passed)
 // and returns them.
-func reap(t *testing.T, p *Poller, n int) []ring.CQE {
+func reap(t *testing.T, p *Poller, n int) []ops.CQE {
 	t.Helper()
-	var got []ring.CQE
-	dst := make([]*ring.CQE, 64)
+	var got []ops.CQE
+	dst := make([]*ops.CQE, 64)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(got) < n && time.Now().Before(deadline) {
 		if _, err := p.SubmitAndWaitTimeout(1, 20*time.Millisecond); err != nil {
@@ -75,7 +75,7 @@ func reap(t *testing.T, p *Poller, n int) []ring.CQE {
 func quiet(t *testing.T, p *Poller) {
 	t.Helper()
 	p.SubmitAndWaitTimeout(1, 20*time.Millisecond)
-	dst := make([]*ring.CQE, 8)
+	dst := make([]*ops.CQE, 8)
 	if k := p.PeekBatchCQE(dst); k > 0 {
 		t.Fatalf("unexpected completion %+v", *dst[0])
 	}
@@ -85,7 +85,7 @@ func TestRecvWaitsForData(t *testing.T) {
 	p := newPoller(t)
 	a, b := pair(t)
 	buf := make([]byte, 16)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
 	unix.Write(b, []byte("hello"))
 	got := reap(t, p, 1)
@@ -107,7 +107,7 @@ func TestMultishotRecvWithBuffers(t *testing.T) {
 		t.Error("zero buffers: no error")
 	}
 	a, c := pair(t)
-	prep(t, p, 7, func(s *ring.SQE) { s.PrepRecvMultishot(a, 3, 0) })
+	prep(t, p, 7, func(s *ops.Op) { s.PrepRecvMultishot(a, 3, 0) })
 	unix.Write(c, []byte("0123456789"))
 	got := reap(t, p, 2)
 	var all []byte
@@ -143,7 +143,7 @@ func TestRecvNoBuffers(t *testing.T) {
 	}
 	a, c := pair(t)
 	unix.Write(c, []byte("abcdefgh"))
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecvMultishot(a, 0, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecvMultishot(a, 0, 0) })
 	got := reap(t, p, 2)
 	if got[0].Res != 4 || !got[0].More() {
 		t.Fatalf("first %+v", got[0])
@@ -151,7 +151,7 @@ func TestRecvNoBuffers(t *testing.T) {
 	if got[1].Res != -int32(unix.ENOBUFS) || got[1].More() {
 		t.Fatalf("then %+v, want -ENOBUFS", got[1])
 	}
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecvSelect(a, 9, 0) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepRecvSelect(a, 9, 0) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.ENOBUFS) {
 		t.Fatalf("unknown group: %+v", got[0])
 	}
@@ -165,7 +165,7 @@ func TestRecvBudget(t *testing.T) {
 	a, c := pair(t)
 	want := bytes.Repeat([]byte("x"), 16*(recvBudget+4))
 	unix.Write(c, want)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecvMultishot(a, 0, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecvMultishot(a, 0, 0) })
 	p.Submit()
 	if n := len(p.cq) - p.head; n != recvBudget {
 		t.Fatalf("%d completions in the first turn, want %d", n, recvBudget)
@@ -186,7 +186,7 @@ func TestAccept(t *testing.T) {
 	for _, multishot := range []bool{false, true} {
 		p := newPoller(t)
 		ln, port := listener(t)
-		prep(t, p, 5, func(s *ring.SQE) {
+		prep(t, p, 5, func(s *ops.Op) {
 			if multishot {
 				s.PrepMultishotAccept(ln, unix.SOCK_CLOEXEC)
 			} else {
@@ -259,7 +259,7 @@ func TestSendWaitAll(t *testing.T) {
 		iovs[1].SetLen(len(data) - len(data)/3)
 		msg.Iov = &iovs[0]
 		msg.SetIovlen(2)
-		prep(t, p, 1, func(s *ring.SQE) {
+		prep(t, p, 1, func(s *ops.Op) {
 			if vectored {
 				s.PrepSendmsg(a, &msg, unix.MSG_WAITALL)
 			} else {
@@ -295,9 +295,9 @@ func TestLinks(t *testing.T) {
 	p := newPoller(t)
 	a, c := pair(t)
 	buf := make([]byte, 4)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepSend(a, []byte("ping"), 0); s.Flags |= ring.SQEIOLink })
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecv(c, buf, unix.MSG_WAITALL); s.Flags |= ring.SQEIOLink })
-	prep(t, p, 3, func(s *ring.SQE) { s.PrepNop() })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepSend(a, []byte("ping"), 0); s.Link = true })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepRecv(c, buf, unix.MSG_WAITALL); s.Link = true })
+	prep(t, p, 3, func(s *ops.Op) { s.PrepNop() })
 	got := reap(t, p, 3)
 	for i, cqe := range got {
 		if cqe.UserData != uint64(i+1) || cqe.Res < 0 {
@@ -305,17 +305,17 @@ func TestLinks(t *testing.T) {
 		}
 	}
 	// A send on a closed fd fails: the ops after it are cancelled.
-	prep(t, p, 4, func(s *ring.SQE) { s.PrepSend(-1, []byte("x"), 0); s.Flags |= ring.SQEIOLink })
-	prep(t, p, 5, func(s *ring.SQE) { s.PrepNop(); s.Flags |= ring.SQEIOLink })
-	prep(t, p, 6, func(s *ring.SQE) { s.PrepNop() })
+	prep(t, p, 4, func(s *ops.Op) { s.PrepSend(-1, []byte("x"), 0); s.Link = true })
+	prep(t, p, 5, func(s *ops.Op) { s.PrepNop(); s.Link = true })
+	prep(t, p, 6, func(s *ops.Op) { s.PrepNop() })
 	got = reap(t, p, 3)
 	if got[0].Res >= 0 || got[1].Res != -int32(unix.ECANCELED) || got[2].Res != -int32(unix.ECANCELED) {
 		t.Fatalf("failed chain: %+v", got)
 	}
 	// A short read breaks the chain.
 	f := tempFile(t, "abc")
-	prep(t, p, 7, func(s *ring.SQE) { s.PrepRead(f, make([]byte, 10), 0); s.Flags |= ring.SQEIOLink })
-	prep(t, p, 8, func(s *ring.SQE) { s.PrepNop() })
+	prep(t, p, 7, func(s *ops.Op) { s.PrepRead(f, make([]byte, 10), 0); s.Link = true })
+	prep(t, p, 8, func(s *ops.Op) { s.PrepNop() })
 	got = reap(t, p, 2)
 	if got[0].Res != 3 || got[1].Res != -int32(unix.ECANCELED) {
 		t.Fatalf("short read chain: %+v", got)
@@ -337,29 +337,29 @@ func TestCancel(t *testing.T) {
 	p := newPoller(t)
 	a, _ := pair(t)
 	buf := make([]byte, 4)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
-	prep(t, p, 3, func(s *ring.SQE) { s.PrepCancel(1, 0) })
+	prep(t, p, 3, func(s *ops.Op) { s.PrepCancel(1, 0) })
 	got := reap(t, p, 2)
 	if got[0].UserData != 1 || got[0].Res != -int32(unix.ECANCELED) || got[1].UserData != 3 || got[1].Res != 0 {
 		t.Fatalf("cancel by user data: %+v", got)
 	}
-	prep(t, p, 4, func(s *ring.SQE) { s.PrepCancel(1, 0) })
+	prep(t, p, 4, func(s *ops.Op) { s.PrepCancel(1, 0) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.ENOENT) {
 		t.Fatalf("cancel of an ended op: %+v", got)
 	}
-	prep(t, p, 5, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
-	prep(t, p, 6, func(s *ring.SQE) { s.PrepCancelFD(a, ring.AsyncCancelAll) })
+	prep(t, p, 5, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 6, func(s *ops.Op) { s.PrepCancelFD(a, ops.CancelAll) })
 	got = reap(t, p, 3)
 	if got[2].UserData != 6 || got[2].Res != 2 {
 		t.Fatalf("cancel all by fd: %+v", got)
 	}
-	prep(t, p, 7, func(s *ring.SQE) { s.PrepCancelFD(a, 0) })
+	prep(t, p, 7, func(s *ops.Op) { s.PrepCancelFD(a, 0) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.ENOENT) {
 		t.Fatalf("cancel by fd, nothing waiting: %+v", got)
 	}
-	prep(t, p, 8, func(s *ring.SQE) { s.PrepCancelFD(1000, 0) })
+	prep(t, p, 8, func(s *ops.Op) { s.PrepCancelFD(1000, 0) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.ENOENT) {
 		t.Fatalf("cancel by unknown fd: %+v", got)
 	}
@@ -368,17 +368,17 @@ func TestCancel(t *testing.T) {
 func TestPollShutdownClose(t *testing.T) {
 	p := newPoller(t)
 	a, c := pair(t)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepPollAdd(a, unix.POLLIN) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepPollAdd(a, unix.POLLIN) })
 	quiet(t, p)
 	unix.Write(c, []byte("x"))
 	if got := reap(t, p, 1); got[0].Res&unix.POLLIN == 0 {
 		t.Fatalf("poll: %+v", got)
 	}
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepPollAdd(a, unix.POLLOUT) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepPollAdd(a, unix.POLLOUT) })
 	if got := reap(t, p, 1); got[0].Res&unix.POLLOUT == 0 {
 		t.Fatalf("poll out: %+v", got)
 	}
-	prep(t, p, 3, func(s *ring.SQE) { s.PrepShutdown(a, unix.SHUT_WR) })
+	prep(t, p, 3, func(s *ops.Op) { s.PrepShutdown(a, unix.SHUT_WR) })
 	if got := reap(t, p, 1); got[0].Res != 0 {
 		t.Fatalf("shutdown: %+v", got)
 	}
@@ -386,19 +386,19 @@ func TestPollShutdownClose(t *testing.T) {
 		t.Fatal("no end of stream after shutdown")
 	}
 	d, _ := unix.Dup(a)
-	prep(t, p, 4, func(s *ring.SQE) { s.PrepClose(d) })
+	prep(t, p, 4, func(s *ops.Op) { s.PrepClose(d) })
 	if got := reap(t, p, 1); got[0].Res != 0 {
 		t.Fatalf("close: %+v", got)
 	}
-	prep(t, p, 5, func(s *ring.SQE) { s.PrepClose(d) })
+	prep(t, p, 5, func(s *ops.Op) { s.PrepClose(d) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.EBADF) {
 		t.Fatalf("second close: %+v", got)
 	}
-	prep(t, p, 6, func(s *ring.SQE) { s.PrepSplice(a, -1, c, -1, 1, 0) })
+	prep(t, p, 6, func(s *ops.Op) { s.PrepSplice(a, -1, c, -1, 1, 0) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.EINVAL) {
 		t.Fatalf("splice: %+v, want -EINVAL", got)
 	}
-	if (Probe{}).Supported(ring.OpSplice) || !(Probe{}).Supported(ring.OpSend) {
+	if (Probe{}).Supported(ops.Splice) || !(Probe{}).Supported(ops.Send) {
 		t.Error("probe: splice supported or send not")
 	}
 }
@@ -409,7 +409,7 @@ func TestForget(t *testing.T) {
 	p := newPoller(t)
 	a, c := pair(t)
 	buf := make([]byte, 4)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
 	p.Forget(a)
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.ECANCELED) {
@@ -417,7 +417,7 @@ func TestForget(t *testing.T) {
 	}
 	p.Forget(a)    // twice: nothing
 	p.Forget(1000) // unknown: nothing
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
 	unix.Write(c, []byte("y"))
 	if got := reap(t, p, 1); got[0].Res != 1 {
@@ -438,26 +438,26 @@ func TestReadWrite(t *testing.T) {
 	buf := make([]byte, 8)
 	iov := []unix.Iovec{{Base: &buf[0]}}
 	iov[0].SetLen(len(buf))
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepReadv(fds[0], iov, ^uint64(0)) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepReadv(fds[0], iov, ^uint64(0)) })
 	quiet(t, p)
 	out := []byte("pipe")
 	oiov := []unix.Iovec{{Base: &out[0]}}
 	oiov[0].SetLen(len(out))
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepWritev(fds[1], oiov, ^uint64(0)) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepWritev(fds[1], oiov, ^uint64(0)) })
 	got := reap(t, p, 2)
 	if got[0].UserData != 2 || got[0].Res != 4 || got[1].Res != 4 || string(buf[:4]) != "pipe" {
 		t.Fatalf("pipe: %+v %q", got, buf)
 	}
-	prep(t, p, 3, func(s *ring.SQE) { s.PrepWrite(fds[1], []byte("w"), ^uint64(0)) })
-	prep(t, p, 4, func(s *ring.SQE) { s.PrepRead(fds[0], buf[:1], ^uint64(0)) })
+	prep(t, p, 3, func(s *ops.Op) { s.PrepWrite(fds[1], []byte("w"), ^uint64(0)) })
+	prep(t, p, 4, func(s *ops.Op) { s.PrepRead(fds[0], buf[:1], ^uint64(0)) })
 	if got := reap(t, p, 2); got[0].Res != 1 || got[1].Res != 1 {
 		t.Fatalf("read/write: %+v", got)
 	}
 	f := tempFile(t, "0123456789")
-	prep(t, p, 5, func(s *ring.SQE) { s.PrepRead(f, buf[:3], 4) })
+	prep(t, p, 5, func(s *ops.Op) { s.PrepRead(f, buf[:3], 4) })
 	fiov := []unix.Iovec{{Base: &buf[4]}}
 	fiov[0].SetLen(2)
-	prep(t, p, 6, func(s *ring.SQE) { s.PrepReadv(f, fiov, 8) })
+	prep(t, p, 6, func(s *ops.Op) { s.PrepReadv(f, fiov, 8) })
 	got = reap(t, p, 2)
 	if got[0].Res != 3 || got[1].Res != 2 || string(buf[:3]) != "456" || string(buf[4:6]) != "89" {
 		t.Fatalf("file: %+v %q", got, buf)
@@ -471,13 +471,13 @@ func TestQueueFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	p.GetSQE().PrepNop()
-	p.GetSQE().PrepNop()
-	if p.GetSQE() != nil || p.SQSpace() != 0 {
+	p.GetOp().PrepNop()
+	p.GetOp().PrepNop()
+	if p.GetOp() != nil || p.Space() != 0 {
 		t.Fatal("a third SQE from a queue of 2")
 	}
-	if n, _ := p.Submit(); n != 2 || p.SQSpace() != 2 {
-		t.Fatalf("submitted %d, space %d", n, p.SQSpace())
+	if n, _ := p.Submit(); n != 2 || p.Space() != 2 {
+		t.Fatalf("submitted %d, space %d", n, p.Space())
 	}
 	reap(t, p, 2)
 	if p.Close() != nil || p.Close() != nil {
@@ -488,7 +488,7 @@ func TestQueueFull(t *testing.T) {
 // Unknown opcodes fail with EINVAL, as on a kernel that lacks them.
 func TestUnknownOp(t *testing.T) {
 	p := newPoller(t)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepTimeout(&ring.Timespec{}, 0, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.Code = 200 })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.EINVAL) {
 		t.Fatalf("timeout: %+v", got)
 	}
@@ -505,7 +505,7 @@ func TestLevelTriggered(t *testing.T) {
 	defer p.Close()
 	a, c := pair(t)
 	buf := make([]byte, 4)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
 	fs := p.fds[a]
 	if !fs.registered || fs.interest != sideEvents[rd] {
@@ -521,11 +521,11 @@ func TestLevelTriggered(t *testing.T) {
 	if fs.interest != 0 {
 		t.Fatalf("interest %#x after an idle report, want 0", fs.interest)
 	}
-	prep(t, p, 2, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 2, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	if got := reap(t, p, 1); got[0].Res != 2 {
 		t.Fatalf("the rest: %+v", got)
 	}
-	prep(t, p, 3, func(s *ring.SQE) { s.PrepRecv(a, buf, 0) })
+	prep(t, p, 3, func(s *ops.Op) { s.PrepRecv(a, buf, 0) })
 	quiet(t, p)
 	unix.Shutdown(c, unix.SHUT_RDWR)
 	if got := reap(t, p, 1); got[0].Res != 0 {
@@ -540,7 +540,7 @@ func TestLevelTriggered(t *testing.T) {
 // An op that would wait on no fd at all fails with EBADF.
 func TestWaitOnBadFD(t *testing.T) {
 	p := newPoller(t)
-	prep(t, p, 1, func(s *ring.SQE) { s.PrepPollAdd(-1, unix.POLLIN) })
+	prep(t, p, 1, func(s *ops.Op) { s.PrepPollAdd(-1, unix.POLLIN) })
 	if got := reap(t, p, 1); got[0].Res != -int32(unix.EBADF) {
 		t.Fatalf("poll on -1: %+v", got)
 	}

@@ -1,16 +1,15 @@
 package epoll
 
-import "github.com/uringnet/uringnet/ring"
+import "github.com/uringnet/uringnet/ops"
 
 // Probe tells which operations a Poller runs.
 type Probe struct{}
 
-// Supported reports whether a Poller runs opcode op.
-func (Probe) Supported(op uint8) bool {
-	switch op {
-	case ring.OpNop, ring.OpReadv, ring.OpWritev, ring.OpPollAdd, ring.OpSendmsg,
-		ring.OpAccept, ring.OpAsyncCancel, ring.OpClose, ring.OpRead, ring.OpWrite,
-		ring.OpSend, ring.OpRecv, ring.OpShutdown:
+// Supported reports whether a Poller runs operation c: all but Splice.
+func (Probe) Supported(c ops.Code) bool {
+	switch c {
+	case ops.Nop, ops.Readv, ops.Writev, ops.PollAdd, ops.Sendmsg, ops.Accept, ops.Cancel,
+		ops.Close, ops.Read, ops.Write, ops.Send, ops.Recv, ops.Shutdown:
 		return true
 	}
 	return false

@@ -10,29 +10,22 @@ import (
 // system call bookkeeping (RawSyscall); reads and writes of other fds may
 // be regular files, which can wait for the disk, so they do not.
 
-// ptrAt turns an address taken from an SQE back into a pointer. The memory
-// is kept alive by the submitter until the final completion, as the kernel
-// requires of io_uring; this is the same contract.
-func ptrAt(addr uint64) unsafe.Pointer { return *(*unsafe.Pointer)(unsafe.Pointer(&addr)) }
+func bufPtr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-func addrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+func iovPtr(v []unix.Iovec) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(v))) }
 
-func addrOfIov(v *unix.Iovec) uintptr { return uintptr(unsafe.Pointer(v)) }
-
-func msghdrAt(addr uint64) *unix.Msghdr { return (*unix.Msghdr)(ptrAt(addr)) }
-
-// iovecs returns the n iovecs at addr.
-func iovecs(addr uint64, n int) []unix.Iovec {
-	if n <= 0 || addr == 0 {
+// msgIovs returns the iovecs m points at.
+func msgIovs(m *unix.Msghdr) []unix.Iovec {
+	if m == nil || m.Iov == nil || m.Iovlen == 0 {
 		return nil
 	}
-	return unsafe.Slice((*unix.Iovec)(ptrAt(addr)), n)
+	return unsafe.Slice(m.Iov, m.Iovlen)
 }
 
-// iovTotal returns the bytes the n iovecs at addr describe.
-func iovTotal(addr uint64, n int) int64 {
+// iovTotal returns the bytes iovs describe.
+func iovTotal(iovs []unix.Iovec) int64 {
 	var t int64
-	for _, v := range iovecs(addr, n) {
+	for _, v := range iovs {
 		t += int64(v.Len)
 	}
 	return t
@@ -43,13 +36,13 @@ func accept4(fd, flags int) (int, unix.Errno) {
 	return int(r), e
 }
 
-func recv(fd int, addr uintptr, n, flags int) (int, unix.Errno) {
-	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), addr, uintptr(n), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
+func recv(fd int, b []byte, flags int) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), bufPtr(b), uintptr(len(b)), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
 	return int(r), e
 }
 
-func send(fd int, addr uintptr, n, flags int) (int, unix.Errno) {
-	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), addr, uintptr(n), uintptr(flags|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL), 0, 0)
+func send(fd int, b []byte, flags int) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), bufPtr(b), uintptr(len(b)), uintptr(flags|unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL), 0, 0)
 	return int(r), e
 }
 

@@ -419,14 +419,14 @@ func (m *memSend) step(x *netserver.OpContext) {
 		m.finish(x, true)
 		return
 	}
-	sqe := x.SQE(1)
-	if sqe == nil {
+	o := x.NewOp(1)
+	if o == nil {
 		m.finish(x, true)
 		return
 	}
 	m.msg = unix.Msghdr{Iov: &m.iov[0]}
 	m.msg.SetIovlen(n)
-	sqe.PrepSendmsg(x.Fd(), &m.msg, unix.MSG_NOSIGNAL)
+	o.PrepSendmsg(x.Fd(), &m.msg, unix.MSG_NOSIGNAL)
 	x.Submit()
 }
 

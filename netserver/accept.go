@@ -3,7 +3,7 @@ package netserver
 import (
 	"time"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -27,19 +27,19 @@ func (l *loop) armAccept(i int) {
 	}
 	t.Kind = uint8(opAccept)
 	t.Aux = uint64(i)
-	sqe := l.getSQE()
+	o := l.getOp()
 	if l.multishotAccept {
-		sqe.PrepMultishotAccept(ln.fd, unix.SOCK_CLOEXEC)
+		o.PrepMultishotAccept(ln.fd, unix.SOCK_CLOEXEC)
 	} else {
-		sqe.PrepAccept(ln.fd, unix.SOCK_CLOEXEC)
+		o.PrepAccept(ln.fd, unix.SOCK_CLOEXEC)
 	}
-	sqe.UserData = uint64(id)
+	o.UserData = uint64(id)
 	ln.armed = true
 	ln.acceptID = uint64(id)
 	l.prepared()
 }
 
-func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
+func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	i := int(t.Aux)
 	ln := &l.listeners[i]
 	more := cqe.More()

@@ -2,7 +2,6 @@ package netserver
 
 import (
 	"github.com/uringnet/uringnet/backend"
-	"github.com/uringnet/uringnet/ring"
 )
 
 // chooseBackend resolves Config.Backend once for all loops: "auto" sets up
@@ -26,21 +25,13 @@ func (s *Server) chooseBackend() error {
 
 // backendOptions returns what each loop's backend is opened with.
 func (s *Server) backendOptions() backend.Options {
-	cfg := &s.cfg
-	on := func(f Features) bool { return cfg.Disable&f == 0 }
-	var flags uint32
-	switch {
-	case on(FeatDeferTaskrun):
-		flags = ring.SetupSingleIssuer | ring.SetupDeferTaskrun | ring.SetupSubmitAll
-	case on(FeatSetupFlags):
-		flags = ring.SetupSubmitAll | ring.SetupCoopTaskrun
+	off := func(f Features) bool { return s.cfg.Disable&f != 0 }
+	return backend.Options{
+		Entries:        s.cfg.RingEntries,
+		NoDeferTaskrun: off(FeatDeferTaskrun),
+		NoSetupFlags:   off(FeatSetupFlags),
+		NoExtArg:       off(FeatExtArg),
 	}
-	return backend.Options{Entries: cfg.RingEntries, Ring: ring.Options{
-		Flags:     flags,
-		CQEntries: 4 * cfg.RingEntries,
-		Fallback:  true,
-		NoExtArg:  !on(FeatExtArg),
-	}}
 }
 
 // Backend returns the name of the kernel interface the loops run on:

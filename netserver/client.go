@@ -2,7 +2,7 @@ package netserver
 
 import (
 	"github.com/uringnet/uringnet/eventfd"
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -189,9 +189,9 @@ func (l *loop) cancelClient(c ClientNum, cl *client) {
 		id, t, ok := l.tbl.Acquire()
 		if ok {
 			t.Kind = uint8(opCancel)
-			sqe := l.getSQE()
-			sqe.PrepCancelFD(int(cl.fd), ring.AsyncCancelAll)
-			sqe.UserData = uint64(id)
+			o := l.getOp()
+			o.PrepCancelFD(int(cl.fd), ops.CancelAll)
+			o.UserData = uint64(id)
 			l.prepared()
 			return
 		}
@@ -255,9 +255,9 @@ func (l *loop) maybeFinish(c ClientNum, cl *client) {
 	}
 	t.Kind = uint8(opClose)
 	t.Client = uint64(c)
-	sqe := l.getSQE()
-	sqe.PrepClose(int(cl.fd))
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.PrepClose(int(cl.fd))
+	o.UserData = uint64(id)
 	l.prepared()
 }
 

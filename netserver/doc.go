@@ -10,7 +10,7 @@
 //
 // Every Server method is safe from any goroutine. Called from a callback,
 // it goes straight onto the loop's ring; called from elsewhere, it is handed
-// to the loop through a queue and an eventfd wake-up. All SQEs a batch of
+// to the loop through a queue and an eventfd wake-up. All operations a batch of
 // completions produced go to the kernel in one io_uring_enter.
 //
 // A ClientNum carries a generation: once a client is closed, its number
@@ -26,8 +26,8 @@
 // carries the cause of each close; SetHandler hands a client to another
 // Handler (a protocol upgrade); Table keeps a layer's per-client state.
 //
-// The loop prepares io_uring SQEs and reads CQEs whichever backend runs
-// them; it never asks which one does (Probe tells what a backend has).
+// The loop describes operations (package ops) and reads CQEs whichever
+// backend runs them; it never asks which one does (Probe tells what a backend has).
 //
 // What this package must never do: switch on the backend's identity, block a loop, hold an unbounded amount
 // of memory for one client, let a panicking callback

@@ -62,9 +62,9 @@ func (l *loop) armEvent(c ClientNum, cl *client) {
 	t.Client = uint64(c)
 	t.Ref = cl.ev
 	clear(cl.ev.Buffer()) // a completion that wrote nothing then reads as 0
-	sqe := l.getSQE()
-	sqe.PrepRead(int(cl.fd), cl.ev.Buffer(), ^uint64(0))
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.PrepRead(int(cl.fd), cl.ev.Buffer(), ^uint64(0))
+	o.UserData = uint64(id)
 	cl.recvID = id
 	cl.inflight++
 	l.prepared()

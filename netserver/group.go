@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/uringnet/uringnet/ring"
 	"golang.org/x/sys/unix"
 )
 
@@ -209,15 +208,15 @@ func (r *groupRun) submit() {
 	r.msgs = make([]unix.Msghdr, len(r.ops))
 	for i, op := range r.ops {
 		x := r.member(op.c).x
-		sqe := x.SQE(uint64(i))
+		o := x.NewOp(uint64(i))
 		fd := x.Fd()
 		socket := r.l.client(op.c).socket
 		switch op.kind {
 		case opGroupWrite:
 			if socket {
-				sqe.PrepSend(fd, op.data, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
+				o.PrepSend(fd, op.data, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
 			} else {
-				sqe.PrepWrite(fd, op.data, ^uint64(0))
+				o.PrepWrite(fd, op.data, ^uint64(0))
 			}
 		case opGroupWritev:
 			r.iovs[i] = iovecs(op.bufs)
@@ -227,21 +226,21 @@ func (r *groupRun) submit() {
 					msg.Iov = &r.iovs[i][0]
 					msg.SetIovlen(len(r.iovs[i]))
 				}
-				sqe.PrepSendmsg(fd, msg, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
+				o.PrepSendmsg(fd, msg, unix.MSG_NOSIGNAL|unix.MSG_WAITALL)
 			} else {
-				sqe.PrepWritev(fd, r.iovs[i], ^uint64(0))
+				o.PrepWritev(fd, r.iovs[i], ^uint64(0))
 			}
 		case opGroupRead:
 			if socket {
-				sqe.PrepRecv(fd, op.data, 0)
+				o.PrepRecv(fd, op.data, 0)
 			} else {
-				sqe.PrepRead(fd, op.data, ^uint64(0))
+				o.PrepRead(fd, op.data, ^uint64(0))
 			}
 		case opGroupClose:
-			sqe.PrepNop()
+			o.PrepNop()
 		}
 		if i < len(r.ops)-1 {
-			sqe.Flags |= ring.SQEIOLink
+			o.Link = true
 		}
 	}
 	r.pending = len(r.ops)

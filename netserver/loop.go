@@ -11,7 +11,7 @@ import (
 
 	"github.com/uringnet/uringnet/backend"
 	"github.com/uringnet/uringnet/eventfd"
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -58,7 +58,7 @@ type loop struct {
 	ring backend.Backend // io_uring or epoll: the loop never asks which
 	buf  backend.Buffers
 	tbl  *tasks.Table
-	cqes []*ring.CQE
+	cqes []*ops.CQE
 
 	probe                                           backend.Probe
 	multishotAccept, multishotRecv, batch, cancelFD bool
@@ -144,7 +144,7 @@ func (l *loop) setup() error {
 	l.multishotAccept = on(FeatMultishot) && probe.MultishotAccept()
 	// ASYNC_CANCEL_FD arrived with multishot accept (5.19).
 	l.cancelFD = on(FeatCancelFD) && probe.MultishotAccept()
-	l.opShutdown = on(FeatShutdown) && probe.Supported(ring.OpShutdown)
+	l.opShutdown = on(FeatShutdown) && probe.Supported(ops.Shutdown)
 	if on(FeatBufRing) && probe.MultishotAccept() {
 		l.buf, err = r.RegisterBufRing(uint16(l.idx), uint32(cfg.BufferCount), cfg.BufferSize)
 		if err != nil || l.buf == nil {
@@ -158,7 +158,7 @@ func (l *loop) setup() error {
 	if err != nil {
 		return err
 	}
-	l.cqes = make([]*ring.CQE, 256)
+	l.cqes = make([]*ops.CQE, 256)
 	return nil
 }
 
@@ -266,12 +266,12 @@ func (l *loop) publishStats() {
 	})
 }
 
-// getSQE returns a free SQE, submitting what is queued when the SQ is full.
-func (l *loop) getSQE() *ring.SQE {
+// getOp returns a free Op, submitting what is queued when the queue is full.
+func (l *loop) getOp() *ops.Op {
 	for i := 0; ; i++ {
-		if sqe := l.ring.GetSQE(); sqe != nil {
+		if o := l.ring.GetOp(); o != nil {
 			l.cnt.sqes++
-			return sqe
+			return o
 		}
 		l.cnt.enters++
 		if _, err := l.ring.Submit(); err != nil && i > 3 {
@@ -280,7 +280,7 @@ func (l *loop) getSQE() *ring.SQE {
 	}
 }
 
-// prepared is called after an SQE is filled; without batching it submits
+// prepared is called after an Op is filled; without batching it submits
 // at once.
 func (l *loop) prepared() {
 	if !l.batch {
@@ -316,8 +316,8 @@ func (l *loop) reap() {
 }
 
 // dispatch hands one completion to its handler.
-func (l *loop) dispatch(cqe *ring.CQE) {
-	if cqe.UserData == ring.ReservedUserData {
+func (l *loop) dispatch(cqe *ops.CQE) {
+	if cqe.UserData == ops.ReservedUserData {
 		return
 	}
 	id := tasks.ID(cqe.UserData)
@@ -364,9 +364,9 @@ func (l *loop) cancelTask(target tasks.ID) {
 		return
 	}
 	t.Kind = uint8(opCancel)
-	sqe := l.getSQE()
-	sqe.PrepCancel(uint64(target), 0)
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.PrepCancel(uint64(target), 0)
+	o.UserData = uint64(id)
 	l.prepared()
 }
 
@@ -378,15 +378,15 @@ func (l *loop) armWake() {
 	}
 	t.Kind = uint8(opWake)
 	t.Ref = l.wake
-	sqe := l.getSQE()
-	sqe.PrepRead(l.wake.Fd(), l.wake.Buffer(), ^uint64(0))
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.PrepRead(l.wake.Fd(), l.wake.Buffer(), ^uint64(0))
+	o.UserData = uint64(id)
 	l.wakeID = uint64(id)
 	l.wakeArmed = true
 	l.prepared()
 }
 
-func (l *loop) onWake(id tasks.ID, cqe *ring.CQE) {
+func (l *loop) onWake(id tasks.ID, cqe *ops.CQE) {
 	l.tbl.Release(id)
 	l.wakeArmed = false
 	if cqe.Res == -int32(unix.ECANCELED) && l.stopping {

@@ -3,7 +3,7 @@ package netserver
 import (
 	"time"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/tasks"
 )
 
@@ -15,11 +15,12 @@ import (
 // the loop and must not block.
 type Op interface {
 	// Start is called once, on the loop, when the op reaches the head of
-	// the client's output stream. It submits SQEs with x.SQE, or finishes
+	// the client's output stream. It submits operations with x.NewOp, or finishes
 	// at once.
 	Start(x *OpContext)
-	// Complete is called on the loop for every completion of an SQE the op
-	// submitted, with the tag given to OpContext.SQE and the CQE result.
+	// Complete is called on the loop for every completion of an operation
+	// the op submitted, with the tag given to OpContext.NewOp and the CQE
+	// result.
 	Complete(x *OpContext, tag uint64, res int32)
 	// Cancel is called, instead of Start, when the client was closed before
 	// the op could start. The op must release what it holds.
@@ -40,44 +41,45 @@ type OpContext struct {
 // Client returns the client the op runs for.
 func (x *OpContext) Client() ClientNum { return x.c }
 
-// Fd returns the client's file descriptor, for the SQEs the op prepares.
-// It stays open until the op has finished and its SQEs have completed.
+// Fd returns the client's file descriptor, for the operations the op
+// prepares. It stays open until the op has finished and they have
+// completed.
 func (x *OpContext) Fd() int { return x.fd }
 
 // Loop returns the index of the loop the op runs on.
 func (x *OpContext) Loop() int { return x.l.idx }
 
 // Closing reports whether the client is being closed: the op should stop
-// submitting and Finish once its SQEs in flight have completed.
+// submitting and Finish once its operations in flight have completed.
 func (x *OpContext) Closing() bool {
 	cl := x.l.client(x.c)
 	return cl == nil || cl.state != stOpen
 }
 
-// InFlight returns the number of the op's SQEs not yet completed.
+// InFlight returns the number of the op's operations not yet completed.
 func (x *OpContext) InFlight() int { return len(x.ids) }
 
-// Reserve reports whether n more SQEs can be taken at once (task table and
+// Reserve reports whether n more operations can be taken at once (task table and
 // submission queue), submitting what is queued to make room in the SQ, so
-// that a linked chain of n SQEs is never cut.
+// that a linked chain of n operations is never cut.
 func (x *OpContext) Reserve(n int) bool {
 	l := x.l
 	if l.tbl.Free() < n {
 		return false
 	}
-	if l.ring.SQSpace() < uint32(n) {
+	if l.ring.Space() < uint32(n) {
 		l.cnt.enters++
 		l.ring.Submit()
 	}
-	return l.ring.SQSpace() >= uint32(n)
+	return l.ring.Space() >= uint32(n)
 }
 
-// SQE returns an SQE whose completion goes to the op's Complete with tag,
+// NewOp returns an operation whose completion goes to the op's Complete with tag,
 // or nil when the task table is full or the client is closing. The caller
-// fills it (Prep*, flags such as ring.SQEIOLink) and calls Submit after the
-// last SQE of a batch; the kernel must be given buffers that the op keeps
+// fills it (a Prep method, and Link) and calls Submit after the
+// last one of a batch; the kernel must be given buffers that the op keeps
 // referenced until their completion.
-func (x *OpContext) SQE(tag uint64) *ring.SQE {
+func (x *OpContext) NewOp(tag uint64) *ops.Op {
 	l := x.l
 	cl := l.client(x.c)
 	if cl == nil || cl.state != stOpen || x.finished {
@@ -91,23 +93,23 @@ func (x *OpContext) SQE(tag uint64) *ring.SQE {
 	t.Client = uint64(x.c)
 	t.Ref = x
 	t.Aux = tag
-	sqe := l.getSQE()
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.UserData = uint64(id)
 	x.ids = append(x.ids, id)
 	cl.inflight++
-	return sqe
+	return o
 }
 
-// Supports reports whether the loop's backend runs opcode op (ring.Op*),
-// for an op that has another way to do its work: io_uring runs them all,
-// the epoll backend has no SPLICE, for one.
-func (x *OpContext) Supports(op uint8) bool { return x.l.probe.Supported(op) }
+// Supports reports whether the loop's backend runs operation c, for an op
+// that has another way to do its work: io_uring runs them all, the epoll
+// backend has no Splice, for one.
+func (x *OpContext) Supports(c ops.Code) bool { return x.l.probe.Supported(c) }
 
-// Submit hands the SQEs prepared so far to the kernel (at once, or with the
+// Submit hands the operations prepared so far to the backend (at once, or with the
 // loop's batch).
 func (x *OpContext) Submit() { x.l.prepared() }
 
-// Cancel asks the kernel to cancel every SQE of the op still in flight;
+// Cancel asks the backend to cancel every operation of the op still in flight;
 // their completions still arrive (usually with -ECANCELED).
 func (x *OpContext) Cancel() {
 	for _, id := range x.ids {
@@ -126,7 +128,7 @@ func (x *OpContext) AddBytesOut(n int) {
 
 // Finish ends the op: the client's output stream resumes with the writes
 // queued after it. With failed set, the client is closed instead. Calling
-// Finish again does nothing. SQEs still in flight keep the client's fd open
+// Finish again does nothing. Operations still in flight keep the client's fd open
 // until they complete, and their completions still reach Complete.
 func (x *OpContext) Finish(failed bool) {
 	if x.finished {
@@ -182,7 +184,7 @@ func (l *loop) startOp(c ClientNum, cl *client) {
 	x.op.Start(x)
 }
 
-// onOp dispatches a completion of a custom op's SQE.
+// onOp dispatches a completion of a custom op's operation.
 func (l *loop) onOp(id tasks.ID, t *tasks.Task, res int32) {
 	x := t.Ref.(*OpContext)
 	tag := t.Aux

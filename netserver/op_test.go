@@ -26,8 +26,8 @@ func (o *sendOp) Start(x *OpContext) {
 		x.Finish(true)
 		return
 	}
-	sqe := x.SQE(7)
-	sqe.PrepSend(x.Fd(), o.data, unix.MSG_NOSIGNAL)
+	d := x.NewOp(7)
+	d.PrepSend(x.Fd(), o.data, unix.MSG_NOSIGNAL)
 	x.Submit()
 }
 
@@ -127,8 +127,8 @@ type blockOp struct {
 }
 
 func (o *blockOp) Start(x *OpContext) {
-	sqe := x.SQE(1)
-	sqe.PrepRecv(x.Fd(), o.buf[:], 0)
+	d := x.NewOp(1)
+	d.PrepRecv(x.Fd(), o.buf[:], 0)
 	x.Submit()
 	if x.InFlight() != 1 || x.Client() == 0 || x.Loop() != 0 {
 		panic("bad context")

@@ -3,7 +3,7 @@ package netserver
 import (
 	"fmt"
 
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"github.com/uringnet/uringnet/tasks"
 	"golang.org/x/sys/unix"
 )
@@ -22,26 +22,26 @@ func (l *loop) armRecv(c ClientNum, cl *client) {
 	}
 	t.Kind = uint8(opRecv)
 	t.Client = uint64(c)
-	sqe := l.getSQE()
+	o := l.getOp()
 	switch {
 	case l.multishotRecv && !cl.singleShot:
-		sqe.PrepRecvMultishot(int(cl.fd), l.buf.Group(), 0)
+		o.PrepRecvMultishot(int(cl.fd), l.buf.Group(), 0)
 	case l.buf != nil:
-		sqe.PrepRecvSelect(int(cl.fd), l.buf.Group(), 0)
+		o.PrepRecvSelect(int(cl.fd), l.buf.Group(), 0)
 	default:
 		if cl.recvBuf == nil {
 			cl.recvBuf = l.getReadBuf()
 		}
-		sqe.PrepRecv(int(cl.fd), cl.recvBuf, 0)
+		o.PrepRecv(int(cl.fd), cl.recvBuf, 0)
 		t.Buf = cl.recvBuf
 	}
-	sqe.UserData = uint64(id)
+	o.UserData = uint64(id)
 	cl.recvID = id
 	cl.inflight++
 	l.prepared()
 }
 
-func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ring.CQE) {
+func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	c := ClientNum(t.Client)
 	buf := t.Buf
 	more := cqe.More()
@@ -143,22 +143,22 @@ func (l *loop) userRead(c ClientNum, cl *client, buf []byte, bufs [][]byte) erro
 		return nil
 	}
 	t.Client = uint64(c)
-	sqe := l.getSQE()
+	o := l.getOp()
 	if bufs == nil {
 		t.Kind = uint8(opRead)
 		t.Buf = buf
 		if cl.socket {
-			sqe.PrepRecv(int(cl.fd), buf, 0)
+			o.PrepRecv(int(cl.fd), buf, 0)
 		} else {
-			sqe.PrepRead(int(cl.fd), buf, ^uint64(0))
+			o.PrepRead(int(cl.fd), buf, ^uint64(0))
 		}
 	} else {
 		t.Kind = uint8(opReadv)
 		t.Bufs = bufs
 		t.Iovs = iovecs(bufs)
-		sqe.PrepReadv(int(cl.fd), t.Iovs, ^uint64(0))
+		o.PrepReadv(int(cl.fd), t.Iovs, ^uint64(0))
 	}
-	sqe.UserData = uint64(id)
+	o.UserData = uint64(id)
 	cl.inflight++
 	l.prepared()
 	return nil

@@ -21,12 +21,12 @@ func (shutdownWrite) Start(x *OpContext) {
 		x.Finish(unix.Shutdown(x.Fd(), unix.SHUT_WR) != nil)
 		return
 	}
-	sqe := x.SQE(0)
-	if sqe == nil {
+	o := x.NewOp(0)
+	if o == nil {
 		x.Finish(true)
 		return
 	}
-	sqe.PrepShutdown(x.Fd(), unix.SHUT_WR)
+	o.PrepShutdown(x.Fd(), unix.SHUT_WR)
 	x.Submit()
 }
 

@@ -154,14 +154,14 @@ func (l *loop) startSend(c ClientNum, cl *client) {
 	}
 	t.Kind = uint8(opSend)
 	t.Client = uint64(c)
-	sqe := l.getSQE()
-	sqe.UserData = uint64(id)
+	o := l.getOp()
+	o.UserData = uint64(id)
 	if it := &cl.outq[0]; (len(cl.outq) == 1 || cl.outq[1].cb == cbOp) && it.bufs == nil {
 		b := it.data[it.done:]
 		if cl.socket {
-			sqe.PrepSend(int(cl.fd), b, unix.MSG_NOSIGNAL)
+			o.PrepSend(int(cl.fd), b, unix.MSG_NOSIGNAL)
 		} else {
-			sqe.PrepWrite(int(cl.fd), b, ^uint64(0))
+			o.PrepWrite(int(cl.fd), b, ^uint64(0))
 		}
 		cl.sendItems = 1
 	} else {
@@ -204,9 +204,9 @@ func (l *loop) startSend(c ClientNum, cl *client) {
 		if cl.socket {
 			st.msg = unix.Msghdr{Iov: &st.iovs[0]}
 			st.msg.SetIovlen(nio)
-			sqe.PrepSendmsg(int(cl.fd), &st.msg, unix.MSG_NOSIGNAL)
+			o.PrepSendmsg(int(cl.fd), &st.msg, unix.MSG_NOSIGNAL)
 		} else {
-			sqe.PrepWritev(int(cl.fd), st.iovs[:nio], ^uint64(0))
+			o.PrepWritev(int(cl.fd), st.iovs[:nio], ^uint64(0))
 		}
 	}
 	cl.sending = true

@@ -9,7 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/uringnet/uringnet/netserver"
-	"github.com/uringnet/uringnet/ring"
+	"github.com/uringnet/uringnet/ops"
 	"golang.org/x/sys/unix"
 )
 
@@ -338,7 +338,7 @@ func (t *Transfer) Start(x *netserver.OpContext) {
 	t.lp.transfers++
 	// Without SPLICE in the loop's backend (epoll), sendfile(2) on the
 	// loop is the way, as nginx does it.
-	direct := t.s.Direct() || (!x.Supports(ring.OpSplice) && !t.s.cfg.NoSplice)
+	direct := t.s.Direct() || (!x.Supports(ops.Splice) && !t.s.cfg.NoSplice)
 	if !direct && t.s.MayDirect() {
 		if direct = resident(t.fd, t.off, t.n, &t.lp.vec); direct {
 			t.lp.resident++
@@ -364,12 +364,12 @@ func (t *Transfer) Start(x *netserver.OpContext) {
 // sendHead sends (the rest of) the head through the ring.
 func (t *Transfer) sendHead() {
 	x := t.x
-	sqe := x.SQE(tagHead)
-	if sqe == nil {
+	o := x.NewOp(tagHead)
+	if o == nil {
 		t.end(true)
 		return
 	}
-	sqe.PrepSend(x.Fd(), t.head, unix.MSG_NOSIGNAL)
+	o.PrepSend(x.Fd(), t.head, unix.MSG_NOSIGNAL)
 	x.Submit()
 }
 
@@ -417,12 +417,12 @@ func (t *Transfer) step() {
 		t.end(true)
 		return
 	case t.inPipe > 0:
-		sqe := x.SQE(tagOut)
-		if sqe == nil {
+		o := x.NewOp(tagOut)
+		if o == nil {
 			t.end(true)
 			return
 		}
-		sqe.PrepSplice(t.p.r, -1, x.Fd(), -1, uint32(t.inPipe), 0)
+		o.PrepSplice(t.p.r, -1, x.Fd(), -1, uint32(t.inPipe), 0)
 	case t.n == 0:
 		t.end(false)
 		return
@@ -432,11 +432,11 @@ func (t *Transfer) step() {
 			t.end(true)
 			return
 		}
-		sqe := x.SQE(tagIn)
-		sqe.PrepSplice(t.fd, t.off, t.p.w, -1, chunk, 0)
-		sqe.Flags |= ring.SQEIOLink
-		sqe = x.SQE(tagOut)
-		sqe.PrepSplice(t.p.r, -1, x.Fd(), -1, chunk, 0)
+		o := x.NewOp(tagIn)
+		o.PrepSplice(t.fd, t.off, t.p.w, -1, chunk, 0)
+		o.Link = true
+		o = x.NewOp(tagOut)
+		o.PrepSplice(t.p.r, -1, x.Fd(), -1, chunk, 0)
 	}
 	x.Submit()
 }
@@ -541,22 +541,22 @@ func (t *Transfer) fallbackStep() {
 		return
 	}
 	if t.bufOff < t.bufLen {
-		sqe := x.SQE(tagSend)
-		if sqe == nil {
+		o := x.NewOp(tagSend)
+		if o == nil {
 			t.end(true)
 			return
 		}
-		sqe.PrepSend(x.Fd(), t.buf[t.bufOff:t.bufLen], unix.MSG_NOSIGNAL)
+		o.PrepSend(x.Fd(), t.buf[t.bufOff:t.bufLen], unix.MSG_NOSIGNAL)
 	} else if t.n == 0 {
 		t.end(false)
 		return
 	} else {
-		sqe := x.SQE(tagRead)
-		if sqe == nil {
+		o := x.NewOp(tagRead)
+		if o == nil {
 			t.end(true)
 			return
 		}
-		sqe.PrepRead(t.fd, t.buf[:min(int64(len(t.buf)), t.n)], uint64(t.off))
+		o.PrepRead(t.fd, t.buf[:min(int64(len(t.buf)), t.n)], uint64(t.off))
 	}
 	x.Submit()
 }
@@ -641,11 +641,11 @@ const maxSendfile = 1 << 30
 // pollOut waits for the socket to take more.
 func (t *Transfer) pollOut() {
 	x := t.x
-	sqe := x.SQE(tagPoll)
-	if sqe == nil {
+	o := x.NewOp(tagPoll)
+	if o == nil {
 		t.end(true)
 		return
 	}
-	sqe.PrepPollAdd(x.Fd(), unix.POLLOUT)
+	o.PrepPollAdd(x.Fd(), unix.POLLOUT)
 	x.Submit()
 }
