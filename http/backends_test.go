@@ -305,4 +305,3 @@ func TestBackendsPipelinedUnread(t *testing.T) {
 		t.Logf("%s: backlog peak %d, held peak %d, %d parsed while unread, %d congestions", kind, peakQ, peakH, answered, st.Congestions)
 	})
 }
-
