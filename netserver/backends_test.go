@@ -448,6 +448,9 @@ func TestBackendsEMFILE(t *testing.T) {
 		first.Write([]byte("up"))
 		readFull(t, first, 2)
 		port := s.Addr().(*net.TCPAddr).Port
+		// Counters are published once per loop turn: unbatched, the echo
+		// can arrive before the turn that accepted publishes.
+		waitFor(t, "the first connection counted", func() bool { return s.Stats().Accepted == 1 })
 		before := s.Stats()
 
 		if n := fds.fill(); n < pending {
@@ -702,5 +705,82 @@ func TestBackendsShutdown(t *testing.T) {
 		busy.Close()
 		idle.Close()
 		waitFor(t, "fds back", func() bool { return countFDs(t) <= fds0 })
+	})
+}
+
+// A client that stops reading, is congested, and then resets the
+// connection: the server notices on both backends (its recv is not armed,
+// so the pending send is what fails), closes the client with a reset
+// cause, and leaves nothing behind.
+func TestBackendsResetWhileCongested(t *testing.T) {
+	onBackends(t, func(t *testing.T, kind string) {
+		h := &causeRecorder{}
+		s := startOn(t, kind, Config{Loops: 1, MaxQueued: 64 << 10}, h)
+		waitFor(t, "the loop armed", func() bool { return s.Stats().TasksInFlight >= 2 })
+		fds0, tasks0 := countFDs(t), s.Stats().TasksInFlight
+		conn := dialSmall(t, s)
+		go func() {
+			conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			conn.Write(make([]byte, 8<<20))
+		}()
+		waitFor(t, "the client congested", func() bool { return s.Stats().Congested == 1 })
+		conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+		waitFor(t, "the client closed", func() bool {
+			st := s.Stats()
+			return st.ConnsOpen == 0 && st.Closed == 1 && st.TasksInFlight == tasks0
+		})
+		waitFor(t, "fds back", func() bool { return countFDs(t) <= fds0 })
+		st := s.Stats()
+		if st.Congested != 0 || st.QueuedBytes != 0 || st.HeldBytes != 0 || st.Stale != 0 || st.Panics != 0 {
+			t.Errorf("after the reset: %v", st)
+		}
+		h.cmu.Lock()
+		defer h.cmu.Unlock()
+		if len(h.other) != 0 || h.counts["ECONNRESET"]+h.counts["EPIPE"] != 1 {
+			t.Errorf("close causes %v, others %v; want one reset", h.counts, h.other)
+		}
+	})
+}
+
+// A client sends much more than MaxQueued, half-closes, and only then
+// reads: on both backends the end of stream is seen after the input held
+// while congested, every byte is echoed in order, and the server closes
+// the connection once its writes are out (EOF, cause ErrPeerClosed).
+func TestBackendsHalfCloseWhileCongested(t *testing.T) {
+	const size = 4 << 20
+	payload := make([]byte, size)
+	rand.NewChaCha8([32]byte{3}).Read(payload)
+	onBackends(t, func(t *testing.T, kind string) {
+		h := &causeRecorder{}
+		s := startOn(t, kind, Config{Loops: 1, MaxQueued: 64 << 10}, h)
+		conn := dialSmall(t, s)
+		werr := make(chan error, 1)
+		go func() {
+			conn.SetWriteDeadline(time.Now().Add(60 * time.Second))
+			_, err := conn.Write(payload)
+			if err == nil {
+				err = conn.(*net.TCPConn).CloseWrite()
+			}
+			werr <- err
+		}()
+		waitFor(t, "the client congested", func() bool { return s.Stats().Congested == 1 })
+		conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+		got, err := io.ReadAll(conn)
+		if err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("read %d of %d bytes (equal %v), then %v", len(got), size, bytes.Equal(got, payload), err)
+		}
+		if err := <-werr; err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		waitFor(t, "the client closed", func() bool { return s.Stats().ConnsOpen == 0 })
+		h.cmu.Lock()
+		defer h.cmu.Unlock()
+		if len(h.other) != 0 || h.counts["peer closed"] != 1 {
+			t.Errorf("close causes %v, others %v; want one ErrPeerClosed", h.counts, h.other)
+		}
+		if st := s.Stats(); st.Congestions == 0 || st.Stale != 0 || st.QueuedBytes != 0 || st.HeldBytes != 0 {
+			t.Errorf("stats %v", st)
+		}
 	})
 }
