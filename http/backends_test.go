@@ -162,13 +162,20 @@ func TestBackendsBadInput(t *testing.T) {
 		{"chunk size overflow", "POST /echo HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n10000000000000001\r\na\r\n0\r\n\r\n" + smuggled, []int{413}},
 		{"chunk with bare LF", "POST /echo HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n" + smuggled, []int{400}},
 		{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + smuggled, []int{400}},
+		// Much more input behind the error: discarded while the
+		// connection lingers, so the client sees the answer, not a reset.
+		{"bad request then 1 MiB", "BAD\r\n\r\n" + strings.Repeat("junk", 256<<10), []int{400}},
+		{"endless header", "GET / HTTP/1.1\r\n" + host + "X: " + strings.Repeat("b", 2<<20), []int{431}},
+		{"body over the limit sent anyway", "POST /echo HTTP/1.1\r\n" + host + "Content-Length: 8388609\r\n\r\n" + strings.Repeat("c", 1<<20), []int{413}},
 		// A good request, then a bad one pipelined behind it.
 		{"good then bad", smuggled + "GET / HTTP/1.1\r\nHost : x\r\n\r\n" + smuggled, []int{200, 400}},
 	}
 	answers := map[string]map[string]string{} // backend -> case -> answer without Date
 	counters := map[string]Counters{}
 	onBackends(t, func(t *testing.T, kind string) {
-		s, _ := startHTTPOn(t, kind, Config{})
+		// A long linger: the client's writes of the larger cases must
+		// not race with it on a loaded machine.
+		s, _ := startHTTPOn(t, kind, Config{LingerTimeout: 30 * time.Second})
 		got := map[string]string{}
 		for _, tc := range cases {
 			out, err := exchange(t, s, tc.req)
@@ -248,6 +255,9 @@ func TestBackendsPipelinedUnread(t *testing.T) {
 		werr := make(chan error, 1)
 		go func() {
 			_, err := c.Write([]byte(reqs))
+			if err == nil {
+				err = c.(*net.TCPConn).CloseWrite() // the end of stream comes behind every request
+			}
 			werr <- err
 		}()
 		waitCond := func(what string, cond func(netserver.Stats) bool) {

@@ -784,3 +784,55 @@ func TestBackendsHalfCloseWhileCongested(t *testing.T) {
 		}
 	})
 }
+
+// Data followed at once by the end of stream, in sizes around multiples of
+// the provided buffers (16 KiB): on both backends every byte is echoed, the
+// end of stream is seen after it, and the server closes with ErrPeerClosed.
+func TestBackendsEOFAfterData(t *testing.T) {
+	sizes := []int{1, 100, 16<<10 - 1, 16 << 10, 16<<10 + 1, 32 << 10, 128 << 10, 128<<10 + 1, 1 << 20}
+	const rounds = 8
+	onBackends(t, func(t *testing.T, kind string) {
+		h := &causeRecorder{}
+		s := startOn(t, kind, Config{Loops: 2}, h)
+		var wg sync.WaitGroup
+		errs := make(chan error, len(sizes)*rounds)
+		for r := 0; r < rounds; r++ {
+			for _, n := range sizes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					msg := make([]byte, n)
+					for i := range msg {
+						msg[i] = byte(i*31 + n + r)
+					}
+					c, err := net.Dial("tcp", s.Addr().String())
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(30 * time.Second))
+					go func() {
+						c.Write(msg)
+						c.(*net.TCPConn).CloseWrite()
+					}()
+					got, err := io.ReadAll(c)
+					if err != nil || !bytes.Equal(got, msg) {
+						errs <- fmt.Errorf("%d bytes then EOF: got %d (equal %v), %v", n, len(got), bytes.Equal(got, msg), err)
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		waitFor(t, "every client closed", func() bool { return s.Stats().ConnsOpen == 0 })
+		h.cmu.Lock()
+		defer h.cmu.Unlock()
+		if len(h.other) != 0 || h.counts["peer closed"] != len(sizes)*rounds {
+			t.Errorf("close causes %v, others %v; want %d ErrPeerClosed", h.counts, h.other, len(sizes)*rounds)
+		}
+	})
+}
