@@ -315,3 +315,77 @@ func TestBackendsPipelinedUnread(t *testing.T) {
 		t.Logf("%s: backlog peak %d, held peak %d, %d parsed while unread, %d congestions", kind, peakQ, peakH, answered, st.Congestions)
 	})
 }
+
+// Clients that reset the connection (SO_LINGER 0) at random points of a
+// large file's response (sendfile: SPLICE on io_uring, sendfile(2) on
+// epoll), of a small one, or of pipelined requests: on both backends every
+// connection is closed, nothing is left behind (startHTTP checks fds and
+// tasks at cleanup), and the server still serves the whole file.
+func TestBackendsResetMidResponse(t *testing.T) {
+	const clients = 120
+	onBackends(t, func(t *testing.T, kind string) {
+		s, _ := startHTTPOn(t, kind, Config{Net: netserver.Config{Loops: 2}})
+		errs := make(chan error, clients)
+		sem := make(chan struct{}, 16)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < clients; i++ {
+				sem <- struct{}{}
+				go func(i int) {
+					defer func() { <-sem }()
+					c, err := net.Dial("tcp", s.Addr().String())
+					if err != nil {
+						errs <- err
+						return
+					}
+					c.(*net.TCPConn).SetLinger(0)
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(30 * time.Second))
+					var req string
+					switch i % 3 {
+					case 0:
+						req = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+					case 1:
+						req = strings.Repeat("GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n", 50)
+					case 2:
+						req = "GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000-2000000\r\n\r\n" + "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"
+					}
+					if _, err := c.Write([]byte(req)); err != nil {
+						errs <- err
+						return
+					}
+					// Read a prefix whose length depends on i, then reset.
+					want := (i * 7919) % (1 << 20)
+					if i%3 == 1 {
+						want %= 8000 // of some 10 KB
+					}
+					if _, err := io.ReadFull(c, make([]byte, want)); err != nil {
+						errs <- fmt.Errorf("client %d: %w", i, err)
+					}
+				}(i)
+			}
+			for i := 0; i < cap(sem); i++ {
+				sem <- struct{}{}
+			}
+		}()
+		<-done
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for s.Stats().ConnsOpen != 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if st := s.Stats(); st.ConnsOpen != 0 || st.Stale != 0 || st.Panics != 0 {
+			t.Fatalf("after the resets: %v", st)
+		}
+		client := &nethttp.Client{Timeout: 30 * time.Second}
+		defer client.CloseIdleConnections()
+		resp, body := get(t, client, newReq(t, "GET", url(s, "/big.bin"), nil))
+		if resp.StatusCode != 200 || string(body) != string(bigContent) {
+			t.Fatalf("after the resets: %d, %d bytes", resp.StatusCode, len(body))
+		}
+	})
+}
