@@ -18,7 +18,9 @@ import (
 )
 
 // The HTTP scenarios of this file run once per backend, in this process,
-// and must give the same answers on each (issue 9).
+// and must give the same answers on each (issue 9): bad input and
+// smuggling attempts, pipelining without reading, resets in the middle of
+// responses.
 
 // testBackends are the backends each scenario runs on: Config.Net.Backend
 // and the name the server's Stats report.

@@ -23,7 +23,9 @@ import (
 
 // The scenarios of this file run once per backend, in this process, and
 // must give the same observable answer on each (issue 9): RST churn, a
-// reader that stops reading, running out of fds, and Shutdown.
+// reader that stops reading (and then resets, or half-closes), running out
+// of fds, Shutdown (also while the accepts back off), and the end of
+// stream right behind data.
 
 // testBackends are the backends each scenario runs on: Config.Backend and
 // the name Server.Backend reports.
