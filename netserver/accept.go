@@ -50,17 +50,22 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	if cqe.Res >= 0 {
 		ln.backoff = 0
 		l.newConn(int(cqe.Res))
-		if !more {
+		switch {
+		case more:
+		case l.stopping:
+			// A single-shot accept that completed before the stop's
+			// cancel reached it: it is not re-armed, so nothing else
+			// would close the listener until the loop ends.
+			l.closeListener(ln)
+		default:
 			l.armAccept(i)
 		}
 		return
 	}
 	errno := unix.Errno(-cqe.Res)
 	if l.stopping {
-		if !more && !ln.closed {
-			// Refuse new connections at once rather than leave them in the backlog.
-			l.closeFD(ln.fd)
-			ln.closed = true
+		if !more {
+			l.closeListener(ln)
 		}
 		return
 	}
@@ -77,6 +82,16 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	ln.retryAt = l.now + int64(ln.backoff)
 	if more {
 		l.cancelTask(id)
+	}
+}
+
+// closeListener closes a listener that no accept is armed on, so that new
+// connections are refused at once rather than left in the backlog while
+// the loop stops.
+func (l *loop) closeListener(ln *listener) {
+	if !ln.closed {
+		l.closeFD(ln.fd)
+		ln.closed = true
 	}
 }
 

@@ -492,7 +492,9 @@ func (l *loop) beginStop(abort bool) {
 		ln := &l.listeners[i]
 		ln.retryAt = 0
 		if ln.armed {
-			l.cancelTask(tasks.ID(ln.acceptID))
+			l.cancelTask(tasks.ID(ln.acceptID)) // its last completion closes the listener
+		} else {
+			l.closeListener(ln) // backing off after an accept error, or never armed
 		}
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
