@@ -613,7 +613,7 @@ func (t *Transfer) directStep() {
 	for t.n > 0 {
 		want := int(min(t.n, maxSendfile))
 		off := t.off
-		k, err := unix.Sendfile(fd, t.fd, &off, want)
+		k, err := sendfileNow(fd, t.fd, &off, want)
 		switch {
 		case k > 0:
 			t.off += int64(k)
@@ -633,6 +633,20 @@ func (t *Transfer) directStep() {
 		}
 	}
 	t.end(false)
+}
+
+// sendfileNow is sendfile(2) without the scheduler's system call
+// bookkeeping (RawSyscall): the socket is non-blocking, so the call only
+// copies page-cache pages into the socket (or waits for the disk, which
+// the loop's thread would wait for anyway); through Syscall, a copy longer
+// than sysmon's 20 µs makes the runtime hand the loop's P to another
+// thread and take it back afterwards, a futex round trip per call.
+func sendfileNow(out, in int, off *int64, n int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_SENDFILE, uintptr(out), uintptr(in), uintptr(unsafe.Pointer(off)), uintptr(n), 0, 0)
+	if e != 0 {
+		return int(r), e
+	}
+	return int(r), nil
 }
 
 // maxSendfile bounds one sendfile(2) call.
