@@ -242,7 +242,7 @@ func (l *loop) maybeFinish(c ClientNum, cl *client) {
 	cl.state = stClosingFD
 	if cl.kind == kindEvent {
 		l.s.events.Delete(c)
-		l.ring.Forget(int(cl.fd))
+		l.be.Forget(int(cl.fd))
 		cl.ev.Close()
 		l.finishClose(c, cl)
 		return

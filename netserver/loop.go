@@ -55,7 +55,7 @@ type loop struct {
 
 	tid  atomic.Int64    // OS thread id while running, for onLoop
 	gid  atomic.Uintptr  // the loop goroutine's descriptor while running (amd64)
-	ring backend.Backend // io_uring or epoll: the loop never asks which
+	be   backend.Backend // io_uring or epoll: the loop never asks which
 	buf  backend.Buffers
 	tbl  *tasks.Table
 	cqes []*ops.CQE
@@ -135,7 +135,7 @@ func (l *loop) setup() error {
 	if err != nil {
 		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
 	}
-	l.ring = r
+	l.be = r
 	probe, err := r.Probe()
 	if err != nil {
 		return fmt.Errorf("netserver: loop %d: %w", l.idx, err)
@@ -166,8 +166,8 @@ func (l *loop) teardown() {
 	if l.buf != nil {
 		l.buf.Close()
 	}
-	if l.ring != nil {
-		l.ring.Close()
+	if l.be != nil {
+		l.be.Close()
 	}
 	if l.wake != nil {
 		l.wake.Close()
@@ -207,7 +207,7 @@ func (l *loop) run(ready chan<- error) {
 		wait := l.nextWait()
 		l.cnt.enters++
 		l.publishStats()
-		if _, err := l.ring.SubmitAndWaitTimeout(1, wait); err != nil {
+		if _, err := l.be.SubmitAndWaitTimeout(1, wait); err != nil {
 			l.log.Error("netserver: waiting for completions failed", "loop", l.idx, "backend", l.s.beName, "err", err)
 			time.Sleep(time.Millisecond)
 		}
@@ -269,12 +269,12 @@ func (l *loop) publishStats() {
 // getOp returns a free Op, submitting what is queued when the queue is full.
 func (l *loop) getOp() *ops.Op {
 	for i := 0; ; i++ {
-		if o := l.ring.GetOp(); o != nil {
+		if o := l.be.GetOp(); o != nil {
 			l.cnt.sqes++
 			return o
 		}
 		l.cnt.enters++
-		if _, err := l.ring.Submit(); err != nil && i > 3 {
+		if _, err := l.be.Submit(); err != nil && i > 3 {
 			panic(fmt.Sprintf("netserver: submission queue stuck: %v", err))
 		}
 	}
@@ -285,27 +285,27 @@ func (l *loop) getOp() *ops.Op {
 func (l *loop) prepared() {
 	if !l.batch {
 		l.cnt.enters++
-		l.ring.Submit()
+		l.be.Submit()
 	}
 }
 
 // closeFD closes fd at once, outside the backend, which must forget it
 // first (the epoll backend keeps state per fd number).
 func (l *loop) closeFD(fd int) {
-	l.ring.Forget(fd)
+	l.be.Forget(fd)
 	unix.Close(fd)
 }
 
 // reap dispatches every ready completion.
 func (l *loop) reap() {
 	for {
-		n := l.ring.PeekBatchCQE(l.cqes)
+		n := l.be.PeekBatchCQE(l.cqes)
 		if n == 0 {
 			break
 		}
 		for i := 0; i < n; i++ {
 			c := *l.cqes[i]
-			l.ring.CQAdvance(1)
+			l.be.CQAdvance(1)
 			l.dispatch(&c)
 		}
 		if l.bufDirty {

@@ -67,11 +67,11 @@ func (x *OpContext) Reserve(n int) bool {
 	if l.tbl.Free() < n {
 		return false
 	}
-	if l.ring.Space() < uint32(n) {
+	if l.be.Space() < uint32(n) {
 		l.cnt.enters++
-		l.ring.Submit()
+		l.be.Submit()
 	}
-	return l.ring.Space() >= uint32(n)
+	return l.be.Space() >= uint32(n)
 }
 
 // NewOp returns an operation whose completion goes to the op's Complete with tag,

@@ -777,7 +777,7 @@ func TestFeatureMasks(t *testing.T) {
 			t.Setenv(EnvDisable, "") // the masks under test, not the environment's
 			s := startServer(t, Config{Loops: 1, Disable: tc.disable}, &echoHandler{})
 			l := s.loops[0]
-			r, isRing := backend.AsRing(l.ring)
+			r, isRing := backend.AsRing(l.be)
 			if !isRing {
 				r = nil
 			}
