@@ -103,9 +103,11 @@ func main() {
 	}
 	r.hs = hs
 	r.ws = websocket.NewServer(hs, websocket.Config{}, r) // before Serve
+	// Subscribe before serving, so that a signal that comes at once is
+	// not the default one (which kills the process).
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		<-sig
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
