@@ -28,12 +28,9 @@ func (p *Poller) state(fd int) *fdState {
 	if fd < 0 {
 		return nil
 	}
-	if fd < len(p.fds) {
-		if fs := p.fds[fd]; fs != nil {
-			return fs
-		}
-	} else {
-		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
+	p.grow(fd)
+	if fs := p.fds[fd]; fs != nil {
+		return fs
 	}
 	setNonblock(fd)
 	fs := &fdState{fd: fd}
@@ -44,13 +41,18 @@ func (p *Poller) state(fd int) *fdState {
 // fresh records fd as new and non-blocking (the Poller accepted it),
 // dropping whatever was kept about an earlier fd with the same number.
 func (p *Poller) fresh(fd int) {
-	if fd >= len(p.fds) {
-		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
-	}
+	p.grow(fd)
 	if old := p.fds[fd]; old != nil {
 		p.cancelFD(old, true) // closed without Forget: nothing can wake these
 	}
 	p.fds[fd] = &fdState{fd: fd}
+}
+
+// grow makes p.fds long enough to index fd.
+func (p *Poller) grow(fd int) {
+	if fd >= len(p.fds) {
+		p.fds = append(p.fds, make([]*fdState, fd+1-len(p.fds)+len(p.fds)/2)...)
+	}
 }
 
 // setNonblock puts fd in non-blocking mode (a regular file ignores it).
