@@ -50,7 +50,8 @@ type Probe interface {
 	// MultishotAccept reports whether an accept may stay armed (CQEFMore).
 	MultishotAccept() bool
 	// MultishotRecv reports whether a recv with buffer selection may stay
-	// armed (CQEFMore).
+	// armed (CQEFMore) and stops at a cancel the loop submits: after the
+	// cancel, it completes nothing more but its final CQE.
 	MultishotRecv() bool
 }
 

@@ -135,13 +135,25 @@ func (b *uringBackend) Probe() (Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	return uringProbe{p}, nil
+	return uringProbe{p, b.r.Flags()&ring.SetupDeferTaskrun != 0}, nil
 }
 
 // uringProbe is the kernel's probe.
-type uringProbe struct{ *ring.Probe }
+type uringProbe struct {
+	*ring.Probe
+	deferred bool // the ring runs completions only when the loop waits
+}
 
 func (p uringProbe) Supported(c ops.Code) bool { return p.Probe.Supported(uint8(c)) }
+
+// MultishotRecv needs DEFER_TASKRUN as well as the opcode: without it the
+// kernel runs a multishot recv's task work at every io_uring_enter before
+// the loop's cancel is submitted, and on any other kernel entry, so a recv
+// the loop wants to stop keeps draining the socket (the whole of an 8 MiB
+// write, measured) and the input a congested client makes us hold is
+// unbounded. With it, completions are produced only while the loop waits,
+// after the cancel it submitted.
+func (p uringProbe) MultishotRecv() bool { return p.deferred && p.Probe.MultishotRecv() }
 
 func (b *uringBackend) RegisterBufRing(bgid uint16, entries uint32, size int) (Buffers, error) {
 	br, err := b.r.RegisterBufRing(bgid, entries, size)

@@ -135,9 +135,9 @@ func (l *loop) hold(c ClientNum, cl *client, data []byte) {
 	l.stopReading(c, cl)
 }
 
-// resumeReading runs from flush, outside any callback: it reports a drain, delivers held
-// input and re-arms the recv of a client that is readable again. It returns
-// false when c was closed by a callback.
+// resumeReading runs from flush, outside any callback: it reports a drain,
+// delivers held input and re-arms the recv of a client that is readable
+// again. It returns false when c was closed by a callback.
 func (l *loop) resumeReading(c ClientNum, cl *client) bool {
 	if cl.drained {
 		cl.drained = false
@@ -154,10 +154,16 @@ func (l *loop) resumeReading(c ClientNum, cl *client) bool {
 		}
 		return true
 	}
-	if len(cl.held) > 0 {
-		data := cl.held
-		cl.held = nil
-		l.held -= int64(len(data))
+	// Held input goes out one buffer's worth at a time, as it came in, so
+	// that a client congested again part-way keeps the rest: its backlog
+	// passes MaxQueued by at most what one read makes.
+	for len(cl.held) > 0 && l.readable(cl) {
+		n := min(len(cl.held), l.s.cfg.BufferSize)
+		data := cl.held[:n:n]
+		if cl.held = cl.held[n:]; len(cl.held) == 0 {
+			cl.held = nil
+		}
+		l.held -= int64(n)
 		l.cbRead(data, c, false)
 		if cl = l.client(c); cl == nil || cl.state != stOpen {
 			return false

@@ -62,7 +62,7 @@ func (h *drainHandler) RawDrained(c ClientNum) {
 }
 
 // An echo client that writes and never reads cannot make the server hold
-// more than its MaxQueued (plus what one batch of reads brings); once it
+// more than its MaxQueued plus the echo of one read; once it
 // reads, every byte arrives in order.
 func TestBackpressureBoundsEchoBacklog(t *testing.T) {
 	const maxQueued = 64 << 10
@@ -88,7 +88,7 @@ func TestBackpressureBoundsEchoBacklog(t *testing.T) {
 		peak = max(peak, s.Stats().QueuedBytes)
 		time.Sleep(4 * time.Millisecond)
 	}
-	if limit := uint64(maxQueued + 4*(16<<10) + 4*copyBufSize); peak > limit {
+	if limit := uint64(maxQueued + copyBufSize + itemCost); peak > limit {
 		t.Errorf("backlog peaked at %d bytes, want <= %d", peak, limit)
 	}
 	got := readFull(t, conn, len(payload))
@@ -134,9 +134,9 @@ func TestBackpressureMemoryBudget(t *testing.T) {
 	// A new client's request is answered only once the hogs read their
 	// echoes, never while the loop is over budget.
 	probe := dial(t, s)
+	before := s.Stats() // before the ping: the loop may answer it at once
 	probe.Write([]byte("ping"))
 	got := make([]byte, 4)
-	before := s.Stats()
 	probe.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	n, _ := probe.Read(got)
 	// While the kernel still takes the hogs' output the loop may leave the

@@ -187,10 +187,15 @@ func (s *Server) Addr() net.Addr {
 func (s *Server) Loops() int { return len(s.loops) }
 
 // Serve runs the loops until Shutdown or Close, then returns
-// ErrServerClosed. When io_uring cannot be used, it returns an error naming
-// the cause and the fix (see ring.UnavailableError).
+// ErrServerClosed; called after Shutdown or Close, it returns
+// ErrServerClosed at once, as net/http's does. When io_uring cannot be used,
+// it returns an error naming the cause and the fix (see
+// ring.UnavailableError).
 func (s *Server) Serve() error {
 	if !s.state.CompareAndSwap(stateNew, stateServing) {
+		if s.state.Load() >= stateStopping {
+			return ErrServerClosed
+		}
 		return errors.New("netserver: Serve called twice")
 	}
 	ready := make(chan error, len(s.loops))

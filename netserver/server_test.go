@@ -568,6 +568,24 @@ func TestShutdownGraceful(t *testing.T) {
 	}
 }
 
+// Serve after Close (a test's cleanup can close a server before its Serve
+// goroutine runs) returns ErrServerClosed, as net/http's does; a second
+// Serve is an error.
+func TestServeAfterClose(t *testing.T) {
+	s, err := New(Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.Serve(); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve after Close: %v, want ErrServerClosed", err)
+	}
+	s = startServer(t, Config{Loops: 1}, &echoHandler{})
+	if err := s.Serve(); err == nil || errors.Is(err, ErrServerClosed) {
+		t.Errorf("second Serve: %v, want an error", err)
+	}
+}
+
 func TestShutdownBeforeServeAndBadConfig(t *testing.T) {
 	fds := countFDs(t)
 	s, err := New(Config{Addrs: []string{"127.0.0.1:0", "[::1]:0"}, Loops: 3}, nil)
