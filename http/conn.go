@@ -21,30 +21,33 @@ type loopState struct {
 
 // conn is the HTTP state of one connection, kept small.
 type conn struct {
-	c          netserver.ClientNum
-	buf        []byte // unconsumed input (pooled), nil when empty
-	since      int64  // unix nanos: start of the current wait (idle, head, linger)
-	remaining  int64  // body bytes still expected (BodyLength)
-	bodySince  int64  // unix nanos: when the body was first wanted
-	bodyRead   int64  // body bytes received since bodySince
-	logLine    []byte // method then target of the current request (access log)
-	logMethod  int    // length of the method in logLine
-	dec        *ChunkedDecoder
-	coll       *BodyCollector
-	detached   netserver.Handler
-	bodyMode   BodyMode
-	headWait   bool // a partial head is buffered: the header timeout runs
-	responding bool // the current request waits for its response to end
-	inBody     bool // the current request's body is still arriving
-	keepAlive  bool
-	head       bool // the current request is HEAD
-	http10     bool
-	expect100  bool
-	continued  bool // 100 Continue sent (or not needed)
-	lingering  bool // closing: input is discarded until EOF or the linger timeout
-	inHandler  bool // the input loop runs (no recursion from callbacks)
-	congested  bool // pipelined input waits for the output backlog to drain (RawDrained)
-	logged     bool // the access log has the current request
+	c            netserver.ClientNum
+	buf          []byte // unconsumed input (pooled), nil when empty
+	since        int64  // unix nanos: start of the current wait (idle, head, linger)
+	remaining    int64  // body bytes still expected (BodyLength)
+	bodySince    int64  // unix nanos: when the body was first wanted
+	bodyRead     int64  // body bytes received since bodySince
+	pausedAt     int64  // unix nanos: when PauseBody stopped the body clock
+	logLine      []byte // method then target of the current request (access log)
+	logMethod    int    // length of the method in logLine
+	dec          *ChunkedDecoder
+	coll         *BodyCollector
+	detached     netserver.Handler
+	bodyMode     BodyMode
+	headWait     bool // a partial head is buffered: the header timeout runs
+	responding   bool // the current request waits for its response to end
+	inBody       bool // the current request's body is still arriving
+	keepAlive    bool
+	head         bool // the current request is HEAD
+	http10       bool
+	expect100    bool
+	continued    bool // 100 Continue sent (or not needed)
+	holdContinue bool // the handler sends 100 Continue itself (DeferContinue)
+	bodyPaused   bool // the handler paused the body (PauseBody): its clock stops
+	lingering    bool // closing: input is discarded until EOF or the linger timeout
+	inHandler    bool // the input loop runs (no recursion from callbacks)
+	congested    bool // pipelined input waits for the output backlog to drain (RawDrained)
+	logged       bool // the access log has the current request
 }
 
 // bodyPiece is the most body data handed to HTTPBody at once while the
@@ -235,6 +238,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	cn.http10 = req.Minor == 0
 	cn.expect100 = req.Expect100
 	cn.continued = !req.Expect100
+	cn.holdContinue, cn.bodyPaused = false, false
 	cn.bodyMode = req.Body
 	cn.inBody = req.Body != BodyNone
 	cn.remaining = req.ContentLength
@@ -258,7 +262,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	if _, cn2 := s.conn(cn.c); cn2 != cn || cn.detached != nil {
 		return
 	}
-	if cn.responding && cn.inBody {
+	if cn.responding && cn.inBody && !cn.holdContinue {
 		s.sendContinue(cn)
 	}
 	if cn.coll != nil && !cn.inBody && cn.responding {
@@ -387,6 +391,11 @@ func (s *Server) fail(ls *loopState, cn *conn, status int) {
 // endResponse ends the current response.
 func (s *Server) endResponse(ls *loopState, cn *conn) {
 	cn.responding = false
+	if cn.bodyPaused {
+		// What is left of the body is read and discarded now.
+		cn.bodyPaused = false
+		s.ns.ResumeRead(cn.c)
+	}
 	if cn.inBody && (!cn.continued || !cn.keepAlive) {
 		// The body was never asked for, or the connection closes anyway:
 		// do not wait for it.
@@ -488,7 +497,7 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 	t := now.UnixNano()
 	s.conns.ForEach(loop, func(_ netserver.ClientNum, cn *conn) {
 		if cn.inBody {
-			if cn.continued && !cn.lingering && s.bodyLate(cn, t) {
+			if cn.bodyClockRuns() && !cn.lingering && s.bodyLate(cn, t) {
 				s.bodyTimeout(ls, cn)
 			}
 			return

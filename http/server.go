@@ -503,7 +503,9 @@ func (s *Server) CollectBody(c netserver.ClientNum, limit int64) error {
 // received after the current request head are delivered to h.RawRead
 // right after the current callback. The HTTP server drops its state for c:
 // it no longer answers or times out c, and HTTPClose is not called for it.
-// Call it on c's loop, from HTTPRead, after sending the upgrade response.
+// Call it on c's loop, after sending the upgrade response: from HTTPRead,
+// or later (from RunOnLoop or a queued Op), when the bytes the server
+// buffered after the request head go to h.RawRead before Detach returns.
 func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	ls, cn := s.conn(c)
 	if cn == nil || !s.ns.OnLoop(c) {
@@ -516,8 +518,20 @@ func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	cn.detached = h
 	cn.responding = false
 	cn.inBody = false
+	if cn.bodyPaused {
+		cn.bodyPaused = false
+		s.ns.ResumeRead(c)
+	}
 	if !cn.inHandler {
-		s.release(ls, cn) // not within input: nothing follows to hand over
+		// Not within input: the buffered bytes are handed over here.
+		var rest []byte
+		if len(cn.buf) > 0 {
+			rest = append([]byte(nil), cn.buf...)
+		}
+		s.release(ls, cn)
+		if len(rest) > 0 {
+			h.RawRead(rest, c, false)
+		}
 	}
 	return nil
 }
