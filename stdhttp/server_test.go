@@ -15,7 +15,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // start serves h on 127.0.0.1:0 with one loop until the test ends.
@@ -152,4 +151,3 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
-
