@@ -2,6 +2,8 @@ package stdhttp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -248,10 +250,13 @@ func (s *slots) load() (running, waiting int) {
 	return s.running, len(s.waiting)
 }
 
-// drain makes responses close their connections and waits until no
-// handler runs or waits, or ctx ends.
+// drain stops accepting, makes responses close their connections and
+// waits until no handler runs or waits, or ctx ends.
 func (a *Handler) drain(ctx context.Context) error {
 	a.draining.Store(true)
+	if err := a.ns.StopAccepting(); err != nil && !errors.Is(err, netserver.ErrNotServing) {
+		return fmt.Errorf("stdhttp: shutdown: %w", err)
+	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
