@@ -28,6 +28,7 @@ const (
 type response struct {
 	cl        *call
 	header    http.Header
+	snap      http.Header // the header as at WriteHeader, once the handler may change it
 	hi        headInfo
 	status    int
 	head      bool // HEAD request
@@ -61,8 +62,23 @@ func (w *response) init(cl *call, req *uhttp.Request) {
 	}
 }
 
-// Header returns the header map the response will carry.
-func (w *response) Header() http.Header { return w.header }
+// Header returns the header map the response will carry. Changes made
+// after WriteHeader do not reach the head (only trailers), as in
+// net/http: the first call after WriteHeader keeps a copy for the head.
+func (w *response) Header() http.Header {
+	if w.wroteHeader && !w.headSent && w.snap == nil {
+		w.snap = w.header.Clone()
+	}
+	return w.header
+}
+
+// headHeader returns the fields the head carries.
+func (w *response) headHeader() http.Header {
+	if w.snap != nil {
+		return w.snap
+	}
+	return w.header
+}
 
 // WriteHeader sends an informational (1xx) head at once, or records the
 // final status.
