@@ -1,0 +1,84 @@
+package guide_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+func TestNetHTTP(t *testing.T) {
+	p := start(t, "nethttp", "-root", "nethttp")
+	src, err := os.ReadFile("nethttp/main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+		want               string // the whole body; "" with a status other than 200: not checked
+		header             string // a response header that must be set
+	}{
+		{"GET", "/hello?name=gopher", "", 200, "Hello, gopher!\n", ""},
+		{"GET", "/slow", "", 200, "done after 100 ms\n", ""},
+		{"GET", "/api/users/42", "", 200, "user 42\n", "X-Request-Id"},
+		{"POST", "/api/echo", "echo me", 200, "echo me", ""},
+		{"DELETE", "/api/users/42", "", 405, "", "Allow"},
+		{"GET", "/api/nope", "", 404, "", ""},
+		{"POST", "/hello", "", 405, "", "Allow"},
+		{"GET", "/files/main.go", "", 200, string(src), "Last-Modified"},
+	} {
+		req, _ := http.NewRequest(c.method, "http://"+p.addr+c.path, strings.NewReader(c.body))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.method, c.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || (c.want != "" || c.status == 200) && string(b) != c.want {
+			t.Errorf("%s %s: %d %q, want %d %q", c.method, c.path, resp.StatusCode, b, c.status, c.want)
+		}
+		if c.header != "" && resp.Header.Get(c.header) == "" {
+			t.Errorf("%s %s: no %s header", c.method, c.path, c.header)
+		}
+	}
+
+	// A range of the file: 206 with those bytes.
+	req, _ := http.NewRequest("GET", "http://"+p.addr+"/files/main.go", nil)
+	req.Header.Set("Range", "bytes=3-12")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 206 || !bytes.Equal(b, src[3:13]) {
+		t.Errorf("range: %d %q, want 206 %q", resp.StatusCode, b, src[3:13])
+	}
+
+	// The WebSocket echo, through Hijack.
+	ws, _, err := websocket.DefaultDialer.Dial("ws://"+p.addr+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.WriteMessage(websocket.TextMessage, []byte("hello ring")); err != nil {
+		t.Fatal(err)
+	}
+	if typ, msg, err := ws.ReadMessage(); err != nil || typ != websocket.TextMessage || string(msg) != "hello ring" {
+		t.Fatalf("echo: %d %q %v", typ, msg, err)
+	}
+	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second))
+	ws.Close()
+
+	client.CloseIdleConnections()
+	if last := p.stop(t); !strings.HasPrefix(last, "stats requests=") || !strings.HasSuffix(last, " panics=0 hijacked=1") {
+		t.Errorf("last line %q", last)
+	}
+}
