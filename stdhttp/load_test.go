@@ -385,8 +385,13 @@ func TestLoadBackpressure(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	c := ts.s.Counters()
-	t.Logf("flood held back: counters %+v, RSS %d MiB -> peak %d MiB (+%d MiB; bound %d MiB, flood %d MiB)",
-		c, base>>20, peak>>20, (peak-base)>>20, bound>>20, flood>>20)
+	st := ts.s.Uringnet().Stats()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("flood held back: counters %+v, RSS %d MiB -> peak %d MiB (+%d MiB; bound %d MiB, flood %d MiB); "+
+		"bytes read %d KiB, held %d KiB; Go heap in use %d MiB, stacks %d MiB",
+		c, base>>20, peak>>20, (peak-base)>>20, bound>>20, flood>>20,
+		st.BytesIn>>10, st.HeldBytes>>10, ms.HeapInuse>>20, ms.StackInuse>>20)
 	if peak-base > bound {
 		t.Errorf("RSS grew by %d MiB while %d clients waited, bound %d MiB", (peak-base)>>20, conns-maxHandlers, bound>>20)
 	}

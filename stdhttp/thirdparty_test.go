@@ -556,7 +556,7 @@ func TestThirdPartyWebsocket(t *testing.T) {
 			}
 			// Many in flight: a writer sends them all while this goroutine
 			// reads the echoes, which must come back in order.
-			const n = 64
+			const n = 30
 			werr := make(chan error, 1)
 			go func() {
 				for i := range n {
