@@ -2,6 +2,7 @@ package guide_test
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -77,10 +78,37 @@ func TestNetHTTP(t *testing.T) {
 	ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(5*time.Second))
 	ws.Close()
 
+	// The native WebSocket (TakeOver): same echo, served by the loops. It
+	// stays open: the shutdown closes it with 1001.
+	nws, _, err := websocket.DefaultDialer.Dial("ws://"+p.addr+"/native", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nws.Close()
+	nws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := nws.WriteMessage(websocket.BinaryMessage, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if typ, msg, err := nws.ReadMessage(); err != nil || typ != websocket.BinaryMessage || !bytes.Equal(msg, []byte{1, 2, 3}) {
+		t.Fatalf("native echo: %d %q %v", typ, msg, err)
+	}
+
+	// Read on, so that the shutdown's close frame is answered at once.
+	closed := make(chan error, 1)
+	go func() {
+		_, _, err := nws.ReadMessage()
+		closed <- err
+	}()
+
 	client.CloseIdleConnections()
-	// Ten requests reached handlers (the eight above, the range, the
-	// upgrade), none waited for a slot, one connection was hijacked.
-	if last := p.stop(t); last != "stats requests=10 waited=0 panics=0 hijacked=1" {
+	// Eleven requests reached handlers (the eight above, the range, two
+	// upgrades), none waited for a slot, two connections were taken (one
+	// by Hijack, one by TakeOver) and one upgraded natively.
+	if last := p.stop(t); last != "stats requests=11 waited=0 panics=0 hijacked=2 upgrades=1" {
 		t.Errorf("last line %q", last)
+	}
+	var ce *websocket.CloseError
+	if err := <-closed; !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("native WebSocket after shutdown: %v, want close 1001", err)
 	}
 }
