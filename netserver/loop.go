@@ -87,6 +87,7 @@ type loop struct {
 	wakeArmed   bool
 	wakeID      uint64
 	wakePending atomic.Bool
+	handedOff   bool // a callback readied another goroutine (Handoff)
 	cmdMu       sync.Mutex
 	cmds        []command
 	cmdSpare    []command
@@ -204,6 +205,14 @@ func (l *loop) run(ready chan<- error) {
 		l.flush()
 		if l.stopping && l.finished() {
 			return
+		}
+		if l.handedOff {
+			// Let the goroutines the callbacks readied run before the
+			// loop blocks: blocked in the kernel, the loop's thread would
+			// keep the P until sysmon takes it (20 us to 10 ms), and with
+			// GOMAXPROCS=1 they would wait that long.
+			l.handedOff = false
+			runtime.Gosched()
 		}
 		wait := l.nextWait()
 		l.cnt.enters++
