@@ -621,14 +621,14 @@ func TestThirdPartyWebsocket(t *testing.T) {
 const (
 	// hijackKeepsSlot: a handler that hijacked its connection keeps its
 	// MaxHandlers slot for as long as it runs (a WebSocket's lifetime).
-	hijackKeepsSlot = true
+	hijackKeepsSlot = false
 	// shutdownWaitsHijacked: Shutdown waits for handlers that hijacked
 	// their connections, until its context expires.
-	shutdownWaitsHijacked = true
+	shutdownWaitsHijacked = false
 	// hijackWriteHangs: a Write on a hijacked connection whose client has
 	// gone can wait forever (no RawWrite callback comes, and RawClose does
 	// not wake it).
-	hijackWriteHangs = true
+	hijackWriteHangs = false
 )
 
 // TestThirdPartyWebsocketSlots keeps more WebSockets open (through Hijack)
@@ -719,40 +719,56 @@ func TestThirdPartyWebsocketShutdown(t *testing.T) {
 }
 
 // TestThirdPartyWebsocketWaitingGone: a WebSocket handshake waits for a
-// handler slot, and its client gives up meanwhile. When a slot frees, the
-// handler runs and upgrades a connection whose client is gone: the
-// Upgrader's write of the 101 (or a read after it) must fail, and the
-// handler end, so that the slot comes back. Three rounds, as the client's
-// close and the upgrade race.
+// handler slot (held by a blocked handler), and its client gives up
+// meanwhile. When the slot frees, the handler runs and upgrades a
+// connection whose client is gone: the Upgrader's write of the 101 (or a
+// read after it) must fail, and the handler end. Three rounds, as the
+// client's close and the upgrade race.
 func TestThirdPartyWebsocketWaitingGone(t *testing.T) {
 	done := make(chan error, 8)
+	release := make(chan struct{})
 	m := http.NewServeMux()
 	m.Handle("/ws", wsEcho(&websocket.Upgrader{}, done))
+	m.HandleFunc("/hold", func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "released")
+	})
 	ts := startThird(t, m, func(s *stdhttp.Server) { s.MaxHandlers = 1 })
 	for round := range 3 {
-		holder, _, err := (&websocket.Dialer{HandshakeTimeout: 10 * time.Second}).Dial("ws://"+ts.addr+"/ws", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The only slot is the holder's: this handshake waits, and its
-		// client closes the connection when its timeout ends.
-		if _, _, err := (&websocket.Dialer{HandshakeTimeout: 300 * time.Millisecond}).Dial("ws://"+ts.addr+"/ws", nil); err == nil {
-			t.Fatalf("round %d: a second WebSocket upgraded with MaxHandlers 1 and the first open", round)
-		}
-		holder.Close()
-		for i := range 2 { // the holder's handler, then the gone client's
-			select {
-			case err := <-done:
-				t.Logf("round %d: handler %d ended: %v", round, i, err)
-			case <-time.After(10 * time.Second):
-				msg := fmt.Sprintf("round %d: handler %d of 2 still running 10 s after its client closed (counters %+v)",
-					round, i, ts.s.Counters())
-				if hijackWriteHangs {
-					ts.stuck = true // the handler stays stuck: Shutdown would wait for it
-					t.Skip("adapter: " + msg)
-				}
-				t.Fatal(msg)
+		held := make(chan error, 1)
+		go func() {
+			resp, err := http.Get("http://" + ts.addr + "/hold")
+			if err == nil {
+				resp.Body.Close()
 			}
+			held <- err
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for ts.s.Counters().Running < 1 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		// The only slot is /hold's: this handshake waits, and its client
+		// closes the connection when its timeout ends.
+		if _, _, err := (&websocket.Dialer{HandshakeTimeout: 300 * time.Millisecond}).Dial("ws://"+ts.addr+"/ws", nil); err == nil {
+			t.Fatalf("round %d: a WebSocket upgraded with MaxHandlers 1 and the slot held", round)
+		}
+		release <- struct{}{}
+		if err := <-held; err != nil {
+			t.Fatalf("round %d: /hold: %v", round, err)
+		}
+		// The waiting handshake's handler, if it ran (it is skipped when
+		// the close was seen first), ends.
+		select {
+		case err := <-done:
+			t.Logf("round %d: the gone client's handler ended: %v", round, err)
+		case <-time.After(500 * time.Millisecond):
+		}
+		deadline = time.Now().Add(10 * time.Second)
+		for ts.s.Counters().Running > 0 && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if c := ts.s.Counters(); c.Running != 0 || c.Waiting != 0 {
+			t.Fatalf("round %d: counters %+v 10 s after the clients left", round, c)
 		}
 	}
 }
