@@ -237,16 +237,14 @@ func TestLoadSleepersDoNotDelayFast(t *testing.T) {
 	}
 }
 
-// heldInputKnown marks a known failure of TestLoadBackpressure: a client
-// paused for a handler slot (PauseBody, netserver's PauseRead) still has
-// everything it sent before the pause took effect read and held by the
-// loop: with io_uring the multishot recv has usually filled many provided
-// buffers by the time the loop sees the head; with epoll the readiness
-// read takes a few hundred KiB. One waiting client sending a 4 MiB POST in
-// one write is held at about 1.6 MB (io_uring) or 270 KB (epoll). While it
-// is true, the "body with the head" flood reports its memory bounds as a
-// skip ("adapter: ...") after checking everything else; set it to false
-// once a paused client costs a read or two.
+// heldInputKnown marks a known shortfall of TestLoadBackpressure: in the
+// "body with the head" flood the loops still hold about 35 MiB of input
+// (bound 16 MiB) while 484 clients wait. One waiting client alone holds
+// nothing past its first read (a connection's first recv is single-shot,
+// and a paused client reads single-shot from then on); what the flood
+// holds comes from reads already on their way when clients were paused
+// for their bodies. While it is true, the flood reports its memory
+// bounds as a skip ("adapter: ...") after checking everything else.
 const heldInputKnown = true
 
 // TestLoadBackpressure floods a server capped at 16 handlers with 500
