@@ -23,8 +23,9 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags = %+v", cfg)
 	}
 	def, err := parseFlags(nil)
-	if err != nil || def.conns != 128 || len(def.peers) != 5 || def.idle != 5000 || len(def.scenarios) != 5 || !def.install ||
-		!slices.Equal(def.fixedKeys, []string{"static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 {
+	if err != nil || def.conns != 128 || len(def.peers) != 6 || def.idle != 5000 || len(def.scenarios) != 5 || !def.install ||
+		!slices.Equal(def.fixedKeys, []string{"plaintext", "static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 ||
+		def.fixed["plaintext"] != 20000 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	for _, bad := range [][]string{
@@ -118,7 +119,8 @@ func TestList(t *testing.T) {
 }
 
 // TestRunNetHTTP runs the whole harness briefly against net/http (and nginx when it is
-// installed); the uringnet demo is n/a unless example/ exists.
+// installed); the uringnet demo is n/a unless example/ exists, and the net/http adapter
+// unless example/stdhttpd does.
 func TestRunNetHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds servers and runs wrk")
@@ -128,7 +130,8 @@ func TestRunNetHTTP(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "http.md")
 	cfg, err := parseFlags([]string{"-duration", "1s", "-rounds", "1", "-conns", "4", "-install=false",
-		"-peers", "uringnet,epoll,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "static4k=200", "-idle", "50", "-o", out})
+		"-peers", "uringnet,epoll,adapter,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "plaintext=200,static4k=200",
+		"-idle", "50", "-o", out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +145,8 @@ func TestRunNetHTTP(t *testing.T) {
 	md := string(b)
 	for _, want := range []string{"## HTTP:", "| plaintext keep-alive | net/http", "| static 4 KiB         | net/http", "net/http final `stats accepted=",
 		"### Fixed load: server CPU per request", "| static 4 KiB | net/http |           200 |",
-		"### Idle keep-alive connections", "| net/http | 50 |", "### The epoll backend against issue 9's floors"} {
+		"### Idle keep-alive connections", "| net/http | 50 |", "### The epoll backend against issue 9's floors",
+		"### The net/http adapter against issue 10's floors", "| plaintext keep-alive: req/s ≥ 1.50x net/http's |"} {
 		// Column widths depend on which peers ran: compare with spaces collapsed.
 		if !strings.Contains(collapse(md), collapse(want)) {
 			t.Errorf("report lacks %q:\n%s", want, md)
