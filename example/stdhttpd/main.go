@@ -86,7 +86,7 @@ func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) err
 	// Not part of bench/nethttp's mux: the harness asks which backend runs.
 	mux.HandleFunc("/stats.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]string{"backend": native(srv).Net().Backend()})
+		json.NewEncoder(w).Encode(map[string]string{"backend": srv.Uringnet().Net().Backend()})
 	})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
@@ -112,10 +112,7 @@ func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) err
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	ns := native(srv)
+	ns := srv.Uringnet()
 	fmt.Fprintf(out, "stats %s requests=%d handled=%d\n", ns.Stats(), ns.Requests(), requests.Load())
 	return nil
 }
-
-// native returns the uringnet HTTP server beneath srv (after Listen).
-func native(srv *stdhttp.Server) *uhttp.Server { return srv.Native() }
