@@ -6,7 +6,7 @@
 // (http.FileServer); /stats.json names the backend the server runs, for the
 // harness's check.
 //
-//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N]
+//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N] [-cpuprofile FILE]
 //
 // It prints "listening on ADDR" once every loop serves and, on SIGINT or
 // SIGTERM, shuts down gracefully and prints one "stats ..." line (the
@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -39,13 +40,36 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8082", "listen address")
 	root := flag.String("root", ".", "directory served for paths other than /plaintext and /json")
 	loops := flag.Int("loops", 0, "event loops (default GOMAXPROCS)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	if err := run(*addr, *root, *loops, os.Stdout, sig); err != nil {
+	err := profiled(*cpuprofile, func() error { return run(*addr, *root, *loops, os.Stdout, sig) })
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stdhttpd:", err)
 		os.Exit(1)
 	}
+}
+
+// profiled runs f under a CPU profile written to path ("" runs f alone).
+func profiled(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	err = f()
+	pprof.StopCPUProfile()
+	if cerr := out.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("cpu profile: %w", cerr)
+	}
+	return err
 }
 
 // newMux returns bench/nethttp's ServeMux: the same routes and handlers,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -106,5 +107,23 @@ func TestRun(t *testing.T) {
 	}
 	if err := run("256.0.0.1:1", root, 1, io.Discard, stop); err == nil {
 		t.Error("bad address accepted")
+	}
+}
+
+func TestProfiled(t *testing.T) {
+	boom := errors.New("boom")
+	if err := profiled("", func() error { return boom }); err != boom {
+		t.Errorf("no profile: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	if err := profiled(path, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Errorf("profile: %v, %v", st, err)
+	}
+	ran := false
+	if err := profiled(filepath.Join(t.TempDir(), "no", "such", "dir"), func() error { ran = true; return nil }); err == nil || ran {
+		t.Errorf("bad path: %v, ran %v", err, ran)
 	}
 }
