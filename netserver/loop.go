@@ -87,6 +87,8 @@ type loop struct {
 	wakeArmed   bool
 	wakeID      uint64
 	wakePending atomic.Bool
+	handedOff   bool        // a callback readied another goroutine (Handoff)
+	corked      []ClientNum // clients whose sends wait for the end of the turn (Cork)
 	cmdMu       sync.Mutex
 	cmds        []command
 	cmdSpare    []command
@@ -95,6 +97,7 @@ type loop struct {
 	nextSweep int64
 	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
+	noAccept  bool // StopAccepting: listeners closed, clients served on
 	abort     bool
 	cnt       counters
 	pub       published
@@ -199,8 +202,28 @@ func (l *loop) run(ready chan<- error) {
 	}
 	l.armWake()
 	l.drainCommands()
+	rounds := 0
 	for {
 		l.flush()
+		if l.handedOff && rounds < maxHandoffRounds && !l.stopping {
+			// Let the goroutines the callbacks readied run before the
+			// loop blocks (blocked in the kernel, the loop's thread would
+			// keep the P until sysmon takes it, 20 us to 10 ms, and with
+			// GOMAXPROCS=1 they would wait that long), and take what they
+			// posted in this same turn: corked clients' answers then go
+			// out together.
+			l.handedOff = false
+			rounds++
+			l.wakePending.Store(true) // posts need no wake-up: drained next
+			runtime.Gosched()
+			l.drainCommands()
+			continue
+		}
+		rounds = 0
+		if len(l.corked) > 0 {
+			l.uncork()
+			l.flush()
+		}
 		if l.stopping && l.finished() {
 			return
 		}
@@ -458,7 +481,7 @@ func (l *loop) markDirty(c ClientNum, cl *client) {
 func (l *loop) timers() {
 	for i := range l.listeners {
 		ln := &l.listeners[i]
-		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.stopping {
+		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.acceptStopped() {
 			ln.retryAt = 0
 			l.armAccept(i)
 		}
@@ -488,14 +511,8 @@ func (l *loop) beginStop(abort bool) {
 	}
 	l.stopping = true
 	l.abort = l.abort || abort
-	for i := range l.listeners {
-		ln := &l.listeners[i]
-		ln.retryAt = 0
-		if ln.armed {
-			l.cancelTask(tasks.ID(ln.acceptID)) // its last completion closes the listener
-		} else {
-			l.closeListener(ln) // backing off after an accept error, or never armed
-		}
+	if !l.noAccept {
+		l.stopAccepting()
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
 		if abort || cl.kind == kindEvent {

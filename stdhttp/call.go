@@ -50,19 +50,6 @@ func newCall(a *Handler, c netserver.ClientNum, req *uhttp.Request, remote strin
 	return cl
 }
 
-// serve runs the handler on the calling goroutine and finishes the
-// response.
-func (cl *call) serve() {
-	for cl != nil {
-		cl.run()
-		next := cl.a.slots.release()
-		if next != nil {
-			next.a.ns.RunOnLoop(next.c.Loop(), func() { next.resume(pauseWaiting) })
-		}
-		cl = next
-	}
-}
-
 // run calls the handler and ends the response, whatever the handler did.
 func (cl *call) run() {
 	defer cl.cancel()
@@ -127,6 +114,13 @@ func (cl *call) gone() {
 }
 
 func (cl *call) isGone() bool { return cl.closed.Load() }
+
+// current reports, on the loop, whether the call's connection still waits
+// for its response.
+func (cl *call) current() bool {
+	cs := cl.a.conns.Get(cl.c)
+	return cs != nil && cs.cur == cl
+}
 
 // errClientGone is what a body read or a write returns once the client
 // closed the connection.

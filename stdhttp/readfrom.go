@@ -95,22 +95,28 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 		return err
 	}
 	var head []byte
-	if !w.headSent {
+	withHead := !w.headSent
+	if withHead {
 		w.f = w.decide(nil, false)
 		head = w.appendFields(nil, &w.f)
 		w.headSent = true
 	}
 	cl, fr, status, hi := w.cl, w.f, w.status, w.hi
 	w.inflight = true
-	cl.a.queue(cl.c, func() {
+	err := cl.a.queue(cl.c, func() {
 		var h []byte
-		if head != nil {
-			h = cl.a.srv.AppendFieldsHead(nil, cl.c, status, head, !hi.haveDate, fr.close)
+		if withHead {
+			h = cl.a.srv.AppendHeadStart(nil, cl.c, status, !hi.haveDate)
+			h = append(h, head...)
+			h = cl.a.srv.AppendHeadEnd(h, cl.c, fr.close)
 		}
 		if err := cl.a.ns.QueueOp(cl.c, cl.a.srv.FileOp(h, f, off, n, w.pieceDone)); err != nil {
 			w.pieceDone(true)
 		}
-	}, nil)
+	})
+	if err != nil {
+		w.pieceDone(true)
+	}
 	if err := w.waitPiece(); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ const (
 type response struct {
 	cl        *call
 	header    http.Header
+	snap      http.Header // the header as at WriteHeader, once the handler may change it
 	hi        headInfo
 	status    int
 	head      bool // HEAD request
@@ -61,8 +62,23 @@ func (w *response) init(cl *call, req *uhttp.Request) {
 	}
 }
 
-// Header returns the header map the response will carry.
-func (w *response) Header() http.Header { return w.header }
+// Header returns the header map the response will carry. Changes made
+// after WriteHeader do not reach the head (only trailers), as in
+// net/http: the first call after WriteHeader keeps a copy for the head.
+func (w *response) Header() http.Header {
+	if w.wroteHeader && !w.headSent && w.snap == nil {
+		w.snap = w.header.Clone()
+	}
+	return w.header
+}
+
+// headHeader returns the fields the head carries.
+func (w *response) headHeader() http.Header {
+	if w.snap != nil {
+		return w.snap
+	}
+	return w.header
+}
 
 // WriteHeader sends an informational (1xx) head at once, or records the
 // final status.
@@ -107,7 +123,7 @@ func (w *response) interim(code int) {
 		}
 	}
 	line = append(line, "\r\n"...)
-	w.cl.a.queue(w.cl.c, func() { w.cl.a.ns.Send(w.cl.c, line) }, nil)
+	w.cl.a.queue(w.cl.c, func() { w.cl.a.ns.Send(w.cl.c, line) })
 }
 
 // Write buffers p, sending pieces as the buffer fills.
@@ -210,7 +226,8 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 		return err
 	}
 	var head []byte
-	if !w.headSent {
+	withHead := !w.headSent
+	if withHead {
 		w.f = w.decide(data, false)
 		head = w.appendFields(nil, &w.f)
 		w.headSent = true
@@ -223,10 +240,12 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 	if !borrowed && data != nil {
 		w.sending = &data
 	}
-	cl.a.queue(cl.c, func() {
+	err := cl.a.queue(cl.c, func() {
 		var frame []byte
-		if head != nil {
-			frame = cl.a.srv.AppendFieldsHead(frame, cl.c, status, head, !hi.haveDate, f.close)
+		if withHead {
+			frame = cl.a.srv.AppendHeadStart(frame, cl.c, status, !hi.haveDate)
+			frame = append(frame, head...)
+			frame = cl.a.srv.AppendHeadEnd(frame, cl.c, f.close)
 		}
 		if f.chunked && len(data) > 0 {
 			frame = strconv.AppendUint(frame, uint64(len(data)), 16)
@@ -239,7 +258,10 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 		if err := cl.a.ns.RawWritev(cl.c, bufs); err != nil {
 			w.pieceDone(true)
 		}
-	}, nil)
+	})
+	if err != nil {
+		w.pieceDone(true)
+	}
 	if borrowed {
 		return w.waitPiece()
 	}
@@ -307,7 +329,9 @@ func (w *response) FlushError() error {
 	return w.flushBuf()
 }
 
-// finish ends the response after the handler returned.
+// finish ends the response after the handler returned: what is left
+// goes out from the loop (finishOp), the head too when it has not gone
+// out yet, built there without copying the body or the header.
 func (w *response) finish() {
 	if w.detached || w.ended {
 		return
@@ -321,54 +345,63 @@ func (w *response) finish() {
 		w.cl.a.ns.RawClose(w.cl.c)
 		return
 	}
+	if err := w.cl.a.queue(w.cl.c, w.finishOnLoop); err != nil {
+		w.releaseBuf()
+	}
+}
+
+// finishOnLoop sends the head (if not sent yet), what is buffered, and the
+// end of a chunked body, then ends the response; it runs on the loop after
+// the handler returned, when the response is the loop's.
+func (w *response) finishOnLoop() {
+	cl := w.cl
+	if !cl.current() {
+		w.releaseBuf()
+		return
+	}
 	var data []byte
 	if w.buf != nil {
 		data = *w.buf
 	}
-	var head []byte
+	ls := cl.a.scratch(cl.c)
+	out := (*ls)[:0]
+	short := w.hi.contentLength >= 0 && w.written < w.hi.contentLength && !w.head && bodyAllowed(w.status)
 	if !w.headSent {
 		w.f = w.decide(data, true)
-		head = w.appendFields(nil, &w.f)
 		w.headSent = true
+		out = cl.a.srv.AppendHeadStart(out, cl.c, w.status, !w.hi.haveDate)
+		out = w.appendFields(out, &w.f)
+		out = cl.a.srv.AppendHeadEnd(out, cl.c, w.f.close || short)
 	}
-	short := w.hi.contentLength >= 0 && w.written < w.hi.contentLength && !w.head && bodyAllowed(w.status)
 	if w.head || !bodyAllowed(w.status) {
 		data = nil
 	}
-	var tail []byte
 	if w.f.chunked {
-		tail = append(tail, "0\r\n"...)
-		tail = w.appendTrailers(tail)
-	}
-	cl, f, status, hi, buf := w.cl, w.f, w.status, w.hi, w.buf
-	w.buf = nil
-	cl.a.queue(cl.c, func() {
-		ls := cl.a.scratch(cl.c)
-		out := (*ls)[:0]
-		if head != nil {
-			out = cl.a.srv.AppendFieldsHead(out, cl.c, status, head, !hi.haveDate, f.close || short)
-		}
-		if f.chunked && len(data) > 0 {
+		if len(data) > 0 {
 			out = strconv.AppendUint(out, uint64(len(data)), 16)
 			out = append(out, "\r\n"...)
 			out = append(out, data...)
 			out = append(out, "\r\n"...)
-		} else {
-			out = append(out, data...)
 		}
-		out = append(out, tail...)
-		*ls = out
-		cl.a.ns.Send(cl.c, out)
-		if short {
-			cl.a.ns.RawClose(cl.c) // the promised length never came
-		}
-		cl.a.srv.EndResponse(cl.c)
-		cl.a.ended(cl)
-	}, func() {
-		if buf != nil {
-			w.cl.a.putBuf(buf)
-		}
-	})
+		out = append(out, "0\r\n"...)
+		out = w.appendTrailers(out)
+	} else {
+		out = append(out, data...)
+	}
+	*ls = out
+	cl.a.ns.Send(cl.c, out)
+	w.releaseBuf()
+	if short {
+		cl.a.ns.RawClose(cl.c) // the promised length never came
+	}
+	cl.a.srv.EndResponse(cl.c)
+	cl.a.ended(cl)
+	if cs := cl.a.conns.Get(cl.c); cs != nil && cs.cur != nil && cs.cur != cl {
+		// The next pipelined request started at once: its answer is
+		// likely posted within this loop turn, so this one waits to go
+		// out with it.
+		cl.a.ns.Cork(cl.c)
+	}
 }
 
 // releaseBuf returns the buffer to the pool.
@@ -397,9 +430,11 @@ func (w *response) failWith500() bool {
 	w.waitPiece()
 	cl := w.cl
 	cl.a.queue(cl.c, func() {
-		cl.a.srv.RespondError(cl.c, http.StatusInternalServerError)
-		cl.a.ended(cl)
-	}, nil)
+		if cl.current() {
+			cl.a.srv.RespondError(cl.c, http.StatusInternalServerError)
+			cl.a.ended(cl)
+		}
+	})
 	return true
 }
 
@@ -462,32 +497,12 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // supports itself.
 func (w *response) Unwrap() http.ResponseWriter { return nil }
 
-// queue runs f on c's loop in c's output stream, after what was written
-// before; done (if not nil) runs after f, or instead of it when c closed
-// first.
-func (a *Handler) queue(c netserver.ClientNum, f, done func()) {
-	if err := a.ns.QueueOp(c, loopOp{f: f, done: done}); err != nil && done != nil {
-		done()
-	}
-}
-
-// loopOp runs a function on the loop as a netserver.Op.
-type loopOp struct{ f, done func() }
-
-func (o loopOp) Start(x *netserver.OpContext) {
-	o.f()
-	if o.done != nil {
-		o.done()
-	}
-	x.Finish(false)
-}
-
-func (loopOp) Complete(*netserver.OpContext, uint64, int32) {}
-
-func (o loopOp) Cancel(netserver.ClientNum) {
-	if o.done != nil {
-		o.done()
-	}
+// queue runs f on c's loop, after what the caller queued before (and
+// so after its writes, which f's own writes follow in c's output). It
+// fails only when the server has stopped. f must check that c still
+// waits for the call.
+func (a *Handler) queue(c netserver.ClientNum, f func()) error {
+	return a.ns.RunOnLoop(c.Loop(), f)
 }
 
 // sortedKeys returns h's keys in order.
