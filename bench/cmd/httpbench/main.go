@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -744,14 +745,26 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 	return sample{
 		perSec:      r.PerSec(),
 		bytesPerSec: r.BytesPerSec(),
-		p50ms:       float64(r.P50) / float64(time.Millisecond),
-		p99ms:       float64(r.P99) / float64(time.Millisecond),
+		p50ms:       latencyMs(r.P50),
+		p99ms:       latencyMs(r.P99),
 		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
 		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.Duration.Seconds(),
 		csPerReq:    float64(cs1-cs0) / float64(r.Requests),
 		rssMiB:      float64(rss) / (1 << 20),
 		errors:      r.Errors,
 	}, nil
+}
+
+// latencyMs returns a wrk latency percentile in milliseconds, or NaN (n/a in the tables)
+// for 0. No response takes 0 µs: wrk says 0 when its coordinated-omission correction
+// (stats_correct) has put counts below the histogram's recorded minimum, where its
+// stats_percentile, which starts at that minimum, never reaches the rank (seen in pipelined
+// runs, whose expected interval between responses is short).
+func latencyMs(d time.Duration) float64 {
+	if d <= 0 {
+		return math.NaN()
+	}
+	return float64(d) / float64(time.Millisecond)
 }
 
 func median(ss []sample, f func(sample) float64) float64 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uringnet/uringnet/bench/internal/harness"
 )
@@ -207,5 +209,19 @@ esac
 	os.WriteFile(filepath.Join(dir, "apt-get"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
 	if _, err := findWrk(true); err == nil || !strings.Contains(err.Error(), "apt-get update") {
 		t.Errorf("failing apt-get: %v", err)
+	}
+}
+
+func TestLatencyMs(t *testing.T) {
+	if got := latencyMs(1500 * time.Microsecond); got != 1.5 {
+		t.Errorf("latencyMs(1.5ms) = %v", got)
+	}
+	// wrk's 0 is "unknown": n/a in the table, and left out of medians.
+	if got := latencyMs(0); !math.IsNaN(got) {
+		t.Errorf("latencyMs(0) = %v, want NaN", got)
+	}
+	ss := []sample{{p99ms: latencyMs(0)}, {p99ms: 2}, {p99ms: 4}}
+	if got := median(ss, func(s sample) float64 { return s.p99ms }); got != 3 {
+		t.Errorf("median without the unknown = %v, want 3", got)
 	}
 }
