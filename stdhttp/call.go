@@ -25,6 +25,8 @@ type call struct {
 	closed atomic.Bool // the connection is gone
 	left   atomic.Bool // the handler gave up its slot (Hijack, TakeOver)
 
+	prev, next *call // in slots.calls (under slots.mu)
+
 	// Loop-only.
 	pauses uint8 // why the connection is not read (pauseWaiting, pauseBody)
 

@@ -47,12 +47,12 @@ type Handler struct {
 	srv   *uhttp.Server
 	ns    *netserver.Server
 	conns *netserver.Table[connState]
-	base  context.Context
-	stop  context.CancelFunc // cancels every request's context (Close)
+	base  context.Context // what requests' contexts derive from
 	slots slots
 	cnt   counters
 	loops [][]byte // per loop: the scratch a response is built in
-	bufs  sync.Pool
+	bufs  sync.Pool // pieceSize buffers, for responses that stream
+	small sync.Pool // smallBody buffers, for the body before the head
 	// draining is set by Shutdown: responses close their connections.
 	draining atomic.Bool
 }
@@ -104,8 +104,9 @@ func NewHandler(h http.Handler, o Options) *Handler {
 	if o.BaseContext != nil {
 		base = o.BaseContext()
 	}
-	a.base, a.stop = context.WithCancel(base)
+	a.base = base
 	a.slots.max = o.MaxHandlers
+	a.small.New = func() any { b := make([]byte, 0, smallBody); return &b }
 	a.bufs.New = func() any { b := make([]byte, 0, pieceSize); return &b }
 	return a
 }
@@ -127,9 +128,9 @@ func (a *Handler) Counters() Counters {
 	}
 }
 
-// CancelAll cancels the context of every request, running or to come (the
-// server is closing).
-func (a *Handler) CancelAll() { a.stop() }
+// CancelAll cancels the context of every request, running, waiting or
+// to come (the server is closing).
+func (a *Handler) CancelAll() { a.slots.cancelAll() }
 
 // HTTPRead turns the request head into an *http.Request and starts its
 // handler, or queues it when MaxHandlers run.

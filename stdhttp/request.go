@@ -14,18 +14,18 @@ import (
 // server would: canonical header keys, Host out of Header, the framing
 // in ContentLength and TransferEncoding.
 func newRequest(ctx context.Context, req *uhttp.Request, remote string) *http.Request {
-	r := &http.Request{
-		Method:     req.MethodString(),
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: req.Minor,
-		Header:     make(http.Header, len(req.Headers)),
-		Host:       string(req.Host),
-		RemoteAddr: remote,
-		RequestURI: string(req.Target),
-		Body:       http.NoBody,
-		Close:      !req.KeepAlive,
-	}
+	// WithContext is the one way to set a request's context: on an empty
+	// request, it is also the request's one allocation.
+	var empty http.Request
+	r := empty.WithContext(ctx)
+	r.Method = req.MethodString()
+	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, req.Minor
+	r.Header = make(http.Header, len(req.Headers))
+	r.Host = string(req.Host)
+	r.RemoteAddr = remote
+	r.RequestURI = string(req.Target)
+	r.Body = http.NoBody
+	r.Close = !req.KeepAlive
 	if req.Minor == 0 {
 		r.Proto = "HTTP/1.0"
 	}
@@ -57,7 +57,7 @@ func newRequest(ctx context.Context, req *uhttp.Request, remote string) *http.Re
 		r.TransferEncoding = []string{"chunked"}
 		delete(r.Header, "Transfer-Encoding")
 	}
-	return r.WithContext(ctx)
+	return r
 }
 
 // commonKeys are header names most requests carry, already canonical, so

@@ -2,23 +2,24 @@ package stdhttp
 
 import (
 	"sync"
-	"time"
 )
 
-// workerIdle is how long a worker goroutine waits for a request before it
-// ends.
-const workerIdle = 10 * time.Second
+// maxIdleWorkers bounds the worker goroutines kept parked between
+// requests.
+const maxIdleWorkers = 128
 
 // slots bounds the handlers running at once and runs them on worker
 // goroutines that live on between requests (a new goroutine per request
 // would grow a fresh stack each time). Requests over the bound wait in
-// order of arrival.
+// order of arrival. It also keeps the calls in progress, for CancelAll.
 type slots struct {
-	mu      sync.Mutex
-	max     int
-	running int
-	waiting []*call
-	idle    []*worker // parked, most recently parked last
+	mu       sync.Mutex
+	max      int
+	running  int
+	waiting  []*call
+	idle     []*worker // parked, most recently parked last
+	calls    *call     // running and waiting calls (a list through call.prev/next)
+	canceled bool      // CancelAll ran: calls from now on start cancelled
 }
 
 // worker is a goroutine that runs calls.
@@ -31,6 +32,7 @@ type worker struct {
 // returns false.
 func (s *slots) start(cl *call) bool {
 	s.mu.Lock()
+	s.link(cl)
 	if s.running >= s.max {
 		s.waiting = append(s.waiting, cl)
 		s.mu.Unlock()
@@ -39,6 +41,31 @@ func (s *slots) start(cl *call) bool {
 	s.running++
 	s.dispatch(cl)
 	return true
+}
+
+// link adds cl to the calls in progress (s.mu held).
+func (s *slots) link(cl *call) {
+	if s.canceled {
+		cl.cancel()
+	}
+	cl.next = s.calls
+	if s.calls != nil {
+		s.calls.prev = cl
+	}
+	s.calls = cl
+}
+
+// unlink removes cl from the calls in progress (s.mu held).
+func (s *slots) unlink(cl *call) {
+	if cl.prev != nil {
+		cl.prev.next = cl.next
+	} else if s.calls == cl {
+		s.calls = cl.next
+	}
+	if cl.next != nil {
+		cl.next.prev = cl.prev
+	}
+	cl.prev, cl.next = nil, nil
 }
 
 // dispatch hands cl, which holds a slot, to an idle worker or a new one.
@@ -62,40 +89,39 @@ func (s *slots) dispatch(cl *call) {
 // request in progress, and must not hold a slot or Shutdown.
 func (s *slots) leave(cl *call) {
 	cl.left.Store(true)
-	if next := s.next(); next != nil {
+	if next := s.next(cl); next != nil {
 		next.a.ns.RunOnLoop(next.c.Loop(), func() { next.resume(pauseWaiting) })
 		s.mu.Lock()
 		s.dispatch(next)
 	}
 }
 
-// run serves calls until none comes for workerIdle.
+// run serves calls, and parks between them; it ends when enough workers
+// are parked already.
 func (w *worker) run(cl *call) {
-	t := time.NewTimer(workerIdle)
-	defer t.Stop()
-	for {
+	for cl != nil {
 		for cl != nil {
 			cl.run()
 			if cl.left.Load() {
 				break // its slot went on when it left
 			}
-			cl = w.s.next()
+			cl = w.s.next(cl)
 			if cl != nil {
 				next := cl
 				next.a.ns.RunOnLoop(next.c.Loop(), func() { next.resume(pauseWaiting) })
 			}
 		}
-		if cl = w.park(t); cl == nil {
-			return
-		}
+		cl = w.park()
 	}
 }
 
-// next gives the slot to the first waiting request whose client is still
-// there, or releases it and returns nil.
-func (s *slots) next() *call {
+// next ends done (unless it left before) and gives its slot to the first
+// waiting request whose client is still there, or releases the slot and
+// returns nil.
+func (s *slots) next(done *call) *call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unlink(done)
 	for len(s.waiting) > 0 {
 		cl := s.waiting[0]
 		s.waiting[0] = nil
@@ -106,34 +132,34 @@ func (s *slots) next() *call {
 		if !cl.isGone() {
 			return cl
 		}
+		s.unlink(cl)
 	}
 	s.running--
 	return nil
 }
 
-// park waits for the next call; nil means the worker idled out and
-// ends.
-func (w *worker) park(t *time.Timer) *call {
+// park waits for the next call; nil means enough workers wait already,
+// and this one ends.
+func (w *worker) park() *call {
 	s := w.s
 	s.mu.Lock()
+	if len(s.idle) >= maxIdleWorkers {
+		s.mu.Unlock()
+		return nil
+	}
 	s.idle = append(s.idle, w)
 	s.mu.Unlock()
-	t.Reset(workerIdle)
-	select {
-	case cl := <-w.ch:
-		return cl
-	case <-t.C:
-	}
+	return <-w.ch
+}
+
+// cancelAll cancels every call in progress, and the calls to come.
+func (s *slots) cancelAll() {
 	s.mu.Lock()
-	for i, x := range s.idle {
-		if x == w {
-			s.idle = append(s.idle[:i], s.idle[i+1:]...)
-			s.mu.Unlock()
-			return nil
-		}
+	defer s.mu.Unlock()
+	s.canceled = true
+	for cl := s.calls; cl != nil; cl = cl.next {
+		cl.cancel()
 	}
-	s.mu.Unlock()
-	return <-w.ch // start took this worker just as the timer fired
 }
 
 // load returns the handlers running and the requests waiting.

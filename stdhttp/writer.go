@@ -163,7 +163,7 @@ func (w *response) Write(p []byte) (int, error) {
 				return n, nil
 			}
 			if w.buf == nil {
-				w.buf = w.cl.a.bufs.Get().(*[]byte)
+				w.buf = w.cl.a.getBuf(w.headSent)
 			}
 		}
 		k := min(len(p), limit-len(*w.buf))
@@ -189,7 +189,7 @@ func (w *response) WriteString(s string) (int, error) {
 			limit = smallBody
 		}
 		if w.buf == nil {
-			w.buf = w.cl.a.bufs.Get().(*[]byte)
+			w.buf = w.cl.a.getBuf(w.headSent)
 		}
 		if len(*w.buf)+len(s) < limit {
 			*w.buf = append(*w.buf, s...)
@@ -413,10 +413,23 @@ func (w *response) releaseBuf() {
 }
 
 func (a *Handler) putBuf(b *[]byte) {
-	if cap(*b) <= pieceSize {
-		*b = (*b)[:0]
+	*b = (*b)[:0]
+	switch cap(*b) {
+	case smallBody:
+		a.small.Put(b)
+	case pieceSize:
 		a.bufs.Put(b)
 	}
+}
+
+// getBuf returns an empty buffer: small before the head went out (a
+// response that ends within it gets a Content-Length), a piece's size
+// after.
+func (a *Handler) getBuf(headSent bool) *[]byte {
+	if headSent {
+		return a.bufs.Get().(*[]byte)
+	}
+	return a.small.Get().(*[]byte)
 }
 
 // failWith500 answers a panicked handler's request with 500 when nothing
