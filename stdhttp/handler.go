@@ -50,7 +50,7 @@ type Handler struct {
 	base  context.Context // what requests' contexts derive from
 	slots slots
 	cnt   counters
-	loops [][]byte // per loop: the scratch a response is built in
+	loops [][]byte  // per loop: the scratch a response is built in
 	bufs  sync.Pool // pieceSize buffers, for responses that stream
 	small sync.Pool // smallBody buffers, for the body before the head
 	// draining is set by Shutdown: responses close their connections.
