@@ -168,17 +168,21 @@ func (a *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	}
 }
 
-// HTTPWrite is called when a piece of a response was sent.
-func (a *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
+// HTTPWrite does nothing: the adapter's responses go out with Writev
+// (and Send); a native server that routes some requests to the adapter
+// may forward every completion.
+func (a *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {}
+
+// HTTPWritev is called when a piece of a response was sent. A completion
+// without buffers (a native SendFile's) is not the adapter's.
+func (a *Handler) HTTPWritev(bufs [][]byte, c netserver.ClientNum, failed bool) {
+	if bufs == nil {
+		return
+	}
 	if cs := a.conns.Get(c); cs != nil && cs.cur != nil {
 		cs.cur.w.pieceDone(failed)
 		a.ns.Handoff(c)
 	}
-}
-
-// HTTPWritev is called when a piece of a response was sent.
-func (a *Handler) HTTPWritev(bufs [][]byte, c netserver.ClientNum, failed bool) {
-	a.HTTPWrite(nil, c, failed)
 }
 
 // HTTPClose ends what c's request still waits for: its context is
