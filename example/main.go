@@ -58,6 +58,10 @@ type demo struct {
 }
 
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
+	if status, allow := checkMethod(req.MethodString(), string(req.Path)); status != 0 {
+		d.refuseMethod(req, c, status, allow)
+		return
+	}
 	if r := wsRoute(string(req.Path)); r != 0 && req.Upgrade {
 		d.ws.upgrade(req, c, r)
 		return
@@ -76,10 +80,6 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	case "/json":
 		d.s.Respond(c, 200, "application/json", jsonBody)
 	case "/echo":
-		if string(req.Method) != "POST" {
-			d.s.RespondError(c, 405)
-			return
-		}
 		d.echo(req, c)
 	default:
 		d.s.SendFile(req, c, "")
