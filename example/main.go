@@ -26,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	nethttp "net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -51,7 +52,10 @@ type demo struct {
 	s      *http.Server
 	access *accessLog // nil when the access log is off
 	stats  *counterSources
-	ws     *wsDemo
+	// metrics serves /metrics: promhttp over a registry of the stats
+	// collector.
+	metrics nethttp.Handler
+	ws      *wsDemo
 	// echoing holds, per loop, the connections whose /echo body is being
 	// streamed back as it arrives (only that loop touches its map).
 	echoing [256]map[netserver.ClientNum]struct{}
@@ -70,8 +74,7 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	case "/chat", "/ws":
 		d.s.SendFile(req, c, "/ws.html") // the page that uses both
 	case "/metrics":
-		s := d.stats.take(time.Now())
-		d.s.Respond(c, 200, metricsContentType, appendMetrics(nil, &s))
+		d.serveMetricsInterim(req, c)
 	case "/stats.json":
 		s := d.stats.take(time.Now())
 		d.s.Respond(c, 200, "application/json", appendStatsJSON(nil, &s))
@@ -153,6 +156,9 @@ func main() {
 // "stats" lines; logs go to o.logOut (nowhere when nil).
 func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	log := o.logger()
+	if o.stdlib {
+		return errors.New("-stdlib: not available yet")
+	}
 	root := o.root
 	if root == "" {
 		dir, err := writeSite(o.bigFile)
@@ -186,6 +192,11 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
 	d.ws.live = newLiveStats(d.ws.ws, d.stats)
+	reg, err := newMetricsRegistry(d.stats)
+	if err != nil {
+		return err
+	}
+	d.metrics = metricsHandler(reg, log)
 	stopLive := make(chan struct{})
 	defer close(stopLive)
 	go d.ws.live.run(time.Second, stopLive)

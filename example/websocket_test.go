@@ -171,8 +171,7 @@ func TestMetricsWebSocketPolicy(t *testing.T) {
 			return wsStats{QueueOverflows: 3, SlowConsumers: 4, MessageTimeouts: 5, BroadcastsDropped: 6}
 		},
 	}
-	s := src.take(time.Unix(1, 0))
-	got := parseExposition(t, string(appendMetrics(nil, &s)))
+	got := parseExposition(t, scrape(t, src))
 	for name, want := range map[string]uint64{
 		"uringnet_websocket_queue_overflows_total":    3,
 		"uringnet_websocket_slow_consumers_total":     4,
@@ -183,6 +182,7 @@ func TestMetricsWebSocketPolicy(t *testing.T) {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
 		}
 	}
+	s := src.take(time.Unix(1, 0))
 	var js statsJSON
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
