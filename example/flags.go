@@ -42,10 +42,17 @@ Open http://ADDR/ in a browser for the live page. Routes:
 	/plaintext      "Hello, World!"
 	/json           {"message":"Hello, World!"}
 	/echo           POST: the request body comes back
-	/metrics        Prometheus text exposition of the server's counters
+	/ws, /chat      WebSocket echo and chat room (without an upgrade: their page)
+	/stats          WebSocket feed of the counters, once a second
+	/metrics        Prometheus exposition of the server's counters (client_golang)
 	/stats.json     the same counters as one JSON object
 	/big.bin        a generated file of -big-file bytes (embedded site only)
 	anything else   a file under the root (Range, conditional requests, HEAD)
+
+Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
+take, 501 to one RFC 9110 does not define. -stdlib serves them all through
+net/http handlers on a ServeMux (the stdhttp adapter) instead of uringnet's
+native callbacks.
 
 The first line on stdout is "listening on ADDR" and the last one, after
 SIGINT or SIGTERM, is "stats key=value ...": scripts and benchmarks read

@@ -19,6 +19,7 @@ var demoModes = []struct {
 	stdlib bool
 }{
 	{"native", false},
+	{"stdlib", true},
 }
 
 // rawResponse is a response read off a raw connection.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
 
 // wsStats are the WebSocket counters the metrics and the live page show.
@@ -36,7 +37,10 @@ type snapshot struct {
 	Requests uint64 // HTTP request heads parsed
 	HTTP     *http.Counters
 	WS       *wsStats // nil while the demo has no WebSocket server
-	Bounds   bounds
+	// Adapter is what the stdhttp adapter counted (nil without one): all
+	// requests in -stdlib mode, those of /metrics in native mode.
+	Adapter *stdhttp.Counters
+	Bounds  bounds
 	// AccessLog tells whether the access log is on; AccessDropped is how
 	// many of its lines were dropped.
 	AccessLog     bool
@@ -58,6 +62,7 @@ type counterSources struct {
 	requests func() uint64
 	http     func() http.Counters // nil leaves the HTTP counters out
 	ws       func() wsStats
+	adapter  func() stdhttp.Counters // nil leaves the adapter's counters out
 	bounds   bounds
 	access   *accessLog // nil when the access log is off
 }
@@ -75,6 +80,10 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.ws != nil {
 		w := src.ws()
 		s.WS = &w
+	}
+	if src.adapter != nil {
+		a := src.adapter()
+		s.Adapter = &a
 	}
 	return s
 }
@@ -115,6 +124,16 @@ func wsValue(f func(w *wsStats) uint64) func(*snapshot) (uint64, bool) {
 			return 0, false
 		}
 		return f(s.WS), true
+	}
+}
+
+// adapterValue reads a counter of the stdhttp adapter, there with one.
+func adapterValue(f func(c *stdhttp.Counters) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.Adapter == nil {
+			return 0, false
+		}
+		return f(s.Adapter), true
 	}
 }
 
@@ -213,6 +232,20 @@ var metrics = []metric{
 		wsValue(func(w *wsStats) uint64 { return w.MessageTimeouts })},
 	{"uringnet_websocket_broadcasts_dropped_total", "WebSocket broadcasts not delivered to the clients of a loop that was too far behind.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.BroadcastsDropped })},
+	{"uringnet_stdhttp_requests_total", "Requests served by net/http handlers through the stdhttp adapter.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Requests })},
+	{"uringnet_stdhttp_handlers_running", "net/http handlers running now.", gauge,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return uint64(max(c.Running, 0)) })},
+	{"uringnet_stdhttp_requests_waiting", "Requests waiting for a handler slot now, their connections unread.", gauge,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return uint64(max(c.Waiting, 0)) })},
+	{"uringnet_stdhttp_requests_waited_total", "Requests that had to wait for a handler slot.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Waited })},
+	{"uringnet_stdhttp_panics_total", "net/http handlers that panicked (http.ErrAbortHandler aside).", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Panics })},
+	{"uringnet_stdhttp_aborts_total", "net/http handlers that aborted with http.ErrAbortHandler.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Aborts })},
+	{"uringnet_stdhttp_hijacked_total", "Connections taken from the adapter (Hijack, or TakeOver to a WebSocket).", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Hijacked })},
 }
 
 // statsCollector is a prometheus.Collector over the demo's counters:

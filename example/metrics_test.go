@@ -21,6 +21,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
 
 // startDemo runs the demo with o (addr defaults to 127.0.0.1:0) and returns
@@ -177,7 +178,13 @@ func checkBackend(t *testing.T, where, got string) {
 }
 
 func TestMetricsScrape(t *testing.T) {
-	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testMetricsScrape(t, mode.stdlib) })
+	}
+}
+
+func testMetricsScrape(t *testing.T, stdlib bool) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
 	resp, body := get(t, "http://"+addr+"/metrics")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), metricsContentType) {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -228,7 +235,13 @@ func TestMetricsScrape(t *testing.T) {
 }
 
 func TestStatsJSON(t *testing.T) {
-	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testStatsJSON(t, mode.stdlib) })
+	}
+}
+
+func testStatsJSON(t *testing.T, stdlib bool) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
 	resp, body := get(t, "http://"+addr+"/stats.json")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -285,8 +298,11 @@ func TestStatsCollector(t *testing.T) {
 		requests: func() uint64 { return 7 },
 		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
-		bounds:   bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
-		access:   newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
+		adapter: func() stdhttp.Counters {
+			return stdhttp.Counters{Requests: 12, Running: 3, Waiting: 4, Waited: 5, Panics: 6, Aborts: 7, Hijacked: 8}
+		},
+		bounds: bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
+		access: newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
 	}
 	defer src.access.close()
 	got := parseExposition(t, scrape(t, src))
@@ -299,6 +315,9 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_output_backlog_limit_bytes": 256 << 10, "uringnet_memory_budget_bytes": 1 << 30,
 		"uringnet_input_buffer_limit_bytes": 1 << 20, "uringnet_access_log_dropped_total": 0,
 		`uringnet_backend_info{backend="epoll"}`: 1,
+		"uringnet_stdhttp_requests_total":        12, "uringnet_stdhttp_handlers_running": 3,
+		"uringnet_stdhttp_requests_waiting": 4, "uringnet_stdhttp_requests_waited_total": 5,
+		"uringnet_stdhttp_panics_total": 6, "uringnet_stdhttp_aborts_total": 7, "uringnet_stdhttp_hijacked_total": 8,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -327,7 +346,7 @@ func TestStatsCollectorPartial(t *testing.T) {
 	got := parseExposition(t, scrape(t, src))
 	for series := range got {
 		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_backend_info") ||
-			series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" {
+			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" {
 			t.Errorf("%s reported without its source", series)
 		}
 	}
