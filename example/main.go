@@ -155,6 +155,13 @@ func (d *demo) echo(req *http.Request, c netserver.ClientNum) {
 		return
 	}
 	loopMap(&d.echoing[c.Loop()])[c] = struct{}{}
+	if req.Expect100 {
+		// The client waits for 100 Continue before it sends the body:
+		// it must go out now, ahead of the response head (the server
+		// would send it after HTTPRead, behind the head).
+		d.s.DeferContinue(c)
+		d.s.Continue(c)
+	}
 	d.s.Send(c, d.s.AppendHead(nil, c, 200, "application/octet-stream", req.ContentLength))
 }
 
