@@ -162,3 +162,36 @@ func TestEchoExpectContinue(t *testing.T) {
 		})
 	}
 }
+
+// TestPipelinedMix: requests of every kind pipelined on one connection
+// (native mode: the adapter's /metrics between SendFile's files, whose
+// completions must not be taken for the adapter's) are answered in order.
+func TestPipelinedMix(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) {
+			addr, _ := startDemo(t, options{bigFile: 4 << 20, stdlib: mode.stdlib})
+			var reqs []string
+			var want []int
+			for range 5 {
+				reqs = append(reqs, rawGet("GET", "/big.bin"), rawGet("GET", "/metrics"), rawGet("HEAD", "/metrics"),
+					"GET /big.bin HTTP/1.1\r\nHost: demo\r\nRange: bytes=0-99\r\n\r\n", rawGet("GET", "/metrics"),
+					rawGet("GET", "/style.css"), "POST /echo HTTP/1.1\r\nHost: demo\r\nContent-Length: 3\r\n\r\nabc",
+					rawGet("GET", "/metrics"), rawGet("PUT", "/metrics"), rawGet("GET", "/plaintext"))
+				want = append(want, 200, 200, 200, 206, 200, 200, 200, 200, 405, 200)
+			}
+			got := rawExchange(t, addr, reqs...)
+			for i, r := range got {
+				if r.status != want[i] {
+					t.Errorf("response %d (to %q): %d, want %d", i, firstLine(reqs[i]), r.status, want[i])
+				}
+				if strings.HasSuffix(firstLine(reqs[i]), "/metrics HTTP/1.1") && strings.HasPrefix(reqs[i], "GET") &&
+					!strings.Contains(r.body, "uringnet_http_requests_total") {
+					t.Errorf("response %d: not the metrics: %.100q", i, r.body)
+				}
+			}
+			if len(got[0].body) != 4<<20 || got[3].body != got[0].body[:100] || got[6].body != "abc" {
+				t.Errorf("bodies: big.bin %d bytes, range %q, echo %q", len(got[0].body), got[3].body, got[6].body)
+			}
+		})
+	}
+}
