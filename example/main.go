@@ -91,6 +91,11 @@ type demo struct {
 
 // HTTPRead routes a request in native mode.
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
+	if mb := d.metricsBody[c.Loop()]; len(mb) > 0 {
+		// A new request: the body of an earlier /metrics request, if
+		// the adapter did not take all of it, was discarded.
+		delete(mb, c)
+	}
 	if status, allow := checkMethod(req.MethodString(), string(req.Path)); status != 0 {
 		d.refuseMethod(req, c, status, allow)
 		return

@@ -176,8 +176,10 @@ func TestPipelinedMix(t *testing.T) {
 				reqs = append(reqs, rawGet("GET", "/big.bin"), rawGet("GET", "/metrics"), rawGet("HEAD", "/metrics"),
 					"GET /big.bin HTTP/1.1\r\nHost: demo\r\nRange: bytes=0-99\r\n\r\n", rawGet("GET", "/metrics"),
 					rawGet("GET", "/style.css"), "POST /echo HTTP/1.1\r\nHost: demo\r\nContent-Length: 3\r\n\r\nabc",
-					rawGet("GET", "/metrics"), rawGet("PUT", "/metrics"), rawGet("GET", "/plaintext"))
-				want = append(want, 200, 200, 200, 206, 200, 200, 200, 200, 405, 200)
+					rawGet("GET", "/metrics"), rawGet("PUT", "/metrics"), rawGet("GET", "/plaintext"),
+					"GET /metrics HTTP/1.1\r\nHost: demo\r\nContent-Length: 5\r\n\r\nhello",
+					"POST /echo HTTP/1.1\r\nHost: demo\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n")
+				want = append(want, 200, 200, 200, 206, 200, 200, 200, 200, 405, 200, 200, 200)
 			}
 			got := rawExchange(t, addr, reqs...)
 			for i, r := range got {
@@ -189,8 +191,9 @@ func TestPipelinedMix(t *testing.T) {
 					t.Errorf("response %d: not the metrics: %.100q", i, r.body)
 				}
 			}
-			if len(got[0].body) != 4<<20 || got[3].body != got[0].body[:100] || got[6].body != "abc" {
-				t.Errorf("bodies: big.bin %d bytes, range %q, echo %q", len(got[0].body), got[3].body, got[6].body)
+			if len(got[0].body) != 4<<20 || got[3].body != got[0].body[:100] || got[6].body != "abc" || got[11].body != "xyz" {
+				t.Errorf("bodies: big.bin %d bytes, range %q, echo %q, chunked echo %q",
+					len(got[0].body), got[3].body, got[6].body, got[11].body)
 			}
 		})
 	}
