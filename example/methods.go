@@ -62,13 +62,13 @@ func allows(allow, method string) bool {
 // open (a body the request may have is discarded by the server).
 func (d *demo) refuseMethod(req *http.Request, c netserver.ClientNum, status int, allow string) {
 	body, ctype := d.s.Config().ErrorPages.Body(status)
-	var fields []byte
+	out := d.s.AppendHeadStart(nil, c, status, true)
 	if allow != "" {
-		fields = http.AppendHeader(fields, "Allow", allow)
+		out = http.AppendHeader(out, "Allow", allow)
 	}
-	fields = http.AppendHeader(fields, "Content-Type", ctype)
-	fields = http.AppendContentLength(fields, int64(len(body)))
-	out := d.s.AppendFieldsHead(nil, c, status, fields, true, false)
+	out = http.AppendHeader(out, "Content-Type", ctype)
+	out = http.AppendContentLength(out, int64(len(body)))
+	out = d.s.AppendHeadEnd(out, c, false)
 	if !req.IsHead() {
 		out = append(out, body...)
 	}

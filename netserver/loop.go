@@ -87,6 +87,7 @@ type loop struct {
 	wakeArmed   bool
 	wakeID      uint64
 	wakePending atomic.Bool
+	handedOff   bool // a callback readied another goroutine (Handoff)
 	cmdMu       sync.Mutex
 	cmds        []command
 	cmdSpare    []command
@@ -95,6 +96,7 @@ type loop struct {
 	nextSweep int64
 	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
+	noAccept  bool // StopAccepting: listeners closed, clients served on
 	abort     bool
 	cnt       counters
 	pub       published
@@ -203,6 +205,14 @@ func (l *loop) run(ready chan<- error) {
 		l.flush()
 		if l.stopping && l.finished() {
 			return
+		}
+		if l.handedOff {
+			// Let the goroutines the callbacks readied run before the
+			// loop blocks: blocked in the kernel, the loop's thread would
+			// keep the P until sysmon takes it (20 us to 10 ms), and with
+			// GOMAXPROCS=1 they would wait that long.
+			l.handedOff = false
+			runtime.Gosched()
 		}
 		wait := l.nextWait()
 		l.cnt.enters++
@@ -458,7 +468,7 @@ func (l *loop) markDirty(c ClientNum, cl *client) {
 func (l *loop) timers() {
 	for i := range l.listeners {
 		ln := &l.listeners[i]
-		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.stopping {
+		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.acceptStopped() {
 			ln.retryAt = 0
 			l.armAccept(i)
 		}
@@ -488,14 +498,8 @@ func (l *loop) beginStop(abort bool) {
 	}
 	l.stopping = true
 	l.abort = l.abort || abort
-	for i := range l.listeners {
-		ln := &l.listeners[i]
-		ln.retryAt = 0
-		if ln.armed {
-			l.cancelTask(tasks.ID(ln.acceptID)) // its last completion closes the listener
-		} else {
-			l.closeListener(ln) // backing off after an accept error, or never armed
-		}
+	if !l.noAccept {
+		l.stopAccepting()
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
 		if abort || cl.kind == kindEvent {

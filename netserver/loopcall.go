@@ -57,3 +57,15 @@ func (s *Server) Queued(c ClientNum) int {
 	}
 	return cl.queued
 }
+
+// Handoff tells c's loop that a callback handed work to another goroutine
+// (a net/http handler, say): before the loop next blocks waiting for
+// completions, it yields to the Go scheduler once, so that goroutine runs
+// at once even with GOMAXPROCS=1, instead of waiting for the runtime to
+// take the processor from a thread blocked in the kernel. Call it on c's
+// loop; elsewhere it does nothing.
+func (s *Server) Handoff(c ClientNum) {
+	if l, err := s.loopOf(c); err == nil && l.onLoop() {
+		l.handedOff = true
+	}
+}

@@ -2,6 +2,8 @@ package stdhttp
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -149,18 +151,19 @@ func (a *Handler) HTTPRead(req *uhttp.Request, c netserver.ClientNum, failed boo
 	if req.Expect100 {
 		a.srv.DeferContinue(c) // sent when the handler first reads the body
 	}
-	if !a.slots.acquire(cl) {
+	if !a.slots.start(cl) {
 		a.cnt.waited.Add(1)
 		cl.pause(pauseWaiting)
 		return
 	}
-	go cl.serve()
+	a.ns.Handoff(c)
 }
 
 // HTTPBody hands body bytes to the request's reader.
 func (a *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	if cs := a.conns.Get(c); cs != nil && cs.cur != nil && cs.cur.body != nil {
 		cs.cur.body.feed(data, last)
+		a.ns.Handoff(c)
 	}
 }
 
@@ -168,6 +171,7 @@ func (a *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 func (a *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
 	if cs := a.conns.Get(c); cs != nil && cs.cur != nil {
 		cs.cur.w.pieceDone(failed)
+		a.ns.Handoff(c)
 	}
 }
 
@@ -201,57 +205,13 @@ func (a *Handler) ended(cl *call) {
 	}
 }
 
-// slots bounds the handlers running at once; requests over the bound wait
-// in order of arrival.
-type slots struct {
-	mu      sync.Mutex
-	max     int
-	running int
-	waiting []*call
-}
-
-// acquire takes a slot for cl, or queues it and returns false.
-func (s *slots) acquire(cl *call) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running < s.max {
-		s.running++
-		return true
-	}
-	s.waiting = append(s.waiting, cl)
-	return false
-}
-
-// release gives a slot back, or hands it to the first waiting request
-// whose client is still there, which it returns.
-func (s *slots) release() *call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for len(s.waiting) > 0 {
-		cl := s.waiting[0]
-		s.waiting[0] = nil
-		s.waiting = s.waiting[1:]
-		if len(s.waiting) == 0 {
-			s.waiting = nil
-		}
-		if !cl.isGone() {
-			return cl
-		}
-	}
-	s.running--
-	return nil
-}
-
-func (s *slots) load() (running, waiting int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.running, len(s.waiting)
-}
-
-// drain makes responses close their connections and waits until no
-// handler runs or waits, or ctx ends.
+// drain stops accepting, makes responses close their connections and
+// waits until no handler runs or waits, or ctx ends.
 func (a *Handler) drain(ctx context.Context) error {
 	a.draining.Store(true)
+	if err := a.ns.StopAccepting(); err != nil && !errors.Is(err, netserver.ErrNotServing) {
+		return fmt.Errorf("stdhttp: shutdown: %w", err)
+	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {

@@ -85,6 +85,7 @@ func (h *hijackConn) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		h.ns.PauseRead(c)
 	}
 	h.wake()
+	h.ns.Handoff(c)
 }
 
 // RawWrite is called when a Write was sent.
@@ -93,6 +94,7 @@ func (h *hijackConn) RawWrite(data []byte, c netserver.ClientNum, failed bool) {
 	case h.wdone <- failed:
 	default:
 	}
+	h.ns.Handoff(c)
 }
 
 // RawClose ends reads with io.EOF.
