@@ -96,7 +96,7 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 		// the adapter did not take all of it, was discarded.
 		delete(mb, c)
 	}
-	if status, allow := checkMethod(req.MethodString(), string(req.Path)); status != 0 {
+	if status, allow := checkMethod(req.MethodString(), req.Path); status != 0 {
 		d.refuseMethod(req, c, status, allow)
 		return
 	}

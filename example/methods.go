@@ -15,9 +15,10 @@ const (
 )
 
 // routeAllow returns the methods the route of path allows, as an Allow
-// field value. The same table serves both modes.
-func routeAllow(path string) string {
-	if path == "/echo" {
+// field value. The same table serves both modes (native mode passes the
+// raw path as bytes, which it does not copy).
+func routeAllow[P ~string | ~[]byte](path P) string {
+	if string(path) == "/echo" {
 		return allowEcho
 	}
 	return allowRead
@@ -36,7 +37,7 @@ func knownMethod(m string) bool {
 // checkMethod tells how a request with method on path must be answered:
 // 0 when the route takes it, 501 for a method the demo does not know,
 // 405 (with allow for the Allow field) for one the route does not take.
-func checkMethod(method, path string) (status int, allow string) {
+func checkMethod[P ~string | ~[]byte](method string, path P) (status int, allow string) {
 	allow = routeAllow(path)
 	switch {
 	case !knownMethod(method):
@@ -49,10 +50,12 @@ func checkMethod(method, path string) (status int, allow string) {
 
 // allows reports whether the Allow field value allow lists method.
 func allows(allow, method string) bool {
-	for m := range strings.SplitSeq(allow, ", ") {
+	for allow != "" {
+		m, rest, _ := strings.Cut(allow, ", ")
 		if m == method {
 			return true
 		}
+		allow = rest
 	}
 	return false
 }

@@ -211,3 +211,18 @@ func TestCheckMethod(t *testing.T) {
 		}
 	}
 }
+
+// The method check costs native mode's hot path no allocation.
+func TestCheckMethodAllocs(t *testing.T) {
+	path := []byte("/a/rather/long/path/to/some/file/deep/in/the/site.css")
+	if n := testing.AllocsPerRun(100, func() {
+		if status, _ := checkMethod("GET", path); status != 0 {
+			t.Fatal(status)
+		}
+		if status, _ := checkMethod("DELETE", path); status != 405 {
+			t.Fatal(status)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per check", n)
+	}
+}
