@@ -22,7 +22,7 @@ func (cl *call) hijack() (*hijackConn, error) {
 	a := cl.a
 	hc := &hijackConn{ns: a.ns, c: cl.c, local: a.ns.Addr(), notify: make(chan struct{}, 1), wdone: make(chan bool, 1)}
 	ready := make(chan error, 1)
-	a.queue(cl.c, func() {
+	err := a.queue(cl.c, func() {
 		cs := a.conns.Get(cl.c)
 		if cs == nil || cs.cur != cl {
 			ready <- errClientGone
@@ -36,12 +36,10 @@ func (cl *call) hijack() (*hijackConn, error) {
 		}
 		a.cnt.hijacked.Add(1)
 		ready <- nil
-	}, func() {
-		select {
-		case ready <- errClientGone: // the client closed before the op ran
-		default:
-		}
 	})
+	if err != nil {
+		return nil, errClientGone
+	}
 	if err := <-ready; err != nil {
 		return nil, err
 	}
