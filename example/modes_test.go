@@ -102,14 +102,6 @@ func TestEcho(t *testing.T) {
 					r = io.MultiReader(r) // unknown length: chunked
 				}
 				req, _ := nethttp.NewRequest("POST", "http://"+addr+"/echo", r)
-				// One connection per request: through the adapter, a
-				// request of over MaxBuffered (1 MiB) sent on a
-				// keep-alive connection as soon as the previous response
-				// has arrived can find that response not yet ended on
-				// the loop (the handler has not returned), be buffered
-				// as pipelined input and get the connection aborted
-				// (http/conn.go). Reported; remove once fixed.
-				req.Close = true
 				resp, err := client.Do(req)
 				if err != nil {
 					t.Fatalf("%s: %v", tc.name, err)
