@@ -155,8 +155,14 @@ func number(s string) (int64, error) {
 }
 
 func TestBrowserLivePage(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserLivePage(t, mode.stdlib) })
+	}
+}
+
+func testBrowserLivePage(t *testing.T, stdlib bool) {
 	ctx := newBrowser(t, 30*time.Second)
-	addr, _ := startDemo(t, options{bigFile: 4 << 20})
+	addr, _ := startDemo(t, options{bigFile: 4 << 20, stdlib: stdlib})
 	base := "http://" + addr + "/"
 	if err := chromedp.Run(ctx, chromedp.Navigate(base), chromedp.WaitVisible("#samples", chromedp.ByQuery)); err != nil {
 		t.Fatalf("loading %s: %v", base, err)
@@ -234,9 +240,15 @@ func TestBrowserLivePage(t *testing.T) {
 }
 
 func TestBrowserRangePage(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserRangePage(t, mode.stdlib) })
+	}
+}
+
+func testBrowserRangePage(t *testing.T, stdlib bool) {
 	ctx := newBrowser(t, 30*time.Second)
 	const size = 4 << 20
-	addr, _ := startDemo(t, options{bigFile: size})
+	addr, _ := startDemo(t, options{bigFile: size, stdlib: stdlib})
 	url := "http://" + addr + "/range.html"
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(url),
@@ -277,8 +289,14 @@ func TestBrowserRangePage(t *testing.T) {
 }
 
 func TestBrowserChat(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserChat(t, mode.stdlib) })
+	}
+}
+
+func testBrowserChat(t *testing.T, stdlib bool) {
 	ctx := newBrowser(t, 30*time.Second)
-	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
 	url := "http://" + addr + "/chat"
 	resp, err := http.Get(url)
 	if err != nil {

@@ -21,6 +21,7 @@ type options struct {
 	accessLog bool  // log one line per request
 	bigFile   int64 // size of the generated big.bin in the embedded site
 	logOut    io.Writer
+	stdlib    bool // serve through net/http handlers on the stdhttp adapter
 	// The memory bounds (negative: none).
 	maxQueued   int   // per-client output backlog that stops reading the client
 	maxMemory   int64 // server-wide output backlog budget
@@ -41,10 +42,17 @@ Open http://ADDR/ in a browser for the live page. Routes:
 	/plaintext      "Hello, World!"
 	/json           {"message":"Hello, World!"}
 	/echo           POST: the request body comes back
-	/metrics        Prometheus text exposition of the server's counters
+	/ws, /chat      WebSocket echo and chat room (without an upgrade: their page)
+	/stats          WebSocket feed of the counters, once a second
+	/metrics        Prometheus exposition of the server's counters (client_golang)
 	/stats.json     the same counters as one JSON object
 	/big.bin        a generated file of -big-file bytes (embedded site only)
 	anything else   a file under the root (Range, conditional requests, HEAD)
+
+Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
+take, 501 to one RFC 9110 does not define. -stdlib serves them all through
+net/http handlers on a ServeMux (the stdhttp adapter) instead of uringnet's
+native callbacks.
 
 The first line on stdout is "listening on ADDR" and the last one, after
 SIGINT or SIGTERM, is "stats key=value ...": scripts and benchmarks read
@@ -68,6 +76,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.IntVar(&o.loops, "loops", 0, "event loops, one io_uring (or epoll instance) and OS thread each (default GOMAXPROCS)")
 	fs.StringVar(&o.logFormat, "log", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
+	fs.BoolVar(&o.stdlib, "stdlib", false, "serve every route through a net/http ServeMux on the stdhttp adapter (default: native callbacks)")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log every request (method, path, status) at info level")
 	fs.Int64Var(&o.bigFile, "big-file", 32<<20, "`bytes` of the generated /big.bin streamed by the range demo (embedded site only)")
 	fs.IntVar(&o.maxQueued, "max-queued", netserver.DefaultMaxQueued,

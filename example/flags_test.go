@@ -19,8 +19,9 @@ func TestParseFlags(t *testing.T) {
 		{nil, "", func(o options) bool {
 			return o.addr == "127.0.0.1:8080" && o.root == "" && o.loops == 0 && o.logFormat == "text" &&
 				o.logLevel == slog.LevelInfo && o.accessLog && o.bigFile == 32<<20 &&
-				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20
+				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20 && !o.stdlib
 		}},
+		{[]string{"-stdlib"}, "", func(o options) bool { return o.stdlib }},
 		{[]string{"-max-queued", "65536", "-max-memory", "-1", "-max-buffered", "32768"}, "", func(o options) bool {
 			return o.maxQueued == 64<<10 && o.maxMemory == -1 && o.maxBuffered == 32<<10
 		}},
@@ -58,7 +59,7 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, want := range []string{"Usage:", "/metrics", "-addr address", "-access-log", "-log format", "-log-level level",
-		"-root directory", "-loops", "-big-file bytes", `(default "127.0.0.1:8080")`, "listening on ADDR"} {
+		"-root directory", "-loops", "-big-file bytes", "-stdlib", "/ws, /chat", "405", `(default "127.0.0.1:8080")`, "listening on ADDR"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, errOut.String())
 		}

@@ -174,23 +174,39 @@ func BenchmarkAccessLog(b *testing.B) {
 // Every request gets a line with its status: the demo's routes, files,
 // 404, 403, 405, and the requests the parser refuses (400, 413, 431).
 func TestDemoLogs(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testDemoLogs(t, mode.stdlib) })
+	}
+}
+
+func testDemoLogs(t *testing.T, stdlib bool) {
 	var logs lockedBuf
-	addr, _ := startDemo(t, options{logFormat: "json", accessLog: true, logOut: &logs, bigFile: 1 << 10})
+	addr, _ := startDemo(t, options{logFormat: "json", accessLog: true, logOut: &logs, bigFile: 1 << 10, stdlib: stdlib})
 	for _, tc := range []struct {
 		req    string
 		status int
 		target string
+		// stdStatus, when set, is the status in -stdlib mode, where
+		// net/http's handlers answer instead of uringnet's.
+		stdStatus int
 	}{
-		{"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", 200, "/plaintext"},
-		{"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n", 200, "/style.css"},
-		{"GET /style.css HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n", 206, "/style.css"},
-		{"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n", 404, "/nothing-here"},
-		{"GET /%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 403, "/%2e%2e/etc/passwd"},
-		{"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 405, "/echo"},
-		{"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, ""},
-		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413, ""},
-		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", 431, ""},
+		{"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", 200, "/plaintext", 0},
+		{"GET /style.css HTTP/1.1\r\nHost: x\r\n\r\n", 200, "/style.css", 0},
+		{"GET /style.css HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n", 206, "/style.css", 0},
+		{"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n", 404, "/nothing-here", 0},
+		// net/http's FileServer resolves dot segments within the root:
+		// /etc/passwd under it, which does not exist.
+		{"GET /%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n", 403, "/%2e%2e/etc/passwd", 404},
+		{"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 405, "/echo", 0},
+		{"BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n", 501, "/pot", 0},
+		{"HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 200, "/metrics", 0},
+		{"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", 400, "", 0},
+		{"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", 413, "", 0},
+		{"GET / HTTP/1.1\r\nHost: x\r\nX: " + strings.Repeat("a", 20000) + "\r\n\r\n", 431, "", 0},
 	} {
+		if stdlib && tc.stdStatus != 0 {
+			tc.status = tc.stdStatus
+		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -217,10 +233,13 @@ func TestDemoLogs(t *testing.T) {
 	}
 	for line := range strings.Lines(logs.String()) {
 		var e struct {
-			Msg, Backend string
+			Msg, Backend, Mode string
 		}
 		if json.Unmarshal([]byte(line), &e) == nil && e.Msg == "serving" {
 			checkBackend(t, "the serving log line", e.Backend)
+			if want := map[bool]string{false: "native", true: "stdlib"}[stdlib]; e.Mode != want {
+				t.Errorf("the serving log line says mode %q, want %q", e.Mode, want)
+			}
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Command example is the uringnet demo HTTP server:
 //
-//	go run ./example -addr 127.0.0.1:8080 [-root DIR] [-loops N] [-log json] [-access-log=false]
+//	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false]
 //
 // (-h explains every flag.) Routes: /plaintext answers "Hello, World!"
 // (text/plain), /json answers {"message":"Hello, World!"}, POST /echo sends
@@ -8,8 +8,22 @@
 // WebSocket chat room (each message broadcast to everyone in it; /chat and
 // /ws without an upgrade show a page that uses both), /stats a WebSocket
 // feed of the counters once a second, /metrics exposes the counters in the
-// Prometheus text format and /stats.json as JSON, and every other GET or
-// HEAD is a file under -root. Without -root it serves a small site
+// Prometheus text format (client_golang: a collector over the server's
+// counters on a registry of the server's own, served by promhttp) and
+// /stats.json as JSON, and every other GET or HEAD is a file under -root.
+// Every route checks its method: HEAD wherever GET, 405 with an Allow
+// field for a method the route does not take, 501 for one RFC 9110 does
+// not define.
+//
+// Two modes serve the same routes. By default (native) they are uringnet
+// callbacks, except /metrics, a net/http handler (promhttp) run through
+// the stdhttp adapter. With -stdlib every route is a net/http handler on a
+// ServeMux served by the adapter (stdhttp.Server): files by
+// http.FileServer and http.ServeFile, and the WebSocket routes hand their
+// connections back to the loops (stdhttp.TakeOver), so WebSockets run
+// natively in both modes.
+//
+// Without -root it serves a small site
 // embedded in the binary (a live page of the counters, a range-request demo
 // on a generated /big.bin, the WebSocket page), written to a temporary directory at start (so that it goes
 // through the same SendFile path as a real root) and removed at exit. It
@@ -26,6 +40,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	nethttp "net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -34,6 +49,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
 
 //go:embed site
@@ -45,29 +61,57 @@ var (
 	jsonBody  = []byte(`{"message":"Hello, World!"}`)
 )
 
-// demo routes requests.
+// demo routes requests. In native mode it is the server's HTTPHandler
+// (HTTPRead and the rest); in -stdlib mode std serves every route and
+// the demo's callbacks are not used.
 type demo struct {
 	http.NopHTTPHandler
 	s      *http.Server
 	access *accessLog // nil when the access log is off
 	stats  *counterSources
 	ws     *wsDemo
-	// echoing holds, per loop, the connections whose /echo body is being
-	// streamed back as it arrives (only that loop touches its map).
-	echoing [256]map[netserver.ClientNum]struct{}
+	// metrics serves /metrics in native mode: promhttp over a registry of
+	// the stats collector, through the stdhttp adapter. The callbacks of
+	// its requests are forwarded to it, and every HTTPClose.
+	metrics *stdhttp.Handler
+	// std is the -stdlib mode's handler (a ServeMux behind the method
+	// check).
+	std nethttp.Handler
+	// The per-loop state of native mode, each map touched only by its
+	// loop's callbacks: echoing holds the connections whose /echo body
+	// is being streamed back as it arrives; metricsBody those whose
+	// /metrics request has a body, which goes to the adapter; sendFiles
+	// counts each connection's SendFile calls whose HTTPWritev has not
+	// come yet (those are the demo's; any other HTTPWritev is the
+	// adapter's).
+	echoing     [maxLoops]map[netserver.ClientNum]struct{}
+	metricsBody [maxLoops]map[netserver.ClientNum]struct{}
+	sendFiles   [maxLoops]map[netserver.ClientNum]int
 }
 
+// HTTPRead routes a request in native mode.
 func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
+	if mb := d.metricsBody[c.Loop()]; len(mb) > 0 {
+		// A new request: the body of an earlier /metrics request, if
+		// the adapter did not take all of it, was discarded.
+		delete(mb, c)
+	}
+	if status, allow := checkMethod(req.MethodString(), req.Path); status != 0 {
+		d.refuseMethod(req, c, status, allow)
+		return
+	}
 	if r := wsRoute(string(req.Path)); r != 0 && req.Upgrade {
 		d.ws.upgrade(req, c, r)
 		return
 	}
 	switch string(req.Path) {
 	case "/chat", "/ws":
-		d.s.SendFile(req, c, "/ws.html") // the page that uses both
+		d.sendFile(req, c, "/ws.html") // the page that uses both
 	case "/metrics":
-		s := d.stats.take(time.Now())
-		d.s.Respond(c, 200, metricsContentType, appendMetrics(nil, &s))
+		if req.Body != http.BodyNone {
+			loopMap(&d.metricsBody[c.Loop()])[c] = struct{}{}
+		}
+		d.metrics.HTTPRead(req, c, failed)
 	case "/stats.json":
 		s := d.stats.take(time.Now())
 		d.s.Respond(c, 200, "application/json", appendStatsJSON(nil, &s))
@@ -76,14 +120,26 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	case "/json":
 		d.s.Respond(c, 200, "application/json", jsonBody)
 	case "/echo":
-		if string(req.Method) != "POST" {
-			d.s.RespondError(c, 405)
-			return
-		}
 		d.echo(req, c)
 	default:
-		d.s.SendFile(req, c, "")
+		d.sendFile(req, c, "")
 	}
+}
+
+// sendFile answers req with SendFile and counts the HTTPWritev it will
+// fire.
+func (d *demo) sendFile(req *http.Request, c netserver.ClientNum, path string) {
+	if err := d.s.SendFile(req, c, path); !errors.Is(err, http.ErrNoRequest) {
+		loopMap(&d.sendFiles[c.Loop()])[c]++
+	}
+}
+
+// loopMap returns *m, made first if need be.
+func loopMap[V any](m *map[netserver.ClientNum]V) map[netserver.ClientNum]V {
+	if *m == nil {
+		*m = make(map[netserver.ClientNum]V)
+	}
+	return *m
 }
 
 // maxCollectedEcho bounds a chunked /echo body, which is gathered whole
@@ -103,18 +159,29 @@ func (d *demo) echo(req *http.Request, c netserver.ClientNum) {
 		d.s.CollectBody(c, maxCollectedEcho)
 		return
 	}
-	m := d.echoing[c.Loop()]
-	if m == nil {
-		m = make(map[netserver.ClientNum]struct{})
-		d.echoing[c.Loop()] = m
+	loopMap(&d.echoing[c.Loop()])[c] = struct{}{}
+	if req.Expect100 {
+		// The client waits for 100 Continue before it sends the body:
+		// it must go out now, ahead of the response head (the server
+		// would send it after HTTPRead, behind the head).
+		d.s.DeferContinue(c)
+		d.s.Continue(c)
 	}
-	m[c] = struct{}{}
 	d.s.Send(c, d.s.AppendHead(nil, c, 200, "application/octet-stream", req.ContentLength))
 }
 
-// HTTPBody gets the body of POST /echo: pieces to stream back, or the
-// whole collected body.
+// HTTPBody gets the body of POST /echo (pieces to stream back, or the
+// whole collected body), or of a /metrics request, for the adapter.
 func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
+	if mb := d.metricsBody[c.Loop()]; mb != nil {
+		if _, ok := mb[c]; ok {
+			if last {
+				delete(mb, c)
+			}
+			d.metrics.HTTPBody(data, c, last)
+			return
+		}
+	}
 	m := d.echoing[c.Loop()]
 	if _, ok := m[c]; !ok {
 		d.s.Respond(c, 200, "application/octet-stream", data)
@@ -127,9 +194,30 @@ func (d *demo) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	}
 }
 
-// HTTPClose forgets an /echo cut short.
+// HTTPWrite goes to the adapter: the demo's own routes use Send, Respond
+// and SendFile, which fire no HTTPWrite.
+func (d *demo) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
+	d.metrics.HTTPWrite(data, c, failed)
+}
+
+// HTTPWritev ends one of the demo's SendFile calls, or goes to the
+// adapter.
+func (d *demo) HTTPWritev(bufs [][]byte, c netserver.ClientNum, failed bool) {
+	if m := d.sendFiles[c.Loop()]; bufs == nil && m[c] > 0 {
+		if m[c]--; m[c] == 0 {
+			delete(m, c)
+		}
+		return
+	}
+	d.metrics.HTTPWritev(bufs, c, failed)
+}
+
+// HTTPClose forgets c (an /echo cut short, say), and tells the adapter.
 func (d *demo) HTTPClose(c netserver.ClientNum) {
 	delete(d.echoing[c.Loop()], c)
+	delete(d.metricsBody[c.Loop()], c)
+	delete(d.sendFiles[c.Loop()], c)
+	d.metrics.HTTPClose(c)
 }
 
 func main() {
@@ -149,7 +237,8 @@ func main() {
 	}
 }
 
-// run serves until stop delivers a signal. out gets the "listening on" and
+// run serves until stop delivers a signal, natively or (o.stdlib) through
+// net/http handlers on the adapter. out gets the "listening on" and
 // "stats" lines; logs go to o.logOut (nowhere when nil).
 func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	log := o.logger()
@@ -174,9 +263,31 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		defer d.access.close() // after Serve returned: the loops are gone
 		cfg.AccessLog = d.access
 	}
-	s, err := http.NewServer(cfg, d)
-	if err != nil {
-		return err
+	// The server: uringnet's HTTP server calling the demo, or the
+	// adapter's, which serves d.std (set below, before it serves).
+	var (
+		s     *http.Server
+		front interface {
+			Serve() error
+			Shutdown(ctx context.Context) error
+		}
+		std  *stdhttp.Server
+		mode = "native"
+	)
+	if o.stdlib {
+		mode = "stdlib"
+		std = &stdhttp.Server{Native: cfg, Logger: log,
+			Handler: nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) { d.std.ServeHTTP(w, r) })}
+		if err := std.Listen(); err != nil {
+			return fmt.Errorf("stdlib mode: %w", err)
+		}
+		s, front = std.Uringnet(), std
+	} else {
+		var err error
+		if s, err = http.NewServer(cfg, d); err != nil {
+			return err
+		}
+		front = s
 	}
 	d.s = s
 	d.ws = newWSDemo(s)
@@ -185,12 +296,25 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
+	reg, err := newMetricsRegistry(d.stats)
+	if err != nil {
+		return err
+	}
+	metrics := sized(metricsHandler(reg, log))
+	if o.stdlib {
+		d.std = d.stdlibHandler(root, metrics, log)
+		d.stats.adapter = std.Counters
+	} else {
+		d.metrics = stdhttp.NewHandler(metrics, stdhttp.Options{MaxHandlers: maxMetricsHandlers, Logger: log})
+		d.metrics.Bind(s)
+		d.stats.adapter = d.metrics.Counters
+	}
 	d.ws.live = newLiveStats(d.ws.ws, d.stats)
 	stopLive := make(chan struct{})
 	defer close(stopLive)
 	go d.ws.live.run(time.Second, stopLive)
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve() }()
+	go func() { errc <- front.Serve() }()
 	// Announce the server only once every loop serves: where it cannot
 	// (io_uring refused with URINGNET_BACKEND=uring, say), Serve fails
 	// first and nothing claims to be listening.
@@ -199,8 +323,8 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		return err
 	case <-s.Ready():
 	}
-	log.Info("serving", "addr", s.Addr().String(), "backend", s.Net().Backend(), "root", root, "loops", s.Net().Loops(),
-		"access_log", o.accessLog)
+	log.Info("serving", "addr", s.Addr().String(), "mode", mode, "backend", s.Net().Backend(), "root", root,
+		"loops", s.Net().Loops(), "access_log", o.accessLog)
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	select {
 	case err := <-errc:
@@ -217,14 +341,20 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		log.Warn("websocket shutdown", "err", err)
 	}
 	wsCancel()
-	s.Shutdown(ctx)
-	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) {
+	if err := front.Shutdown(ctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) && !errors.Is(err, nethttp.ErrServerClosed) {
 		return err
 	}
 	log.Info("stopped", "requests", s.Requests(), "accepted", s.Stats().Accepted)
 	fmt.Fprintf(out, "stats %s requests=%d\n", s.Stats(), s.Requests())
 	return nil
 }
+
+// maxMetricsHandlers bounds the /metrics handlers running at once in
+// native mode; scrapes over it wait, their connections unread.
+const maxMetricsHandlers = 4
 
 // writeSite copies the embedded site to a new temporary directory and
 // adds big.bin, bigFile bytes of a repeating pattern (for the range demo).

@@ -36,10 +36,18 @@ func (s *syncBuf) String() string {
 }
 
 func TestDemo(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testDemo(t, mode.stdlib) })
+	}
+}
+
+func testDemo(t *testing.T, stdlib bool) {
 	out := &syncBuf{}
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(options{addr: "127.0.0.1:0", loops: 1, bigFile: 1 << 20}, out, stop) }()
+	go func() {
+		done <- run(options{addr: "127.0.0.1:0", loops: 1, bigFile: 1 << 20, stdlib: stdlib}, out, stop)
+	}()
 	var addr string
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" && time.Now().Before(deadline) {

@@ -2,15 +2,18 @@ package main
 
 import (
 	"encoding/json"
-	"strconv"
+	"fmt"
+	"log/slog"
+	nethttp "net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
-
-// metricsContentType is the Prometheus text exposition format, version 0.0.4.
-const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // wsStats are the WebSocket counters the metrics and the live page show.
 type wsStats struct {
@@ -34,7 +37,10 @@ type snapshot struct {
 	Requests uint64 // HTTP request heads parsed
 	HTTP     *http.Counters
 	WS       *wsStats // nil while the demo has no WebSocket server
-	Bounds   bounds
+	// Adapter is what the stdhttp adapter counted (nil without one): all
+	// requests in -stdlib mode, those of /metrics in native mode.
+	Adapter *stdhttp.Counters
+	Bounds  bounds
 	// AccessLog tells whether the access log is on; AccessDropped is how
 	// many of its lines were dropped.
 	AccessLog     bool
@@ -56,6 +62,7 @@ type counterSources struct {
 	requests func() uint64
 	http     func() http.Counters // nil leaves the HTTP counters out
 	ws       func() wsStats
+	adapter  func() stdhttp.Counters // nil leaves the adapter's counters out
 	bounds   bounds
 	access   *accessLog // nil when the access log is off
 }
@@ -74,21 +81,33 @@ func (src *counterSources) take(now time.Time) snapshot {
 		w := src.ws()
 		s.WS = &w
 	}
+	if src.adapter != nil {
+		a := src.adapter()
+		s.Adapter = &a
+	}
 	return s
 }
 
-// metric is one line of the exposition: a name, its help and type, and
-// how to read its value from a snapshot (ok=false leaves it out).
+// metric is one of the demo's Prometheus metrics: a name, its help and
+// type, and how to read its value from a snapshot (ok=false leaves it out).
 type metric struct {
-	name, help, typ string
-	value           func(s *snapshot) (v uint64, ok bool)
+	name, help string
+	typ        prometheus.ValueType
+	value      func(s *snapshot) (v uint64, ok bool)
 }
 
-// net and ws read a counter that is always there, or only with WebSocket.
+// Shorthands for the tables below.
+const (
+	counter = prometheus.CounterValue
+	gauge   = prometheus.GaugeValue
+)
+
+// netValue reads a netserver counter, which is always there.
 func netValue(f func(st *netserver.Stats) uint64) func(*snapshot) (uint64, bool) {
 	return func(s *snapshot) (uint64, bool) { return f(&s.Net), true }
 }
 
+// httpValue reads an HTTP server counter, there when the HTTP counters are.
 func httpValue(f func(c *http.Counters) uint64) func(*snapshot) (uint64, bool) {
 	return func(s *snapshot) (uint64, bool) {
 		if s.HTTP == nil {
@@ -98,12 +117,23 @@ func httpValue(f func(c *http.Counters) uint64) func(*snapshot) (uint64, bool) {
 	}
 }
 
+// wsValue reads a WebSocket counter, there with a WebSocket server.
 func wsValue(f func(w *wsStats) uint64) func(*snapshot) (uint64, bool) {
 	return func(s *snapshot) (uint64, bool) {
 		if s.WS == nil {
 			return 0, false
 		}
 		return f(s.WS), true
+	}
+}
+
+// adapterValue reads a counter of the stdhttp adapter, there with one.
+func adapterValue(f func(c *stdhttp.Counters) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.Adapter == nil {
+			return 0, false
+		}
+		return f(s.Adapter), true
 	}
 }
 
@@ -115,158 +145,182 @@ type infoMetric struct {
 	value             func(s *snapshot) string // "" leaves the metric out
 }
 
-// infoMetrics lists the info metrics /metrics exposes, in order, before
-// the others.
+// infoMetrics lists the info metrics /metrics exposes. The table is
+// never modified.
 var infoMetrics = []infoMetric{
 	{"uringnet_backend_info", "The I/O backend the event loops run on: io_uring, or epoll where io_uring is refused.", "backend",
 		func(s *snapshot) string { return s.Net.Backend }},
 }
 
-// metrics lists what /metrics exposes, in order, after infoMetrics. Names follow the
+// metrics lists the other metrics /metrics exposes. Names follow the
 // Prometheus conventions: the uringnet_ prefix, base units, _total on
-// counters.
+// counters. The table is never modified.
 var metrics = []metric{
-	{"uringnet_loops", "Event loops, each with its own io_uring (or epoll instance) and OS thread.", "gauge",
+	{"uringnet_loops", "Event loops, each with its own io_uring (or epoll instance) and OS thread.", gauge,
 		func(s *snapshot) (uint64, bool) { return uint64(s.Loops), true }},
-	{"uringnet_connections_open", "Connections open now.", "gauge",
+	{"uringnet_connections_open", "Connections open now.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.ConnsOpen })},
-	{"uringnet_connections_accepted_total", "Connections accepted.", "counter",
+	{"uringnet_connections_accepted_total", "Connections accepted.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Accepted })},
-	{"uringnet_clients_closed_total", "Clients closed (connections and adopted file descriptors).", "counter",
+	{"uringnet_clients_closed_total", "Clients closed (connections and adopted file descriptors).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Closed })},
-	{"uringnet_connections_rejected_total", "Connections closed at once because the connection limit was reached.", "counter",
+	{"uringnet_connections_rejected_total", "Connections closed at once because the connection limit was reached.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Rejected })},
-	{"uringnet_accept_errors_total", "Failed accepts (EMFILE, ENFILE, ...).", "counter",
+	{"uringnet_accept_errors_total", "Failed accepts (EMFILE, ENFILE, ...).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.AcceptErrors })},
-	{"uringnet_tasks_in_flight", "Operations in flight on the loops.", "gauge",
+	{"uringnet_tasks_in_flight", "Operations in flight on the loops.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.TasksInFlight })},
-	{"uringnet_sqes_submitted_total", "Operations submitted (io_uring submission queue entries, or their epoll equivalents).", "counter",
+	{"uringnet_sqes_submitted_total", "Operations submitted (io_uring submission queue entries, or their epoll equivalents).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.SQEs })},
-	{"uringnet_enters_total", "Waits for completions: io_uring_enter system calls (epoll_wait on the epoll backend).", "counter",
+	{"uringnet_enters_total", "Waits for completions: io_uring_enter system calls (epoll_wait on the epoll backend).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Enters })},
-	{"uringnet_received_bytes_total", "Bytes read from clients.", "counter",
+	{"uringnet_received_bytes_total", "Bytes read from clients.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.BytesIn })},
-	{"uringnet_sent_bytes_total", "Bytes written to clients.", "counter",
+	{"uringnet_sent_bytes_total", "Bytes written to clients.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.BytesOut })},
-	{"uringnet_stale_completions_total", "Completions whose task had already ended (a bug if not 0).", "counter",
+	{"uringnet_stale_completions_total", "Completions whose task had already ended (a bug if not 0).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Stale })},
-	{"uringnet_panics_total", "Callbacks that panicked (each closed its client).", "counter",
+	{"uringnet_panics_total", "Callbacks that panicked (each closed its client).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Panics })},
-	{"uringnet_buffer_ring_empty_total", "Receives that found the provided-buffer ring empty.", "counter",
+	{"uringnet_buffer_ring_empty_total", "Receives that found the provided-buffer ring empty.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.NoBuffers })},
-	{"uringnet_events_total", "Custom event (eventfd) triggers delivered.", "counter",
+	{"uringnet_events_total", "Custom event (eventfd) triggers delivered.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Events })},
-	{"uringnet_output_backlog_limit_bytes", "Per-client output backlog that stops reading the client (MaxQueued; 0: none).", "gauge",
+	{"uringnet_output_backlog_limit_bytes", "Per-client output backlog that stops reading the client (MaxQueued; 0: none).", gauge,
 		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxQueued, 0)), true }},
-	{"uringnet_memory_budget_bytes", "Server-wide output backlog budget (MaxMemory; 0: none).", "gauge",
+	{"uringnet_memory_budget_bytes", "Server-wide output backlog budget (MaxMemory; 0: none).", gauge,
 		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxMemory, 0)), true }},
-	{"uringnet_input_buffer_limit_bytes", "Per-connection pipelined input buffer bound (MaxBuffered).", "gauge",
+	{"uringnet_input_buffer_limit_bytes", "Per-connection pipelined input buffer bound (MaxBuffered).", gauge,
 		func(s *snapshot) (uint64, bool) { return uint64(max(s.Bounds.MaxBuffered, 0)), true }},
-	{"uringnet_output_backlog_bytes", "Output backlog now, as charged against the limits.", "gauge",
+	{"uringnet_output_backlog_bytes", "Output backlog now, as charged against the limits.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.QueuedBytes })},
-	{"uringnet_held_input_bytes", "Input read but held while the client's reads wait.", "gauge",
+	{"uringnet_held_input_bytes", "Input read but held while the client's reads wait.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.HeldBytes })},
-	{"uringnet_clients_congested", "Clients whose reads wait now because their backlog reached the limit.", "gauge",
+	{"uringnet_clients_congested", "Clients whose reads wait now because their backlog reached the limit.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.Congested })},
-	{"uringnet_congestions_total", "Times a client's backlog reached the limit.", "counter",
+	{"uringnet_congestions_total", "Times a client's backlog reached the limit.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.Congestions })},
-	{"uringnet_loops_over_budget", "Loops over their share of the memory budget now (reading nothing).", "gauge",
+	{"uringnet_loops_over_budget", "Loops over their share of the memory budget now (reading nothing).", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.OverBudget })},
-	{"uringnet_budget_pauses_total", "Times a loop went over its share of the memory budget.", "counter",
+	{"uringnet_budget_pauses_total", "Times a loop went over its share of the memory budget.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.BudgetPauses })},
-	{"uringnet_http_requests_total", "HTTP request heads parsed.", "counter",
+	{"uringnet_http_requests_total", "HTTP request heads parsed.", counter,
 		func(s *snapshot) (uint64, bool) { return s.Requests, true }},
-	{"uringnet_http_rejected_total", "HTTP requests the parser refused (400, 413, 414, 431, ...).", "counter",
+	{"uringnet_http_rejected_total", "HTTP requests the parser refused (400, 413, 414, 431, ...).", counter,
 		httpValue(func(c *http.Counters) uint64 { return c.Rejected })},
-	{"uringnet_http_header_timeouts_total", "Connections closed because a request head was too slow.", "counter",
+	{"uringnet_http_header_timeouts_total", "Connections closed because a request head was too slow.", counter,
 		httpValue(func(c *http.Counters) uint64 { return c.HeaderTimeouts })},
-	{"uringnet_http_body_timeouts_total", "Requests whose body was too slow (408).", "counter",
+	{"uringnet_http_body_timeouts_total", "Requests whose body was too slow (408).", counter,
 		httpValue(func(c *http.Counters) uint64 { return c.BodyTimeouts })},
-	{"uringnet_http_idle_timeouts_total", "Keep-alive connections closed for idleness.", "counter",
+	{"uringnet_http_idle_timeouts_total", "Keep-alive connections closed for idleness.", counter,
 		httpValue(func(c *http.Counters) uint64 { return c.IdleTimeouts })},
-	{"uringnet_access_log_dropped_total", "Access log lines dropped because the writer was behind.", "counter",
+	{"uringnet_access_log_dropped_total", "Access log lines dropped because the writer was behind.", counter,
 		func(s *snapshot) (uint64, bool) { return s.AccessDropped, s.AccessLog }},
-	{"uringnet_websocket_clients", "WebSocket connections open now.", "gauge",
+	{"uringnet_websocket_clients", "WebSocket connections open now.", gauge,
 		wsValue(func(w *wsStats) uint64 { return w.Clients })},
-	{"uringnet_websocket_upgrades_total", "WebSocket handshakes completed.", "counter",
+	{"uringnet_websocket_upgrades_total", "WebSocket handshakes completed.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.Upgrades })},
-	{"uringnet_websocket_messages_received_total", "WebSocket messages received.", "counter",
+	{"uringnet_websocket_messages_received_total", "WebSocket messages received.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesIn })},
-	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", "counter",
+	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesOut })},
-	{"uringnet_websocket_queue_overflows_total", "WebSocket connections closed (1008) for reaching the hard send queue limit.", "counter",
+	{"uringnet_websocket_queue_overflows_total", "WebSocket connections closed (1008) for reaching the hard send queue limit.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.QueueOverflows })},
-	{"uringnet_websocket_slow_consumers_total", "WebSocket connections closed (1008) for not reading while over the soft send queue limit.", "counter",
+	{"uringnet_websocket_slow_consumers_total", "WebSocket connections closed (1008) for not reading while over the soft send queue limit.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.SlowConsumers })},
-	{"uringnet_websocket_message_timeouts_total", "WebSocket connections closed (1008) for taking too long to send a message.", "counter",
+	{"uringnet_websocket_message_timeouts_total", "WebSocket connections closed (1008) for taking too long to send a message.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessageTimeouts })},
-	{"uringnet_websocket_broadcasts_dropped_total", "WebSocket broadcasts not delivered to the clients of a loop that was too far behind.", "counter",
+	{"uringnet_websocket_broadcasts_dropped_total", "WebSocket broadcasts not delivered to the clients of a loop that was too far behind.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.BroadcastsDropped })},
+	{"uringnet_stdhttp_requests_total", "Requests served by net/http handlers through the stdhttp adapter.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Requests })},
+	{"uringnet_stdhttp_handlers_running", "net/http handlers running now.", gauge,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return uint64(max(c.Running, 0)) })},
+	{"uringnet_stdhttp_requests_waiting", "Requests waiting for a handler slot now, their connections unread.", gauge,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return uint64(max(c.Waiting, 0)) })},
+	{"uringnet_stdhttp_requests_waited_total", "Requests that had to wait for a handler slot.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Waited })},
+	{"uringnet_stdhttp_panics_total", "net/http handlers that panicked (http.ErrAbortHandler aside).", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Panics })},
+	{"uringnet_stdhttp_aborts_total", "net/http handlers that aborted with http.ErrAbortHandler.", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Aborts })},
+	{"uringnet_stdhttp_hijacked_total", "Connections taken from the adapter (Hijack, or TakeOver to a WebSocket).", counter,
+		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Hijacked })},
 }
 
-// appendMetrics appends s in the Prometheus text exposition format:
-// a # HELP and a # TYPE line before every sample.
-func appendMetrics(dst []byte, s *snapshot) []byte {
+// statsCollector is a prometheus.Collector over the demo's counters:
+// every Collect takes one snapshot, so that the metrics of one scrape are
+// read at one moment, and reports each metric of infoMetrics and metrics
+// the snapshot has.
+type statsCollector struct {
+	src   *counterSources
+	now   func() time.Time
+	info  []*prometheus.Desc // by infoMetrics index
+	descs []*prometheus.Desc // by metrics index
+}
+
+// newStatsCollector returns a collector over src.
+func newStatsCollector(src *counterSources) *statsCollector {
+	c := &statsCollector{src: src, now: time.Now}
+	for _, m := range infoMetrics {
+		c.info = append(c.info, prometheus.NewDesc(m.name, m.help, []string{m.label}, nil))
+	}
+	for _, m := range metrics {
+		c.descs = append(c.descs, prometheus.NewDesc(m.name, m.help, nil, nil))
+	}
+	return c
+}
+
+// Describe sends the descriptions of every metric the collector may report.
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.info {
+		ch <- d
+	}
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+// Collect sends the metrics of a snapshot taken now.
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.src.take(c.now())
 	for i := range infoMetrics {
-		m := &infoMetrics[i]
-		v := m.value(s)
-		if v == "" {
-			continue
+		if v := infoMetrics[i].value(&s); v != "" {
+			ch <- prometheus.MustNewConstMetric(c.info[i], gauge, 1, v)
 		}
-		dst = appendMetricHead(dst, m.name, m.help, "gauge")
-		dst = append(dst, m.name...)
-		dst = append(dst, '{')
-		dst = append(dst, m.label...)
-		dst = append(dst, `="`...)
-		dst = appendLabelValue(dst, v)
-		dst = append(dst, `"} 1`...)
-		dst = append(dst, '\n')
 	}
 	for i := range metrics {
 		m := &metrics[i]
-		v, ok := m.value(s)
-		if !ok {
-			continue
-		}
-		dst = appendMetricHead(dst, m.name, m.help, m.typ)
-		dst = append(dst, m.name...)
-		dst = append(dst, ' ')
-		dst = strconv.AppendUint(dst, v, 10)
-		dst = append(dst, '\n')
-	}
-	return dst
-}
-
-// appendMetricHead appends the # HELP and # TYPE lines of a metric.
-func appendMetricHead(dst []byte, name, help, typ string) []byte {
-	dst = append(dst, "# HELP "...)
-	dst = append(dst, name...)
-	dst = append(dst, ' ')
-	dst = append(dst, help...)
-	dst = append(dst, "\n# TYPE "...)
-	dst = append(dst, name...)
-	dst = append(dst, ' ')
-	dst = append(dst, typ...)
-	return append(dst, '\n')
-}
-
-// appendLabelValue appends v escaped as the text format wants a label
-// value: backslash, double quote and line feed as \\, \" and \n.
-func appendLabelValue(dst []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '\\':
-			dst = append(dst, `\\`...)
-		case '"':
-			dst = append(dst, `\"`...)
-		case '\n':
-			dst = append(dst, `\n`...)
-		default:
-			dst = append(dst, c)
+		if v, ok := m.value(&s); ok {
+			ch <- prometheus.MustNewConstMetric(c.descs[i], m.typ, float64(v))
 		}
 	}
-	return dst
 }
+
+// newMetricsRegistry returns a registry of its own (not Prometheus's
+// global one) holding the collector over src.
+func newMetricsRegistry(src *counterSources) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(newStatsCollector(src)); err != nil {
+		return nil, fmt.Errorf("metrics: registering the stats collector: %w", err)
+	}
+	return reg, nil
+}
+
+// metricsHandler serves reg's metrics in the format the scraper asks for
+// (the text format by default), logging gathering errors to log.
+func metricsHandler(reg *prometheus.Registry, log *slog.Logger) nethttp.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      promLogger{log},
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// promLogger passes promhttp's error messages to a slog.Logger.
+type promLogger struct{ log *slog.Logger }
+
+// Println logs v as a warning.
+func (l promLogger) Println(v ...any) { l.log.Warn("metrics: " + fmt.Sprint(v...)) }
 
 // statsJSON is the body of /stats.json and of the live page's WebSocket
 // messages. Counters are totals; the page turns them into rates.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math"
 	nethttp "net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
@@ -14,8 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
 
 // startDemo runs the demo with o (addr defaults to 127.0.0.1:0) and returns
@@ -87,8 +93,9 @@ var (
 	typeLine   = regexp.MustCompile(`^# TYPE (\S+) (counter|gauge)$`)
 )
 
-// parseExposition checks text against the Prometheus text format as the
-// demo writes it (HELP, TYPE, then one sample per metric) and returns the
+// parseExposition checks text against the Prometheus text format as
+// promhttp writes the demo's metrics (HELP, TYPE, then one sample per
+// metric) and returns the
 // samples, keyed by series: the name, and its labels as written if it has
 // any (uringnet_backend_info{backend="epoll"}).
 func parseExposition(t *testing.T, text string) map[string]uint64 {
@@ -129,10 +136,13 @@ func parseExposition(t *testing.T, text string) map[string]uint64 {
 			if (kind == "counter") != strings.HasSuffix(name, "_total") {
 				t.Errorf("line %d: %s %q: counters and only counters end in _total", n, kind, name)
 			}
-			v, err := strconv.ParseUint(val, 10, 64)
-			if err != nil {
-				t.Fatalf("line %d: value %q: %v", n, val, err)
+			// Values are floats in the format (1.073741824e+09); the
+			// demo's are whole numbers.
+			f, err := strconv.ParseFloat(val, 64)
+			if err != nil || f < 0 || f != math.Trunc(f) {
+				t.Fatalf("line %d: value %q: want a whole number (%v)", n, val, err)
 			}
+			v := uint64(f)
 			if _, dup := samples[series]; dup {
 				t.Fatalf("line %d: %s twice", n, series)
 			}
@@ -168,9 +178,15 @@ func checkBackend(t *testing.T, where, got string) {
 }
 
 func TestMetricsScrape(t *testing.T) {
-	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testMetricsScrape(t, mode.stdlib) })
+	}
+}
+
+func testMetricsScrape(t *testing.T, stdlib bool) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
 	resp, body := get(t, "http://"+addr+"/metrics")
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != metricsContentType {
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), metricsContentType) {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	first := parseExposition(t, body)
@@ -219,7 +235,13 @@ func TestMetricsScrape(t *testing.T) {
 }
 
 func TestStatsJSON(t *testing.T) {
-	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testStatsJSON(t, mode.stdlib) })
+	}
+}
+
+func testStatsJSON(t *testing.T, stdlib bool) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
 	resp, body := get(t, "http://"+addr+"/stats.json")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
@@ -243,7 +265,31 @@ func TestStatsJSON(t *testing.T) {
 	}
 }
 
-func TestAppendMetricsWebSocket(t *testing.T) {
+// metricsContentType is how the Prometheus text format, version 0.0.4,
+// is announced (promhttp may add an escaping parameter).
+const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// scrape serves src's metrics as /metrics does, through a pedantic
+// registry (which checks that what the collector reports matches what it
+// describes), and returns the text exposition.
+func scrape(t *testing.T, src *counterSources) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(newStatsCollector(src)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Fatalf("gathering: %v", err)
+	}
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), metricsContentType) {
+		t.Fatalf("promhttp: %d %v", rec.Code, rec.Header())
+	}
+	return rec.Body.String()
+}
+
+func TestStatsCollector(t *testing.T) {
 	src := &counterSources{
 		loops: 2,
 		net: func() netserver.Stats {
@@ -252,12 +298,14 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 		requests: func() uint64 { return 7 },
 		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
-		bounds:   bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
-		access:   newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
+		adapter: func() stdhttp.Counters {
+			return stdhttp.Counters{Requests: 12, Running: 3, Waiting: 4, Waited: 5, Panics: 6, Aborts: 7, Hijacked: 8}
+		},
+		bounds: bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
+		access: newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
 	}
 	defer src.access.close()
-	s := src.take(time.Unix(1, 0))
-	got := parseExposition(t, string(appendMetrics(nil, &s)))
+	got := parseExposition(t, scrape(t, src))
 	for name, want := range map[string]uint64{
 		"uringnet_loops": 2, "uringnet_connections_open": 3, "uringnet_received_bytes_total": 10,
 		"uringnet_sent_bytes_total": 20, "uringnet_http_requests_total": 7,
@@ -267,14 +315,18 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 		"uringnet_output_backlog_limit_bytes": 256 << 10, "uringnet_memory_budget_bytes": 1 << 30,
 		"uringnet_input_buffer_limit_bytes": 1 << 20, "uringnet_access_log_dropped_total": 0,
 		`uringnet_backend_info{backend="epoll"}`: 1,
+		"uringnet_stdhttp_requests_total":        12, "uringnet_stdhttp_handlers_running": 3,
+		"uringnet_stdhttp_requests_waiting": 4, "uringnet_stdhttp_requests_waited_total": 5,
+		"uringnet_stdhttp_panics_total": 6, "uringnet_stdhttp_aborts_total": 7, "uringnet_stdhttp_hijacked_total": 8,
 	} {
-		if got[name] != want {
-			t.Errorf("%s = %d, want %d", name, got[name], want)
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
 		}
 	}
 	if len(got) != len(infoMetrics)+len(metrics) {
 		t.Errorf("%d samples, want all %d", len(got), len(infoMetrics)+len(metrics))
 	}
+	s := src.take(time.Unix(1, 0))
 	var js statsJSON
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
@@ -284,9 +336,28 @@ func TestAppendMetricsWebSocket(t *testing.T) {
 	}
 }
 
+// Metrics whose source is missing are left out, and described anyway.
+func TestStatsCollectorPartial(t *testing.T) {
+	src := &counterSources{
+		loops:    1,
+		net:      func() netserver.Stats { return netserver.Stats{} },
+		requests: func() uint64 { return 0 },
+	}
+	got := parseExposition(t, scrape(t, src))
+	for series := range got {
+		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_backend_info") ||
+			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" {
+			t.Errorf("%s reported without its source", series)
+		}
+	}
+	if _, ok := got["uringnet_http_requests_total"]; !ok {
+		t.Error("uringnet_http_requests_total missing")
+	}
+}
+
 // An info metric is left out while its value is unknown; a label value is
 // escaped as the text format wants.
-func TestAppendMetricsBackendInfo(t *testing.T) {
+func TestStatsCollectorBackendInfo(t *testing.T) {
 	for _, tc := range []struct {
 		backend string
 		want    string // the sample line; "" for none
@@ -296,8 +367,12 @@ func TestAppendMetricsBackendInfo(t *testing.T) {
 		{"epoll", `uringnet_backend_info{backend="epoll"} 1`},
 		{"a\\b\"c\nd", `uringnet_backend_info{backend="a\\b\"c\nd"} 1`},
 	} {
-		s := snapshot{Loops: 1, Net: netserver.Stats{Backend: tc.backend}}
-		text := string(appendMetrics(nil, &s))
+		src := &counterSources{
+			loops:    1,
+			net:      func() netserver.Stats { return netserver.Stats{Backend: tc.backend} },
+			requests: func() uint64 { return 0 },
+		}
+		text := scrape(t, src)
 		samples := parseExposition(t, text)
 		var lines []string
 		for line := range strings.Lines(text) {
@@ -317,10 +392,24 @@ func TestAppendMetricsBackendInfo(t *testing.T) {
 	}
 }
 
-func TestAppendMetricsAllocs(t *testing.T) {
-	s := snapshot{Loops: 1, Net: netserver.Stats{Backend: "epoll"}}
-	buf := appendMetrics(nil, &s)
-	if n := testing.AllocsPerRun(100, func() { buf = appendMetrics(buf[:0], &s) }); n != 0 {
-		t.Errorf("appendMetrics into a big enough buffer: %v allocations", n)
+// The demo registers nothing in Prometheus's global registry: its metrics
+// live in a registry of the server's own, so two servers in one process
+// do not collide.
+func TestMetricsRegistryNotGlobal(t *testing.T) {
+	addr, _ := startDemo(t, options{bigFile: 1 << 10})
+	addr2, _ := startDemo(t, options{bigFile: 1 << 10})
+	for _, a := range []string{addr, addr2} {
+		if resp, body := get(t, "http://"+a+"/metrics"); resp.StatusCode != 200 || !strings.Contains(body, "uringnet_loops 1") {
+			t.Errorf("%s/metrics: %d %q", a, resp.StatusCode, body)
+		}
+	}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "uringnet_") {
+			t.Errorf("%s is in the global registry", mf.GetName())
+		}
 	}
 }

@@ -90,8 +90,11 @@ func TestRefusedChild(t *testing.T) {
 	if err := denyIOUring(errno); err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseFlags([]string{"-addr", "127.0.0.1:0", "-loops", "2", "-access-log=false",
-		"-big-file", fmt.Sprint(refusedBigFile)}, os.Stderr)
+	args := []string{"-addr", "127.0.0.1:0", "-loops", "2", "-access-log=false", "-big-file", fmt.Sprint(refusedBigFile)}
+	if os.Getenv(refusedStdlibEnv) != "" {
+		args = append(args, "-stdlib")
+	}
+	o, err := parseFlags(args, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,12 +109,16 @@ func TestRefusedChild(t *testing.T) {
 func childEnv(errno, backend string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, netserver.EnvBackend+"=") && !strings.HasPrefix(kv, refusedChildEnv+"=") {
+		if !strings.HasPrefix(kv, netserver.EnvBackend+"=") && !strings.HasPrefix(kv, refusedChildEnv+"=") &&
+			!strings.HasPrefix(kv, refusedStdlibEnv+"=") {
 			env = append(env, kv)
 		}
 	}
 	return append(env, refusedChildEnv+"="+errno, netserver.EnvBackend+"="+backend)
 }
+
+// refusedStdlibEnv, when set, makes the child serve in -stdlib mode.
+const refusedStdlibEnv = "URINGNET_REFUSED_STDLIB"
 
 // Where io_uring is refused (a seccomp filter answering its system calls
 // with EPERM, as Docker's default profile does, or ENOSYS, as gVisor
@@ -123,15 +130,25 @@ func TestDemoWhereIOUringIsRefused(t *testing.T) {
 		errno   string
 		backend string // URINGNET_BACKEND
 		serves  bool
+		stdlib  bool // the child runs with -stdlib
 	}{
-		{"EPERM", "auto", true},
-		{"ENOSYS", "auto", true},
-		{"EPERM", "uring", false},
-		{"ENOSYS", "uring", false},
+		{"EPERM", "auto", true, false},
+		{"ENOSYS", "auto", true, false},
+		{"EPERM", "uring", false, false},
+		{"ENOSYS", "uring", false, false},
+		{"EPERM", "auto", true, true},
+		{"ENOSYS", "uring", false, true},
 	} {
-		t.Run(tc.errno+"/"+tc.backend, func(t *testing.T) {
+		name := tc.errno + "/" + tc.backend
+		if tc.stdlib {
+			name += "/stdlib"
+		}
+		t.Run(name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestRefusedChild$", "-test.count=1", "-test.timeout=0")
 			cmd.Env = childEnv(tc.errno, tc.backend)
+			if tc.stdlib {
+				cmd.Env = append(cmd.Env, refusedStdlibEnv+"=1")
+			}
 			cause := refusedErrnos[tc.errno].Error() // "operation not permitted", "function not implemented"
 			if !tc.serves {
 				var stdout, stderr bytes.Buffer

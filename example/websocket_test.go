@@ -26,7 +26,13 @@ func dialWS(t *testing.T, addr, path string) *gorilla.Conn {
 }
 
 func TestDemoWebSocket(t *testing.T) {
-	addr, _ := startDemo(t, options{loops: 2, bigFile: 1 << 10})
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testDemoWebSocket(t, mode.stdlib) })
+	}
+}
+
+func testDemoWebSocket(t *testing.T, stdlib bool) {
+	addr, _ := startDemo(t, options{loops: 2, bigFile: 1 << 10, stdlib: stdlib})
 
 	// /ws echoes text and binary.
 	echo := dialWS(t, addr, "/ws")
@@ -110,10 +116,18 @@ func TestDemoWebSocket(t *testing.T) {
 // (echo, chat, live stats) gets a 1001 close frame before the server stops,
 // not an abnormal closure.
 func TestDemoShutdownGoingAway(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) { testDemoShutdownGoingAway(t, mode.stdlib) })
+	}
+}
+
+func testDemoShutdownGoingAway(t *testing.T, stdlib bool) {
 	out := &syncBuf{}
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(options{addr: "127.0.0.1:0", loops: 2, bigFile: 1 << 10}, out, stop) }()
+	go func() {
+		done <- run(options{addr: "127.0.0.1:0", loops: 2, bigFile: 1 << 10, stdlib: stdlib}, out, stop)
+	}()
 	var addr string
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" && time.Now().Before(deadline) {
@@ -171,8 +185,7 @@ func TestMetricsWebSocketPolicy(t *testing.T) {
 			return wsStats{QueueOverflows: 3, SlowConsumers: 4, MessageTimeouts: 5, BroadcastsDropped: 6}
 		},
 	}
-	s := src.take(time.Unix(1, 0))
-	got := parseExposition(t, string(appendMetrics(nil, &s)))
+	got := parseExposition(t, scrape(t, src))
 	for name, want := range map[string]uint64{
 		"uringnet_websocket_queue_overflows_total":    3,
 		"uringnet_websocket_slow_consumers_total":     4,
@@ -183,6 +196,7 @@ func TestMetricsWebSocketPolicy(t *testing.T) {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
 		}
 	}
+	s := src.take(time.Unix(1, 0))
 	var js statsJSON
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
