@@ -43,6 +43,7 @@ type conn struct {
 	expect100    bool
 	continued    bool // 100 Continue sent (or not needed)
 	holdContinue bool // the handler sends 100 Continue itself (DeferContinue)
+	headOut      bool // the current response's head went out: no 100 Continue after it
 	bodyPaused   bool // the handler paused the body (PauseBody): its clock stops
 	bufPaused    bool // pipelined input waits for a response: reading pauses
 	readPaused   bool // netserver's PauseRead is in effect (either reason)
@@ -263,7 +264,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	cn.http10 = req.Minor == 0
 	cn.expect100 = req.Expect100
 	cn.continued = !req.Expect100
-	cn.holdContinue, cn.bodyPaused = false, false
+	cn.holdContinue, cn.bodyPaused, cn.headOut = false, false, false
 	s.syncPause(cn)
 	cn.bodyMode = req.Body
 	cn.inBody = req.Body != BodyNone
@@ -302,6 +303,9 @@ func (s *Server) sendContinue(cn *conn) {
 		return
 	}
 	cn.continued = true
+	if cn.headOut {
+		return // the final response started: a 100 after it would corrupt it
+	}
 	if cn.inBody {
 		// The client waited for this: the body clock starts now.
 		cn.bodySince, cn.bodyRead = s.ns.Now(cn.c).UnixNano(), 0

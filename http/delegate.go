@@ -21,6 +21,7 @@ func (s *Server) AppendHeadStart(dst []byte, c netserver.ClientNum, status int, 
 	if cn == nil || !cn.responding {
 		return dst
 	}
+	cn.headOut = cn.headOut || status >= 200
 	now := s.ns.Now(c)
 	s.logStatusAt(ls, cn, status, now)
 	dst = AppendStatusLine(dst, status)

@@ -402,6 +402,7 @@ func (s *Server) AppendHead(dst []byte, c netserver.ClientNum, status int, conte
 }
 
 func (s *Server) appendHead(dst []byte, ls *loopState, cn *conn, status int, contentType string, contentLength int64) []byte {
+	cn.headOut = cn.headOut || status >= 200
 	now := s.ns.Now(cn.c)
 	s.logStatusAt(ls, cn, status, now)
 	dst = AppendStatusLine(dst, status)

@@ -60,6 +60,14 @@ func (h *testHandler) HTTPRead(req *Request, c netserver.ClientNum, failed bool)
 		h.s.Writev(c, [][]byte{head, []byte("wr")})
 		h.s.Write(c, []byte("ite"))
 		h.s.EndResponse(c)
+	case p == "/headfirst":
+		// The head goes out during HTTPRead; the response ends later.
+		h.s.Send(c, h.s.AppendHead(nil, c, 200, "text/plain", 2))
+		go func() {
+			time.Sleep(5 * time.Millisecond)
+			h.s.Send(c, []byte("ok"))
+			h.s.EndResponse(c)
+		}()
 	case p == "/error":
 		h.s.RespondError(c, 503)
 	case p == "/nothing":
@@ -585,5 +593,15 @@ func TestSendFileFallbackAndDisconnect(t *testing.T) {
 				t.Fatalf("HTTPWritev fired %d times, want 12", wv)
 			}
 		})
+	}
+}
+
+// A response whose head went out during HTTPRead gets no 100 Continue
+// after it (it would land in the body).
+func TestNoContinueAfterHead(t *testing.T) {
+	s, _, _ := startHTTP(t, Config{})
+	out := raw(t, s, "POST /headfirst HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", 2*time.Second)
+	if strings.Contains(out, "100 Continue") || !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.Contains(out, "\r\n\r\nok") {
+		t.Fatalf("got %q", out)
 	}
 }
