@@ -1,0 +1,600 @@
+package stdhttp_test
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// describe writes what a handler sees of r, the body read whole: the
+// request side of the differential tests. RemoteAddr is shown by its form
+// only, its port being the client's, different on every connection.
+func describe(w io.Writer, r *http.Request) {
+	fmt.Fprintf(w, "method %s\nrequest-uri %s\n", r.Method, r.RequestURI)
+	fmt.Fprintf(w, "url %q path %q raw-path %q query %q\n", r.URL.String(), r.URL.Path, r.URL.RawPath, r.URL.RawQuery)
+	fmt.Fprintf(w, "query-values %v\n", r.URL.Query())
+	fmt.Fprintf(w, "proto %s %d.%d\nhost %s\n", r.Proto, r.ProtoMajor, r.ProtoMinor, r.Host)
+	fmt.Fprintf(w, "content-length %d\ntransfer-encoding %q\nclose %v\n", r.ContentLength, r.TransferEncoding, r.Close)
+	fmt.Fprintf(w, "remote-addr %s\n", addrForm(r.RemoteAddr))
+	for _, f := range headerFields(r.Header) {
+		fmt.Fprintf(w, "header %s\n", f)
+	}
+	fmt.Fprintf(w, "declared-trailer %v\n", sortedKeys(r.Trailer))
+	b, err := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "body %s err %v\n", renderBody(b), errClass(err))
+	for _, f := range headerFields(r.Trailer) {
+		fmt.Fprintf(w, "trailer %s\n", f)
+	}
+	fmt.Fprintf(w, "context %v\n", r.Context().Err())
+}
+
+// addrForm checks that a is "127.0.0.1:port" and hides the port.
+func addrForm(a string) string {
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return "unparsable " + strconv.Quote(a)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return host + ":bad port " + strconv.Quote(port)
+	}
+	return host + ":<port>"
+}
+
+func sortedKeys(h http.Header) []string {
+	var k []string
+	for key := range h {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}
+
+// echo is the handler that describes the request.
+var echo = hf(func(w http.ResponseWriter, r *http.Request) { describe(w, r) })
+
+// text is a handler writing s.
+func text(s string) func(*probe) http.Handler {
+	return hf(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, s) })
+}
+
+// get is a GET of target.
+func get(target string, header ...[2]string) *reqSpec {
+	return &reqSpec{target: target, header: header}
+}
+
+// fileServer serves the test files.
+func fileServer() func(*probe) http.Handler {
+	return func(*probe) http.Handler { return http.FileServer(http.Dir(filesDir())) }
+}
+
+// serveFile serves one test file with http.ServeFile, after the header
+// fields h (an ETag for the If-None-Match cases).
+func serveFile(name string, h ...[2]string) func(*probe) http.Handler {
+	return hf(func(w http.ResponseWriter, r *http.Request) {
+		for _, f := range h {
+			w.Header().Set(f[0], f[1])
+		}
+		http.ServeFile(w, r, filesDir()+"/"+name)
+	})
+}
+
+// hashBody answers with the length and hash of the request body, for the
+// large uploads.
+var hashBody = hf(func(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	fmt.Fprintf(w, "%d bytes sha256 %x err %v\n", len(b), sha256.Sum256(b), errClass(err))
+})
+
+// pathEcho answers with the method and path (the pipelining cases); a
+// request for /slow first waits a little, so that a server answering out
+// of order would likely show it (no assertion rests on the wait).
+var pathEcho = func(p *probe) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.note("served %s %s", r.Method, r.URL.Path)
+		if r.URL.Path == "/slow" {
+			time.Sleep(50 * time.Millisecond)
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "%s %s body %q\n", r.Method, r.URL.Path, b)
+	})
+}
+
+// bigResponse is the body of the large-response cases (over 1 MiB).
+var bigResponse = pattern(3<<20 + 7)
+
+// writeIn writes s in pieces of n bytes.
+func writeIn(w io.Writer, s string, n int) {
+	for len(s) > 0 {
+		k := min(n, len(s))
+		w.Write([]byte(s[:k]))
+		s = s[k:]
+	}
+}
+
+// The raw requests of the strictness cases differ from a valid request in
+// one point each.
+const okHead = "GET / HTTP/1.1\r\nHost: example.com\r\n"
+
+// diffCases returns the differential cases.
+func diffCases() []diffCase {
+	return []diffCase{
+		// Responses: status, headers, bodies.
+		{name: "Hello", handler: text("hello"), req: get("/")},
+		{name: "EmptyBody", handler: hf(func(http.ResponseWriter, *http.Request) {}), req: get("/")},
+		{name: "WriteHeader201", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, "created")
+		}), req: &reqSpec{method: "POST", target: "/things", body: "x"}},
+		{name: "WriteHeader204WithWrite", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+				_, err := io.WriteString(w, "not allowed")
+				p.note("write after 204: ErrBodyNotAllowed %v", errors.Is(err, http.ErrBodyNotAllowed))
+			})
+		}, req: get("/")},
+		{name: "WriteHeader304", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("ETag", `"x"`)
+			w.WriteHeader(http.StatusNotModified)
+		}), req: get("/")},
+		{name: "WriteHeader404NoBody", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNotFound)
+		}), req: get("/")},
+		{name: "WriteHeaderUnknownCode", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(299)
+			io.WriteString(w, "odd")
+		}), req: get("/")},
+		{name: "WriteHeaderTwice", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusAccepted)
+			w.WriteHeader(http.StatusInternalServerError) // superfluous: ignored
+			io.WriteString(w, "accepted")
+		}), req: get("/")},
+		{name: "HeaderAfterWriteHeaderIgnored", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Before", "1")
+			w.WriteHeader(http.StatusOK)
+			w.Header().Set("X-After", "2") // too late: not sent
+			io.WriteString(w, "body")
+		}), req: get("/")},
+		{name: "EarlyHints103", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Link", "</style.css>; rel=preload; as=style")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Add("Link", "</script.js>; rel=preload; as=script")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, "after hints")
+		}), req: get("/"), rawOnly: false},
+		{name: "EarlyHints103Raw", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "final")
+		}), raw: []step{send(okHead + "\r\n"), read("GET"), read("GET")}},
+		{name: "ResponseHeaderCase", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["x-raw-lower"] = []string{"kept as written"}
+			w.Header().Set("x-set-lower", "canonicalised by Set")
+			io.WriteString(w, "ok")
+		}), req: get("/")},
+		{name: "ResponseMultipleValues", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("X-Multi", "one")
+			w.Header().Add("X-Multi", "two")
+			http.SetCookie(w, &http.Cookie{Name: "a", Value: "1"})
+			http.SetCookie(w, &http.Cookie{Name: "b", Value: "2", Path: "/", HttpOnly: true})
+			io.WriteString(w, "ok")
+		}), req: get("/")},
+		{name: "SniffHTML", handler: text("<html><body>hi</body></html>"), req: get("/")},
+		{name: "SniffPNG", handler: text("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), req: get("/")},
+		{name: "SniffAfterSmallWrites", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "<!DOC")
+			io.WriteString(w, "TYPE html><p>split</p>")
+		}), req: get("/")},
+		{name: "ContentTypeSetNotSniffed", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-custom")
+			io.WriteString(w, "<html>")
+		}), req: get("/")},
+		{name: "ContentTypeSuppressed", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, "<html>")
+		}), req: get("/")},
+		{name: "ContentLengthByHandler", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "5")
+			io.WriteString(w, "hello")
+		}), req: get("/")},
+		{name: "ContentLengthLargeByHandler", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(bigResponse)))
+			writeIn(w, bigResponse, 100<<10)
+		}), req: get("/")},
+		{name: "ContentLengthShortWrite", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "10")
+			io.WriteString(w, "hello") // 5 short: the client sees the body cut
+		}), req: get("/")},
+		{name: "ContentLengthOverWrite", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "3")
+				n, err := io.WriteString(w, "hello")
+				p.note("wrote %d, ErrContentLength %v", n, errors.Is(err, http.ErrContentLength))
+			})
+		}, req: get("/")},
+		{name: "SmallWritesContentLength", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			writeIn(w, pattern(1500), 100) // under net/http's 2 KiB buffer: one Content-Length response
+		}), req: get("/")},
+		{name: "LargeWriteChunked", handler: text(pattern(3000)), req: get("/")},
+		{name: "LargeResponseChunked", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			writeIn(w, bigResponse, 64<<10)
+		}), req: get("/")},
+		{name: "HTTPError", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "I'm a teapot", http.StatusTeapot)
+		}), req: get("/")},
+		{name: "NotFound", handler: hf(http.NotFound), req: get("/nowhere")},
+		{name: "RedirectRelative", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "../other?x=1", http.StatusFound)
+		}), req: get("/a/b/c?q=2")},
+		{name: "RedirectAbsolute301", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "https://example.org/new", http.StatusMovedPermanently)
+		}), req: get("/old")},
+		{name: "RedirectHEAD", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/elsewhere", http.StatusSeeOther)
+		}), req: &reqSpec{method: "HEAD", target: "/"}},
+
+		// Streaming and Flush.
+		{name: "StreamFlushes", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			for i := range 5 {
+				fmt.Fprintf(w, "part %d\n", i)
+				w.(http.Flusher).Flush()
+			}
+		}), req: get("/")},
+		{name: "FlushReachesClient", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "first;")
+				w.(http.Flusher).Flush()
+				// Released only once the client has read "first;": a
+				// server that does not flush leaves this waiting.
+				p.note("released %v", p.awaitRelease())
+				io.WriteString(w, "second")
+			})
+		}, req: &reqSpec{target: "/", releaseOn: "first;"}},
+		{name: "FlushBeforeWrite", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Early", "1")
+			w.(http.Flusher).Flush()
+		}), req: get("/")},
+		{name: "ResponseController", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rc := http.NewResponseController(w)
+				e1 := rc.SetWriteDeadline(time.Now().Add(ioTimeout))
+				e2 := rc.SetReadDeadline(time.Now().Add(ioTimeout))
+				io.WriteString(w, "via controller")
+				e3 := rc.Flush()
+				p.note("write deadline %v, read deadline %v, flush %v", e1, e2, e3)
+			})
+		}, req: get("/")},
+
+		// Trailers.
+		{name: "TrailerDeclared", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Trailer", "X-Sum, X-Count")
+			io.WriteString(w, "body with trailers")
+			w.Header().Set("X-Sum", "abc")
+			w.Header().Set("X-Count", "2")
+		}), req: get("/")},
+		{name: "TrailerPrefix", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "undeclared trailer")
+			w.(http.Flusher).Flush()
+			w.Header().Set(http.TrailerPrefix+"X-Late", "late value")
+		}), req: get("/")},
+		{name: "TrailerDeclaredNotSet", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Trailer", "X-Never")
+			io.WriteString(w, "declared, never given")
+		}), req: get("/")},
+
+		// Request bodies.
+		{name: "PostBody", handler: echo, req: &reqSpec{method: "POST", target: "/echo", body: "a=1&b=2",
+			header: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}}},
+		{name: "ChunkedUpload", handler: echo, req: &reqSpec{method: "POST", target: "/", body: "hello, chunked world", chunked: true}},
+		{name: "ChunkedUploadTrailers", handler: echo, req: &reqSpec{method: "PUT", target: "/", body: "with trailers", chunked: true,
+			header: [][2]string{{"Trailer", "X-Checksum"}}, trailer: [][2]string{{"X-Checksum", "c0ffee"}}}},
+		{name: "LargeUpload", handler: hashBody, req: &reqSpec{method: "POST", target: "/", body: pattern(2<<20 + 3)}},
+		{name: "LargeChunkedUpload", handler: hashBody, req: &reqSpec{method: "POST", target: "/", body: pattern(2<<20 + 5), chunked: true}},
+		{name: "UploadUnread", handler: text("not reading your body"),
+			req: &reqSpec{method: "POST", target: "/", body: pattern(100 << 10)}},
+		{name: "FormValues", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "a=%q b=%q q=%q err=%v", r.FormValue("a"), r.PostFormValue("b"), r.FormValue("q"), r.ParseForm())
+		}), req: &reqSpec{method: "POST", target: "/?q=query", body: "a=1&b=two+words",
+			header: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}}}},
+
+		// 100-continue.
+		// net/http sends 100 Continue when the handler reads the body
+		// before writing anything (hashBody), not after.
+		{name: "ExpectContinueRead", handler: hashBody, clientOnly: true, req: &reqSpec{method: "POST", target: "/", body: "after continue",
+			header: [][2]string{{"Expect", "100-continue"}}}},
+		{name: "ExpectContinueNotRead", handler: text("no thanks"), clientOnly: true, req: &reqSpec{method: "POST", target: "/",
+			body: "never sent", header: [][2]string{{"Expect", "100-continue"}}}},
+		{name: "ExpectContinueReadRaw", handler: hashBody, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: example.com\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+			read("POST"), send("hello"), read("POST")}},
+		{name: "ExpectContinueNotReadRaw", handler: text("no thanks"), raw: []step{
+			send("POST / HTTP/1.1\r\nHost: example.com\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+			// net/http announces the close but, before closing, reads the
+			// body the client may send anyway.
+			read("POST"), send("hello"), expectClosed()}},
+		{name: "ExpectContinueBodySentAnyway", handler: hashBody, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: example.com\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"),
+			read("POST"), read("POST")}},
+
+		// HEAD.
+		{name: "HEADSmall", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n, err := io.WriteString(w, "hello")
+				p.note("HEAD write: %d %v", n, err)
+			})
+		}, req: &reqSpec{method: "HEAD", target: "/"}},
+		{name: "HEADLarge", handler: text(pattern(10000)), req: &reqSpec{method: "HEAD", target: "/"}},
+		{name: "HEADContentLength", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1234")
+		}), req: &reqSpec{method: "HEAD", target: "/"}},
+
+		// Panics.
+		// net/http closes the connection without a response when a handler
+		// panics; the adapter answers 500 when nothing was written (its
+		// documented behaviour, the issue's requirement).
+		{name: "PanicBeforeWrite", handler: hf(func(w http.ResponseWriter, r *http.Request) { panic("boom") }),
+			req: get("/"), stdCode: 0, adapterCode: 500},
+		{name: "PanicAfterFlush", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			panic("boom")
+		}), req: get("/")},
+		{name: "PanicAbortHandler", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			panic(http.ErrAbortHandler)
+		}), req: get("/")},
+		{name: "PanicAbortHandlerAfterFlush", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "partial")
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}), req: get("/")},
+
+		// Hijack.
+		{name: "HijackEcho", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, brw, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					p.note("hijack: %v", err)
+					return
+				}
+				defer c.Close()
+				p.note("hijacked: remote %s local %s", addrForm(c.RemoteAddr().String()), addrForm(c.LocalAddr().String()))
+				c.SetDeadline(time.Now().Add(ioTimeout))
+				line, err := brw.ReadString('\n') // sent with the request
+				reply := "pong: " + line
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nX-Hijacked: yes\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
+				_ = err
+			})
+		}, raw: []step{send(okHead + "\r\nping\n"), read("GET"), expectClosed()}},
+		{name: "HijackUpgrade", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, brw, err := w.(http.Hijacker).Hijack()
+				if err != nil {
+					p.note("hijack: %v", err)
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(ioTimeout))
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+				line, err := brw.ReadString('\n')
+				fmt.Fprintf(c, "echo: %s", line)
+				p.note("read after upgrade: %q %v", line, err)
+			})
+		}, raw: []step{send(okHead + "Upgrade: echo\r\nConnection: Upgrade\r\n\r\n"), read("GET"), send("hello\n"), readToEOF()}},
+
+		// The request's context.
+		{name: "ContextCanceledOnDisconnect", notes: 2, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p.note("started, context %v", r.Context().Err())
+				select {
+				case <-r.Context().Done():
+					p.note("context done: %v", r.Context().Err())
+				case <-time.After(ioTimeout):
+					p.note("context not done after %v", ioTimeout)
+				}
+			})
+		}, req: &reqSpec{target: "/", hangUpAfter: 1}},
+		{name: "ContextCanceledDuringBody", notes: 3, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p.note("started")
+				b, err := io.ReadAll(r.Body)
+				p.note("body %q: %s", b, errClass(err))
+				select {
+				case <-r.Context().Done():
+					p.note("context done: %v", r.Context().Err())
+				case <-time.After(ioTimeout):
+					p.note("context not done after %v", ioTimeout)
+				}
+			})
+		}, raw: []step{send("POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 100\r\n\r\nonly some"), waitNotes(1), hangUp()}},
+		{name: "ContextCanceledAfterReturn", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ctx := r.Context()
+				go func() {
+					select {
+					case <-ctx.Done():
+						p.note("context done after the handler returned: %v", ctx.Err())
+					case <-time.After(ioTimeout):
+						p.note("context not done after %v", ioTimeout)
+					}
+				}()
+				io.WriteString(w, "returning")
+			})
+		}, req: get("/")},
+		{name: "ContextValueBase", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			_, hasServer := r.Context().Value(http.ServerContextKey).(*http.Server)
+			_, isAddr := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+			deadline, has := r.Context().Deadline()
+			fmt.Fprintf(w, "local addr %v, deadline %v %v, err %v", isAddr, has, deadline.IsZero(), r.Context().Err())
+			_ = hasServer // an *http.Server only net/http has
+		}), req: get("/")},
+
+		// Pipelining.
+		{name: "PipelinedGETs", handler: pathEcho, notes: 3, raw: []step{
+			send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n"),
+			read("GET"), read("GET"), read("GET")}},
+		{name: "PipelinedBodies", handler: pathEcho, notes: 3, raw: []step{
+			send("POST /cl HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" +
+				"POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n1\r\nf\r\n0\r\n\r\n" +
+				"GET /last HTTP/1.1\r\nHost: a\r\n\r\n"),
+			read("POST"), read("POST"), read("GET")}},
+		{name: "PipelinedSlowFirst", handler: pathEcho, notes: 3, raw: []step{
+			send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\nHEAD /fast HTTP/1.1\r\nHost: a\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n"),
+			read("GET"), read("HEAD"), read("GET")}},
+		{name: "PipelinedUntilClose", handler: pathEcho, notes: 2, raw: []step{
+			send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n"),
+			read("GET"), read("GET"), expectClosed()}},
+		{name: "PipelinedLarge", handler: hashBody, raw: []step{
+			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000) +
+				"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(pattern(1200000), 70000) + "\r\n"),
+			read("POST"), read("POST")}},
+
+		// Timeouts.
+		// net/http closes a connection whose head does not arrive within
+		// ReadHeaderTimeout without answering.
+		{name: "ReadHeaderTimeoutTrickle", opts: serverOpts{readHeaderTimeout: 300 * time.Millisecond}, handler: text("never"),
+			raw: []step{send("GET / HTTP/1.1\r\n"), send("Host: exa"), read("GET")}},
+		{name: "ReadHeaderTimeoutMet", opts: serverOpts{readHeaderTimeout: 5 * time.Second}, handler: text("in time"), req: get("/")},
+
+		// Files.
+		{name: "ServeFile", handler: serveFile("hello.txt"), req: get("/")},
+		{name: "ServeFileRange", handler: serveFile("digits.txt"), req: get("/", [2]string{"Range", "bytes=2-5"})},
+		{name: "ServeFileSuffixRange", handler: serveFile("digits.txt"), req: get("/", [2]string{"Range", "bytes=-4"})},
+		{name: "ServeFileMultiRange", handler: serveFile("digits.txt"), req: get("/", [2]string{"Range", "bytes=0-1,5-7,30-"})},
+		{name: "ServeFileRange416", handler: serveFile("digits.txt"), req: get("/", [2]string{"Range", "bytes=100-200"})},
+		{name: "ServeFileIfNoneMatch304", handler: serveFile("hello.txt", [2]string{"ETag", `"v1"`}),
+			req: get("/", [2]string{"If-None-Match", `"v0", "v1"`})},
+		{name: "ServeFileIfNoneMatch200", handler: serveFile("hello.txt", [2]string{"ETag", `"v2"`}),
+			req: get("/", [2]string{"If-None-Match", `"v1"`})},
+		{name: "ServeFileIfModifiedSince304", handler: serveFile("hello.txt"),
+			req: get("/", [2]string{"If-Modified-Since", fileTime.Format(http.TimeFormat)})},
+		{name: "ServeFileIfModifiedSince200", handler: serveFile("hello.txt"),
+			req: get("/", [2]string{"If-Modified-Since", fileTime.Add(-time.Hour).Format(http.TimeFormat)})},
+		{name: "ServeFileIfUnmodifiedSince412", handler: serveFile("hello.txt"),
+			req: get("/", [2]string{"If-Unmodified-Since", fileTime.Add(-time.Hour).Format(http.TimeFormat)})},
+		{name: "ServeFileIfRangeStale", handler: serveFile("digits.txt"),
+			req: get("/", [2]string{"Range", "bytes=0-3"}, [2]string{"If-Range", fileTime.Add(-time.Hour).Format(http.TimeFormat)})},
+		{name: "FileServerBig", handler: fileServer(), req: get("/big.bin")},
+		{name: "FileServerBigRange", handler: fileServer(), req: get("/big.bin", [2]string{"Range", "bytes=1000000-1048999"})},
+		{name: "FileServerBigHEAD", handler: fileServer(), req: &reqSpec{method: "HEAD", target: "/big.bin"}},
+		{name: "FileServerDirRedirect", handler: fileServer(), req: get("/sub")},
+		{name: "FileServerIndexRedirect", handler: fileServer(), req: get("/index.html")},
+		{name: "FileServerIndex", handler: fileServer(), req: get("/sub/")},
+		{name: "FileServerListing", handler: fileServer(), req: get("/list/")},
+		{name: "FileServer404", handler: fileServer(), req: get("/missing.txt")},
+		{name: "FileServerCSS", handler: fileServer(), req: get("/style.css")},
+		{name: "FileServerJSON", handler: fileServer(), req: get("/data.json")},
+		{name: "FileServerUnknownExt", handler: fileServer(), req: get("/unknown.zzzz123")},
+		{name: "FileServerSniffed", handler: fileServer(), req: get("/noext")},
+		{name: "FileServerEscapedName", handler: fileServer(), req: get("/with%20space.txt")},
+		{name: "FileServerEmpty", handler: fileServer(), req: get("/empty.txt")},
+		{name: "FileServerStripPrefix", handler: func(*probe) http.Handler {
+			return http.StripPrefix("/static/", http.FileServer(http.Dir(filesDir())))
+		}, req: get("/static/page.html", [2]string{"Range", "bytes=0-8"})},
+		{name: "ServeContentReader", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "notes.txt", fileTime, strings.NewReader("served from memory"))
+		}), req: get("/", [2]string{"Range", "bytes=7-10"})},
+
+		// URLs, hosts and request headers.
+		{name: "EscapedPathQuery", handler: echo, req: get("/a%20b/c%2Fd?x=1&y=%20z&x=2&e=")},
+		{name: "UnicodePath", handler: echo, req: get("/caf%C3%A9?q=%E2%9C%93")},
+		{name: "DoubleSlashes", handler: echo, req: get("//a//b/../c")},
+		{name: "HostWithPort", handler: echo, req: &reqSpec{target: "/", host: "Example.COM:8080"}},
+		{name: "RequestHeaderCase", handler: echo, req: get("/",
+			[2]string{"x-custom-header", "a"}, [2]string{"ACCEPT-LANGUAGE", "en"}, [2]string{"x_under", "u"},
+			[2]string{"X-Spaces", "  padded  "})},
+		{name: "RequestMultipleValues", handler: echo, req: get("/",
+			[2]string{"Accept", "text/html"}, [2]string{"Accept", "text/plain"}, [2]string{"X-List", "1, 2"},
+			[2]string{"Cookie", "a=1"}, [2]string{"Cookie", "b=2"})},
+		{name: "AbsoluteForm", handler: echo, raw: []step{
+			send("GET http://other.example:81/abs?q=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"), read("GET")}},
+		{name: "OptionsStar", handler: echo, raw: []step{
+			send("OPTIONS * HTTP/1.1\r\nHost: example.com\r\n\r\n"), read("OPTIONS")}},
+		{name: "ServeMuxCleanPath", handler: func(*probe) http.Handler {
+			mux := http.NewServeMux()
+			mux.HandleFunc("/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "b") })
+			return mux
+		}, req: get("/a/../b")},
+		{name: "ServeMuxMethods", handler: func(*probe) http.Handler {
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "item %s", r.PathValue("id"))
+			})
+			return mux
+		}, req: &reqSpec{method: "DELETE", target: "/items/7"}},
+		{name: "ServeMuxPathValue", handler: func(*probe) http.Handler {
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "item %s", r.PathValue("id"))
+			})
+			return mux
+		}, req: get("/items/a%2Fb")},
+
+		// HTTP/1.0 and Connection.
+		{name: "HTTP10", handler: echo, raw: []step{send("GET /old HTTP/1.0\r\n\r\n"), read("GET"), expectClosed()}},
+		{name: "HTTP10KeepAlive", handler: pathEcho, notes: 2, raw: []step{
+			send("GET /1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"), read("GET"),
+			send("GET /2 HTTP/1.0\r\n\r\n"), read("GET"), expectClosed()}},
+		{name: "HTTP10Streaming", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "streamed to an HTTP/1.0 client")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "; until close")
+		}), raw: []step{send("GET / HTTP/1.0\r\nHost: example.com\r\n\r\n"), read("GET"), expectClosed()}},
+		{name: "HTTP10Post", handler: echo, raw: []step{send("POST / HTTP/1.0\r\nContent-Length: 4\r\n\r\nbody"), read("POST"), expectClosed()}},
+		{name: "ConnectionCloseRequest", handler: echo, raw: []step{
+			send(okHead + "Connection: close\r\n\r\n"), read("GET"), expectClosed()}},
+		{name: "ConnectionCloseClient", handler: echo, clientOnly: true, req: get("/", [2]string{"Connection", "close"})},
+		{name: "ConnectionCloseByHandler", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Connection", "close")
+			io.WriteString(w, "bye")
+		}), raw: []step{send(okHead + "\r\n"), read("GET"), expectClosed()}},
+
+		// Errors both servers answer alike (their error pages differ:
+		// status codes only).
+		{name: "MissingHost", statusOnly: true, handler: echo, raw: []step{send("GET / HTTP/1.1\r\n\r\n"), read("GET")}},
+		{name: "TwoHosts", statusOnly: true, handler: echo, raw: []step{send(okHead + "Host: other.example\r\n\r\n"), read("GET")}},
+		{name: "DifferingContentLengths", statusOnly: true, handler: echo, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"), read("POST")}},
+		{name: "SignedContentLength", statusOnly: true, handler: echo, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc"), read("POST")}},
+		{name: "BadMethod", statusOnly: true, handler: echo, raw: []step{send("G@T / HTTP/1.1\r\nHost: a\r\n\r\n"), read("GET")}},
+		{name: "BadVersion", statusOnly: true, handler: echo, raw: []step{send("GET / http/1.1\r\nHost: a\r\n\r\n"), read("GET")}},
+		{name: "ControlCharInValue", statusOnly: true, handler: echo, raw: []step{send(okHead + "X-Bad: a\x01b\r\n\r\n"), read("GET")}},
+		{name: "HeadTooLarge", statusOnly: true, opts: serverOpts{maxHeaderBytes: 4096}, handler: echo, raw: []step{
+			send(okHead + "X-Big: " + strings.Repeat("b", 64<<10) + "\r\n\r\n"), read("GET")}},
+		{name: "BadChunkSize", handler: hashBody, statusOnly: true, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"), read("POST")}},
+
+		// Where uringnet's parser is stricter than net/http: net/http
+		// accepts these requests, the adapter (uringnet's parser in front)
+		// answers 400. Each is a known request-smuggling or desync vector.
+		// Bare LF line endings: RFC 9112 §2.2 lets a server accept them;
+		// uringnet does not.
+		{name: "StrictBareLF", handler: echo, stdCode: 200, adapterCode: 400, raw: []step{
+			send("GET / HTTP/1.1\nHost: example.com\n\n"), read("GET")}},
+		// Obsolete line folding (RFC 9112 §5.2: reject or replace by SP).
+		{name: "StrictObsFold", handler: echo, stdCode: 200, adapterCode: 400, raw: []step{
+			send(okHead + "X-Folded: a\r\n b\r\n\r\n"), read("GET")}},
+		// Content-Length and Transfer-Encoding together (RFC 9112 §6.1:
+		// "ought to be handled as an error"); net/http drops Content-Length.
+		{name: "StrictCLAndTE", handler: echo, stdCode: 200, adapterCode: 400, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), read("POST")}},
+		// Whitespace between a field name and its colon (RFC 9112 §5.1: a
+		// server must reject it with 400).
+		{name: "StrictSpaceBeforeColon", handler: echo, stdCode: 400, adapterCode: 400, raw: []step{
+			send(okHead + "X-Space : v\r\n\r\n"), read("GET")}},
+		// Transfer-Encoding in an HTTP/1.0 request.
+		{name: "StrictTEInHTTP10", handler: echo, stdCode: 200, adapterCode: 400, raw: []step{
+			send("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"), read("POST")}},
+		// A bare CR inside a field value.
+		{name: "StrictBareCR", handler: echo, stdCode: 400, adapterCode: 400, raw: []step{
+			send(okHead + "X-CR: a\rb\r\n\r\n"), read("GET")}},
+	}
+}
