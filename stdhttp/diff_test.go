@@ -479,7 +479,8 @@ func readReleasing(r io.Reader, marker string, p *probe) ([]byte, error) {
 type step struct {
 	send      string // bytes to write
 	async     bool   // write in the background (the server may not read them all)
-	read      string // read a response to a request with this method
+	read      string // read a response to a request with this method, and the 1xx before it
+	interim   bool   // with read: read one response, a 1xx expected
 	releaseOn string // with read: release the handler once the body contains this
 	readToEOF bool   // read raw bytes until the server closes
 	wait      int    // wait for the handler's nth note
@@ -491,6 +492,7 @@ type step struct {
 func send(s string) step            { return step{send: s} }
 func sendAsync(s string) step       { return step{send: s, async: true} }
 func read(method string) step       { return step{read: method} }
+func read1xx() step                 { return step{read: "GET", interim: true} }
 func readToEOF() step               { return step{readToEOF: true} }
 func waitNotes(n int) step          { return step{wait: n} }
 func releaseHandler() step          { return step{release: true} }
@@ -524,12 +526,17 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 				o.events = append(o.events, "write: "+errClass(err))
 			}
 		case s.read != "":
-			conn.SetReadDeadline(time.Now().Add(ioTimeout))
-			x, err := readResponse(br, s.read, s.releaseOn, p)
-			normalize(&x)
-			o.exchanges = append(o.exchanges, x)
-			if err != nil {
-				return o
+			for {
+				conn.SetReadDeadline(time.Now().Add(ioTimeout))
+				x, err := readResponse(br, s.read, s.releaseOn, p)
+				normalize(&x)
+				o.exchanges = append(o.exchanges, x)
+				if err != nil {
+					return o
+				}
+				if s.interim || x.code/100 != 1 || x.code == 101 {
+					break
+				}
 			}
 		case s.readToEOF:
 			conn.SetReadDeadline(time.Now().Add(ioTimeout))
