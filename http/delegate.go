@@ -1,6 +1,8 @@
 package http
 
 import (
+	"os"
+
 	"github.com/uringnet/uringnet/netserver"
 )
 
@@ -86,3 +88,11 @@ func (s *Server) ResumeBody(c netserver.ClientNum) error {
 // bodyClockRuns reports whether cn's body timeout is counting: the body
 // was asked for and reading is not paused by the handler.
 func (cn *conn) bodyClockRuns() bool { return cn.continued && !cn.bodyPaused }
+
+// FileOp returns an Op that sends head, then n bytes of f from offset off,
+// on the sendfile package's path (splice, or sendfile(2) on the epoll
+// backend), and then calls done. Queue it on c's output stream with
+// netserver's QueueOp.
+func (s *Server) FileOp(head []byte, f *os.File, off, n int64, done func(failed bool)) netserver.Op {
+	return s.sender.TransferHead(head, f, off, n, done)
+}

@@ -17,7 +17,7 @@ const (
 // armAccept puts an accept on listener i.
 func (l *loop) armAccept(i int) {
 	ln := &l.listeners[i]
-	if ln.armed || ln.closed || l.stopping {
+	if ln.armed || ln.closed || l.acceptStopped() {
 		return
 	}
 	id, t, ok := l.tbl.Acquire()
@@ -52,7 +52,7 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 		l.newConn(int(cqe.Res))
 		switch {
 		case more:
-		case l.stopping:
+		case l.acceptStopped():
 			// A single-shot accept that completed before the stop's
 			// cancel reached it: it is not re-armed, so nothing else
 			// would close the listener until the loop ends.
@@ -63,7 +63,7 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 		return
 	}
 	errno := unix.Errno(-cqe.Res)
-	if l.stopping {
+	if l.acceptStopped() {
 		if !more {
 			l.closeListener(ln)
 		}
@@ -118,4 +118,35 @@ func (l *loop) newConn(fd int) {
 	if cl = l.client(c); cl != nil && cl.state == stOpen {
 		l.armRecv(c, cl)
 	}
+}
+
+// acceptStopped reports whether the loop accepts no more connections.
+func (l *loop) acceptStopped() bool { return l.stopping || l.noAccept }
+
+// stopAccepting closes the loop's listeners: an armed accept is cancelled
+// and its last completion closes its listener.
+func (l *loop) stopAccepting() {
+	l.noAccept = true
+	for i := range l.listeners {
+		ln := &l.listeners[i]
+		ln.retryAt = 0
+		if ln.armed {
+			l.cancelTask(tasks.ID(ln.acceptID))
+		} else {
+			l.closeListener(ln) // backing off after an accept error, or never armed
+		}
+	}
+}
+
+// StopAccepting closes the listeners while the open connections are
+// served on: the first step of a drain (the net/http adapter's Shutdown
+// waits for its handlers in between). Shutdown or Close still ends the
+// rest.
+func (s *Server) StopAccepting() error {
+	for i, l := range s.loops {
+		if err := s.RunOnLoop(i, l.stopAccepting); err != nil {
+			return err
+		}
+	}
+	return nil
 }

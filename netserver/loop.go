@@ -95,6 +95,7 @@ type loop struct {
 	nextSweep int64
 	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
+	noAccept  bool // StopAccepting: listeners closed, clients served on
 	abort     bool
 	cnt       counters
 	pub       published
@@ -458,7 +459,7 @@ func (l *loop) markDirty(c ClientNum, cl *client) {
 func (l *loop) timers() {
 	for i := range l.listeners {
 		ln := &l.listeners[i]
-		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.stopping {
+		if ln.retryAt != 0 && l.now >= ln.retryAt && !l.acceptStopped() {
 			ln.retryAt = 0
 			l.armAccept(i)
 		}
@@ -488,14 +489,8 @@ func (l *loop) beginStop(abort bool) {
 	}
 	l.stopping = true
 	l.abort = l.abort || abort
-	for i := range l.listeners {
-		ln := &l.listeners[i]
-		ln.retryAt = 0
-		if ln.armed {
-			l.cancelTask(tasks.ID(ln.acceptID)) // its last completion closes the listener
-		} else {
-			l.closeListener(ln) // backing off after an accept error, or never armed
-		}
+	if !l.noAccept {
+		l.stopAccepting()
 	}
 	l.forEachOpen(func(c ClientNum, cl *client) {
 		if abort || cl.kind == kindEvent {

@@ -2,6 +2,7 @@ package netserver
 
 import (
 	"io"
+	"net"
 	"testing"
 	"time"
 )
@@ -55,4 +56,27 @@ func TestShutdownWrite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// StopAccepting closes the listeners on both backends: new connections are
+// refused while the open ones are served on.
+func TestBackendsStopAccepting(t *testing.T) {
+	onBackends(t, func(t *testing.T, kind string) {
+		s := startOn(t, kind, Config{Loops: 2}, &echoHandler{})
+		c := dial(t, s)
+		if err := s.StopAccepting(); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the listener closed", func() bool {
+			nc, err := net.DialTimeout("tcp", s.Addr().String(), time.Second)
+			if err == nil {
+				nc.Close()
+			}
+			return err != nil
+		})
+		c.Write([]byte("still"))
+		if got := readFull(t, c, 5); string(got) != "still" {
+			t.Fatalf("open connection got %q", got)
+		}
+	})
 }
