@@ -163,10 +163,22 @@ type outcome struct {
 	notes     []string // the handler's
 }
 
-func (o *outcome) String() string {
+func (o *outcome) String() string { return o.render(true) }
+
+// render shows o, with the reason phrases of the status lines or without
+// them. Only the ReasonPhrases case compares them, so that a phrase worded
+// differently (it is informational, RFC 9112 §4) does not hide what else
+// a case would find.
+func (o *outcome) render(reasons bool) string {
 	var b strings.Builder
 	for i, x := range o.exchanges {
-		fmt.Fprintf(&b, "response %d: %s\n", i, x.status)
+		status := x.status
+		if !reasons && x.code != 0 {
+			if i := strings.Index(status, " "+strconv.Itoa(x.code)); i >= 0 {
+				status = status[:i+4]
+			}
+		}
+		fmt.Fprintf(&b, "response %d: %s\n", i, status)
 		for _, h := range x.header {
 			fmt.Fprintf(&b, "  %s\n", h)
 		}
@@ -717,6 +729,12 @@ type diffCase struct {
 	// expected from net/http and from the adapter where they differ on
 	// purpose (0: no response). Nothing else is compared.
 	stdCode, adapterCode int
+	// reasons compares the reason phrases of the status lines too.
+	reasons bool
+	// differs marks a known mismatch of the adapter, to be fixed there: the
+	// case is skipped with this text while the outcomes differ, and fails
+	// once they match, so that the mark is removed.
+	differs string
 }
 
 // hf makes a handler that needs no probe.
@@ -796,6 +814,28 @@ func runCase(t *testing.T, c diffCase, mode string, serve server) *outcome {
 // (net/http's) as c says they must compare.
 func compare(t *testing.T, c diffCase, std, got *outcome, name string) {
 	t.Helper()
+	if c.differs != "" && name == "adapter" {
+		var d string
+		switch {
+		case c.stdCode != 0 || c.adapterCode != 0:
+			if firstCode(std) != c.stdCode || firstCode(got) != c.adapterCode {
+				d = fmt.Sprintf("net/http %d, adapter %d", firstCode(std), firstCode(got))
+			}
+		case c.statusOnly:
+			if std.codes() != got.codes() {
+				d = fmt.Sprintf("net/http %s, adapter %s", std.codes(), got.codes())
+			}
+		default:
+			if s, g := std.render(c.reasons), got.render(c.reasons); s != g {
+				d = lineDiff(s, g)
+			}
+		}
+		if d == "" {
+			t.Errorf("case marked %q now matches net/http: remove the mark", c.differs)
+			return
+		}
+		t.Skipf("adapter differs: %s\n%s", c.differs, d)
+	}
 	switch {
 	case c.stdCode != 0 || c.adapterCode != 0:
 		if code := firstCode(std); code != c.stdCode {
@@ -810,7 +850,7 @@ func compare(t *testing.T, c diffCase, std, got *outcome, name string) {
 			t.Errorf("status codes differ\nnet/http:\n%s\n%s:\n%s", s, name, g)
 		}
 	default:
-		if s, g := std.String(), got.String(); s != g {
+		if s, g := std.render(c.reasons), got.render(c.reasons); s != g {
 			t.Errorf("outcomes differ\n--- net/http\n%s--- %s\n%s--- diff (-net/http +%s)\n%s", s, name, g, name, lineDiff(s, g))
 		}
 	}

@@ -1,17 +1,50 @@
 package stdhttp_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"testing"
+
+	uhttp "github.com/uringnet/uringnet/http"
+	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/stdhttp"
 )
 
-// serveAdapter starts the adapter side of the differential tests. Until the
-// adapter lands it is net/http again, which checks the harness: every case
-// must pass.
-// adapterIsStd says serveAdapter is net/http: the cases where the adapter
-// differs on purpose then expect net/http's answer.
-const adapterIsStd = true
+// adapterIsStd says serveAdapter is net/http (as it was until the adapter
+// landed): the cases where the adapter differs on purpose then expect
+// net/http's answer. The -diffself flag does the same at run time.
+const adapterIsStd = false
 
+// serveAdapter starts the adapter side of the differential tests: the
+// handler on stdhttp.Server over one loop, on 127.0.0.1 (port chosen by
+// the system), shut down when the test ends.
 func serveAdapter(t *testing.T, h http.Handler, o serverOpts) string {
-	return serveStd(t, h, o)
+	t.Helper()
+	s := &stdhttp.Server{
+		Addr:              "127.0.0.1:0",
+		Handler:           h,
+		ReadHeaderTimeout: o.readHeaderTimeout,
+		MaxHeaderBytes:    o.maxHeaderBytes,
+		ErrorLog:          quietLog,
+		Native:            uhttp.Config{Net: netserver.Config{Loops: 1}},
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("adapter Shutdown: %v", err)
+		}
+		s.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("adapter Serve: %v", err)
+		}
+	})
+	<-s.Ready()
+	return s.BoundAddr().String()
 }
