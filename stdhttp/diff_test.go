@@ -777,7 +777,7 @@ func TestDiff(t *testing.T) {
 						c.adapterCode = c.stdCode // net/http against itself
 					}
 					if testing.Verbose() {
-						t.Logf("net/http:\n%s", std)
+						t.Logf("net/http:\n%s%s:\n%s", std, adapterName, got)
 					}
 					compare(t, c, std, got, adapterName)
 				})

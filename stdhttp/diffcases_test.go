@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -400,6 +401,18 @@ func diffCases() []diffCase {
 			panic(http.ErrAbortHandler)
 		}), req: get("/")},
 
+		// Nothing reached the client yet (the write is buffered, the status
+		// not flushed): the adapter still answers 500, dropping what the
+		// handler wrote, where net/http closes.
+		{name: "PanicAfterSmallWrite", stdCode: 0, adapterCode: 500, handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "buffered, never flushed")
+			panic("boom")
+		}), req: get("/")},
+		{name: "PanicAfterWriteHeader", stdCode: 0, adapterCode: 500, handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			panic("boom")
+		}), req: get("/")},
+
 		// Hijack.
 		{name: "HijackEcho", notes: 1, handler: func(p *probe) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -551,6 +564,41 @@ func diffCases() []diffCase {
 		{name: "FileServerStripPrefix", handler: func(*probe) http.Handler {
 			return http.StripPrefix("/static/", http.FileServer(http.Dir(filesDir())))
 		}, req: get("/static/page.html", [2]string{"Range", "bytes=0-8"})},
+		{name: "ServeFileHEADRange", handler: serveFile("digits.txt"), req: &reqSpec{method: "HEAD", target: "/",
+			header: [][2]string{{"Range", "bytes=3-9"}}}},
+		{name: "ServeFileIfNoneMatchStar", handler: serveFile("hello.txt", [2]string{"ETag", `"v3"`}),
+			req: get("/", [2]string{"If-None-Match", "*"})},
+		{name: "ReadFromFile", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(filesDir() + "/big.bin")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer f.Close()
+			io.Copy(w, f) // io.ReaderFrom with an *os.File, no Content-Length
+		}), req: get("/")},
+		{name: "ReadFromFileWithLength", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(filesDir() + "/big.bin")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer f.Close()
+			w.Header().Set("Content-Length", strconv.Itoa(len(bigFile)))
+			w.Header().Set("Content-Type", "application/octet-stream")
+			io.Copy(w, f)
+		}), req: get("/")},
+		{name: "ReadFromAfterWrite", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(filesDir() + "/hello.txt")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer f.Close()
+			io.WriteString(w, "prefix: ")
+			w.(io.ReaderFrom).ReadFrom(f)
+			io.WriteString(w, " :suffix")
+		}), req: get("/")},
 		{name: "ServeContentReader", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			http.ServeContent(w, r, "notes.txt", fileTime, strings.NewReader("served from memory"))
 		}), req: get("/", [2]string{"Range", "bytes=7-10"})},
@@ -669,6 +717,16 @@ func diffCases() []diffCase {
 		// net/http keeps "#frag" in the path, uringnet answers 400.
 		{name: "StrictFragmentInTarget", handler: echo, stdCode: 200, adapterCode: 400, raw: []step{
 			send("GET /path#frag HTTP/1.1\r\nHost: a\r\n\r\n"), read("GET")}},
+		// Limits where the adapter takes uringnet's defaults (Limits) and
+		// net/http has none or a larger one.
+		{name: "LimitHeadOver16KiB", handler: echo, stdCode: 200, adapterCode: 431, raw: []step{
+			send(okHead + "X-Big: " + strings.Repeat("b", 20<<10) + "\r\n\r\n"), read("GET")}},
+		{name: "LimitManyHeaderLines", handler: echo, stdCode: 200, adapterCode: 431, raw: []step{
+			send(okHead + strings.Repeat("X-Many: v\r\n", 150) + "\r\n"), read("GET")}},
+		// (The body is written in the background: the adapter answers at
+		// once and may close before taking it all.)
+		{name: "LimitBodyOver8MiB", handler: hashBody, stdCode: 200, adapterCode: 413, raw: []step{
+			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9437184\r\n\r\n" + pattern(9<<20)), read("POST")}},
 		// A malformed chunk size: net/http hands the handler a body read
 		// error (hashBody answers 200 with it); uringnet's parser answers
 		// 400 itself.
