@@ -45,10 +45,16 @@ var diffSelf = flag.Bool("diffself", false, "differential tests: serve the adapt
 // a server misbehaves.
 const ioTimeout = 10 * time.Second
 
+// trickleGap is the pause between the bytes of a trickled write. The
+// trickled heads never end, so how long the trickle lasts decides nothing.
+const trickleGap = 20 * time.Millisecond
+
 // serverOpts are the server settings a case needs; both servers get the
 // same ones.
 type serverOpts struct {
 	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	idleTimeout       time.Duration
 	maxHeaderBytes    int
 }
 
@@ -69,6 +75,8 @@ func serveStd(t *testing.T, h http.Handler, o serverOpts) string {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: o.readHeaderTimeout,
+		ReadTimeout:       o.readTimeout,
+		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          quietLog,
 	}
@@ -491,6 +499,7 @@ func readReleasing(r io.Reader, marker string, p *probe) ([]byte, error) {
 type step struct {
 	send      string // bytes to write
 	async     bool   // write in the background (the server may not read them all)
+	trickle   bool   // write one byte at a time, trickleGap apart, until a write fails
 	read      string // read a response to a request with this method, and the 1xx before it
 	interim   bool   // with read: read one response, a 1xx expected
 	releaseOn string // with read: release the handler once the body contains this
@@ -499,10 +508,12 @@ type step struct {
 	release   bool   // release the handler
 	hangUp    bool   // close the connection
 	closed    bool   // expect the server to close the connection now
+	drain     bool   // with closed: ignore what comes before the close
 }
 
 func send(s string) step            { return step{send: s} }
 func sendAsync(s string) step       { return step{send: s, async: true} }
+func trickle(s string) step         { return step{send: s, trickle: true} }
 func read(method string) step       { return step{read: method} }
 func read1xx() step                 { return step{read: "GET", interim: true} }
 func readToEOF() step               { return step{readToEOF: true} }
@@ -510,6 +521,7 @@ func waitNotes(n int) step          { return step{wait: n} }
 func releaseHandler() step          { return step{release: true} }
 func hangUp() step                  { return step{hangUp: true} }
 func expectClosed() step            { return step{closed: true} }
+func drainClosed() step             { return step{closed: true, drain: true} }
 func readRelease(m, on string) step { return step{read: m, releaseOn: on} }
 
 // doRaw runs script over a TCP connection to addr. A failed read ends the
@@ -531,6 +543,15 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 					conn.SetWriteDeadline(time.Now().Add(ioTimeout))
 					io.WriteString(conn, s.send)
 				}()
+				continue
+			}
+			if s.trickle {
+				for i := 0; i < len(s.send); i++ {
+					if _, err := io.WriteString(conn, s.send[i:i+1]); err != nil {
+						break // the server gave up on the head
+					}
+					time.Sleep(trickleGap)
+				}
 				continue
 			}
 			conn.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -563,7 +584,7 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 		case s.closed:
 			conn.SetReadDeadline(time.Now().Add(ioTimeout))
 			b, err := io.ReadAll(br)
-			if len(b) > 0 {
+			if len(b) > 0 && !s.drain {
 				o.events = append(o.events, fmt.Sprintf("unexpected bytes %q", b))
 			}
 			o.events = append(o.events, "connection: "+errOrEOF(err))

@@ -25,6 +25,8 @@ func serveAdapter(t *testing.T, h http.Handler, o serverOpts) string {
 		Addr:              "127.0.0.1:0",
 		Handler:           h,
 		ReadHeaderTimeout: o.readHeaderTimeout,
+		ReadTimeout:       o.readTimeout,
+		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          quietLog,
 		Native:            uhttp.Config{Net: netserver.Config{Loops: 1}},
