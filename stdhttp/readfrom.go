@@ -95,7 +95,8 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 		return err
 	}
 	var head []byte
-	if !w.headSent {
+	withHead := !w.headSent
+	if withHead {
 		w.f = w.decide(nil, false)
 		head = w.appendFields(nil, &w.f)
 		w.headSent = true
@@ -104,7 +105,7 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 	w.inflight = true
 	cl.a.queue(cl.c, func() {
 		var h []byte
-		if head != nil {
+		if withHead {
 			h = cl.a.srv.AppendFieldsHead(nil, cl.c, status, head, !hi.haveDate, fr.close)
 		}
 		if err := cl.a.ns.QueueOp(cl.c, cl.a.srv.FileOp(h, f, off, n, w.pieceDone)); err != nil {

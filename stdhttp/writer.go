@@ -210,7 +210,8 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 		return err
 	}
 	var head []byte
-	if !w.headSent {
+	withHead := !w.headSent
+	if withHead {
 		w.f = w.decide(data, false)
 		head = w.appendFields(nil, &w.f)
 		w.headSent = true
@@ -225,7 +226,7 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 	}
 	cl.a.queue(cl.c, func() {
 		var frame []byte
-		if head != nil {
+		if withHead {
 			frame = cl.a.srv.AppendFieldsHead(frame, cl.c, status, head, !hi.haveDate, f.close)
 		}
 		if f.chunked && len(data) > 0 {
@@ -326,7 +327,8 @@ func (w *response) finish() {
 		data = *w.buf
 	}
 	var head []byte
-	if !w.headSent {
+	withHead := !w.headSent
+	if withHead {
 		w.f = w.decide(data, true)
 		head = w.appendFields(nil, &w.f)
 		w.headSent = true
@@ -345,7 +347,7 @@ func (w *response) finish() {
 	cl.a.queue(cl.c, func() {
 		ls := cl.a.scratch(cl.c)
 		out := (*ls)[:0]
-		if head != nil {
+		if withHead {
 			out = cl.a.srv.AppendFieldsHead(out, cl.c, status, head, !hi.haveDate, f.close || short)
 		}
 		if f.chunked && len(data) > 0 {
