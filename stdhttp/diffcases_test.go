@@ -286,6 +286,19 @@ func diffCases() []diffCase {
 			})
 		}, req: &reqSpec{method: "POST", target: "/", body: strings.Repeat("x", 100)}},
 
+		{name: "ResponseHeaderInjection", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Inj", "a\r\nInjected: yes")
+			w.Header()["X Bad Name"] = []string{"v"}
+			w.Header()["X-Colon:Name"] = []string{"v"}
+			io.WriteString(w, "ok")
+		}), req: get("/")},
+		// net/http's WriteHeader panics on a code out of 100-999; the
+		// adapter's panic answer (500, as for PanicBeforeWrite) follows.
+		{name: "WriteHeaderInvalidCode", stdCode: 0, adapterCode: 500, handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(1000) // net/http panics: an invalid code
+			io.WriteString(w, "never")
+		}), req: get("/")},
+
 		// Streaming and Flush.
 		{name: "StreamFlushes", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			for i := range 5 {
@@ -317,6 +330,25 @@ func diffCases() []diffCase {
 				p.note("write deadline %v, read deadline %v, flush %v", e1, e2, e3)
 			})
 		}, req: get("/")},
+
+		{name: "ReadBodyAfterFlush", notes: 1, differs: "the body can still be read after a Flush (net/http: \"http: invalid Read on closed Body\" unless EnableFullDuplex)", handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "flushed first;")
+				w.(http.Flusher).Flush()
+				b, err := io.ReadAll(r.Body)
+				p.note("body after flush %q: %v", b, err)
+			})
+		}, rawOnly: true, req: &reqSpec{method: "POST", target: "/", body: "small body"}},
+		{name: "EnableFullDuplex", notes: 1, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				err := http.NewResponseController(w).EnableFullDuplex()
+				p.note("EnableFullDuplex: %v", err)
+				io.WriteString(w, "first;")
+				w.(http.Flusher).Flush()
+				b, err := io.ReadAll(r.Body)
+				fmt.Fprintf(w, "body %q %v", b, err)
+			})
+		}, req: &reqSpec{method: "POST", target: "/", body: "duplex body"}},
 
 		// Trailers.
 		{name: "TrailerDeclared", differs: "trailer values set after the body are also sent in the head", handler: hf(func(w http.ResponseWriter, r *http.Request) {
@@ -624,6 +656,10 @@ func diffCases() []diffCase {
 		{name: "RequestMultipleValues", handler: echo, req: get("/",
 			[2]string{"Accept", "text/html"}, [2]string{"Accept", "text/plain"}, [2]string{"X-List", "1, 2"},
 			[2]string{"Cookie", "a=1"}, [2]string{"Cookie", "b=2"})},
+		{name: "ContentLengthLeadingZeros", handler: echo, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 005\r\n\r\nhello"), read("POST")}},
+		{name: "EmptyHost", handler: echo, raw: []step{send("GET / HTTP/1.1\r\nHost:\r\n\r\n"), read("GET")}},
+		{name: "UTF8HeaderValue", handler: echo, raw: []step{send(okHead + "X-U: caf\xc3\xa9 \t\r\n\r\n"), read("GET")}},
 		{name: "CustomMethod", handler: echo, req: &reqSpec{method: "PURGE", target: "/cache?all"}},
 		{name: "SemicolonQuery", handler: echo, req: get("/?a=1;b=2&c=3")},
 		{name: "LongTarget", handler: echo, req: get("/" + strings.Repeat("p", 6000) + "?q=1")},
@@ -742,5 +778,15 @@ func diffCases() []diffCase {
 		// 400 itself.
 		{name: "StrictBadChunkSize", handler: hashBody, stdCode: 200, adapterCode: 400, raw: []step{
 			send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"), read("POST")}},
+		// A higher minor version: net/http serves it as HTTP/1.2, uringnet
+		// answers 505 (RFC 9112 §2.3 says a server SHOULD process it as
+		// the highest 1.x it implements).
+		{name: "StrictHTTP12", handler: echo, stdCode: 200, adapterCode: 505, raw: []step{
+			send("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), read("GET")}},
+		// Transfer-Encoding other than chunked, with a Content-Length: both
+		// reject it, net/http with 501 (unsupported coding), uringnet with
+		// 400 (Transfer-Encoding and Content-Length together).
+		{name: "StrictTEIdentity", handler: echo, stdCode: 501, adapterCode: 400, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\nContent-Length: 2\r\n\r\nhi"), read("POST")}},
 	}
 }
