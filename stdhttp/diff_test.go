@@ -24,6 +24,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -769,6 +770,8 @@ func TestDiff(t *testing.T) {
 	if *diffSelf || adapterIsStd {
 		adapter, adapterName = serveStd, "net/http (self-check)"
 	}
+	testdataDir = t.TempDir()
+	makeFiles(t, testdataDir)
 	cases := diffCases()
 	names := map[string]bool{}
 	for _, c := range cases {
@@ -915,70 +918,51 @@ func lineDiff(a, b string) string {
 	return d.String()
 }
 
-// testdata is the directory the file cases serve, made once per run with
-// fixed modification times so that the conditional requests have fixed
-// answers.
-var (
-	testdataOnce sync.Once
-	testdataDir  string
-)
+// testdataDir is the directory the file cases serve, made by TestDiff
+// with fixed modification times so that the conditional requests have
+// fixed answers.
+var testdataDir string
 
-// fileTime is the modification time of every file in testdata.
+// fileTime is the modification time of every file in testdataDir.
 var fileTime = time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
 
-// bigFile is the content of testdata's big.bin (over 1 MiB).
+// bigFile is the content of big.bin (over 1 MiB).
 var bigFile = pattern(1<<20 + 12345)
 
-// filesDir returns the directory of test files, creating it on first use.
-func filesDir() string {
-	testdataOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stdhttp-diff-")
-		if err != nil {
-			panic(err)
-		}
-		for name, content := range map[string]string{
-			"hello.txt":       "Hello, files!\n",
-			"page.html":       "<!doctype html><title>x</title><p>page</p>\n",
-			"noext":           "<html><body>sniffed</body></html>",
-			"big.bin":         bigFile,
-			"sub/index.html":  "<p>sub index</p>\n",
-			"list/a.txt":      "a\n",
-			"list/b.txt":      "b\n",
-			"digits.txt":      "0123456789abcdefghijklmnopqrstuvwxyz",
-			"empty.txt":       "",
-			"index.html":      "<p>root index</p>\n",
-			"with space.txt":  "space\n",
-			"style.css":       "body{}\n",
-			"script.js":       "let x=1;\n",
-			"data.json":       `{"a":1}`,
-			"unknown.zzzz123": "plain text in an unknown extension\n",
-		} {
-			p := dir + "/" + name
-			if i := strings.LastIndexByte(p, '/'); i > len(dir) {
-				if err := os.MkdirAll(p[:i], 0o755); err != nil {
-					panic(err)
-				}
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				panic(err)
-			}
-			if err := os.Chtimes(p, fileTime, fileTime); err != nil {
-				panic(err)
-			}
-		}
-		testdataDir = dir
-	})
-	return testdataDir
-}
+// filesDir returns the directory of test files.
+func filesDir() string { return testdataDir }
 
-// TestMain removes the test files.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	code := m.Run()
-	if testdataDir != "" {
-		os.RemoveAll(testdataDir)
+// makeFiles writes the test files into dir.
+func makeFiles(t *testing.T, dir string) {
+	t.Helper()
+	for name, content := range map[string]string{
+		"hello.txt":       "Hello, files!\n",
+		"page.html":       "<!doctype html><title>x</title><p>page</p>\n",
+		"noext":           "<html><body>sniffed</body></html>",
+		"big.bin":         bigFile,
+		"sub/index.html":  "<p>sub index</p>\n",
+		"list/a.txt":      "a\n",
+		"list/b.txt":      "b\n",
+		"digits.txt":      "0123456789abcdefghijklmnopqrstuvwxyz",
+		"empty.txt":       "",
+		"index.html":      "<p>root index</p>\n",
+		"with space.txt":  "space\n",
+		"style.css":       "body{}\n",
+		"script.js":       "let x=1;\n",
+		"data.json":       `{"a":1}`,
+		"unknown.zzzz123": "plain text in an unknown extension\n",
+	} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, fileTime, fileTime); err != nil {
+			t.Fatal(err)
+		}
 	}
-	os.Exit(code)
 }
 
 // pattern returns n bytes of a repeating, position-dependent text, so that

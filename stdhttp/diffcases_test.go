@@ -183,7 +183,7 @@ func diffCases() []diffCase {
 			w.Header().Set("Content-Type", "text/plain")
 			w.WriteHeader(http.StatusOK)
 			io.WriteString(w, "after hints")
-		}), req: get("/"), rawOnly: false},
+		}), req: get("/")},
 		{name: "EarlyHints103Raw", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Link", "</style.css>; rel=preload")
 			w.WriteHeader(http.StatusEarlyHints)
