@@ -302,7 +302,7 @@ func errClass(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Sprintf("timeout (%v)", ioTimeout)
+		return "timeout"
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
