@@ -11,14 +11,12 @@ import (
 // is built on them. They change nothing for handlers that do not call
 // them.
 
-// AppendFieldsHead appends a response head for c's current request to
-// dst: the status line, Date (when date is set), fields as given
-// (complete "Name: value\r\n" lines, which the caller has checked), the
-// Connection field the request calls for and the empty line. The caller
-// frames the body itself (Content-Length or Transfer-Encoding among
-// fields). close makes the connection close after this response. It tells
-// the access log the status. Call it on c's loop.
-func (s *Server) AppendFieldsHead(dst []byte, c netserver.ClientNum, status int, fields []byte, date, close bool) []byte {
+// AppendHeadStart appends the start of a response head for c's current
+// request to dst: the status line, and Date when date is set. The caller
+// appends its header fields (complete "Name: value\r\n" lines, which it
+// has checked; the body's framing among them) and ends the head with
+// AppendHeadEnd. It tells the access log the status. Call it on c's loop.
+func (s *Server) AppendHeadStart(dst []byte, c netserver.ClientNum, status int, date bool) []byte {
 	ls, cn := s.conn(c)
 	if cn == nil || !cn.responding {
 		return dst
@@ -29,7 +27,17 @@ func (s *Server) AppendFieldsHead(dst []byte, c netserver.ClientNum, status int,
 	if date {
 		dst = ls.date.Append(dst, now)
 	}
-	dst = append(dst, fields...)
+	return dst
+}
+
+// AppendHeadEnd ends a head begun with AppendHeadStart: the Connection
+// field the request calls for, and the empty line. close makes the
+// connection close after this response. Call it on c's loop.
+func (s *Server) AppendHeadEnd(dst []byte, c netserver.ClientNum, close bool) []byte {
+	_, cn := s.conn(c)
+	if cn == nil || !cn.responding {
+		return dst
+	}
 	if close {
 		cn.keepAlive = false
 	}

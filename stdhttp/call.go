@@ -50,19 +50,6 @@ func newCall(a *Handler, c netserver.ClientNum, req *uhttp.Request, remote strin
 	return cl
 }
 
-// serve runs the handler on the calling goroutine and finishes the
-// response.
-func (cl *call) serve() {
-	for cl != nil {
-		cl.run()
-		next := cl.a.slots.release()
-		if next != nil {
-			next.a.ns.RunOnLoop(next.c.Loop(), func() { next.resume(pauseWaiting) })
-		}
-		cl = next
-	}
-}
-
 // run calls the handler and ends the response, whatever the handler did.
 func (cl *call) run() {
 	defer cl.cancel()

@@ -151,12 +151,10 @@ func (a *Handler) HTTPRead(req *uhttp.Request, c netserver.ClientNum, failed boo
 	if req.Expect100 {
 		a.srv.DeferContinue(c) // sent when the handler first reads the body
 	}
-	if !a.slots.acquire(cl) {
+	if !a.slots.start(cl) {
 		a.cnt.waited.Add(1)
 		cl.pause(pauseWaiting)
-		return
 	}
-	go cl.serve()
 }
 
 // HTTPBody hands body bytes to the request's reader.
@@ -201,53 +199,6 @@ func (a *Handler) ended(cl *call) {
 	if cs := a.conns.Get(cl.c); cs != nil && cs.cur == cl {
 		cs.cur = nil
 	}
-}
-
-// slots bounds the handlers running at once; requests over the bound wait
-// in order of arrival.
-type slots struct {
-	mu      sync.Mutex
-	max     int
-	running int
-	waiting []*call
-}
-
-// acquire takes a slot for cl, or queues it and returns false.
-func (s *slots) acquire(cl *call) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.running < s.max {
-		s.running++
-		return true
-	}
-	s.waiting = append(s.waiting, cl)
-	return false
-}
-
-// release gives a slot back, or hands it to the first waiting request
-// whose client is still there, which it returns.
-func (s *slots) release() *call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for len(s.waiting) > 0 {
-		cl := s.waiting[0]
-		s.waiting[0] = nil
-		s.waiting = s.waiting[1:]
-		if len(s.waiting) == 0 {
-			s.waiting = nil
-		}
-		if !cl.isGone() {
-			return cl
-		}
-	}
-	s.running--
-	return nil
-}
-
-func (s *slots) load() (running, waiting int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.running, len(s.waiting)
 }
 
 // drain stops accepting, makes responses close their connections and

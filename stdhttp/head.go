@@ -125,9 +125,10 @@ func (w *response) hasPrefixTrailers() bool {
 // writes them) and the framing's, except what the loop writes
 // (Connection) and what the framing decides.
 func (w *response) appendFields(dst []byte, f *framing) []byte {
+	h := w.headHeader()
 	var keyArr [16]string
 	keys := keyArr[:0]
-	for k := range w.header {
+	for k := range h {
 		switch k {
 		case "Content-Length", "Transfer-Encoding", "Connection":
 			continue
@@ -145,7 +146,7 @@ func (w *response) appendFields(dst []byte, f *framing) []byte {
 		if !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
-		for _, v := range w.header[k] {
+		for _, v := range h[k] {
 			dst = appendField(dst, k, v)
 		}
 	}

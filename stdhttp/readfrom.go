@@ -106,7 +106,9 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 	cl.a.queue(cl.c, func() {
 		var h []byte
 		if withHead {
-			h = cl.a.srv.AppendFieldsHead(nil, cl.c, status, head, !hi.haveDate, fr.close)
+			h = cl.a.srv.AppendHeadStart(nil, cl.c, status, !hi.haveDate)
+			h = append(h, head...)
+			h = cl.a.srv.AppendHeadEnd(h, cl.c, fr.close)
 		}
 		if err := cl.a.ns.QueueOp(cl.c, cl.a.srv.FileOp(h, f, off, n, w.pieceDone)); err != nil {
 			w.pieceDone(true)

@@ -28,6 +28,7 @@ const (
 type response struct {
 	cl        *call
 	header    http.Header
+	snap      http.Header // the header as at WriteHeader, once the handler may change it
 	hi        headInfo
 	status    int
 	head      bool // HEAD request
@@ -61,8 +62,23 @@ func (w *response) init(cl *call, req *uhttp.Request) {
 	}
 }
 
-// Header returns the header map the response will carry.
-func (w *response) Header() http.Header { return w.header }
+// Header returns the header map the response will carry. Changes made
+// after WriteHeader do not reach the head (only trailers), as in
+// net/http: the first call after WriteHeader keeps a copy for the head.
+func (w *response) Header() http.Header {
+	if w.wroteHeader && !w.headSent && w.snap == nil {
+		w.snap = w.header.Clone()
+	}
+	return w.header
+}
+
+// headHeader returns the fields the head carries.
+func (w *response) headHeader() http.Header {
+	if w.snap != nil {
+		return w.snap
+	}
+	return w.header
+}
 
 // WriteHeader sends an informational (1xx) head at once, or records the
 // final status.
@@ -227,7 +243,9 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 	cl.a.queue(cl.c, func() {
 		var frame []byte
 		if withHead {
-			frame = cl.a.srv.AppendFieldsHead(frame, cl.c, status, head, !hi.haveDate, f.close)
+			frame = cl.a.srv.AppendHeadStart(frame, cl.c, status, !hi.haveDate)
+			frame = append(frame, head...)
+			frame = cl.a.srv.AppendHeadEnd(frame, cl.c, f.close)
 		}
 		if f.chunked && len(data) > 0 {
 			frame = strconv.AppendUint(frame, uint64(len(data)), 16)
@@ -308,7 +326,9 @@ func (w *response) FlushError() error {
 	return w.flushBuf()
 }
 
-// finish ends the response after the handler returned.
+// finish ends the response after the handler returned: what is left
+// goes out from the loop (finishOp), the head too when it has not gone
+// out yet, built there without copying the body or the header.
 func (w *response) finish() {
 	if w.detached || w.ended {
 		return
@@ -322,56 +342,65 @@ func (w *response) finish() {
 		w.cl.a.ns.RawClose(w.cl.c)
 		return
 	}
+	if err := w.cl.a.ns.QueueOp(w.cl.c, (*finishOp)(w)); err != nil {
+		w.releaseBuf()
+	}
+}
+
+// finishOp is a response's last piece, a netserver.Op run on the loop
+// after the handler returned: the response is the loop's from then on.
+type finishOp response
+
+// Start sends the head (if not sent yet), what is buffered, and the end
+// of a chunked body, then ends the response.
+func (o *finishOp) Start(x *netserver.OpContext) {
+	w := (*response)(o)
+	cl := w.cl
 	var data []byte
 	if w.buf != nil {
 		data = *w.buf
 	}
-	var head []byte
-	withHead := !w.headSent
-	if withHead {
-		w.f = w.decide(data, true)
-		head = w.appendFields(nil, &w.f)
-		w.headSent = true
-	}
+	ls := cl.a.scratch(cl.c)
+	out := (*ls)[:0]
 	short := w.hi.contentLength >= 0 && w.written < w.hi.contentLength && !w.head && bodyAllowed(w.status)
+	if !w.headSent {
+		w.f = w.decide(data, true)
+		w.headSent = true
+		out = cl.a.srv.AppendHeadStart(out, cl.c, w.status, !w.hi.haveDate)
+		out = w.appendFields(out, &w.f)
+		out = cl.a.srv.AppendHeadEnd(out, cl.c, w.f.close || short)
+	}
 	if w.head || !bodyAllowed(w.status) {
 		data = nil
 	}
-	var tail []byte
 	if w.f.chunked {
-		tail = append(tail, "0\r\n"...)
-		tail = w.appendTrailers(tail)
-	}
-	cl, f, status, hi, buf := w.cl, w.f, w.status, w.hi, w.buf
-	w.buf = nil
-	cl.a.queue(cl.c, func() {
-		ls := cl.a.scratch(cl.c)
-		out := (*ls)[:0]
-		if withHead {
-			out = cl.a.srv.AppendFieldsHead(out, cl.c, status, head, !hi.haveDate, f.close || short)
-		}
-		if f.chunked && len(data) > 0 {
+		if len(data) > 0 {
 			out = strconv.AppendUint(out, uint64(len(data)), 16)
 			out = append(out, "\r\n"...)
 			out = append(out, data...)
 			out = append(out, "\r\n"...)
-		} else {
-			out = append(out, data...)
 		}
-		out = append(out, tail...)
-		*ls = out
-		cl.a.ns.Send(cl.c, out)
-		if short {
-			cl.a.ns.RawClose(cl.c) // the promised length never came
-		}
-		cl.a.srv.EndResponse(cl.c)
-		cl.a.ended(cl)
-	}, func() {
-		if buf != nil {
-			w.cl.a.putBuf(buf)
-		}
-	})
+		out = append(out, "0\r\n"...)
+		out = w.appendTrailers(out)
+	} else {
+		out = append(out, data...)
+	}
+	*ls = out
+	cl.a.ns.Send(cl.c, out)
+	w.releaseBuf()
+	if short {
+		cl.a.ns.RawClose(cl.c) // the promised length never came
+	}
+	x.Finish(false)
+	cl.a.srv.EndResponse(cl.c)
+	cl.a.ended(cl)
 }
+
+// Complete is not called: the op submits nothing.
+func (o *finishOp) Complete(*netserver.OpContext, uint64, int32) {}
+
+// Cancel drops the response of a client that closed first.
+func (o *finishOp) Cancel(netserver.ClientNum) { (*response)(o).releaseBuf() }
 
 // releaseBuf returns the buffer to the pool.
 func (w *response) releaseBuf() {
