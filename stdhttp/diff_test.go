@@ -757,6 +757,10 @@ type diffCase struct {
 	// case is skipped with this text while the outcomes differ, and fails
 	// once they match, so that the mark is removed.
 	differs string
+	// racy says the mismatch of differs shows in some runs only (it
+	// depends on how reads and the handler interleave in the adapter):
+	// a match then passes.
+	racy bool
 }
 
 // hf makes a handler that needs no probe.
@@ -853,6 +857,9 @@ func compare(t *testing.T, c diffCase, std, got *outcome, name string) {
 			if s, g := std.render(c.reasons), got.render(c.reasons); s != g {
 				d = lineDiff(s, g)
 			}
+		}
+		if d == "" && c.racy {
+			return
 		}
 		if d == "" {
 			t.Errorf("case marked %q now matches net/http: remove the mark", c.differs)

@@ -169,7 +169,7 @@ func diffCases() []diffCase {
 			w.WriteHeader(http.StatusInternalServerError) // superfluous: ignored
 			io.WriteString(w, "accepted")
 		}), req: get("/")},
-		{name: "HeaderAfterWriteHeaderIgnored", differs: "header fields set after WriteHeader are sent (net/http sends the header as it was at WriteHeader)", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+		{name: "HeaderAfterWriteHeaderIgnored", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Before", "1")
 			w.WriteHeader(http.StatusOK)
 			w.Header().Set("X-After", "2") // too late: not sent
@@ -351,7 +351,7 @@ func diffCases() []diffCase {
 		}, req: &reqSpec{method: "POST", target: "/", body: "duplex body"}},
 
 		// Trailers.
-		{name: "TrailerDeclared", differs: "trailer values set after the body are also sent in the head", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+		{name: "TrailerDeclared", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Trailer", "X-Sum, X-Count")
 			io.WriteString(w, "body with trailers")
 			w.Header().Set("X-Sum", "abc")
@@ -540,7 +540,7 @@ func diffCases() []diffCase {
 		{name: "PipelinedUntilClose", handler: pathEcho, notes: 2, raw: []step{
 			send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: a\r\n\r\n"),
 			read("GET"), read("GET"), expectClosed()}},
-		{name: "PipelinedLarge", differs: "a large upload pipelined behind a request being answered closes the connection without any response (MaxBuffered) where net/http stops reading", handler: hashBody, raw: []step{
+		{name: "PipelinedLarge", racy: true, differs: "a large upload pipelined behind a request being answered closes the connection without any response (MaxBuffered) where net/http stops reading", handler: hashBody, raw: []step{
 			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000) +
 				"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(pattern(1200000), 70000) + "\r\n"),
 			read("POST"), read("POST")}},
@@ -549,7 +549,7 @@ func diffCases() []diffCase {
 			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000) +
 				"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
 			read("POST"), read("GET")}},
-		{name: "PipelinedLargeSecond", differs: "a large upload pipelined behind a request being answered closes the connection without any response (MaxBuffered) where net/http stops reading", handler: hashBody, raw: []step{
+		{name: "PipelinedLargeSecond", racy: true, differs: "a large upload pipelined behind a request being answered closes the connection without any response (MaxBuffered) where net/http stops reading", handler: hashBody, raw: []step{
 			sendAsync("GET / HTTP/1.1\r\nHost: a\r\n\r\n" +
 				"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000)),
 			read("GET"), read("POST")}},
