@@ -515,18 +515,19 @@ func readReleasing(r io.Reader, marker string, p *probe) ([]byte, error) {
 
 // A step is one action of a raw-socket script.
 type step struct {
-	send      string // bytes to write
-	async     bool   // write in the background (the server may not read them all)
-	trickle   bool   // write one byte at a time, trickleGap apart, until a write fails
-	read      string // read a response to a request with this method, and the 1xx before it
-	interim   bool   // with read: read one response, a 1xx expected
-	releaseOn string // with read: release the handler once the body contains this
-	readToEOF bool   // read raw bytes until the server closes
-	wait      int    // wait for the handler's nth note
-	release   bool   // release the handler
-	hangUp    bool   // close the connection
-	closed    bool   // expect the server to close the connection now
-	drain     bool   // with closed: ignore what comes before the close
+	send      string        // bytes to write
+	async     bool          // write in the background (the server may not read them all)
+	trickle   bool          // write one byte at a time, trickleGap apart, until a write fails
+	read      string        // read a response to a request with this method, and the 1xx before it
+	interim   bool          // with read: read one response, a 1xx expected
+	releaseOn string        // with read: release the handler once the body contains this
+	readToEOF bool          // read raw bytes until the server closes
+	wait      int           // wait for the handler's nth note
+	release   bool          // release the handler
+	hangUp    bool          // close the connection
+	pause     time.Duration // do nothing for this long (lets a server fill the socket buffers)
+	closed    bool          // expect the server to close the connection now
+	drain     bool          // with closed: ignore what comes before the close
 }
 
 func send(s string) step            { return step{send: s} }
@@ -538,6 +539,7 @@ func readToEOF() step               { return step{readToEOF: true} }
 func waitNotes(n int) step          { return step{wait: n} }
 func releaseHandler() step          { return step{release: true} }
 func hangUp() step                  { return step{hangUp: true} }
+func pause(d time.Duration) step    { return step{pause: d} }
 func expectClosed() step            { return step{closed: true} }
 func drainClosed() step             { return step{closed: true, drain: true} }
 func readRelease(m, on string) step { return step{read: m, releaseOn: on} }
@@ -599,6 +601,8 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 			p.release()
 		case s.hangUp:
 			conn.Close()
+		case s.pause > 0:
+			time.Sleep(s.pause)
 		case s.closed:
 			conn.SetReadDeadline(time.Now().Add(ioTimeout))
 			b, err := io.ReadAll(br)

@@ -241,6 +241,50 @@ func diffCases() []diffCase {
 		{name: "LargeResponseChunked", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			writeIn(w, bigResponse, 64<<10)
 		}), req: get("/")},
+		{name: "WriteNil", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Write(nil)
+		}), req: get("/")},
+		{name: "HugeResponseHeader", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Huge", strings.Repeat("h", 100<<10))
+			io.WriteString(w, "after a large head")
+		}), req: get("/")},
+		{name: "ReadFromReader", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(w, strings.NewReader(bigResponse)) // io.ReaderFrom with a reader that is no file
+		}), req: get("/")},
+		{name: "ReadFromFileLimited", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			f, err := os.Open(filesDir() + "/big.bin")
+			if err != nil {
+				http.Error(w, err.Error(), 500)
+				return
+			}
+			defer f.Close()
+			f.Seek(1000, io.SeekStart)
+			w.Header().Set("Content-Length", "1100000")
+			io.CopyN(w, f, 1100000) // an *io.LimitedReader over the file
+		}), req: get("/")},
+		// The client reads nothing for a while: the server's writes wait
+		// for it (no assertion on the wait; the response must be whole).
+		{name: "BackpressureBigResponse", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			writeIn(w, bigResponse, 256<<10)
+		}), raw: []step{send(okHead + "\r\n"), pause(300 * time.Millisecond), read("GET")}},
+		{name: "BackpressureBigFile", handler: fileServer(), raw: []step{
+			send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"), pause(300 * time.Millisecond), read("GET")}},
+		{name: "WriteAfterDisconnect", notes: 3, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p.note("started")
+				<-r.Context().Done() // the client went away
+				var err error
+				written := 0
+				for written < 64<<20 && err == nil {
+					var n int
+					n, err = w.Write([]byte(bigResponse[:64<<10]))
+					w.(http.Flusher).Flush()
+					written += n
+				}
+				p.note("a write failed: %v", err != nil)
+				p.note("context: %v", r.Context().Err())
+			})
+		}, req: &reqSpec{target: "/", hangUpAfter: 1}},
 		{name: "HTTPError", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "I'm a teapot", http.StatusTeapot)
 		}), req: get("/")},
@@ -397,6 +441,11 @@ func diffCases() []diffCase {
 			// net/http announces the close but, before closing, reads the
 			// body the client may send anyway.
 			read("POST"), send("hello"), expectClosed()}},
+		{name: "ExpectContinueChunked", handler: hashBody, clientOnly: true, req: &reqSpec{method: "POST", target: "/",
+			body: "chunked after continue", chunked: true, header: [][2]string{{"Expect", "100-continue"}}}},
+		{name: "ExpectContinueChunkedRaw", handler: hashBody, raw: []step{
+			send("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n"),
+			read1xx(), send("5\r\nhello\r\n0\r\n\r\n"), read("POST")}},
 		{name: "ExpectContinueBodySentAnyway", differs: "no 100 Continue when the body arrived with the head (RFC 9110 §10.1.1 allows omitting it; net/http sends it)", handler: hashBody, raw: []step{
 			send("POST / HTTP/1.1\r\nHost: example.com\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"),
 			read("POST")}},
