@@ -33,6 +33,7 @@ type client struct {
 	socket           bool
 	dirty            bool // on the flush list
 	sending          bool // a send is in flight
+	corked           bool // sends wait for the end of the loop's turn (Cork)
 	needRecv         bool // the recv must be re-armed at the next flush
 	closeAfterWrites bool
 	inflight         int32   // tasks referencing this client

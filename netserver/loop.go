@@ -87,6 +87,8 @@ type loop struct {
 	wakeArmed   bool
 	wakeID      uint64
 	wakePending atomic.Bool
+	handedOff   bool        // a callback readied another goroutine (Handoff)
+	corked      []ClientNum // clients whose sends wait for the end of the turn (Cork)
 	cmdMu       sync.Mutex
 	cmds        []command
 	cmdSpare    []command
@@ -200,8 +202,28 @@ func (l *loop) run(ready chan<- error) {
 	}
 	l.armWake()
 	l.drainCommands()
+	rounds := 0
 	for {
 		l.flush()
+		if l.handedOff && rounds < maxHandoffRounds && !l.stopping {
+			// Let the goroutines the callbacks readied run before the
+			// loop blocks (blocked in the kernel, the loop's thread would
+			// keep the P until sysmon takes it, 20 us to 10 ms, and with
+			// GOMAXPROCS=1 they would wait that long), and take what they
+			// posted in this same turn: corked clients' answers then go
+			// out together.
+			l.handedOff = false
+			rounds++
+			l.wakePending.Store(true) // posts need no wake-up: drained next
+			runtime.Gosched()
+			l.drainCommands()
+			continue
+		}
+		rounds = 0
+		if len(l.corked) > 0 {
+			l.uncork()
+			l.flush()
+		}
 		if l.stopping && l.finished() {
 			return
 		}

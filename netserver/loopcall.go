@@ -57,3 +57,47 @@ func (s *Server) Queued(c ClientNum) int {
 	}
 	return cl.queued
 }
+
+// Handoff tells c's loop that a callback handed work to another goroutine
+// (a net/http handler, say): before the loop next blocks waiting for
+// completions, it yields to the Go scheduler once, so that goroutine runs
+// at once even with GOMAXPROCS=1, instead of waiting for the runtime to
+// take the processor from a thread blocked in the kernel. Call it on c's
+// loop; elsewhere it does nothing.
+func (s *Server) Handoff(c ClientNum) {
+	if l, err := s.loopOf(c); err == nil && l.onLoop() {
+		l.handedOff = true
+	}
+}
+
+// maxHandoffRounds bounds the times one loop turn yields to the goroutines
+// readied by Handoff before it goes to the kernel.
+const maxHandoffRounds = 16
+
+// Cork holds c's sends until the end of the loop's turn: the answers that
+// goroutines readied with Handoff post during the turn (a net/http
+// handler's response to the next pipelined request) then go out with
+// them in one send instead of one each. Call it on c's loop; elsewhere
+// it does nothing.
+func (s *Server) Cork(c ClientNum) {
+	l, err := s.loopOf(c)
+	if err != nil || !l.onLoop() {
+		return
+	}
+	if cl := l.client(c); cl != nil && cl.state == stOpen && !cl.corked {
+		cl.corked = true
+		l.corked = append(l.corked, c)
+	}
+}
+
+// uncork lets the corked clients' sends go.
+func (l *loop) uncork() {
+	for _, c := range l.corked {
+		if cl := l.client(c); cl != nil && cl.corked {
+			cl.corked = false
+			l.markDirty(c, cl)
+		}
+	}
+	clear(l.corked)
+	l.corked = l.corked[:0]
+}

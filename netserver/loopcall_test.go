@@ -128,3 +128,30 @@ type acceptHandler struct {
 }
 
 func (h *acceptHandler) Accept(c ClientNum) { h.accepted <- c }
+
+// Answers made on other goroutines (Handoff) for a corked client go out,
+// in order, on both backends, and with GOMAXPROCS=1 as well.
+func TestBackendsHandoffCork(t *testing.T) {
+	onBackends(t, func(t *testing.T, kind string) {
+		h := &echoHandler{}
+		var s *Server
+		h.onRead = func(data []byte, c ClientNum) bool {
+			msg := append([]byte(nil), data...)
+			s.Cork(c)
+			s.Handoff(c)
+			go s.RunOnLoop(c.Loop(), func() { s.Send(c, msg) })
+			return true
+		}
+		s = startOn(t, kind, Config{Loops: 1}, h)
+		s.Cork(ClientNum(0)) // off the loop: nothing
+		s.Handoff(ClientNum(0))
+		c := dial(t, s)
+		for i := range 50 {
+			msg := []byte{byte('a' + i%26)}
+			c.Write(msg)
+			if got := readFull(t, c, 1); got[0] != msg[0] {
+				t.Fatalf("message %d: got %q, want %q", i, got, msg)
+			}
+		}
+	})
+}

@@ -135,7 +135,7 @@ func (l *loop) service(c ClientNum, cl *client) {
 			if cl = l.client(c); cl == nil || cl.state != stOpen {
 				return
 			}
-		} else if len(cl.outq) > 0 {
+		} else if len(cl.outq) > 0 && !cl.corked {
 			l.startSend(c, cl)
 		}
 	}

@@ -115,6 +115,13 @@ func (cl *call) gone() {
 
 func (cl *call) isGone() bool { return cl.closed.Load() }
 
+// current reports, on the loop, whether the call's connection still waits
+// for its response.
+func (cl *call) current() bool {
+	cs := cl.a.conns.Get(cl.c)
+	return cs != nil && cs.cur == cl
+}
+
 // errClientGone is what a body read or a write returns once the client
 // closed the connection.
 var errClientGone = errors.New("stdhttp: client disconnected")

@@ -154,13 +154,16 @@ func (a *Handler) HTTPRead(req *uhttp.Request, c netserver.ClientNum, failed boo
 	if !a.slots.start(cl) {
 		a.cnt.waited.Add(1)
 		cl.pause(pauseWaiting)
+		return
 	}
+	a.ns.Handoff(c)
 }
 
 // HTTPBody hands body bytes to the request's reader.
 func (a *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 	if cs := a.conns.Get(c); cs != nil && cs.cur != nil && cs.cur.body != nil {
 		cs.cur.body.feed(data, last)
+		a.ns.Handoff(c)
 	}
 }
 
@@ -168,6 +171,7 @@ func (a *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 func (a *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
 	if cs := a.conns.Get(c); cs != nil && cs.cur != nil {
 		cs.cur.w.pieceDone(failed)
+		a.ns.Handoff(c)
 	}
 }
 

@@ -22,7 +22,7 @@ func (cl *call) hijack() (*hijackConn, error) {
 	a := cl.a
 	hc := &hijackConn{ns: a.ns, c: cl.c, local: a.ns.Addr(), notify: make(chan struct{}, 1), wdone: make(chan bool, 1)}
 	ready := make(chan error, 1)
-	a.queue(cl.c, func() {
+	err := a.queue(cl.c, func() {
 		cs := a.conns.Get(cl.c)
 		if cs == nil || cs.cur != cl {
 			ready <- errClientGone
@@ -36,12 +36,10 @@ func (cl *call) hijack() (*hijackConn, error) {
 		}
 		a.cnt.hijacked.Add(1)
 		ready <- nil
-	}, func() {
-		select {
-		case ready <- errClientGone: // the client closed before the op ran
-		default:
-		}
 	})
+	if err != nil {
+		return nil, errClientGone
+	}
 	if err := <-ready; err != nil {
 		return nil, err
 	}
@@ -85,6 +83,7 @@ func (h *hijackConn) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 		h.ns.PauseRead(c)
 	}
 	h.wake()
+	h.ns.Handoff(c)
 }
 
 // RawWrite is called when a Write was sent.
@@ -93,6 +92,7 @@ func (h *hijackConn) RawWrite(data []byte, c netserver.ClientNum, failed bool) {
 	case h.wdone <- failed:
 	default:
 	}
+	h.ns.Handoff(c)
 }
 
 // RawClose ends reads with io.EOF.

@@ -103,7 +103,7 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 	}
 	cl, fr, status, hi := w.cl, w.f, w.status, w.hi
 	w.inflight = true
-	cl.a.queue(cl.c, func() {
+	err := cl.a.queue(cl.c, func() {
 		var h []byte
 		if withHead {
 			h = cl.a.srv.AppendHeadStart(nil, cl.c, status, !hi.haveDate)
@@ -113,7 +113,10 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 		if err := cl.a.ns.QueueOp(cl.c, cl.a.srv.FileOp(h, f, off, n, w.pieceDone)); err != nil {
 			w.pieceDone(true)
 		}
-	}, nil)
+	})
+	if err != nil {
+		w.pieceDone(true)
+	}
 	if err := w.waitPiece(); err != nil {
 		return err
 	}

@@ -37,17 +37,19 @@ func TakeOver(w http.ResponseWriter, f func(req *uhttp.Request, c netserver.Clie
 	cl := rw.cl
 	native := nativeRequest(cl.req, rw.keepAlive)
 	ran := make(chan error, 1)
-	cl.a.queue(cl.c, func() {
+	err := cl.a.queue(cl.c, func() {
+		if !cl.current() {
+			ran <- errClientGone
+			return
+		}
 		cl.a.ended(cl)
 		cl.a.cnt.hijacked.Add(1)
 		f(native, cl.c)
 		ran <- nil
-	}, func() {
-		select {
-		case ran <- errClientGone:
-		default:
-		}
 	})
+	if err != nil {
+		return errClientGone
+	}
 	return <-ran
 }
 

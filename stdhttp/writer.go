@@ -123,7 +123,7 @@ func (w *response) interim(code int) {
 		}
 	}
 	line = append(line, "\r\n"...)
-	w.cl.a.queue(w.cl.c, func() { w.cl.a.ns.Send(w.cl.c, line) }, nil)
+	w.cl.a.queue(w.cl.c, func() { w.cl.a.ns.Send(w.cl.c, line) })
 }
 
 // Write buffers p, sending pieces as the buffer fills.
@@ -240,7 +240,7 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 	if !borrowed && data != nil {
 		w.sending = &data
 	}
-	cl.a.queue(cl.c, func() {
+	err := cl.a.queue(cl.c, func() {
 		var frame []byte
 		if withHead {
 			frame = cl.a.srv.AppendHeadStart(frame, cl.c, status, !hi.haveDate)
@@ -258,7 +258,10 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 		if err := cl.a.ns.RawWritev(cl.c, bufs); err != nil {
 			w.pieceDone(true)
 		}
-	}, nil)
+	})
+	if err != nil {
+		w.pieceDone(true)
+	}
 	if borrowed {
 		return w.waitPiece()
 	}
@@ -342,20 +345,20 @@ func (w *response) finish() {
 		w.cl.a.ns.RawClose(w.cl.c)
 		return
 	}
-	if err := w.cl.a.ns.QueueOp(w.cl.c, (*finishOp)(w)); err != nil {
+	if err := w.cl.a.queue(w.cl.c, w.finishOnLoop); err != nil {
 		w.releaseBuf()
 	}
 }
 
-// finishOp is a response's last piece, a netserver.Op run on the loop
-// after the handler returned: the response is the loop's from then on.
-type finishOp response
-
-// Start sends the head (if not sent yet), what is buffered, and the end
-// of a chunked body, then ends the response.
-func (o *finishOp) Start(x *netserver.OpContext) {
-	w := (*response)(o)
+// finishOnLoop sends the head (if not sent yet), what is buffered, and the
+// end of a chunked body, then ends the response; it runs on the loop after
+// the handler returned, when the response is the loop's.
+func (w *response) finishOnLoop() {
 	cl := w.cl
+	if !cl.current() {
+		w.releaseBuf()
+		return
+	}
 	var data []byte
 	if w.buf != nil {
 		data = *w.buf
@@ -391,16 +394,15 @@ func (o *finishOp) Start(x *netserver.OpContext) {
 	if short {
 		cl.a.ns.RawClose(cl.c) // the promised length never came
 	}
-	x.Finish(false)
 	cl.a.srv.EndResponse(cl.c)
 	cl.a.ended(cl)
+	if cs := cl.a.conns.Get(cl.c); cs != nil && cs.cur != nil && cs.cur != cl {
+		// The next pipelined request started at once: its answer is
+		// likely posted within this loop turn, so this one waits to go
+		// out with it.
+		cl.a.ns.Cork(cl.c)
+	}
 }
-
-// Complete is not called: the op submits nothing.
-func (o *finishOp) Complete(*netserver.OpContext, uint64, int32) {}
-
-// Cancel drops the response of a client that closed first.
-func (o *finishOp) Cancel(netserver.ClientNum) { (*response)(o).releaseBuf() }
 
 // releaseBuf returns the buffer to the pool.
 func (w *response) releaseBuf() {
@@ -428,9 +430,11 @@ func (w *response) failWith500() bool {
 	w.waitPiece()
 	cl := w.cl
 	cl.a.queue(cl.c, func() {
-		cl.a.srv.RespondError(cl.c, http.StatusInternalServerError)
-		cl.a.ended(cl)
-	}, nil)
+		if cl.current() {
+			cl.a.srv.RespondError(cl.c, http.StatusInternalServerError)
+			cl.a.ended(cl)
+		}
+	})
 	return true
 }
 
@@ -493,32 +497,12 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // supports itself.
 func (w *response) Unwrap() http.ResponseWriter { return nil }
 
-// queue runs f on c's loop in c's output stream, after what was written
-// before; done (if not nil) runs after f, or instead of it when c closed
-// first.
-func (a *Handler) queue(c netserver.ClientNum, f, done func()) {
-	if err := a.ns.QueueOp(c, loopOp{f: f, done: done}); err != nil && done != nil {
-		done()
-	}
-}
-
-// loopOp runs a function on the loop as a netserver.Op.
-type loopOp struct{ f, done func() }
-
-func (o loopOp) Start(x *netserver.OpContext) {
-	o.f()
-	if o.done != nil {
-		o.done()
-	}
-	x.Finish(false)
-}
-
-func (loopOp) Complete(*netserver.OpContext, uint64, int32) {}
-
-func (o loopOp) Cancel(netserver.ClientNum) {
-	if o.done != nil {
-		o.done()
-	}
+// queue runs f on c's loop, after what the caller queued before (and
+// so after its writes, which f's own writes follow in c's output). It
+// fails only when the server has stopped. f must check that c still
+// waits for the call.
+func (a *Handler) queue(c netserver.ClientNum, f func()) error {
+	return a.ns.RunOnLoop(c.Loop(), f)
 }
 
 // sortedKeys returns h's keys in order.
