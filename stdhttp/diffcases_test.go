@@ -594,6 +594,40 @@ func diffCases() []diffCase {
 				"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(pattern(1200000), 70000) + "\r\n"),
 			read("POST"), read("POST")}},
 
+		{name: "PipelinedMixed", handler: hf(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/stream":
+				for i := range 3 {
+					fmt.Fprintf(w, "piece %d;", i)
+					w.(http.Flusher).Flush()
+				}
+			case "/hints":
+				w.Header().Set("Link", "</a.css>; rel=preload")
+				w.WriteHeader(http.StatusEarlyHints)
+				io.WriteString(w, "hinted")
+			case "/trailer":
+				w.Header().Set("Trailer", "X-T")
+				io.WriteString(w, "with trailer")
+				w.Header().Set("X-T", "t")
+			case "/big":
+				writeIn(w, bigResponse[:200<<10], 16<<10)
+			default:
+				b, _ := io.ReadAll(r.Body)
+				fmt.Fprintf(w, "%s %s %q", r.Method, r.URL.Path, b)
+			}
+		}), raw: []step{
+			send("GET /stream HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"HEAD /stream HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"GET /hints HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"GET /big HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"GET /trailer HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"POST /post HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody" +
+				"GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"),
+			read("GET"), read("HEAD"), read("GET"), read("GET"), read("GET"), read("POST"), read("GET"), expectClosed()}},
+		{name: "PipelinedExpectContinue", handler: hashBody, raw: []step{
+			send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n" +
+				"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+			read("GET"), read1xx(), send("hello"), read("POST")}},
 		{name: "PipelinedAfterLargeBody", handler: hashBody, raw: []step{
 			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000) +
 				"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
