@@ -59,15 +59,17 @@ type serverOpts struct {
 	maxHeaderBytes    int
 }
 
-// A server starts h with o on 127.0.0.1 (port chosen by the system), stops
-// it when the test ends and returns its address.
-type server func(t *testing.T, h http.Handler, o serverOpts) string
+// A server starts h with o on 127.0.0.1 (port chosen by the system) and
+// returns its address and a function shutting it down gracefully (waiting
+// for the running handlers), which may be called more than once and is
+// called when the test ends.
+type server func(t *testing.T, h http.Handler, o serverOpts) (addr string, shutdown func())
 
 // quietLog discards what the servers log (the panics some cases provoke).
 var quietLog = log.New(io.Discard, "", 0)
 
 // serveStd is the reference: net/http's own server.
-func serveStd(t *testing.T, h http.Handler, o serverOpts) string {
+func serveStd(t *testing.T, h http.Handler, o serverOpts) (string, func()) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,7 +84,7 @@ func serveStd(t *testing.T, h http.Handler, o serverOpts) string {
 		ErrorLog:          quietLog,
 	}
 	go srv.Serve(ln)
-	t.Cleanup(func() {
+	shutdown := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -90,7 +92,8 @@ func serveStd(t *testing.T, h http.Handler, o serverOpts) string {
 		}
 		srv.Close()
 	})
-	return ln.Addr().String()
+	t.Cleanup(shutdown)
+	return ln.Addr().String(), shutdown
 }
 
 // probe is shared by a case's handler and the harness. The handler
@@ -526,6 +529,7 @@ type step struct {
 	release   bool          // release the handler
 	hangUp    bool          // close the connection
 	pause     time.Duration // do nothing for this long (lets a server fill the socket buffers)
+	shutdown  bool          // start a graceful shutdown of the server; wait until it refuses connections
 	closed    bool          // expect the server to close the connection now
 	drain     bool          // with closed: ignore what comes before the close
 }
@@ -539,14 +543,16 @@ func readToEOF() step               { return step{readToEOF: true} }
 func waitNotes(n int) step          { return step{wait: n} }
 func releaseHandler() step          { return step{release: true} }
 func hangUp() step                  { return step{hangUp: true} }
+func shutdown() step                { return step{shutdown: true} }
 func pause(d time.Duration) step    { return step{pause: d} }
 func expectClosed() step            { return step{closed: true} }
 func drainClosed() step             { return step{closed: true, drain: true} }
 func readRelease(m, on string) step { return step{read: m, releaseOn: on} }
 
-// doRaw runs script over a TCP connection to addr. A failed read ends the
-// script (what follows depends on it) after recording the failure.
-func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
+// doRaw runs script over a TCP connection to addr (shutdown stops its
+// server). A failed read ends the script (what follows depends on it)
+// after recording the failure.
+func doRaw(t *testing.T, addr string, script []step, p *probe, shutdown func()) *outcome {
 	t.Helper()
 	o := &outcome{}
 	conn, err := net.DialTimeout("tcp", addr, ioTimeout)
@@ -603,6 +609,9 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 			conn.Close()
 		case s.pause > 0:
 			time.Sleep(s.pause)
+		case s.shutdown:
+			go shutdown()
+			o.events = append(o.events, "shutdown: "+refused(addr))
 		case s.closed:
 			conn.SetReadDeadline(time.Now().Add(ioTimeout))
 			b, err := io.ReadAll(br)
@@ -613,6 +622,21 @@ func doRaw(t *testing.T, addr string, script []step, p *probe) *outcome {
 		}
 	}
 	return o
+}
+
+// refused waits until addr refuses connections (a shutdown has begun), for
+// ioTimeout at most.
+func refused(addr string) string {
+	deadline := time.Now().Add(ioTimeout)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", addr, ioTimeout)
+		if err != nil {
+			return "connections refused"
+		}
+		c.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Sprintf("connections still accepted after %v", ioTimeout)
 }
 
 // errOrEOF is errClass with "closed" for a nil error (io.ReadAll's EOF).
@@ -839,13 +863,13 @@ func TestDiff(t *testing.T) {
 func runCase(t *testing.T, c diffCase, mode string, serve server) *outcome {
 	t.Helper()
 	p := newProbe()
-	addr := serve(t, c.handler(p), c.opts)
+	addr, shutdown := serve(t, c.handler(p), c.opts)
 	var o *outcome
 	switch {
 	case mode == "client":
 		o = doClient(t, addr, c.req, p)
 	case c.raw != nil:
-		o = doRaw(t, addr, c.raw, p)
+		o = doRaw(t, addr, c.raw, p, shutdown)
 	default:
 		script := []step{send(c.req.render())}
 		if c.req.hangUpAfter > 0 {
@@ -853,7 +877,7 @@ func runCase(t *testing.T, c diffCase, mode string, serve server) *outcome {
 		} else {
 			script = append(script, readRelease(c.req.methodOrGet(), c.req.releaseOn))
 		}
-		o = doRaw(t, addr, script, p)
+		o = doRaw(t, addr, script, p, shutdown)
 	}
 	o.notes = p.wait(c.notes)
 	return o

@@ -654,6 +654,26 @@ func diffCases() []diffCase {
 			raw: []step{send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc"), read("POST")}},
 		{name: "ReadHeaderTimeoutMet", opts: serverOpts{readHeaderTimeout: 5 * time.Second}, handler: text("in time"), req: get("/")},
 
+		// A graceful shutdown while a handler runs: the handler finishes,
+		// its response goes out, the connection is closed after it.
+		{name: "ShutdownDuringHandler", notes: 2, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p.note("started")
+				p.note("released %v", p.awaitRelease())
+				io.WriteString(w, "finished")
+			})
+		}, raw: []step{send(okHead + "\r\n"), waitNotes(1), shutdown(), releaseHandler(), read("GET"), expectClosed()}},
+		{name: "ShutdownContext", notes: 2, handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				p.note("started")
+				p.awaitRelease()
+				p.note("context after the shutdown began: %v", r.Context().Err())
+				io.WriteString(w, "finished")
+			})
+		}, raw: []step{send(okHead + "\r\n"), waitNotes(1), shutdown(), releaseHandler(), read("GET"), expectClosed()}},
+		{name: "ShutdownIdleConnection", handler: text("before the shutdown"), raw: []step{
+			send(okHead + "\r\n"), read("GET"), shutdown(), expectClosed()}},
+
 		// Files.
 		{name: "ServeFile", handler: serveFile("hello.txt"), req: get("/")},
 		{name: "ServeFileRange", handler: serveFile("digits.txt"), req: get("/", [2]string{"Range", "bytes=2-5"})},

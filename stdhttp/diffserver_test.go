@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"testing"
 
 	uhttp "github.com/uringnet/uringnet/http"
@@ -19,7 +20,7 @@ const adapterIsStd = false
 // serveAdapter starts the adapter side of the differential tests: the
 // handler on stdhttp.Server over one loop, on 127.0.0.1 (port chosen by
 // the system), shut down when the test ends.
-func serveAdapter(t *testing.T, h http.Handler, o serverOpts) string {
+func serveAdapter(t *testing.T, h http.Handler, o serverOpts) (string, func()) {
 	t.Helper()
 	s := &stdhttp.Server{
 		Addr:              "127.0.0.1:0",
@@ -36,7 +37,7 @@ func serveAdapter(t *testing.T, h http.Handler, o serverOpts) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Serve() }()
-	t.Cleanup(func() {
+	shutdown := sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 		defer cancel()
 		if err := s.Shutdown(ctx); err != nil {
@@ -47,6 +48,7 @@ func serveAdapter(t *testing.T, h http.Handler, o serverOpts) string {
 			t.Errorf("adapter Serve: %v", err)
 		}
 	})
+	t.Cleanup(shutdown)
 	<-s.Ready()
-	return s.BoundAddr().String()
+	return s.BoundAddr().String(), shutdown
 }
