@@ -806,6 +806,10 @@ type diffCase struct {
 	// depends on how reads and the handler interleave in the adapter):
 	// a match then passes.
 	racy bool
+	// race, when set, is a known data race of the adapter that the case
+	// provokes (in some runs): under the race detector, which would fail
+	// the package whatever the case asserts, the case is skipped with it.
+	race string
 }
 
 // hf makes a handler that needs no probe.
@@ -844,6 +848,9 @@ func TestDiff(t *testing.T) {
 			}
 			for _, mode := range modes {
 				t.Run(mode, func(t *testing.T) {
+					if raceEnabled && c.race != "" && adapterName == "adapter" {
+						t.Skipf("adapter differs: data race: %s", c.race)
+					}
 					std := runCase(t, c, mode, serveStd)
 					got := runCase(t, c, mode, adapter)
 					if adapterName != "adapter" {

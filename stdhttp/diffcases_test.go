@@ -269,22 +269,23 @@ func diffCases() []diffCase {
 		}), raw: []step{send(okHead + "\r\n"), pause(300 * time.Millisecond), read("GET")}},
 		{name: "BackpressureBigFile", handler: fileServer(), raw: []step{
 			send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"), pause(300 * time.Millisecond), read("GET")}},
-		{name: "WriteAfterDisconnect", notes: 3, handler: func(p *probe) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				p.note("started")
-				<-r.Context().Done() // the client went away
-				var err error
-				written := 0
-				for written < 64<<20 && err == nil {
-					var n int
-					n, err = w.Write([]byte(bigResponse[:64<<10]))
-					w.(http.Flusher).Flush()
-					written += n
-				}
-				p.note("a write failed: %v", err != nil)
-				p.note("context: %v", r.Context().Err())
-			})
-		}, req: &reqSpec{target: "/", hangUpAfter: 1}},
+		{name: "WriteAfterDisconnect", notes: 3,
+			race: "writer.go: waitPiece returns the piece's buffer to the pool (putBuf, writer.go:417 via :300) while the piece queued on the loop still reads it (sendPiece's func, writer.go:250), after the client went away", handler: func(p *probe) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					p.note("started")
+					<-r.Context().Done() // the client went away
+					var err error
+					written := 0
+					for written < 64<<20 && err == nil {
+						var n int
+						n, err = w.Write([]byte(bigResponse[:64<<10]))
+						w.(http.Flusher).Flush()
+						written += n
+					}
+					p.note("a write failed: %v", err != nil)
+					p.note("context: %v", r.Context().Err())
+				})
+			}, req: &reqSpec{target: "/", hangUpAfter: 1}},
 		{name: "HTTPError", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "I'm a teapot", http.StatusTeapot)
 		}), req: get("/")},
