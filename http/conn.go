@@ -44,10 +44,31 @@ type conn struct {
 	continued    bool // 100 Continue sent (or not needed)
 	holdContinue bool // the handler sends 100 Continue itself (DeferContinue)
 	bodyPaused   bool // the handler paused the body (PauseBody): its clock stops
+	bufPaused    bool // pipelined input waits for a response: reading pauses
+	readPaused   bool // netserver's PauseRead is in effect (either reason)
 	lingering    bool // closing: input is discarded until EOF or the linger timeout
 	inHandler    bool // the input loop runs (no recursion from callbacks)
 	congested    bool // pipelined input waits for the output backlog to drain (RawDrained)
 	logged       bool // the access log has the current request
+}
+
+// pauseBuffered is the input a connection buffers behind a request being
+// answered before reading from it pauses.
+const pauseBuffered = 64 << 10
+
+// syncPause pauses or resumes reading cn as its reasons (PauseBody,
+// pipelined input waiting) say.
+func (s *Server) syncPause(cn *conn) {
+	want := cn.bodyPaused || cn.bufPaused
+	if want == cn.readPaused {
+		return
+	}
+	cn.readPaused = want
+	if want {
+		s.ns.PauseRead(cn.c)
+	} else {
+		s.ns.ResumeRead(cn.c)
+	}
 }
 
 // bodyPiece is the most body data handed to HTTPBody at once while the
@@ -133,6 +154,10 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 		cn.headWait = true
 		cn.since = s.ns.Now(cn.c).UnixNano()
 	}
+	// Input pipelined behind a request being answered waits in the
+	// kernel past pauseBuffered, rather than filling MaxBuffered.
+	cn.bufPaused = cn.responding && !cn.inBody && len(rest) > pauseBuffered
+	s.syncPause(cn)
 	if len(rest) > s.set.maxBuffered && !cn.congested {
 		// More input than a connection may hold while its requests wait
 		// for a slow answer. (While the client is congested, netserver
@@ -239,6 +264,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	cn.expect100 = req.Expect100
 	cn.continued = !req.Expect100
 	cn.holdContinue, cn.bodyPaused = false, false
+	s.syncPause(cn)
 	cn.bodyMode = req.Body
 	cn.inBody = req.Body != BodyNone
 	cn.remaining = req.ContentLength
@@ -394,7 +420,7 @@ func (s *Server) endResponse(ls *loopState, cn *conn) {
 	if cn.bodyPaused {
 		// What is left of the body is read and discarded now.
 		cn.bodyPaused = false
-		s.ns.ResumeRead(cn.c)
+		s.syncPause(cn)
 	}
 	if cn.inBody && (!cn.continued || !cn.keepAlive) {
 		// The body was never asked for, or the connection closes anyway:
@@ -437,6 +463,8 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	cn.lingering = true
 	cn.responding = false
 	cn.inBody = false
+	cn.bodyPaused, cn.bufPaused = false, false
+	s.syncPause(cn) // lingering reads and discards until EOF
 	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
 	if s.set.lingerTimeout == 0 {

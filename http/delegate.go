@@ -76,7 +76,7 @@ func (s *Server) PauseBody(c netserver.ClientNum) {
 	}
 	cn.bodyPaused = true
 	cn.pausedAt = s.ns.Now(c).UnixNano()
-	s.ns.PauseRead(c)
+	s.syncPause(cn)
 }
 
 // ResumeBody undoes PauseBody: reading and the body clock resume. Safe
@@ -89,7 +89,7 @@ func (s *Server) ResumeBody(c netserver.ClientNum) error {
 		}
 		cn.bodyPaused = false
 		cn.bodySince += s.ns.Now(c).UnixNano() - cn.pausedAt
-		s.ns.ResumeRead(c)
+		s.syncPause(cn)
 	})
 }
 

@@ -518,9 +518,9 @@ func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	cn.detached = h
 	cn.responding = false
 	cn.inBody = false
-	if cn.bodyPaused {
-		cn.bodyPaused = false
-		s.ns.ResumeRead(c)
+	if cn.readPaused {
+		cn.bodyPaused, cn.bufPaused = false, false
+		s.syncPause(cn)
 	}
 	if !cn.inHandler {
 		// Not within input: the buffered bytes are handed over here.

@@ -23,8 +23,8 @@ import "golang.org/x/sys/unix"
 // bringing buffers until its cancellation takes effect at the next
 // io_uring_enter, and once re-armed it drains the whole socket receive
 // buffer (megabytes) in one go, faster than congestion can stop it; so a
-// client that has been congested once reads single-shot from then on, one
-// buffer per recv, and what it can have held is one buffer. Held input
+// client that has been congested or paused once reads single-shot from
+// then on, one buffer per recv, and what it can have held is one buffer. Held input
 // does not count against the budget, so that it can never keep the loop
 // over budget by itself (HeldBytes in Stats shows it).
 
@@ -68,12 +68,7 @@ func (l *loop) charge(c ClientNum, cl *client, d int) {
 		switch {
 		case d > 0 && !cl.congested && cl.cost >= limit:
 			cl.congested = true
-			if !cl.singleShot && cl.socket {
-				cl.singleShot = true
-				// Stop the receive buffer from growing further: what the
-				// client can push at us while we wait is what it holds.
-				unix.SetsockoptInt(int(cl.fd), unix.SOL_SOCKET, unix.SO_RCVBUF, congestedRcvBuf)
-			}
+			l.readSingleShot(cl, true)
 			l.cnt.congestions++
 			l.congested++
 			l.stopReading(c, cl)
@@ -85,6 +80,22 @@ func (l *loop) charge(c ClientNum, cl *client, d int) {
 		}
 	}
 	l.checkBudget()
+}
+
+// readSingleShot makes a client that had to be stopped once read one
+// buffer per recv from then on: what a stop can leave us holding is one
+// buffer. shrink also stops its receive buffer from growing (a client
+// that does not read its responses): what it can push at us while we
+// wait is then what the kernel holds. A paused upload keeps its window,
+// or every later upload on the connection would crawl over a long path.
+func (l *loop) readSingleShot(cl *client, shrink bool) {
+	if cl.socket && !cl.singleShot {
+		cl.singleShot = true
+	}
+	if cl.socket && shrink && !cl.shrunk {
+		cl.shrunk = true
+		unix.SetsockoptInt(int(cl.fd), unix.SOL_SOCKET, unix.SO_RCVBUF, congestedRcvBuf)
+	}
 }
 
 // checkBudget starts or ends the loop's over-budget state.
@@ -199,6 +210,7 @@ func (l *loop) setPaused(c ClientNum, cl *client, paused bool) {
 	}
 	cl.paused = paused
 	if paused {
+		l.readSingleShot(cl, false)
 		l.stopReading(c, cl)
 	} else {
 		l.markDirty(c, cl)

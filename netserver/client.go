@@ -34,6 +34,8 @@ type client struct {
 	dirty            bool // on the flush list
 	sending          bool // a send is in flight
 	corked           bool // sends wait for the end of the loop's turn (Cork)
+	shrunk           bool // SO_RCVBUF was set small (congested once)
+	readOnce         bool // a recv brought bytes: later ones may be multishot
 	needRecv         bool // the recv must be re-armed at the next flush
 	closeAfterWrites bool
 	inflight         int32   // tasks referencing this client

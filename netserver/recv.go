@@ -9,7 +9,10 @@ import (
 )
 
 // armRecv puts the automatic recv on connection c: multishot into the
-// buffer ring where the kernel has it, else single-shot.
+// buffer ring where the kernel has it, else single-shot. A connection's
+// first recv is single-shot all the same: a client that sends a request
+// and its body in one write is not read past one buffer before the layer
+// above has seen the request (and perhaps paused the client).
 func (l *loop) armRecv(c ClientNum, cl *client) {
 	if cl.recvID != 0 || cl.state != stOpen || cl.closeAfterWrites {
 		return
@@ -24,7 +27,7 @@ func (l *loop) armRecv(c ClientNum, cl *client) {
 	t.Client = uint64(c)
 	o := l.getOp()
 	switch {
-	case l.multishotRecv && !cl.singleShot:
+	case l.multishotRecv && !cl.singleShot && cl.readOnce:
 		o.PrepRecvMultishot(int(cl.fd), l.buf.Group(), 0)
 	case l.buf != nil:
 		o.PrepRecvSelect(int(cl.fd), l.buf.Group(), 0)
@@ -72,6 +75,7 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 		}
 		l.cnt.bytesIn += uint64(res)
 		cl.lastActive = l.now
+		cl.readOnce = true
 		switch {
 		case cl.state != stOpen:
 		case len(cl.held) > 0 || !l.readable(cl):
@@ -176,6 +180,7 @@ func (l *loop) onUserRead(id tasks.ID, t *tasks.Task, res int32) {
 	if !failed {
 		l.cnt.bytesIn += uint64(res)
 		cl.lastActive = l.now
+		cl.readOnce = true
 	}
 	if kind == opRead {
 		if failed {

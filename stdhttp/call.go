@@ -23,6 +23,7 @@ type call struct {
 	body   *body // nil without a body
 	w      response
 	closed atomic.Bool // the connection is gone
+	left   atomic.Bool // the handler gave up its slot (Hijack, TakeOver)
 
 	// Loop-only.
 	pauses uint8 // why the connection is not read (pauseWaiting, pauseBody)

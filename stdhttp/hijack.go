@@ -43,6 +43,7 @@ func (cl *call) hijack() (*hijackConn, error) {
 	if err := <-ready; err != nil {
 		return nil, err
 	}
+	a.slots.leave(cl)
 	return hc, nil
 }
 
@@ -95,9 +96,14 @@ func (h *hijackConn) RawWrite(data []byte, c netserver.ClientNum, failed bool) {
 	h.ns.Handoff(c)
 }
 
-// RawClose ends reads with io.EOF.
+// RawClose ends reads with io.EOF, and a write waiting for a completion
+// that will now go elsewhere (a write posted as the client closed).
 func (h *hijackConn) RawClose(c netserver.ClientNum, cause error) {
 	h.closed.Store(true)
+	select {
+	case h.wdone <- true:
+	default:
+	}
 	h.mu.Lock()
 	if h.rerr == nil {
 		h.rerr = io.EOF

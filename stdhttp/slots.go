@@ -37,18 +37,36 @@ func (s *slots) start(cl *call) bool {
 		return false
 	}
 	s.running++
+	s.dispatch(cl)
+	return true
+}
+
+// dispatch hands cl, which holds a slot, to an idle worker or a new one.
+// It unlocks s.mu.
+func (s *slots) dispatch(cl *call) {
 	if n := len(s.idle); n > 0 {
 		w := s.idle[n-1]
 		s.idle[n-1] = nil
 		s.idle = s.idle[:n-1]
 		s.mu.Unlock()
 		w.ch <- cl
-		return true
+		return
 	}
 	s.mu.Unlock()
 	w := &worker{s: s, ch: make(chan *call, 1)}
 	go w.run(cl)
-	return true
+}
+
+// leave gives up cl's slot while its handler goes on (it hijacked the
+// connection, or handed it to the loops): a hijacked connection is not a
+// request in progress, and must not hold a slot or Shutdown.
+func (s *slots) leave(cl *call) {
+	cl.left.Store(true)
+	if next := s.next(); next != nil {
+		next.a.ns.RunOnLoop(next.c.Loop(), func() { next.resume(pauseWaiting) })
+		s.mu.Lock()
+		s.dispatch(next)
+	}
 }
 
 // run serves calls until none comes for workerIdle.
@@ -58,6 +76,9 @@ func (w *worker) run(cl *call) {
 	for {
 		for cl != nil {
 			cl.run()
+			if cl.left.Load() {
+				break // its slot went on when it left
+			}
 			cl = w.s.next()
 			if cl != nil {
 				next := cl

@@ -50,7 +50,11 @@ func TakeOver(w http.ResponseWriter, f func(req *uhttp.Request, c netserver.Clie
 	if err != nil {
 		return errClientGone
 	}
-	return <-ran
+	if err := <-ran; err != nil {
+		return err
+	}
+	cl.a.slots.leave(cl)
+	return nil
 }
 
 // nativeRequest rebuilds a uringnet Request from r.

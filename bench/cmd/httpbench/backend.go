@@ -154,17 +154,24 @@ func findBackend(v any) string {
 	return ""
 }
 
-// backendNote is the report's sentence on which backend each uringnet peer runs, and what
-// the epoll columns compare; "" without uringnet peers.
+// backendNote is the report's sentences on which backend each uringnet peer runs, and what
+// the epoll and adapter columns compare; "" without uringnet peers.
 func backendNote(peers []*peer) string {
-	var uring, epoll bool
+	var uring, epoll, adapter bool
 	for _, p := range peers {
-		uring = uring || p.backend == uringBackend
+		uring = uring || (p.backend == uringBackend && p.key != "adapter")
 		epoll = epoll || p.key == "epoll"
+		adapter = adapter || p.key == "adapter"
 	}
 	var s string
 	if uring {
 		s += " \"uringnet\" is the demo server on its io_uring backend (" + backendEnv + "=uring)."
+	}
+	if adapter {
+		s += " \"" + adapterName + "\" is net/http's peer, bench/nethttp's ServeMux handler for handler, served by " +
+			"uringnet's net/http adapter (package stdhttp, example/stdhttpd) on the io_uring backend (" + backendEnv +
+			"=uring): uringnet parses and writes, the handlers run on goroutines; \"adapter / peer\" is its throughput " +
+			"as a ratio of each server's, and \"CPU/req adapter / peer\" its CPU per request as a ratio of theirs."
 	}
 	if epoll {
 		s += " \"uringnet (epoll)\" is the same demo server on its epoll backend (" + backendEnv + "=epoll: " +

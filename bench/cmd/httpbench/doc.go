@@ -2,7 +2,9 @@
 // with net/http (bench/nethttp), fasthttp (bench/fasthttpd) and nginx, using wrk. The demo
 // runs twice, as two peers: "uringnet" on its io_uring backend (URINGNET_BACKEND=uring) and
 // "uringnet (epoll)" on its epoll backend (URINGNET_BACKEND=epoll); each must say, in its
-// /stats.json, that it runs the backend asked for, or it is n/a.
+// /stats.json, that it runs the backend asked for, or it is n/a. "uringnet net/http adapter"
+// (peer key "adapter") is net/http's own ServeMux, bench/nethttp's handler for handler,
+// served by uringnet's net/http adapter (package stdhttp: example/stdhttpd) on io_uring.
 //
 //	cd bench && go run ./cmd/httpbench [-duration 3s] [-rounds 3] [-o FILE]
 //
@@ -11,12 +13,14 @@
 // CPU 1. Scenarios: /plaintext with keep-alive, /plaintext with 16 requests pipelined per
 // write, static 4 KiB, 64 KiB and 1 MiB files. Peers alternate run by run (A B C D A B C D
 // ...); the table shows medians, server CPU time per request (from /proc/PID/stat, nginx
-// workers included) and the ratios uringnet / peer and epoll / peer. Each response is checked
-// once before a peer's first run of a scenario, so a 404 is never benchmarked. Then the
-// static files again at a fixed offered rate (-fixed: server CPU per request), and the idle
-// mode (-idle: a fresh server of each peer, N keep-alive connections that made one request
-// each, RSS per connection). With the epoll peer, the report ends with issue 9's floors for
-// the epoll backend, read off this run's tables.
+// workers included) and the ratios uringnet / peer, epoll / peer and adapter / peer. Each
+// response is checked once before a peer's first run of a scenario, so a 404 is never
+// benchmarked. Then plaintext and the static files again at a fixed offered rate (-fixed:
+// server CPU per request; for plaintext, the price of the adapter's handler goroutines against
+// the native callbacks), and the idle mode (-idle: a fresh server of each peer, N keep-alive
+// connections that made one request each, RSS per connection). With the epoll peer, the
+// report ends with issue 9's floors for the epoll backend, and with the adapter peer with
+// issue 10's floors for the adapter (PASS or FAIL), read off this run's tables.
 //
 // wrk is installed with apt-get when it is missing and -install is set. A peer that is not
 // available (uringnet's demo not written yet, nginx not installed) is reported as n/a; the

@@ -18,7 +18,7 @@ func TestFloorsTable(t *testing.T) {
 		"static1m":  {"epoll": {{perSec: 1, bytesPerSec: 9e8}}, "nginx": {{perSec: 2, bytesPerSec: 1e9}}},
 	}
 	idle := map[string]idleResult{"epoll": {before: 10 << 20, after: 10<<20 + 1000*1024}}
-	md := floorsTable(scens, peers, res, idle, 1000).Markdown()
+	md := floorsTable(issue9, scens, peers, res, idle, 1000).Markdown()
 	for _, want := range []string{
 		"| plaintext keep-alive: req/s ≥ 0.90x uringnet's  |    0.95x | yes |",
 		"| plaintext keep-alive: req/s ≥ 1.00x fasthttp's  |    0.99x | no  |",
@@ -31,7 +31,7 @@ func TestFloorsTable(t *testing.T) {
 		}
 	}
 	// Floors whose peer did not run are left out; a failed idle run is n/a.
-	md = floorsTable(scens[:1], peers[:2], res, map[string]idleResult{"epoll": {err: errors.New("x")}}, 1000).Markdown()
+	md = floorsTable(issue9, scens[:1], peers[:2], res, map[string]idleResult{"epoll": {err: errors.New("x")}}, 1000).Markdown()
 	if strings.Contains(md, "fasthttp") || !strings.Contains(md, "n/a KiB | n/a") {
 		t.Errorf("partial floors:\n%s", md)
 	}
@@ -74,5 +74,77 @@ func TestTableEpollColumns(t *testing.T) {
 	}
 	if md := table(scens, []*peer{peers[0], peers[2]}, res, nil).Markdown(); strings.Contains(md, "epoll") {
 		t.Errorf("epoll columns without the epoll peer:\n%s", md)
+	}
+}
+
+// TestIssue10Floors reads issue 10's floors for the adapter, PASS and FAIL both, and the
+// rows pricing its handler goroutines.
+func TestIssue10Floors(t *testing.T) {
+	scens := []scenario{{key: "plaintext", name: "plaintext keep-alive"}, {key: "pipelined", name: "plaintext pipelined x16"}}
+	peers := []*peer{{key: "uringnet", name: "uringnet"}, {key: "adapter", name: adapterName},
+		{key: "nethttp", name: "net/http"}, {key: "fasthttp", name: "fasthttp"}}
+	res := map[string]map[string][]sample{
+		"plaintext": {"adapter": {{perSec: 150}}, "nethttp": {{perSec: 100}}},
+		"pipelined": {"adapter": {{perSec: 390}}, "nethttp": {{perSec: 100}}, "fasthttp": {{perSec: 400}}},
+	}
+	idle := map[string]idleResult{"adapter": {before: 10 << 20, after: 10<<20 + 5000*4200}}
+	tab := floorsTable(issue10, scens, peers, res, idle, 5000)
+	fixed := map[string]map[string][]sample{"plaintext": {
+		"adapter": {{cpuUsPerReq: 6}}, "uringnet": {{cpuUsPerReq: 4}}, "nethttp": {{cpuUsPerReq: 12}},
+	}}
+	handlerCostRows(tab, scens[:1], peers, map[string]float64{"plaintext": 20000}, fixed)
+	md := strings.Join(strings.Fields(tab.Markdown()), " ")
+	for _, want := range []string{
+		"| floor (issue 10) | measured | met |",
+		"| plaintext keep-alive: req/s ≥ 1.50x net/http's | 1.50x | PASS |",
+		"| plaintext pipelined x16: req/s ≥ 4.00x net/http's | 3.90x | FAIL |",
+		"| plaintext pipelined x16: req/s ≥ 1.00x fasthttp's | 0.97x | FAIL |",
+		"| RSS per idle keep-alive connection ≤ 4.00 KiB (5000 connections) | 4.10 KiB | FAIL |",
+		"| plaintext keep-alive at 20000 req/s offered: CPU per request, adapter vs uringnet's native callbacks (no floor) | 6.00 vs 4.00 µs (+2.00 µs, 1.50x) | — |",
+		"adapter vs net/http (no floor) | 6.00 vs 12.00 µs (-6.00 µs, 0.50x) | — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("issue 10 floors lack %q:\n%s", want, tab.Markdown())
+		}
+	}
+	// Without a fixed-load plaintext run, or without the adapter in it, no cost rows.
+	tab = floorsTable(issue10, scens, peers, res, nil, 5000)
+	n := len(tab.Rows)
+	handlerCostRows(tab, nil, peers, nil, fixed)
+	handlerCostRows(tab, scens[:1], peers, map[string]float64{"plaintext": 1}, map[string]map[string][]sample{"plaintext": {}})
+	if len(tab.Rows) != n || n != 3 {
+		t.Errorf("rows = %d, want 3:\n%s", len(tab.Rows), tab.Markdown())
+	}
+	// A peer missing from the fixed runs is n/a.
+	handlerCostRows(tab, scens[:1], peers, map[string]float64{"plaintext": 1},
+		map[string]map[string][]sample{"plaintext": {"adapter": {{cpuUsPerReq: 6}}}})
+	if md := strings.Join(strings.Fields(tab.Markdown()), " "); !strings.Contains(md, "uringnet's native callbacks (no floor) | n/a") {
+		t.Errorf("missing native peer:\n%s", md)
+	}
+}
+
+func TestAdapterColumns(t *testing.T) {
+	scens := []scenario{{key: "plaintext", name: "plaintext keep-alive"}}
+	peers := []*peer{{key: "uringnet", name: "uringnet"}, {key: "epoll", name: "uringnet (epoll)"},
+		{key: "adapter", name: adapterName}, {key: "nethttp", name: "net/http"}}
+	res := map[string]map[string][]sample{"plaintext": {
+		"uringnet": {{perSec: 100, cpuUsPerReq: 10}}, "epoll": {{perSec: 90, cpuUsPerReq: 12}},
+		"adapter": {{perSec: 80, cpuUsPerReq: 15}}, "nethttp": {{perSec: 40, cpuUsPerReq: 30}},
+	}}
+	lines := strings.Split(table(scens, peers, res, nil).Markdown(), "\n")
+	if !strings.HasSuffix(lines[0], "| epoll / peer | CPU/req epoll / peer | adapter / peer | CPU/req adapter / peer |") {
+		t.Errorf("header %q", lines[0])
+	}
+	// net/http's row: adapter / net/http = 2.00x, CPU 0.50x.
+	if row := strings.Join(strings.Fields(lines[5]), " "); !strings.HasSuffix(row, "| 2.25x | 0.40x | 2.00x | 0.50x |") {
+		t.Errorf("net/http row %q", row)
+	}
+	fixed := strings.Split(fixedTable(scens, peers, map[string]float64{"plaintext": 50}, res).Markdown(), "\n")
+	if !strings.HasSuffix(fixed[0], "| CPU/req epoll / peer | CPU/req adapter / peer |") ||
+		!strings.HasSuffix(strings.Join(strings.Fields(fixed[2]), " "), "| — | 1.20x | 1.50x |") {
+		t.Errorf("fixed table:\n%s", strings.Join(fixed, "\n"))
+	}
+	if n := backendNote(peers); !strings.Contains(n, adapterName) || !strings.Contains(n, "\"adapter / peer\"") {
+		t.Errorf("backend note %q", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -42,7 +43,9 @@ type config struct {
 
 // defaultFixed is the fixed-load mode's default: rates well below what every peer serves on
 // one core of the 2-vCPU machine, so no server is saturated and CPU per request compares costs.
-const defaultFixed = "static4k=20000,static64k=8000,static1m=800"
+// Plaintext at a fixed rate puts a price on the net/http adapter's handler goroutines: its CPU
+// per request against the native callbacks' (and net/http's) on the same requests.
+const defaultFixed = "plaintext=20000,static4k=20000,static64k=8000,static1m=800"
 
 // parseFixed reads -fixed: "scenario=rate,...", or "" / "none" for no fixed-load runs.
 func parseFixed(v string) (map[string]float64, []string, error) {
@@ -120,7 +123,31 @@ type sample struct {
 
 const plaintext = "Hello, World!"
 
-var allPeers = []string{"uringnet", "epoll", "nethttp", "fasthttp", "nginx"}
+var allPeers = []string{"uringnet", "epoll", "adapter", "nethttp", "fasthttp", "nginx"}
+
+// adapterName is how the reports name the net/http adapter's peer.
+const adapterName = "uringnet net/http adapter"
+
+// subject is a peer whose ratios to every other server get columns of their own when it
+// runs: uringnet's epoll backend (issue 9) and its net/http adapter (issue 10).
+type subject struct {
+	key   string // the peer's key
+	label string // the columns' "LABEL / peer"
+}
+
+var subjects = []subject{{"epoll", "epoll"}, {"adapter", "adapter"}}
+
+// subjectsIn returns the subjects among peers, in subjects' order.
+func subjectsIn(peers []*peer) []subject {
+	var out []subject
+	for _, s := range subjects {
+		if hasPeer(peers, s.key) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 var allScenarios = []string{"plaintext", "pipelined", "static4k", "static64k", "static1m"}
 
 func main() {
@@ -407,7 +434,18 @@ func run(ctx context.Context, cfg config) error {
 		report.WriteString("\n### The epoll backend against issue 9's floors\n\n")
 		report.WriteString("Read off the tables above: medians of this run's rounds, the epoll backend against the peers " +
 			"in the same run. One run on a shared machine is noisy: a pass or a miss by a few percent is within the noise.\n\n")
-		report.WriteString(floorsTable(scens, peers, results, idle, cfg.idle).Markdown())
+		report.WriteString(floorsTable(issue9, scens, peers, results, idle, cfg.idle).Markdown())
+	}
+	if hasPeer(peers, "adapter") {
+		report.WriteString("\n### The net/http adapter against issue 10's floors\n\n")
+		report.WriteString("Read off the tables above: medians of this run's rounds, the net/http adapter (bench/nethttp's " +
+			"ServeMux, handler for handler, served by stdhttp: example/stdhttpd) against the peers in the same run, net/http " +
+			"serving the same ServeMux. The last rows price the adapter's handler goroutines, with no floor: its CPU per " +
+			"request at a fixed offered rate against uringnet's native callbacks and net/http's. One run on a shared machine " +
+			"is noisy: a pass or a miss by a few percent is within the noise.\n\n")
+		t := floorsTable(issue10, scens, peers, results, idle, cfg.idle)
+		handlerCostRows(t, fixedScens, peers, cfg.fixed, fixedRes)
+		report.WriteString(t.Markdown())
 	}
 	var notes []string
 	for _, p := range peers {
@@ -565,6 +603,16 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 				break
 			}
 			goPeer(cfg.repo, "./example", "uringnet-demo", env, "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
+		case key == "adapter":
+			// The same ServeMux as bench/nethttp, served by the adapter on io_uring.
+			p.name = adapterName
+			env := []string{backendEnv + "=uring"}
+			p.backend = backendOf(env)
+			if _, err := os.Stat(filepath.Join(cfg.repo, "example", "stdhttpd")); err != nil {
+				p.why = "example/stdhttpd (the net/http adapter's server) is not in the repository yet"
+				break
+			}
+			goPeer(cfg.repo, "./example/stdhttpd", "uringnet-stdhttpd", env, "-loops", strconv.Itoa(cfg.loops))
 		case key == "nethttp":
 			p.name = "net/http"
 			goPeer(bench, "./nethttp", "nethttp", nil)
@@ -697,14 +745,26 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 	return sample{
 		perSec:      r.PerSec(),
 		bytesPerSec: r.BytesPerSec(),
-		p50ms:       float64(r.P50) / float64(time.Millisecond),
-		p99ms:       float64(r.P99) / float64(time.Millisecond),
+		p50ms:       latencyMs(r.P50),
+		p99ms:       latencyMs(r.P99),
 		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
 		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.Duration.Seconds(),
 		csPerReq:    float64(cs1-cs0) / float64(r.Requests),
 		rssMiB:      float64(rss) / (1 << 20),
 		errors:      r.Errors,
 	}, nil
+}
+
+// latencyMs returns a wrk latency percentile in milliseconds, or NaN (n/a in the tables)
+// for 0. No response takes 0 µs: wrk says 0 when its coordinated-omission correction
+// (stats_correct) has put counts below the histogram's recorded minimum, where its
+// stats_percentile, which starts at that minimum, never reaches the rank (seen in pipelined
+// runs, whose expected interval between responses is short).
+func latencyMs(d time.Duration) float64 {
+	if d <= 0 {
+		return math.NaN()
+	}
+	return float64(d) / float64(time.Millisecond)
 }
 
 func median(ss []sample, f func(sample) float64) float64 {
@@ -740,14 +800,14 @@ func ratios(sc scenario, base string, bs []sample, p *peer, ss []sample) (rate, 
 	return harness.Ratio(rateOf(sc, bs), rateOf(sc, ss)), harness.Ratio(cpuOf(bs), cpuOf(ss))
 }
 
-// table is the saturated runs' table. With the epoll peer, two more columns compare it
-// with every other server.
+// table is the saturated runs' table. With the epoll or the adapter peer (see subjects),
+// two more columns each compare it with every other server.
 func table(scens []scenario, peers []*peer, results map[string]map[string][]sample, failed map[string]map[string]string) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "req/s", "MB/s", "p50 ms", "p99 ms",
 		"CPU µs/req", "RSS MiB", "socket errors", "uringnet / peer", "CPU/req uringnet / peer"}}
-	epoll := hasPeer(peers, "epoll")
-	if epoll {
-		t.Header = append(t.Header, "epoll / peer", "CPU/req epoll / peer")
+	subj := subjectsIn(peers)
+	for _, s := range subj {
+		t.Header = append(t.Header, s.label+" / peer", "CPU/req "+s.label+" / peer")
 	}
 	for _, sc := range scens {
 		for _, p := range peers {
@@ -769,9 +829,9 @@ func table(scens []scenario, peers []*peer, results map[string]map[string][]samp
 				harness.Num(cpuOf(ss), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.rssMiB }), 1),
 				errs, vs, vsCPU}
-			if epoll {
-				evs, evsCPU := ratios(sc, "epoll", results[sc.key]["epoll"], p, ss)
-				row = append(row, evs, evsCPU)
+			for _, s := range subj {
+				svs, svsCPU := ratios(sc, s.key, results[sc.key][s.key], p, ss)
+				row = append(row, svs, svsCPU)
 			}
 			t.AddRow(row...)
 		}
@@ -779,14 +839,14 @@ func table(scens []scenario, peers []*peer, results map[string]map[string][]samp
 	return t
 }
 
-// fixedTable is the fixed-load mode's table. With the epoll peer, one more column compares
-// its CPU per request with every other server's.
+// fixedTable is the fixed-load mode's table. With the epoll or the adapter peer (see
+// subjects), one more column each compares its CPU per request with every other server's.
 func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, results map[string]map[string][]sample) *harness.Table {
 	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "offered req/s", "req/s", "p50 ms", "p99 ms",
 		"server CPU %", "CPU µs/req", "ctx switches/req", "CPU/req uringnet / peer"}}
-	epoll := hasPeer(peers, "epoll")
-	if epoll {
-		t.Header = append(t.Header, "CPU/req epoll / peer")
+	subj := subjectsIn(peers)
+	for _, s := range subj {
+		t.Header = append(t.Header, "CPU/req "+s.label+" / peer")
 	}
 	for _, sc := range scens {
 		for _, p := range peers {
@@ -801,9 +861,9 @@ func fixedTable(scens []scenario, peers []*peer, rates map[string]float64, resul
 				harness.Num(cpuOf(ss), 2),
 				harness.Num(median(ss, func(s sample) float64 { return s.csPerReq }), 2),
 				vs}
-			if epoll {
-				_, evs := ratios(sc, "epoll", results[sc.key]["epoll"], p, ss)
-				row = append(row, evs)
+			for _, s := range subj {
+				_, svs := ratios(sc, s.key, results[sc.key][s.key], p, ss)
+				row = append(row, svs)
 			}
 			t.AddRow(row...)
 		}

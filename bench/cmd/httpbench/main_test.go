@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/uringnet/uringnet/bench/internal/harness"
 )
@@ -23,8 +25,9 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("parseFlags = %+v", cfg)
 	}
 	def, err := parseFlags(nil)
-	if err != nil || def.conns != 128 || len(def.peers) != 5 || def.idle != 5000 || len(def.scenarios) != 5 || !def.install ||
-		!slices.Equal(def.fixedKeys, []string{"static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 {
+	if err != nil || def.conns != 128 || len(def.peers) != 6 || def.idle != 5000 || len(def.scenarios) != 5 || !def.install ||
+		!slices.Equal(def.fixedKeys, []string{"plaintext", "static4k", "static64k", "static1m"}) || def.fixed["static1m"] != 800 ||
+		def.fixed["plaintext"] != 20000 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	for _, bad := range [][]string{
@@ -118,7 +121,8 @@ func TestList(t *testing.T) {
 }
 
 // TestRunNetHTTP runs the whole harness briefly against net/http (and nginx when it is
-// installed); the uringnet demo is n/a unless example/ exists.
+// installed); the uringnet demo is n/a unless example/ exists, and the net/http adapter
+// unless example/stdhttpd does.
 func TestRunNetHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds servers and runs wrk")
@@ -128,7 +132,8 @@ func TestRunNetHTTP(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "http.md")
 	cfg, err := parseFlags([]string{"-duration", "1s", "-rounds", "1", "-conns", "4", "-install=false",
-		"-peers", "uringnet,epoll,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "static4k=200", "-idle", "50", "-o", out})
+		"-peers", "uringnet,epoll,adapter,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "plaintext=200,static4k=200",
+		"-idle", "50", "-o", out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +147,8 @@ func TestRunNetHTTP(t *testing.T) {
 	md := string(b)
 	for _, want := range []string{"## HTTP:", "| plaintext keep-alive | net/http", "| static 4 KiB         | net/http", "net/http final `stats accepted=",
 		"### Fixed load: server CPU per request", "| static 4 KiB | net/http |           200 |",
-		"### Idle keep-alive connections", "| net/http | 50 |", "### The epoll backend against issue 9's floors"} {
+		"### Idle keep-alive connections", "| net/http | 50 |", "### The epoll backend against issue 9's floors",
+		"### The net/http adapter against issue 10's floors", "| plaintext keep-alive: req/s ≥ 1.50x net/http's |"} {
 		// Column widths depend on which peers ran: compare with spaces collapsed.
 		if !strings.Contains(collapse(md), collapse(want)) {
 			t.Errorf("report lacks %q:\n%s", want, md)
@@ -203,5 +209,19 @@ esac
 	os.WriteFile(filepath.Join(dir, "apt-get"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
 	if _, err := findWrk(true); err == nil || !strings.Contains(err.Error(), "apt-get update") {
 		t.Errorf("failing apt-get: %v", err)
+	}
+}
+
+func TestLatencyMs(t *testing.T) {
+	if got := latencyMs(1500 * time.Microsecond); got != 1.5 {
+		t.Errorf("latencyMs(1.5ms) = %v", got)
+	}
+	// wrk's 0 is "unknown": n/a in the table, and left out of medians.
+	if got := latencyMs(0); !math.IsNaN(got) {
+		t.Errorf("latencyMs(0) = %v, want NaN", got)
+	}
+	ss := []sample{{p99ms: latencyMs(0)}, {p99ms: 2}, {p99ms: 4}}
+	if got := median(ss, func(s sample) float64 { return s.p99ms }); got != 3 {
+		t.Errorf("median without the unknown = %v, want 3", got)
 	}
 }

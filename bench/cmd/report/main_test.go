@@ -297,3 +297,34 @@ func TestRenderEpoll(t *testing.T) {
 		t.Errorf("epoll mentioned without the epoll peer:\n%s\n%s", md, svg)
 	}
 }
+
+// httpAdapterReport is an httpbench report with the net/http adapter as a peer.
+const httpAdapterReport = `## HTTP: uringnet vs net/http, fasthttp, nginx
+
+| scenario             | server                    | req/s  | uringnet / peer | adapter / peer |
+| -------------------- | ------------------------- | -----: | --------------: | -------------: |
+| plaintext keep-alive | uringnet                  | 200000 |               — |          0.60x |
+| plaintext keep-alive | uringnet net/http adapter | 120000 |           1.67x |              — |
+| plaintext keep-alive | net/http                  |  60000 |           3.33x |          2.00x |
+`
+
+func TestRenderAdapter(t *testing.T) {
+	when := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[1], report: httpAdapterReport}})
+	if !strings.Contains(md, `"adapter / peer" columns`) {
+		t.Errorf("markdown does not describe the adapter column:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	for _, want := range []string{comparisons[1].more[1].title, "plaintext keep-alive · net/http", "2.00x"} {
+		if !strings.Contains(texts, want) {
+			t.Errorf("chart lacks %q:\n%s", want, texts)
+		}
+	}
+	if strings.Contains(texts, comparisons[1].more[0].title) {
+		t.Errorf("epoll group without the epoll peer:\n%s", texts)
+	}
+	md, _ = render("go run ./cmd/report", when, []outcome{{c: comparisons[1], report: httpReport}})
+	if strings.Contains(md, "adapter") {
+		t.Errorf("adapter mentioned without the adapter peer:\n%s", md)
+	}
+}

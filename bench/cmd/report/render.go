@@ -21,6 +21,9 @@ var beginRE = regexp.MustCompile(`<!-- report:begin[^>]*-->`)
 // epollName is how the comparisons name uringnet on its epoll backend.
 const epollName = "uringnet (epoll)"
 
+// adapterName is how httpbench names uringnet's net/http adapter.
+const adapterName = "uringnet net/http adapter"
+
 // render builds the generated part of docs/benchmarks.md and the chart from
 // the comparisons' outcomes.
 func render(command string, when time.Time, outs []outcome) (md, svg string) {
@@ -34,6 +37,11 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 		b.WriteString("the same server on its epoll backend (`URINGNET_BACKEND=epoll`), alternated with the other ")
 		b.WriteString("servers in the same runs; the \"epoll / peer\" columns and chart group compare it with each of ")
 		b.WriteString("them, io_uring included.")
+	}
+	if slices.ContainsFunc(outs, func(o outcome) bool { return strings.Contains(o.report, adapterName) }) {
+		b.WriteString(" \"" + adapterName + "\" is net/http's ServeMux, the net/http peer's handler for handler, served ")
+		b.WriteString("by uringnet's net/http adapter (`stdhttp`, handlers on goroutines); the \"adapter / peer\" columns ")
+		b.WriteString("and chart group compare it with each of the other servers.")
 	}
 	b.WriteString("\n\n")
 	b.WriteString("![uringnet throughput as a ratio of each peer's](benchmarks.svg)\n\n")
