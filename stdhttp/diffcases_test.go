@@ -395,6 +395,24 @@ func diffCases() []diffCase {
 			})
 		}, req: &reqSpec{method: "POST", target: "/", body: "duplex body"}},
 
+		{name: "ReadDeadlinePast", notes: 1, differs: "after a body read failed on the read deadline, net/http closes the connection (Connection: close); the adapter keeps it", handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(-time.Second))
+				b, rerr := io.ReadAll(r.Body)
+				p.note("set %v; read %q, ErrDeadlineExceeded %v", err, b, errors.Is(rerr, os.ErrDeadlineExceeded))
+				io.WriteString(w, "answered")
+			})
+		}, raw: []step{send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab"), read("POST")}},
+		{name: "WriteDeadlinePast", notes: 1, differs: "a write deadline already past does not fail Flush with os.ErrDeadlineExceeded (net/http: it does, and nothing is sent); the adapter sends the response in some runs", handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rc := http.NewResponseController(w)
+				err := rc.SetWriteDeadline(time.Now().Add(-time.Second))
+				io.WriteString(w, "never sent")
+				ferr := rc.Flush()
+				p.note("set %v; flush ErrDeadlineExceeded %v", err, errors.Is(ferr, os.ErrDeadlineExceeded))
+			})
+		}, req: get("/")},
+
 		// Trailers.
 		{name: "TrailerDeclared", handler: hf(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Trailer", "X-Sum, X-Count")
@@ -629,6 +647,17 @@ func diffCases() []diffCase {
 			send("GET /first HTTP/1.1\r\nHost: a\r\n\r\n" +
 				"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
 			read("GET"), read1xx(), send("hello"), read("POST")}},
+		{name: "PartialBodyThenPipelined", handler: func(p *probe) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b := make([]byte, 100)
+				n, _ := io.ReadFull(r.Body, b) // the rest is left unread
+				fmt.Fprintf(w, "%s %s read %d", r.Method, r.URL.Path, n)
+			})
+		}, raw: []step{
+			send("POST /cl HTTP/1.1\r\nHost: a\r\nContent-Length: 10000\r\n\r\n" + pattern(10000) +
+				"POST /chunked HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(pattern(5000), 1000) + "\r\n" +
+				"GET /after HTTP/1.1\r\nHost: a\r\n\r\n"),
+			read("POST"), read("POST"), read("GET")}},
 		{name: "PipelinedAfterLargeBody", handler: hashBody, raw: []step{
 			sendAsync("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1500000\r\n\r\n" + pattern(1500000) +
 				"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
