@@ -26,6 +26,7 @@ type body struct {
 	closed    bool  // the handler closed it
 	full      bool  // reading is paused for the buffer's size
 	expect100 bool  // 100 Continue not yet asked for
+	broken    bool  // a Read failed (deadline): the body's end is unknown
 	deadline  time.Time
 	notify    chan struct{} // wakes a waiting Read
 }
@@ -87,6 +88,9 @@ func (b *body) Read(p []byte) (int, error) {
 		deadline := b.deadline
 		b.mu.Unlock()
 		if err := b.wait(deadline); err != nil {
+			b.mu.Lock()
+			b.broken = true // the connection closes after the response
+			b.mu.Unlock()
 			return 0, err
 		}
 		b.mu.Lock()
@@ -164,4 +168,21 @@ func (b *body) noExpect() {
 	b.mu.Lock()
 	b.expect100 = false
 	b.mu.Unlock()
+}
+
+// isBroken reports whether a Read failed before the body's end.
+func (b *body) isBroken() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.broken || (b.err != nil && !b.eof)
+}
+
+// takeUnread returns the bytes received and not read, and closes the body
+// (Hijack hands them to the connection's reader).
+func (b *body) takeUnread() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	buf := b.buf
+	b.buf, b.closed = nil, true
+	return buf
 }

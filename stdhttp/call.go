@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -111,7 +112,7 @@ func (cl *call) gone() {
 	cl.closed.Store(true)
 	cl.cancel()
 	if cl.body != nil {
-		cl.body.fail(errClientGone)
+		cl.body.fail(io.ErrUnexpectedEOF) // as net/http's body cut short
 	}
 	cl.w.pieceDone(true)
 }

@@ -115,6 +115,7 @@ func NewHandler(h http.Handler, o Options) *Handler {
 // once, after uhttp.NewServer and before Serve.
 func (a *Handler) Bind(srv *uhttp.Server) {
 	a.srv, a.ns = srv, srv.Net()
+	a.base = context.WithValue(a.base, http.LocalAddrContextKey, srv.Addr())
 	a.conns = netserver.NewTable[connState](a.ns)
 	a.loops = make([][]byte, a.ns.Loops())
 }

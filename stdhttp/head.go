@@ -83,8 +83,8 @@ func (w *response) decide(p []byte, final bool) framing {
 	if hi.close || w.cl.a.isDraining() {
 		f.close = true
 	}
-	if b := w.cl.body; b != nil && !b.complete() && (b.expectPending() || !w.keepAlive) {
-		f.close = true // the client may still send a body nobody asked for
+	if b := w.cl.body; b != nil && !b.complete() && (b.expectPending() || !w.keepAlive || b.isBroken()) {
+		f.close = true // the client may still send a body nobody asked for, or the rest of one
 	}
 	if bodyAllowed(w.status) && !hi.haveType && !hi.hasCE && !hasTE && len(p) > 0 {
 		f.contentType = http.DetectContentType(p)

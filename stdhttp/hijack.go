@@ -21,6 +21,9 @@ const hijackHigh = 256 << 10
 func (cl *call) hijack() (*hijackConn, error) {
 	a := cl.a
 	hc := &hijackConn{ns: a.ns, c: cl.c, local: a.ns.Addr(), notify: make(chan struct{}, 1), wdone: make(chan bool, 1)}
+	if cl.body != nil {
+		hc.buf = cl.body.takeUnread() // the body's unread bytes come first
+	}
 	ready := make(chan error, 1)
 	err := a.queue(cl.c, func() {
 		cs := a.conns.Get(cl.c)

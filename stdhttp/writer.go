@@ -225,6 +225,12 @@ func (w *response) sendPiece(data []byte, borrowed bool) error {
 	if err := w.waitPiece(); err != nil {
 		return err
 	}
+	if !w.deadline.IsZero() && !time.Now().Before(w.deadline) {
+		// Past the write deadline nothing more goes out, as in net/http.
+		w.err = os.ErrDeadlineExceeded
+		w.cl.a.ns.Abort(w.cl.c)
+		return w.err
+	}
 	var head []byte
 	withHead := !w.headSent
 	if withHead {
@@ -285,8 +291,9 @@ func (w *response) waitPiece() error {
 		defer t.Stop()
 		timeout = t.C
 	}
+	failed := true
 	select {
-	case failed := <-w.done:
+	case failed = <-w.done:
 		if failed && w.err == nil {
 			w.err = errClientGone
 		}
@@ -296,10 +303,13 @@ func (w *response) waitPiece() error {
 		w.err = os.ErrDeadlineExceeded
 	}
 	w.inflight = false
-	if w.sending != nil {
+	if w.sending != nil && !failed {
+		// Sent: the loop is done with it. A failed piece's buffer may
+		// still be read by a write the loop has yet to run: the GC takes
+		// it.
 		w.cl.a.putBuf(w.sending)
-		w.sending = nil
 	}
+	w.sending = nil
 	return w.err
 }
 
@@ -371,7 +381,7 @@ func (w *response) finishOnLoop() {
 		w.headSent = true
 		out = cl.a.srv.AppendHeadStart(out, cl.c, w.status, !w.hi.haveDate)
 		out = w.appendFields(out, &w.f)
-		out = cl.a.srv.AppendHeadEnd(out, cl.c, w.f.close || short)
+		out = cl.a.srv.AppendHeadEnd(out, cl.c, w.f.close)
 	}
 	if w.head || !bodyAllowed(w.status) {
 		data = nil
