@@ -21,29 +21,41 @@ type headInfo struct {
 	trailers      []string // declared in Trailer
 }
 
-// readHead reads h at WriteHeader time.
+// readHead reads h at WriteHeader time, in one pass over its fields.
 func readHead(h http.Header) headInfo {
 	hi := headInfo{contentLength: -1}
-	if v := h.Get("Content-Length"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			hi.contentLength = n
-		} else {
-			h.Del("Content-Length")
+	for k, vs := range h {
+		switch k {
+		case "Content-Type":
+			hi.haveType = true // even empty: the handler asked for none
+			continue
+		case "Date":
+			hi.haveDate = true // even empty: the handler asked for none
+			continue
 		}
-	}
-	hi.te = h.Get("Transfer-Encoding")
-	_, hi.haveType = h["Content-Type"]
-	_, hi.haveDate = h["Date"]
-	hi.hasCE = h.Get("Content-Encoding") != ""
-	for _, v := range h["Connection"] {
-		if httpguts.HeaderValuesContainsToken([]string{v}, "close") {
-			hi.close = true
+		if len(vs) == 0 {
+			continue
 		}
-	}
-	for _, v := range h["Trailer"] {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				hi.trailers = append(hi.trailers, http.CanonicalHeaderKey(k))
+		switch k {
+		case "Content-Length":
+			if n, err := strconv.ParseInt(vs[0], 10, 64); err == nil && n >= 0 {
+				hi.contentLength = n
+			} else {
+				delete(h, k)
+			}
+		case "Transfer-Encoding":
+			hi.te = vs[0]
+		case "Content-Encoding":
+			hi.hasCE = vs[0] != ""
+		case "Connection":
+			hi.close = httpguts.HeaderValuesContainsToken(vs, "close")
+		case "Trailer":
+			for _, v := range vs {
+				for _, k := range strings.Split(v, ",") {
+					if k = strings.TrimSpace(k); k != "" {
+						hi.trailers = append(hi.trailers, http.CanonicalHeaderKey(k))
+					}
+				}
 			}
 		}
 	}

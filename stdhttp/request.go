@@ -29,18 +29,7 @@ func newRequest(ctx context.Context, req *uhttp.Request, remote string) *http.Re
 	if req.Minor == 0 {
 		r.Proto = "HTTP/1.0"
 	}
-	switch req.Form {
-	case uhttp.FormAuthority:
-		r.URL = &url.URL{Host: r.RequestURI}
-	default:
-		u, err := url.ParseRequestURI(r.RequestURI)
-		if err != nil {
-			// The parser checked the target's characters; what url
-			// refuses (an odd escape) is kept raw rather than refused.
-			u = &url.URL{Path: string(req.Path), RawQuery: string(req.Query)}
-		}
-		r.URL = u
-	}
+	r.URL = targetURL(r.RequestURI, req)
 	for i := range req.Headers {
 		f := &req.Headers[i]
 		key := canonicalKey(f.Name)
@@ -58,6 +47,31 @@ func newRequest(ctx context.Context, req *uhttp.Request, remote string) *http.Re
 		delete(r.Header, "Transfer-Encoding")
 	}
 	return r
+}
+
+// targetURL parses the request-target uri as net/http does. An
+// origin-form target without escapes (most of them) needs no parsing:
+// the parser has checked its characters, and its path and query are
+// slices of uri.
+func targetURL(uri string, req *uhttp.Request) *url.URL {
+	switch {
+	case req.Form == uhttp.FormAuthority:
+		return &url.URL{Host: uri}
+	case req.Form == uhttp.FormOrigin && strings.IndexByte(uri, '%') < 0 && len(uri) > 0 && uri[0] == '/':
+		u := &url.URL{Path: uri[:len(req.Path)]}
+		if len(req.Path) < len(uri) {
+			u.RawQuery = uri[len(req.Path)+1:]
+			u.ForceQuery = u.RawQuery == ""
+		}
+		return u
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		// The parser checked the target's characters; what url refuses
+		// (an odd escape) is kept raw rather than refused.
+		u = &url.URL{Path: string(req.Path), RawQuery: string(req.Query)}
+	}
+	return u
 }
 
 // commonKeys are header names most requests carry, already canonical, so
