@@ -134,15 +134,15 @@ func (h *acceptHandler) Accept(c ClientNum) { h.accepted <- c }
 func TestBackendsHandoffCork(t *testing.T) {
 	onBackends(t, func(t *testing.T, kind string) {
 		h := &echoHandler{}
-		var s *Server
 		h.onRead = func(data []byte, c ClientNum) bool {
+			s := h.s
 			msg := append([]byte(nil), data...)
 			s.Cork(c)
 			s.Handoff(c)
 			go s.RunOnLoop(c.Loop(), func() { s.Send(c, msg) })
 			return true
 		}
-		s = startOn(t, kind, Config{Loops: 1}, h)
+		s := startOn(t, kind, Config{Loops: 1}, h)
 		s.Cork(ClientNum(0)) // off the loop: nothing
 		s.Handoff(ClientNum(0))
 		c := dial(t, s)

@@ -21,9 +21,6 @@ const hijackHigh = 256 << 10
 func (cl *call) hijack() (*hijackConn, error) {
 	a := cl.a
 	hc := &hijackConn{ns: a.ns, c: cl.c, local: a.ns.Addr(), notify: make(chan struct{}, 1), wdone: make(chan bool, 1)}
-	if cl.body != nil {
-		hc.buf = cl.body.takeUnread() // the body's unread bytes come first
-	}
 	ready := make(chan error, 1)
 	err := a.queue(cl.c, func() {
 		cs := a.conns.Get(cl.c)
@@ -32,6 +29,11 @@ func (cl *call) hijack() (*hijackConn, error) {
 			return
 		}
 		hc.remote = cs.remoteAddr
+		if cl.body != nil {
+			// The body's unread bytes come first; taken here, on the
+			// loop, after every piece it has read.
+			hc.buf = cl.body.takeUnread()
+		}
 		a.conns.Delete(cl.c) // HTTPClose will not come: the connection is hc's
 		if err := a.srv.Detach(cl.c, hc); err != nil {
 			ready <- err
