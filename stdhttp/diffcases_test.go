@@ -395,14 +395,16 @@ func diffCases() []diffCase {
 			})
 		}, req: &reqSpec{method: "POST", target: "/", body: "duplex body"}},
 
-		{name: "ReadDeadlinePast", notes: 1, handler: func(p *probe) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(-time.Second))
-				b, rerr := io.ReadAll(r.Body)
-				p.note("set %v; read %q, ErrDeadlineExceeded %v", err, b, errors.Is(rerr, os.ErrDeadlineExceeded))
-				io.WriteString(w, "answered")
-			})
-		}, raw: []step{send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab"), read("POST")}},
+		{name: "ReadDeadlinePast", notes: 1, racy: true,
+			differs: "with the read deadline already past, body bytes that came with the head may not have reached the handler's buffer yet (the handler runs beside the loop); net/http's bufio has them",
+			handler: func(p *probe) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(-time.Second))
+					b, rerr := io.ReadAll(r.Body)
+					p.note("set %v; read %q, ErrDeadlineExceeded %v", err, b, errors.Is(rerr, os.ErrDeadlineExceeded))
+					io.WriteString(w, "answered")
+				})
+			}, raw: []step{send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab"), read("POST")}},
 		{name: "WriteDeadlinePast", notes: 1, handler: func(p *probe) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				rc := http.NewResponseController(w)
