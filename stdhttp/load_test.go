@@ -159,6 +159,9 @@ func rawGet(addr, path string, deadline time.Time) (status int, body string, err
 // sleeper's goroutine, slot or loop, it would never be answered and the
 // test would fail at its deadline instead of passing by luck.
 func TestLoadSleepersDoNotDelayFast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a flood of hundreds of connections: not under -short (the old-kernel VM's emulated CPUs)")
+	}
 	const sleepers, fast = 1000, 20
 	ensureNoFile(t, 2*sleepers+2*fast+256) // both ends of every connection are in this process
 
@@ -259,6 +262,9 @@ const heldInputKnown = true
 // body sent only once the server has paused every client it will (which
 // shows what the pause itself holds back).
 func TestLoadBackpressure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a flood of hundreds of connections: not under -short (the old-kernel VM's emulated CPUs)")
+	}
 	for _, tc := range []struct {
 		name      string
 		bodyLater bool
