@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
-	"sync"
 	"sync/atomic"
 
 	uhttp "github.com/uringnet/uringnet/http"
@@ -30,9 +29,6 @@ type call struct {
 
 	// Loop-only.
 	pauses uint8 // why the connection is not read (pauseWaiting, pauseBody)
-
-	mu       sync.Mutex
-	takeover func(*uhttp.Request, netserver.ClientNum) // set by TakeOver
 }
 
 // Reasons a call keeps its connection from being read.

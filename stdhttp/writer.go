@@ -211,11 +211,7 @@ func (w *response) flushBuf() error {
 	}
 	data := *w.buf
 	w.buf = nil
-	err := w.sendPiece(data, false)
-	if err != nil {
-		return err
-	}
-	return nil
+	return w.sendPiece(data, false)
 }
 
 // sendPiece sends data (after the head, if not yet sent) and waits for
