@@ -27,7 +27,14 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		sniffed = n
 	}
 	f, off, n, ok := fileOf(src)
-	if !ok || !w.canSplice(n) {
+	if ok && n <= pieceSize {
+		// A small file is cheaper read into the response's buffer: it
+		// goes out with the head in one write.
+		if k, done, err := w.readSmall(src, n); done {
+			return sniffed + k, err
+		}
+	}
+	if !ok || n <= pieceSize || !w.canSplice(n) {
 		k, err := io.Copy(writerOnly{w}, src)
 		return sniffed + k, err
 	}
@@ -122,4 +129,28 @@ func (w *response) sendFile(f *os.File, off, n int64) error {
 	}
 	w.written += n
 	return nil
+}
+
+// readSmall reads n bytes of src straight into the body buffer when they
+// fit it before the head goes out; done is false when they do not (the
+// caller copies instead).
+func (w *response) readSmall(src io.Reader, n int64) (k int64, done bool, err error) {
+	if w.headSent || w.detached || w.err != nil || !bodyAllowed(w.status) ||
+		(w.hi.contentLength >= 0 && w.written+n > w.hi.contentLength) {
+		return 0, false, nil
+	}
+	if w.buf == nil {
+		w.buf = w.cl.a.getBuf(w.limit() > smallBody)
+	}
+	b := *w.buf
+	if int64(w.limit()-len(b)) < n || int64(cap(b)-len(b)) < n {
+		return 0, false, nil
+	}
+	m, err := io.ReadFull(src, b[len(b):len(b)+int(n)])
+	*w.buf = b[:len(b)+m]
+	w.written += int64(m)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		err = nil // the file was shorter than its size said: what was read goes
+	}
+	return int64(m), true, err
 }

@@ -148,10 +148,7 @@ func (w *response) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	n := len(p)
-	limit := pieceSize
-	if !w.headSent {
-		limit = smallBody
-	}
+	limit := w.limit()
 	for len(p) > 0 {
 		if w.buf == nil || len(*w.buf) == 0 {
 			if len(p) >= limit && w.headSent {
@@ -163,7 +160,7 @@ func (w *response) Write(p []byte) (int, error) {
 				return n, nil
 			}
 			if w.buf == nil {
-				w.buf = w.cl.a.getBuf(w.headSent)
+				w.buf = w.cl.a.getBuf(limit > smallBody)
 			}
 		}
 		k := min(len(p), limit-len(*w.buf))
@@ -179,17 +176,29 @@ func (w *response) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// limit is what the body buffer holds before it goes out: a piece once
+// the head is out; before, smallBody (a response that ends within it gets
+// a Content-Length), or the whole body when the handler's Content-Length
+// says it fits a piece (there is no framing left to decide: head and body
+// go out together when the handler returns).
+func (w *response) limit() int {
+	switch {
+	case w.headSent:
+		return pieceSize
+	case w.hi.contentLength >= 0 && w.hi.contentLength <= pieceSize:
+		return pieceSize
+	}
+	return smallBody
+}
+
 // WriteString is Write for a string, without converting it when it fits
 // the buffer.
 func (w *response) WriteString(s string) (int, error) {
 	if w.wroteHeader && w.err == nil && !w.detached && bodyAllowed(w.status) && !(w.headSent && w.head) &&
 		(w.hi.contentLength < 0 || w.written+int64(len(s)) <= w.hi.contentLength) {
-		limit := pieceSize
-		if !w.headSent {
-			limit = smallBody
-		}
+		limit := w.limit()
 		if w.buf == nil {
-			w.buf = w.cl.a.getBuf(w.headSent)
+			w.buf = w.cl.a.getBuf(limit > smallBody)
 		}
 		if len(*w.buf)+len(s) < limit {
 			*w.buf = append(*w.buf, s...)
