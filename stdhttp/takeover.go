@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	uhttp "github.com/uringnet/uringnet/http"
+	"golang.org/x/net/http/httpguts"
 	"github.com/uringnet/uringnet/netserver"
 )
 
@@ -86,19 +87,7 @@ func nativeRequest(r *http.Request, keepAlive bool) *uhttp.Request {
 		req.Body = uhttp.BodyLength
 	}
 	req.Upgrade = r.ProtoMinor == 1 && r.Header.Get("Upgrade") != "" &&
-		headerHasToken(r.Header["Connection"], "upgrade")
+		httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade")
 	req.Expect100 = strings.EqualFold(r.Header.Get("Expect"), "100-continue")
 	return req
-}
-
-// headerHasToken reports whether a comma-separated list in vs holds token.
-func headerHasToken(vs []string, token string) bool {
-	for _, v := range vs {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
