@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	uhttp "github.com/uringnet/uringnet/http"
-	"golang.org/x/net/http/httpguts"
 	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/net/http/httpguts"
 )
 
 // ErrNotAdapter is returned by TakeOver for a ResponseWriter that is not
