@@ -59,6 +59,23 @@ func chromiumPath(t *testing.T) string {
 func newBrowser(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
+	// Chromium now and then fails to start on a loaded machine (its
+	// wrapper script, its crashpad handler): a start is tried three times.
+	var err error
+	for range 3 {
+		var ctx context.Context
+		if ctx, err = startBrowser(t, path, limit); err == nil {
+			return ctx
+		}
+		t.Logf("starting %s: %v", path, err)
+	}
+	t.Fatalf("starting %s: %v", path, err)
+	return nil
+}
+
+// startBrowser starts a headless chromium with a fresh profile, closed
+// and removed when the test ends.
+func startBrowser(t *testing.T, path string, limit time.Duration) (context.Context, error) {
 	// A fresh profile, removed once the browser has exited (t.TempDir
 	// would race with chromium's last writes).
 	profile, err := os.MkdirTemp("", "uringnet-chromium-")
@@ -98,9 +115,9 @@ func newBrowser(t *testing.T, limit time.Duration) context.Context {
 		}
 	})
 	if err := chromedp.Run(bctx); err != nil { // starts the browser
-		t.Fatalf("starting %s: %v", path, err)
+		return nil, err
 	}
-	return bctx
+	return bctx, nil
 }
 
 // screenshot saves a full-page PNG of the tab as name.
