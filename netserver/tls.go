@@ -57,6 +57,7 @@ type tlsState struct {
 	deadline int64 // end of the handshake (unix nanos)
 	ktxWant  bool  // try kernel TLS before the first application data
 	ktx      bool  // the kernel seals what is sent
+	notified bool  // close_notify was queued
 	stalled  bool  // input (or its end) waits until the client is readable
 	sealed   []byte
 	sealOff  int
@@ -101,6 +102,8 @@ func (l *loop) tlsInput(c ClientNum, cl *client, data []byte) {
 		t.w.push(data, false)
 		if !t.started {
 			l.tlsMaybeStart(c, cl)
+		} else {
+			l.handedOff = true // the handshake goroutine has input: let it run before the loop blocks
 		}
 		return
 	}
@@ -144,6 +147,7 @@ func (l *loop) tlsMaybeStart(c ClientNum, cl *client) {
 // the loop.
 func (l *loop) tlsStart(c ClientNum, t *tlsState) {
 	l.hsRunning++
+	l.handedOff = true
 	t.w.setBlocking(true)
 	deadline := time.Unix(0, t.deadline)
 	go func() {
@@ -440,6 +444,27 @@ func (l *loop) putSealBuf(b []byte) {
 	if cap(b) == sealBudget+sealBudget/16 && len(l.sealBufs) < 64 {
 		l.sealBufs = append(l.sealBufs, b[:0])
 	}
+}
+
+// tlsCloseNotify queues a close_notify alert before a graceful close, as
+// crypto/tls's Close sends one, so that a client reading to the end of
+// the stream can tell it from a truncation. It reports false when there is
+// nothing to send: no handshake ended, it was sent already, the peer's
+// records failed, or the kernel seals (the alert would need a control
+// message of its own; the close goes without it).
+func (l *loop) tlsCloseNotify(c ClientNum, cl *client) bool {
+	t := cl.tls
+	if !t.ready || t.notified || t.ktx || errors.Is(cl.cause, ErrTLSRecord) {
+		return false
+	}
+	t.notified = true
+	t.conn.CloseWrite()
+	out := t.w.takeOut()
+	if len(out) == 0 {
+		return false
+	}
+	l.queueWrite(c, cl, writeItem{data: out, size: len(out), wire: true})
+	return true
 }
 
 // tlsRelease ends c's record layer when its slot is freed.
