@@ -453,18 +453,27 @@ func (l *loop) putSealBuf(b []byte) {
 // records failed, or the kernel seals (the alert would need a control
 // message of its own; the close goes without it).
 func (l *loop) tlsCloseNotify(c ClientNum, cl *client) bool {
-	t := cl.tls
-	if !t.ready || t.notified || t.ktx || errors.Is(cl.cause, ErrTLSRecord) {
-		return false
-	}
-	t.notified = true
-	t.conn.CloseWrite()
-	out := t.w.takeOut()
-	if len(out) == 0 {
+	out := l.tlsNotifyRecord(cl)
+	if out == nil {
 		return false
 	}
 	l.queueWrite(c, cl, writeItem{data: out, size: len(out), wire: true})
 	return true
+}
+
+// tlsNotifyRecord seals close_notify, once, when everything before it has
+// been sealed; nil when there is nothing to send.
+func (l *loop) tlsNotifyRecord(cl *client) []byte {
+	t := cl.tls
+	if !t.ready || t.notified || t.ktx || errors.Is(cl.cause, ErrTLSRecord) {
+		return nil
+	}
+	t.notified = true
+	t.conn.CloseWrite()
+	if out := t.w.takeOut(); len(out) > 0 {
+		return out
+	}
+	return nil
 }
 
 // tlsRelease ends c's record layer when its slot is freed.
