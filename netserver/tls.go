@@ -1,7 +1,6 @@
 package netserver
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -144,16 +143,15 @@ func (l *loop) tlsMaybeStart(c ClientNum, cl *client) {
 
 // tlsStart runs c's handshake on its own goroutine: crypto/tls's
 // handshake blocks, and its signatures and key exchange must not stall
-// the loop.
+// the loop. No context bounds it: the loop's sweep closes a client past
+// HandshakeTimeout, and closing the wire ends a Read that waits (a
+// context would cost crypto/tls a goroutine more per handshake).
 func (l *loop) tlsStart(c ClientNum, t *tlsState) {
 	l.hsRunning++
 	l.handedOff = true
 	t.w.setBlocking(true)
-	deadline := time.Unix(0, t.deadline)
 	go func() {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err := t.conn.HandshakeContext(ctx)
-		cancel()
+		err := t.conn.Handshake()
 		t.w.setBlocking(false)
 		l.post(command{op: cmdTLSDone, c: c, err: err})
 	}()
