@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"hash"
@@ -22,9 +23,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -668,4 +671,352 @@ func TestTLSBodyWithFinished(t *testing.T) {
 		}
 		t.Fatalf("%s; %s", strings.Join(failures, "; "), st)
 	}
+}
+
+// ensureNoFile makes sure the process may open need fds, raising the soft
+// RLIMIT_NOFILE (restored at cleanup), and skips the test when the hard
+// limit does not allow it.
+func ensureNoFile(t *testing.T, need uint64) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Fatalf("getrlimit: %v", err)
+	}
+	if old.Cur >= need {
+		return
+	}
+	if old.Max < need {
+		t.Skipf("needs %d fds; RLIMIT_NOFILE's hard limit is %d", need, old.Max)
+	}
+	raised := syscall.Rlimit{Cur: need, Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised); err != nil {
+		t.Skipf("needs %d fds; raising RLIMIT_NOFILE from %d: %v", need, old.Cur, err)
+	}
+	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old) })
+}
+
+// tlsGet sends GET path on c and reads the answer.
+func tlsGet(c net.Conn, br *bufio.Reader, path string) error {
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path); err != nil {
+		return err
+	}
+	resp, err := nethttp.ReadResponse(br, nil)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && (resp.StatusCode != 200 || len(body) == 0) {
+		err = fmt.Errorf("%s, %d bytes", resp.Status, len(body))
+	}
+	return err
+}
+
+// TestTLSHandshakeFlood opens 2,000 TLS connections at once (each asks
+// one request once its handshake is done, and stays open) while one
+// keep-alive client on the same loop asks request after request: that
+// client keeps getting answers during the flood (its worst latency is
+// logged, not judged). Afterwards fds, tasks, handshakes in progress and
+// goroutines are back where they were.
+func TestTLSHandshakeFlood(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 TLS handshakes: not under -short (the old-kernel VM's emulated CPUs)")
+	}
+	const n = 2000
+	ensureNoFile(t, 2*n+512) // both ends of every connection are in this process
+	warmNetpoll(t)
+	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{HandshakeTimeout: 2 * time.Minute}})
+	<-s.Ready()
+	waitFor(t, "the loop armed", func() bool { return s.Stats().TasksInFlight >= 2 }, s)
+	baseFDs, baseTasks, baseG := countFDs(t), s.Stats().TasksInFlight, runtime.NumGoroutine()
+
+	// The keep-alive client.
+	client, tr := tlsClient(t, nil)
+	getCompare(t, client, httpsURL(s, "/plaintext"), helloBody)
+	var (
+		mu         sync.Mutex
+		answers    []time.Time // when each answer came
+		maxLatency time.Duration
+		kaErr      error
+	)
+	stop := make(chan struct{})
+	kaDone := make(chan struct{})
+	go func() {
+		defer close(kaDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			start := time.Now()
+			resp, err := client.Get(httpsURL(s, "/plaintext"))
+			if err == nil {
+				var b []byte
+				b, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil && string(b) != string(helloBody) {
+					err = fmt.Errorf("body %q", b)
+				}
+			}
+			mu.Lock()
+			if err != nil {
+				kaErr = err
+				mu.Unlock()
+				return
+			}
+			answers = append(answers, time.Now())
+			maxLatency = max(maxLatency, time.Since(start))
+			mu.Unlock()
+		}
+	}()
+
+	// The flood.
+	release := make(chan struct{})
+	errs := make(chan error, n)
+	var answered, closed sync.WaitGroup
+	answered.Add(n)
+	closed.Add(n)
+	floodStart := time.Now()
+	for range n {
+		go func() {
+			defer closed.Done()
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Minute}, "tcp", s.Addr().String(), testPair().ClientConfig())
+			if err != nil {
+				errs <- err
+				answered.Done()
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(3 * time.Minute))
+			if err := tlsGet(c, bufio.NewReader(c), "/plaintext"); err != nil {
+				errs <- err
+			}
+			answered.Done()
+			<-release
+		}()
+	}
+	answered.Wait()
+	floodEnd := time.Now()
+	during := 0
+	mu.Lock()
+	for _, at := range answers {
+		if at.After(floodStart) && at.Before(floodEnd) {
+			during++
+		}
+	}
+	total, worst, err := len(answers), maxLatency, kaErr
+	mu.Unlock()
+	close(release)
+	closed.Wait()
+	close(errs)
+	nerr := 0
+	for err := range errs {
+		if nerr++; nerr <= 5 {
+			t.Errorf("flood connection: %v", err)
+		}
+	}
+	if nerr > 0 {
+		t.Fatalf("%d of %d flood connections failed", nerr, n)
+	}
+	t.Logf("%d handshakes in %v; the keep-alive client got %d answers during them (%d in all), worst latency %v",
+		n, floodEnd.Sub(floodStart).Round(time.Millisecond), during, total, worst.Round(time.Microsecond))
+	if err != nil {
+		t.Fatalf("keep-alive client: %v", err)
+	}
+	if during == 0 {
+		t.Fatalf("the keep-alive client got no answer during the %v of the flood (worst latency %v)", floodEnd.Sub(floodStart), worst)
+	}
+	waitFor(t, "the flood's connections closed", func() bool { return s.Stats().ConnsOpen == 1 }, s)
+	close(stop)
+	<-kaDone
+	tr.CloseIdleConnections()
+	waitFor(t, "every connection closed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
+	if st := s.Stats(); st.TLSHandshakes != n+1 || st.TLSHandshakeErrors != 0 || st.TLSHandshaking != 0 {
+		t.Fatalf("stats: %s", st)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		fds, tasks, g := countFDs(t), s.Stats().TasksInFlight, runtime.NumGoroutine()
+		if fds <= baseFDs && tasks == baseTasks && g <= baseG {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not back to the start: fds %d (%d), tasks %d (%d), goroutines %d (%d)", fds, baseFDs, tasks, baseTasks, g, baseG)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Environment of TestTLSIdleClientsHelper, the child process of
+// TestTLSIdleMemory.
+const (
+	envIdleAddr = "URINGNET_TEST_TLS_IDLE_ADDR"
+	envIdleCA   = "URINGNET_TEST_TLS_IDLE_CA"
+	envIdleN    = "URINGNET_TEST_TLS_IDLE_N"
+)
+
+// TestTLSIdleClientsHelper is TestTLSIdleMemory's client, run in a child
+// process so that the clients' memory is not the server's: it opens N
+// TLS connections, asks one request on each, prints "ready" and keeps
+// them open until its stdin ends.
+func TestTLSIdleClientsHelper(t *testing.T) {
+	addr := os.Getenv(envIdleAddr)
+	if addr == "" {
+		t.Skip("the child process of TestTLSIdleMemory")
+	}
+	n, _ := strconv.Atoi(os.Getenv(envIdleN))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(os.Getenv(envIdleCA)))
+	cc := &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"http/1.1"}}
+	conns := make([]*tls.Conn, n)
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	sem := make(chan struct{}, 32)
+	for i := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			c, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Minute}, "tcp", addr, cc)
+			if err != nil {
+				errc <- err
+				return
+			}
+			c.SetDeadline(time.Now().Add(time.Minute))
+			if err := tlsGet(c, bufio.NewReader(c), "/plaintext"); err != nil {
+				errc <- err
+			}
+			c.SetDeadline(time.Time{})
+			conns[i] = c
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Fatal(err)
+	}
+	fmt.Println("ready")
+	io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// idleClients starts the child process with n idle TLS clients of s and
+// returns once they are connected; stop closes them.
+func idleClients(t *testing.T, s *Server, n int) (stop func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestTLSIdleClientsHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), envIdleAddr+"="+s.Addr().String(), envIdleCA+"="+string(testPair().CAPEM), envIdleN+"="+strconv.Itoa(n))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		var out []string
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- ""
+				io.Copy(io.Discard, stdout)
+				return
+			}
+			out = append(out, sc.Text())
+		}
+		ready <- strings.Join(out, "\n")
+	}()
+	stop = func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}
+	select {
+	case out := <-ready:
+		if out != "" {
+			stop()
+			t.Fatalf("the client process failed: %s\n%s", out, stderr.String())
+		}
+	case <-time.After(2 * time.Minute):
+		stop()
+		t.Fatalf("the client process not ready after 2 min: %s", stderr.String())
+	}
+	return stop
+}
+
+// heapInuse returns HeapInuse after two collections.
+func heapInuse() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
+// TestTLSIdleMemory measures the server's memory per idle TLS connection
+// (after its handshake and one request): 1,000 connections from a child
+// process, the heap in use before and after. It logs the figure and fails
+// above a generous bound, to catch a regression (a read or seal buffer
+// kept per connection, say), not to judge.
+func TestTLSIdleMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 TLS connections from a child process: not under -short")
+	}
+	const n, limit = 1000, 48 << 10
+	ensureNoFile(t, n+512)
+	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{HandshakeTimeout: time.Minute}})
+	<-s.Ready()
+	// A first round grows what is grown once (the client table, pools).
+	stop := idleClients(t, s, n)
+	stop()
+	waitFor(t, "the first round closed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
+	before, rssBefore := heapInuse(), vmRSS(t)
+	stop = idleClients(t, s, n)
+	waitFor(t, "every client served", func() bool {
+		st := s.Stats()
+		return st.ConnsOpen == n && st.TLSHandshaking == 0
+	}, s)
+	after, rssAfter := heapInuse(), vmRSS(t)
+	stop()
+	waitFor(t, "the second round closed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
+	per := (int64(after) - int64(before)) / n
+	t.Logf("server heap per idle TLS connection: %d bytes (HeapInuse %d -> %d); RSS per connection %d bytes",
+		per, before, after, (rssAfter-rssBefore)/n)
+	if per > limit {
+		t.Fatalf("%d bytes of heap per idle TLS connection, more than %d", per, limit)
+	}
+	if st := s.Stats(); st.TLSHandshakes != 2*n || st.TLSHandshakeErrors != 0 {
+		t.Fatalf("stats: %s", st)
+	}
+}
+
+// vmRSS returns this process's resident memory, in bytes (0 when unknown).
+func vmRSS(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
