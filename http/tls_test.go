@@ -8,6 +8,7 @@ package http
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -1019,4 +1020,112 @@ func vmRSS(t *testing.T) int64 {
 		}
 	}
 	return 0
+}
+
+// TestTLSDisconnectMidFile drops TLS clients in the middle of a 64 MiB
+// file (sealed transfer) and of a memSend response, and one that never
+// reads: the server frees them, and serves the whole file afterwards.
+func TestTLSDisconnectMidFile(t *testing.T) {
+	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{Disable: netserver.FeatKTLS}})
+	for i := range 6 {
+		c := dialTLS(t, s, nil)
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		path := []string{"/huge.bin", "/mid.bin", "/big.bin"}[i%3]
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+		if i < 3 {
+			if _, err := io.ReadFull(c, make([]byte, 4096)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%2 == 0 {
+			c.NetConn().(*net.TCPConn).SetLinger(0) // a reset
+		}
+		c.Close()
+	}
+	waitFor(t, "the dropped clients freed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
+	client, _ := tlsClient(t, nil)
+	getCompare(t, client, httpsURL(s, "/huge.bin"), hugeContent())
+	getCompare(t, client, httpsURL(s, "/mid.bin"), midContent)
+	// A client that closed right after its request may have gone before
+	// the server ended its handshake: that counts as a failed handshake.
+	if st := s.Stats(); st.TLSHandshakes+st.TLSHandshakeErrors != 7 || st.TLSHandshaking != 0 {
+		t.Fatalf("stats: %s", st)
+	}
+}
+
+// TestTLSIdleTimeout: an idle keep-alive TLS connection is closed after
+// IdleTimeout; one that stalls in its handshake after HandshakeTimeout.
+func TestTLSIdleTimeout(t *testing.T) {
+	s, _, _ := startHTTPS(t, Config{IdleTimeout: 300 * time.Millisecond, Net: netserver.Config{HandshakeTimeout: 300 * time.Millisecond}})
+	c := dialTLS(t, s, nil)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	if err := tlsGet(c, br, "/plaintext"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if rest, err := io.ReadAll(br); len(rest) != 0 || err != nil {
+		t.Fatalf("idle: %q %v", rest, err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the idle timeout", d)
+	}
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}) // the start of a ClientHello
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, nc); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("stalled handshake: %v", err)
+	}
+	waitFor(t, "the timeout counted", func() bool {
+		st := s.Stats()
+		return st.TLSHandshakeTimeouts == 1 && st.TLSHandshaking == 0 && st.ConnsOpen == 0
+	}, s)
+}
+
+// TestTLSShutdown shuts the server down with a keep-alive TLS client
+// idle, one in the middle of a response, and one in the middle of its
+// handshake: Shutdown returns, the response is whole, nothing is left.
+func TestTLSShutdown(t *testing.T) {
+	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{Disable: netserver.FeatKTLS}})
+	idle := dialTLS(t, s, nil)
+	idle.SetDeadline(time.Now().Add(30 * time.Second))
+	ibr := bufio.NewReader(idle)
+	if err := tlsGet(idle, ibr, "/plaintext"); err != nil {
+		t.Fatal(err)
+	}
+	busy := dialTLS(t, s, nil)
+	busy.SetDeadline(time.Now().Add(60 * time.Second))
+	io.WriteString(busy, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+	bbr := bufio.NewReader(busy)
+	resp, err := nethttp.ReadResponse(bbr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	half, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	half.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01})
+	waitFor(t, "the stalled handshake seen", func() bool { return s.Stats().TLSHandshaking == 1 }, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.Shutdown(ctx) }()
+	if err := readCompare(resp.Body, hugeContent()); err != nil {
+		t.Fatalf("the response under way: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if rest, err := io.ReadAll(ibr); len(rest) != 0 || (err != nil && !strings.Contains(err.Error(), "reset")) {
+		t.Fatalf("idle client after Shutdown: %q %v", rest, err)
+	}
+	if st := s.Stats(); st.TLSHandshaking != 0 || st.ConnsOpen != 0 || st.TasksInFlight != 0 {
+		t.Fatalf("after Shutdown: %s", st)
+	}
 }
