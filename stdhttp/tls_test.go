@@ -26,8 +26,11 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/gorilla/websocket"
 
+	uhttp "github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/internal/testcert"
+	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/stdhttp"
 )
 
@@ -475,4 +478,97 @@ func TestTLSHijack(t *testing.T) {
 func isEOFish(err error) bool {
 	var ne net.Error
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "reset") || (errors.As(err, &ne) && !ne.Timeout())
+}
+
+// TestTLSGorillaUpgrader runs gorilla/websocket's Upgrader (through
+// Hijack) over TLS: wss:// echo of text and 1 MiB binary messages, with
+// and without permessage-deflate.
+func TestTLSGorillaUpgrader(t *testing.T) {
+	big := tlsContent(1 << 20)
+	for _, compression := range []bool{false, true} {
+		t.Run(fmt.Sprint("compression=", compression), func(t *testing.T) {
+			done := make(chan error, 1)
+			m := http.NewServeMux()
+			m.Handle("/ws", wsEcho(&websocket.Upgrader{EnableCompression: compression}, done))
+			ts := startTLSThird(t, m)
+			d := &websocket.Dialer{HandshakeTimeout: 10 * time.Second, EnableCompression: compression, TLSClientConfig: tlsPair().ClientConfig()}
+			c, resp, err := d.Dial("wss://"+ts.addr+"/ws", nil)
+			if err != nil {
+				t.Fatalf("dial: %v (%v)", err, resp)
+			}
+			defer c.Close()
+			c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			for _, msg := range []struct {
+				typ  int
+				data []byte
+			}{
+				{websocket.TextMessage, []byte("hello over wss")},
+				{websocket.BinaryMessage, big},
+				{websocket.TextMessage, bytes.Repeat([]byte("é∑😀"), 10000)},
+			} {
+				if err := c.WriteMessage(msg.typ, msg.data); err != nil {
+					t.Fatal(err)
+				}
+				typ, got, err := c.ReadMessage()
+				if err != nil || typ != msg.typ || !bytes.Equal(got, msg.data) {
+					t.Fatalf("echo of %d bytes: type %d, %d bytes, %v", len(msg.data), typ, len(got), err)
+				}
+			}
+			c.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(1000, "bye"))
+			select {
+			case err := <-done:
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) || ce.Code != 1000 {
+					t.Fatalf("the handler ended with %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the handler did not see the close")
+			}
+		})
+	}
+}
+
+// TestTLSTakeOver hands TLS requests back to the native server: Respond
+// and SendFile from the loop, through the record layer.
+func TestTLSTakeOver(t *testing.T) {
+	dir := t.TempDir()
+	content := tlsContent(2<<20 + 3)
+	os.WriteFile(filepath.Join(dir, "f.bin"), content, 0o644)
+	var ts *thirdServer
+	m := http.NewServeMux()
+	m.HandleFunc("/native", func(w http.ResponseWriter, r *http.Request) {
+		err := stdhttp.TakeOver(w, func(req *uhttp.Request, c netserver.ClientNum) {
+			ts.s.Uringnet().Respond(c, 200, "text/plain", []byte("native over tls"))
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	m.HandleFunc("/native-file", func(w http.ResponseWriter, r *http.Request) {
+		err := stdhttp.TakeOver(w, func(req *uhttp.Request, c netserver.ClientNum) {
+			ts.s.Uringnet().SendFile(req, c, "/f.bin")
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	ts = startThird(t, m, func(s *stdhttp.Server) {
+		s.TLSConfig = tlsPair().ServerConfig()
+		s.Native.Root = dir
+	})
+	ts.client = tlsHTTPClient(t, nil)
+	for range 2 {
+		if _, b := getBody(t, ts.client, ts.tlsURL("/native")); b != "native over tls" {
+			t.Fatalf("native: %q", b)
+		}
+		resp, err := ts.client.Get(ts.tlsURL("/native-file"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = compareReader(resp.Body, content)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("native file: %s %v", resp.Status, err)
+		}
+	}
 }
