@@ -1129,3 +1129,53 @@ func TestTLSShutdown(t *testing.T) {
 		t.Fatalf("after Shutdown: %s", st)
 	}
 }
+
+// TestTLSPipeliningUnread writes many pipelined requests whose answers
+// are far more than the socket buffers hold, and reads nothing for a
+// while: the server stops reading (backpressure) with plaintext and
+// ciphertext held in the record layer, and must resume on its own when
+// the client reads, answering everything in order.
+func TestTLSPipeliningUnread(t *testing.T) {
+	tlsVariants(t, func(t *testing.T, cfg Config) {
+		s, _, _ := startHTTPS(t, cfg)
+		var b strings.Builder
+		var want [][]byte
+		for i := range 300 {
+			switch i % 3 {
+			case 0:
+				b.WriteString("GET /mid.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+				want = append(want, midContent)
+			case 1:
+				b.WriteString("GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+				want = append(want, helloBody)
+			case 2:
+				if i%30 == 2 {
+					b.WriteString("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+					want = append(want, bigContent)
+				} else {
+					b.WriteString("GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+					want = append(want, []byte("hello small file\n"))
+				}
+			}
+		}
+		c := dialTLS(t, s, nil)
+		c.SetDeadline(time.Now().Add(2 * time.Minute))
+		werr := make(chan error, 1)
+		go func() { _, err := io.WriteString(c, b.String()); werr <- err }()
+		waitFor(t, "the server congested", func() bool { return s.Stats().Congestions > 0 }, s)
+		time.Sleep(200 * time.Millisecond)
+		br := bufio.NewReader(c)
+		for i, w := range want {
+			resp, err := nethttp.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("response %d: %v (%s)", i, err, s.Stats())
+			}
+			if err := readCompare(resp.Body, w); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("response %d: %d %v", i, resp.StatusCode, err)
+			}
+		}
+		if err := <-werr; err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -217,3 +217,31 @@ func TestTLSBroadcast(t *testing.T) {
 	}
 	e.checkBaseline()
 }
+
+// TestTLSSlowConsumer: a wss client that sends and never reads what comes
+// back is cut off (its queue passes the limits while the kernel takes
+// nothing), and everything it held is released.
+func TestTLSSlowConsumer(t *testing.T) {
+	e := startTLS(t, Config{MaxQueuedBytes: 64 << 10, StallTimeout: 200 * time.Millisecond, CloseTimeout: 300 * time.Millisecond}, 1)
+	cc := testPair().ClientConfig()
+	d := &gorilla.Dialer{HandshakeTimeout: 10 * time.Second, TLSClientConfig: cc, NetDialContext: stingyDialer.DialContext}
+	c, resp, err := d.Dial("wss://"+e.addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	defer c.Close()
+	sc := <-e.h.opened
+	msg := make([]byte, 16<<10)
+	c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	sent := 0
+	for ; sent < 4096 && !e.h.isClosed(sc); sent++ {
+		if err := c.WriteMessage(gorilla.BinaryMessage, msg); err != nil {
+			break // the server closed
+		}
+	}
+	waitFor(t, "the slow consumer closed", func() bool { return e.h.isClosed(sc) })
+	t.Logf("the client sent %d messages of 16 KiB before it was cut off", sent)
+	c.Close()
+	waitFor(t, "every connection closed", func() bool { return e.hs.Stats().ConnsOpen == 0 })
+	e.checkBaseline()
+}
