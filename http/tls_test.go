@@ -712,18 +712,18 @@ func tlsGet(c net.Conn, br *bufio.Reader, path string) error {
 	return err
 }
 
-// TestTLSHandshakeFlood opens 2,000 TLS connections at once (each asks
-// one request once its handshake is done, and stays open) while one
-// keep-alive client on the same loop asks request after request: that
-// client keeps getting answers during the flood (its worst latency is
-// logged, not judged). Afterwards fds, tasks, handshakes in progress and
-// goroutines are back where they were.
+// TestTLSHandshakeFlood opens 2,000 TLS connections at once from a child
+// process (each asks one request once its handshake is done, and stays
+// open) while one keep-alive client on the same loop asks request after
+// request: that client keeps getting answers during the flood (its worst
+// latency is logged, not judged). Afterwards fds, tasks, handshakes in
+// progress and goroutines are back where they were.
 func TestTLSHandshakeFlood(t *testing.T) {
 	if testing.Short() {
 		t.Skip("2,000 TLS handshakes: not under -short (the old-kernel VM's emulated CPUs)")
 	}
 	const n = 2000
-	ensureNoFile(t, 2*n+512) // both ends of every connection are in this process
+	ensureNoFile(t, n+512)
 	warmNetpoll(t)
 	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{HandshakeTimeout: 2 * time.Minute}})
 	<-s.Ready()
@@ -771,32 +771,8 @@ func TestTLSHandshakeFlood(t *testing.T) {
 		}
 	}()
 
-	// The flood.
-	release := make(chan struct{})
-	errs := make(chan error, n)
-	var answered, closed sync.WaitGroup
-	answered.Add(n)
-	closed.Add(n)
-	floodStart := time.Now()
-	for range n {
-		go func() {
-			defer closed.Done()
-			c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Minute}, "tcp", s.Addr().String(), testPair().ClientConfig())
-			if err != nil {
-				errs <- err
-				answered.Done()
-				return
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(3 * time.Minute))
-			if err := tlsGet(c, bufio.NewReader(c), "/plaintext"); err != nil {
-				errs <- err
-			}
-			answered.Done()
-			<-release
-		}()
-	}
-	answered.Wait()
+	// The flood, all at once.
+	closeFlood, floodStart := idleClients(t, s, n, n)
 	floodEnd := time.Now()
 	during := 0
 	mu.Lock()
@@ -807,18 +783,8 @@ func TestTLSHandshakeFlood(t *testing.T) {
 	}
 	total, worst, err := len(answers), maxLatency, kaErr
 	mu.Unlock()
-	close(release)
-	closed.Wait()
-	close(errs)
-	nerr := 0
-	for err := range errs {
-		if nerr++; nerr <= 5 {
-			t.Errorf("flood connection: %v", err)
-		}
-	}
-	if nerr > 0 {
-		t.Fatalf("%d of %d flood connections failed", nerr, n)
-	}
+	waitFor(t, "every handshake ended", func() bool { return s.Stats().TLSHandshakes == n+1 }, s)
+	closeFlood()
 	t.Logf("%d handshakes in %v; the keep-alive client got %d answers during them (%d in all), worst latency %v",
 		n, floodEnd.Sub(floodStart).Round(time.Millisecond), during, total, worst.Round(time.Microsecond))
 	if err != nil {
@@ -854,25 +820,29 @@ const (
 	envIdleAddr = "URINGNET_TEST_TLS_IDLE_ADDR"
 	envIdleCA   = "URINGNET_TEST_TLS_IDLE_CA"
 	envIdleN    = "URINGNET_TEST_TLS_IDLE_N"
+	envIdleConc = "URINGNET_TEST_TLS_IDLE_CONCURRENCY"
 )
 
-// TestTLSIdleClientsHelper is TestTLSIdleMemory's client, run in a child
-// process so that the clients' memory is not the server's: it opens N
-// TLS connections, asks one request on each, prints "ready" and keeps
-// them open until its stdin ends.
+// TestTLSIdleClientsHelper is the client of TestTLSIdleMemory and
+// TestTLSHandshakeFlood, run in a child process so that the clients'
+// memory, goroutines and CPU are not the server's: it prints "start",
+// opens N TLS connections (CONCURRENCY at a time), asks one request on
+// each, prints "ready" and keeps them open until its stdin ends.
 func TestTLSIdleClientsHelper(t *testing.T) {
 	addr := os.Getenv(envIdleAddr)
 	if addr == "" {
 		t.Skip("the child process of TestTLSIdleMemory")
 	}
 	n, _ := strconv.Atoi(os.Getenv(envIdleN))
+	conc, _ := strconv.Atoi(os.Getenv(envIdleConc))
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM([]byte(os.Getenv(envIdleCA)))
 	cc := &tls.Config{RootCAs: pool, ServerName: "localhost", NextProtos: []string{"http/1.1"}}
 	conns := make([]*tls.Conn, n)
 	var wg sync.WaitGroup
 	errc := make(chan error, n)
-	sem := make(chan struct{}, 32)
+	sem := make(chan struct{}, max(conc, 1))
+	fmt.Println("start")
 	for i := range conns {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -904,12 +874,14 @@ func TestTLSIdleClientsHelper(t *testing.T) {
 	}
 }
 
-// idleClients starts the child process with n idle TLS clients of s and
-// returns once they are connected; stop closes them.
-func idleClients(t *testing.T, s *Server, n int) (stop func()) {
+// idleClients starts the child process with n idle TLS clients of s,
+// connecting conc at a time, and returns once they are connected (and
+// when the child started connecting); stop closes them.
+func idleClients(t *testing.T, s *Server, n, conc int) (stop func(), started time.Time) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTLSIdleClientsHelper$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envIdleAddr+"="+s.Addr().String(), envIdleCA+"="+string(testPair().CAPEM), envIdleN+"="+strconv.Itoa(n))
+	cmd.Env = append(os.Environ(), envIdleAddr+"="+s.Addr().String(), envIdleCA+"="+string(testPair().CAPEM),
+		envIdleN+"="+strconv.Itoa(n), envIdleConc+"="+strconv.Itoa(conc))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -924,10 +896,15 @@ func idleClients(t *testing.T, s *Server, n int) (stop func()) {
 		t.Fatal(err)
 	}
 	ready := make(chan string, 1)
+	startc := make(chan time.Time, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		var out []string
 		for sc.Scan() {
+			if sc.Text() == "start" {
+				startc <- time.Now()
+				continue
+			}
 			if sc.Text() == "ready" {
 				ready <- ""
 				io.Copy(io.Discard, stdout)
@@ -958,7 +935,7 @@ func idleClients(t *testing.T, s *Server, n int) (stop func()) {
 		stop()
 		t.Fatalf("the client process not ready after 2 min: %s", stderr.String())
 	}
-	return stop
+	return stop, <-startc
 }
 
 // heapInuse returns HeapInuse after two collections.
@@ -984,11 +961,11 @@ func TestTLSIdleMemory(t *testing.T) {
 	s, _, _ := startHTTPS(t, Config{Net: netserver.Config{HandshakeTimeout: time.Minute}})
 	<-s.Ready()
 	// A first round grows what is grown once (the client table, pools).
-	stop := idleClients(t, s, n)
+	stop, _ := idleClients(t, s, n, 32)
 	stop()
 	waitFor(t, "the first round closed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
 	before, rssBefore := heapInuse(), vmRSS(t)
-	stop = idleClients(t, s, n)
+	stop, _ = idleClients(t, s, n, 32)
 	waitFor(t, "every client served", func() bool {
 		st := s.Stats()
 		return st.ConnsOpen == n && st.TLSHandshaking == 0
