@@ -623,7 +623,8 @@ func (h *holdConn) flush() error {
 // TestTLSBodyWithFinished sends a request with a 1 MiB body right behind
 // the client's Finished, in the same write, as a TLS 1.3 client may (its
 // handshake ends when it has sent Finished; net/http's Transport does this
-// with every POST on a new connection). The server must answer it.
+// with every POST on a new connection), and a TLS 1.2 client resuming a
+// session too. The server must answer it.
 //
 // Known netserver bug (tls.go, tlsInput): until the handshake goroutine
 // has ended, every byte read counts against maxHandshakeInput (64 KiB),
@@ -634,8 +635,19 @@ func TestTLSBodyWithFinished(t *testing.T) {
 	s, _, _ := startHTTPS(t, Config{Limits: Limits{MaxBodyBytes: 128 << 20}})
 	body := hugeContent()[:1<<20]
 	want := fmt.Sprintf("%d %x", len(body), sha256.Sum256(body))
+	// A TLS 1.2 client sends its Finished last only when it resumes
+	// (the server's Finished came first): prime a session.
+	cache12 := tls.NewLRUClientSessionCache(4)
+	cc12 := testPair().ClientConfig()
+	cc12.MaxVersion, cc12.ClientSessionCache = tls.VersionTLS12, cache12
+	pc := dialTLS(t, s, cc12)
+	pc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tlsGet(pc, bufio.NewReader(pc), "/plaintext"); err != nil {
+		t.Fatal(err)
+	}
+	pc.Close()
 	var failures []string
-	for i := range 3 {
+	for i, version := range []uint16{tls.VersionTLS13, tls.VersionTLS13, tls.VersionTLS12} {
 		nc, err := net.DialTimeout("tcp", s.Addr().String(), 10*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -644,10 +656,16 @@ func TestTLSBodyWithFinished(t *testing.T) {
 		nc.SetDeadline(time.Now().Add(30 * time.Second))
 		hc := &holdConn{Conn: nc}
 		cc := testPair().ClientConfig()
-		cc.MinVersion = tls.VersionTLS13
+		cc.MinVersion, cc.MaxVersion = version, version
+		if version == tls.VersionTLS12 {
+			cc.ClientSessionCache = cache12
+		}
 		c := tls.Client(hc, cc)
 		if err := c.Handshake(); err != nil {
 			t.Fatal(err)
+		}
+		if version == tls.VersionTLS12 && !c.ConnectionState().DidResume {
+			t.Fatal("the TLS 1.2 connection did not resume")
 		}
 		fmt.Fprintf(c, "POST /sha256 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", len(body))
 		c.Write(body)
@@ -655,7 +673,7 @@ func TestTLSBodyWithFinished(t *testing.T) {
 		go func() { errc <- hc.flush() }()
 		resp, err := nethttp.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
-			failures = append(failures, fmt.Sprintf("connection %d: reading the answer: %v (write: %v)", i, err, <-errc))
+			failures = append(failures, fmt.Sprintf("connection %d (%#x): reading the answer: %v (write: %v)", i, version, err, <-errc))
 			continue
 		}
 		got, err := io.ReadAll(resp.Body)

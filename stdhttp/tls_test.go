@@ -184,6 +184,43 @@ func TestTLSListenAndServeTLS(t *testing.T) {
 	}
 }
 
+// TestTLSListenAndServeTLSConfig: ListenAndServeTLS("", "") with the
+// certificates in TLSConfig, which gets NextProtos http/1.1; and files
+// that do not exist are an error.
+func TestTLSListenAndServeTLSConfig(t *testing.T) {
+	s := &stdhttp.Server{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(tlsInfo),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{tlsPair().Cert}}}
+	served := make(chan error, 1)
+	go func() { served <- s.ListenAndServeTLS("", "") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.BoundAddr() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening after 10 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	<-s.Ready()
+	defer func() {
+		s.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("ListenAndServeTLS returned %v", err)
+		}
+	}()
+	resp, b := getBody(t, tlsHTTPClient(t, nil), "https://"+s.BoundAddr().String()+"/")
+	if !strings.HasPrefix(b, "version=0x304 alpn=http/1.1 sni=localhost complete=true") || resp.TLS.NegotiatedProtocol != "http/1.1" {
+		t.Fatalf("%q", b)
+	}
+
+	s2 := &stdhttp.Server{Addr: "127.0.0.1:0", Handler: http.HandlerFunc(tlsInfo)}
+	dir := t.TempDir()
+	if err := s2.ListenAndServeTLS(filepath.Join(dir, "none.pem"), filepath.Join(dir, "none.key")); err == nil || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing files: %v", err)
+	}
+	if s2.BoundAddr() != nil {
+		t.Fatal("listening after a failed ListenAndServeTLS")
+	}
+}
+
 // TestTLSListenAndServeTLSAfterListen: ListenAndServeTLS after Listen
 // (or Ready, which listens) would serve what Listen set up; without a
 // TLSConfig then that is plain HTTP on the port meant for HTTPS. It must
