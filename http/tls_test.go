@@ -1174,3 +1174,65 @@ func TestTLSPipeliningUnread(t *testing.T) {
 		}
 	})
 }
+
+// TestTLSCloseMidHandshake closes (and shuts down) the server while
+// handshakes run: clients whose Finished never comes, each with a server
+// handshake goroutine waiting for it. Every goroutine ends, and every
+// handshake is counted as failed.
+func TestTLSCloseMidHandshake(t *testing.T) {
+	for _, shutdown := range []bool{false, true} {
+		t.Run(fmt.Sprint("shutdown=", shutdown), func(t *testing.T) {
+			s, _, _ := startHTTPS(t, Config{})
+			<-s.Ready()
+			baseG := runtime.NumGoroutine()
+			const n = 10
+			for range n {
+				nc, err := net.DialTimeout("tcp", s.Addr().String(), 10*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer nc.Close()
+				nc.SetDeadline(time.Now().Add(30 * time.Second))
+				cc := testPair().ClientConfig()
+				cc.MinVersion = tls.VersionTLS13
+				// The client's Finished stays in holdConn: the server waits for it.
+				if err := tls.Client(&holdConn{Conn: nc}, cc).Handshake(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "the handshakes running", func() bool { return s.Stats().TLSHandshaking == n }, s)
+			if g := runtime.NumGoroutine(); g < baseG+n {
+				t.Logf("%d goroutines with %d handshakes waiting, %d before", g, n, baseG)
+			}
+			done := make(chan error, 1)
+			go func() {
+				if shutdown {
+					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+					defer cancel()
+					done <- s.Shutdown(ctx)
+				} else {
+					done <- s.Close()
+				}
+			}()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("shutdown=%v: %v", shutdown, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatalf("shutdown=%v: not returned after 30 s with handshakes waiting", shutdown)
+			}
+			st := s.Stats()
+			if st.TLSHandshaking != 0 || st.TLSHandshakeErrors != n || st.ConnsOpen != 0 {
+				t.Fatalf("after closing: %s", st)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for runtime.NumGoroutine() > baseG {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d goroutines, %d before the handshakes", runtime.NumGoroutine(), baseG)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
