@@ -1079,6 +1079,27 @@ func TestTLSIdleTimeout(t *testing.T) {
 		st := s.Stats()
 		return st.TLSHandshakeTimeouts == 1 && st.TLSHandshaking == 0 && st.ConnsOpen == 0
 	}, s)
+	// A handshake whose goroutine waits for the client's Finished, which
+	// never comes: it times out too, and its goroutine ends.
+	baseG := runtime.NumGoroutine()
+	nc2, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	nc2.SetDeadline(time.Now().Add(10 * time.Second))
+	cc := testPair().ClientConfig()
+	cc.MinVersion = tls.VersionTLS13
+	if err := tls.Client(&holdConn{Conn: nc2}, cc).Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(io.Discard, nc2); err != nil && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("handshake waiting for Finished: %v", err)
+	}
+	waitFor(t, "the second timeout counted", func() bool {
+		st := s.Stats()
+		return st.TLSHandshakeTimeouts == 2 && st.TLSHandshaking == 0 && st.ConnsOpen == 0 && runtime.NumGoroutine() <= baseG
+	}, s)
 }
 
 // TestTLSShutdown shuts the server down with a keep-alive TLS client
