@@ -473,11 +473,15 @@ func TestTLSHijack(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.SetDeadline(time.Now().Add(30 * time.Second))
-		io.WriteString(c, "GET /hijack HTTP/1.1\r\nHost: x\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\n")
+		// The first line comes with the request, in the same record.
+		io.WriteString(c, "GET /hijack HTTP/1.1\r\nHost: x\r\nUpgrade: lines\r\nConnection: Upgrade\r\n\r\nearly\n")
 		br := bufio.NewReader(c)
 		resp, err := http.ReadResponse(br, nil)
 		if err != nil || resp.StatusCode != 101 {
 			t.Fatalf("%#x: %v %v", v, resp, err)
+		}
+		if got, err := br.ReadString('\n'); got != "EARLY\n" {
+			t.Fatalf("%#x: the line sent with the request: %q %v", v, got, err)
 		}
 		for _, w := range []string{"hello", "over", "tls"} {
 			io.WriteString(c, w+"\n")
