@@ -801,7 +801,11 @@ func TestTLSHandshakeFlood(t *testing.T) {
 	}
 	total, worst, err := len(answers), maxLatency, kaErr
 	mu.Unlock()
-	waitFor(t, "every handshake ended", func() bool { return s.Stats().TLSHandshakes == n+1 }, s)
+	// n and the keep-alive client's (which net/http may have redialed).
+	waitFor(t, "every handshake ended", func() bool {
+		st := s.Stats()
+		return st.TLSHandshakes >= n+1 && st.TLSHandshaking == 0
+	}, s)
 	closeFlood()
 	t.Logf("%d handshakes in %v; the keep-alive client got %d answers during them (%d in all), worst latency %v",
 		n, floodEnd.Sub(floodStart).Round(time.Millisecond), during, total, worst.Round(time.Microsecond))
@@ -811,13 +815,16 @@ func TestTLSHandshakeFlood(t *testing.T) {
 	if during == 0 {
 		t.Fatalf("the keep-alive client got no answer during the %v of the flood (worst latency %v)", floodEnd.Sub(floodStart), worst)
 	}
-	waitFor(t, "the flood's connections closed", func() bool { return s.Stats().ConnsOpen == 1 }, s)
 	close(stop)
 	<-kaDone
 	tr.CloseIdleConnections()
 	waitFor(t, "every connection closed", func() bool { return s.Stats().ConnsOpen == 0 }, s)
-	if st := s.Stats(); st.TLSHandshakes != n+1 || st.TLSHandshakeErrors != 0 || st.TLSHandshaking != 0 {
+	st := s.Stats()
+	if st.TLSHandshakes < n+1 || st.TLSHandshakeErrors != 0 || st.TLSHandshaking != 0 {
 		t.Fatalf("stats: %s", st)
+	}
+	if st.TLSHandshakes > n+1 {
+		t.Logf("the keep-alive client made %d connections (%s)", st.TLSHandshakes-n, st)
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
