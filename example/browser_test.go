@@ -183,6 +183,16 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s (%d bytes)", p, len(png))
 }
 
+// shotName names the screenshot of page in a browser mode:
+// "live-stdlib-tls.png".
+func shotName(page string, stdlib, tls bool) string {
+	name := page + map[bool]string{false: "-native", true: "-stdlib"}[stdlib]
+	if tls {
+		name += "-tls"
+	}
+	return name + ".png"
+}
+
 // textOf reads the text of the element sel.
 func textOf(ctx context.Context, sel string) (string, error) {
 	var s string
@@ -298,7 +308,7 @@ func testBrowserLivePage(t *testing.T, stdlib, tls bool) {
 	if !strings.Contains(src, "WebSocket /stats") && !strings.Contains(src, "polling /stats.json every second") {
 		t.Errorf("source %q: neither the WebSocket nor the polling fallback is working", src)
 	}
-	screenshot(t, ctx, "live"+map[bool]string{true: "-tls"}[tls]+".png")
+	screenshot(t, ctx, shotName("live", stdlib, tls))
 }
 
 // checkTLSTiles checks the live page's TLS counters: shown, with numbers
@@ -383,7 +393,7 @@ func testBrowserRangePage(t *testing.T, stdlib, tls bool) {
 	if s, _ := textOf(ctx, "#stream-status"); !strings.HasPrefix(s, "200") {
 		t.Errorf("stream status %q", s)
 	}
-	screenshot(t, ctx, "range"+map[bool]string{true: "-tls"}[tls]+".png")
+	screenshot(t, ctx, shotName("range", stdlib, tls))
 }
 
 func TestBrowserChat(t *testing.T) {
@@ -442,7 +452,7 @@ func testBrowserChat(t *testing.T, stdlib, tls bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, tab2, "chat"+map[bool]string{true: "-tls"}[tls]+".png")
+	screenshot(t, tab2, shotName("chat", stdlib, tls))
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("out of time")
 	}

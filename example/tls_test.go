@@ -460,12 +460,12 @@ func TestDemoTLSPipelined(t *testing.T) {
 func dialWSS(t *testing.T, p *testPKI, addr, path string) *gorilla.Conn {
 	t.Helper()
 	d := gorilla.Dialer{TLSClientConfig: p.clientTLS(), HandshakeTimeout: 10 * time.Second}
-	c, resp, err := d.Dial("wss://"+addr+path, nil)
+	c, _, err := d.Dial("wss://"+addr+path, nil)
 	if err != nil {
 		t.Fatalf("dial wss %s: %v", path, err)
 	}
-	if st := resp.TLS; st == nil || st.NegotiatedProtocol != "http/1.1" {
-		t.Errorf("wss %s: TLS state %+v", path, st)
+	if tc, ok := c.UnderlyingConn().(*tls.Conn); !ok || tc.ConnectionState().NegotiatedProtocol != "http/1.1" {
+		t.Errorf("wss %s: over %T, want TLS with ALPN http/1.1", path, c.UnderlyingConn())
 	}
 	t.Cleanup(func() { c.Close() })
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
