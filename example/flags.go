@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
@@ -30,6 +31,9 @@ type options struct {
 	// throwaway self-signed certificate made at start.
 	tlsCert, tlsKey string
 	tlsSelfSigned   bool
+	// The handshake bounds (0: netserver's defaults).
+	handshakeTimeout time.Duration
+	maxHandshakes    int
 }
 
 // usageHead is printed by -h above the flag list.
@@ -95,6 +99,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM `file` of the private key of -tls-cert")
 	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false,
 		"serve HTTPS and WSS with a throwaway self-signed certificate made at start (localhost, 127.0.0.1, ::1), for a quick look")
+	fs.DurationVar(&o.handshakeTimeout, "tls-handshake-timeout", 0,
+		"`time` a TLS handshake may take, from accept on, before the client is closed (default 10s)")
+	fs.IntVar(&o.maxHandshakes, "tls-max-handshakes", 0,
+		"TLS handshakes running at once; clients over it wait, unread, within -tls-handshake-timeout (default 256)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -107,8 +115,8 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if err := o.logLevel.UnmarshalText([]byte(strings.TrimSpace(*level))); err != nil {
 		return o, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
 	}
-	if o.loops < 0 || o.bigFile < 0 {
-		return o, fmt.Errorf("-loops and -big-file must not be negative")
+	if o.loops < 0 || o.bigFile < 0 || o.handshakeTimeout < 0 || o.maxHandshakes < 0 {
+		return o, fmt.Errorf("-loops, -big-file, -tls-handshake-timeout and -tls-max-handshakes must not be negative")
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, fmt.Errorf("-tls-cert and -tls-key go together: give both, or neither")

@@ -265,7 +265,8 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	d := &demo{}
 	cfg := http.Config{
 		Net: netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log,
-			MaxQueued: o.maxQueued, MaxMemory: o.maxMemory},
+			MaxQueued: o.maxQueued, MaxMemory: o.maxMemory,
+			HandshakeTimeout: o.handshakeTimeout, MaxHandshakes: o.maxHandshakes},
 		Root:        root,
 		MaxBuffered: o.maxBuffered,
 	}

@@ -222,8 +222,14 @@ var metrics = []metric{
 		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSHandshakeErrors })},
 	{"uringnet_tls_handshake_timeouts_total", "TLS handshakes that ran past the handshake timeout (counted among the errors too).", counter,
 		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSHandshakeTimeouts })},
+	{"uringnet_tls_record_errors_total", "TLS connections closed on a record that did not open (bad MAC, cut mid-record, ...).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSRecordErrors })},
+	{"uringnet_tls_unsupported_total", "TLS connections closed on a post-handshake message the server does not answer (renegotiation, ...).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSUnsupported })},
 	{"uringnet_tls_kernel_tx_total", "TLS connections whose records the kernel seals (kTLS TX).", counter,
 		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSKernelTX })},
+	{"uringnet_tls_kernel_tx_failed_total", "TLS connections whose keys the kernel refused after taking the tls ULP (sealed in Go instead).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSKernelTXFailed })},
 	{"uringnet_tls_handshakes_in_progress", "TLS handshakes not ended yet: running, or waiting for a handshake slot.", gauge,
 		tlsValue(func(st *netserver.Stats) uint64 { return uint64(max(st.TLSHandshaking, 0)) })},
 	{"uringnet_http_requests_total", "HTTP request heads parsed.", counter,
@@ -371,6 +377,12 @@ type tlsJSON struct {
 	Timeouts    uint64 `json:"timeouts"`    // ran past the handshake timeout
 	KernelTX    uint64 `json:"kernel_tx"`   // connections whose records the kernel seals (kTLS)
 	Handshaking int64  `json:"handshaking"` // not ended: running or waiting for a slot
+	// Connections closed after their handshake.
+	RecordErrors uint64 `json:"record_errors"` // on a record that did not open
+	Unsupported  uint64 `json:"unsupported"`   // on a post-handshake message not answered
+	// KernelTXFailed counts connections whose keys the kernel refused
+	// (sealed in Go instead).
+	KernelTXFailed uint64 `json:"kernel_tx_failed"`
 }
 
 // appendStatsJSON appends s as one JSON object.
@@ -385,7 +397,8 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 	if s.TLS {
 		js.TLS = &tlsJSON{Handshakes: s.Net.TLSHandshakes, Resumed: s.Net.TLSResumed,
 			Errors: s.Net.TLSHandshakeErrors, Timeouts: s.Net.TLSHandshakeTimeouts,
-			KernelTX: s.Net.TLSKernelTX, Handshaking: max(s.Net.TLSHandshaking, 0)}
+			KernelTX: s.Net.TLSKernelTX, Handshaking: max(s.Net.TLSHandshaking, 0),
+			RecordErrors: s.Net.TLSRecordErrors, Unsupported: s.Net.TLSUnsupported, KernelTXFailed: s.Net.TLSKernelTXFailed}
 	}
 	b, err := json.Marshal(js)
 	if err != nil { // cannot happen: plain numbers

@@ -294,7 +294,8 @@ func TestStatsCollector(t *testing.T) {
 		loops: 2,
 		net: func() netserver.Stats {
 			return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20,
-				TLSHandshakes: 13, TLSResumed: 14, TLSHandshakeErrors: 15, TLSHandshakeTimeouts: 16, TLSKernelTX: 17, TLSHandshaking: 18}
+				TLSHandshakes: 13, TLSResumed: 14, TLSHandshakeErrors: 15, TLSHandshakeTimeouts: 16, TLSKernelTX: 17, TLSHandshaking: 18,
+				TLSRecordErrors: 19, TLSUnsupported: 20, TLSKernelTXFailed: 21}
 		},
 		tls:      true,
 		requests: func() uint64 { return 7 },
@@ -322,6 +323,7 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_stdhttp_panics_total": 6, "uringnet_stdhttp_aborts_total": 7, "uringnet_stdhttp_hijacked_total": 8,
 		"uringnet_tls_handshakes_total": 13, "uringnet_tls_resumed_total": 14, "uringnet_tls_handshake_errors_total": 15,
 		"uringnet_tls_handshake_timeouts_total": 16, "uringnet_tls_kernel_tx_total": 17, "uringnet_tls_handshakes_in_progress": 18,
+		"uringnet_tls_record_errors_total": 19, "uringnet_tls_unsupported_total": 20, "uringnet_tls_kernel_tx_failed_total": 21,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -338,7 +340,8 @@ func TestStatsCollector(t *testing.T) {
 	if js.TimeMs != 1000 || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)
 	}
-	if want := (tlsJSON{Handshakes: 13, Resumed: 14, Errors: 15, Timeouts: 16, KernelTX: 17, Handshaking: 18}); js.TLS == nil || *js.TLS != want {
+	if want := (tlsJSON{Handshakes: 13, Resumed: 14, Errors: 15, Timeouts: 16, KernelTX: 17, Handshaking: 18,
+		RecordErrors: 19, Unsupported: 20, KernelTXFailed: 21}); js.TLS == nil || *js.TLS != want {
 		t.Errorf("stats JSON: tls %+v, want %+v", js.TLS, want)
 	}
 }

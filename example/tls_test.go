@@ -4,17 +4,14 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	nethttp "net/http"
 	"os"
@@ -26,11 +23,14 @@ import (
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/uringnet/uringnet/internal/testcert"
 )
 
 // testPKI is a certificate authority made for one test, and a server
-// certificate it signed for 127.0.0.1, ::1 and localhost: PEM files in a
-// temporary directory, and a pool that trusts the authority.
+// certificate it signed for 127.0.0.1, ::1 and localhost
+// (internal/testcert): PEM files in a temporary directory, and a pool that
+// trusts the authority.
 type testPKI struct {
 	caFile, certFile, keyFile string
 	pool                      *x509.CertPool
@@ -39,59 +39,18 @@ type testPKI struct {
 // newTestPKI makes a test CA and a server certificate signed by it.
 func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()
+	pair, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "uringnet test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "uringnet test server"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &testPKI{caFile: filepath.Join(dir, "ca.pem"), certFile: filepath.Join(dir, "cert.pem"),
-		keyFile: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
-	p.pool.AddCert(ca)
+		keyFile: filepath.Join(dir, "key.pem"), pool: pair.Pool}
 	for _, f := range []struct {
-		path, typ string
-		der       []byte
-	}{{p.caFile, "CERTIFICATE", caDER}, {p.certFile, "CERTIFICATE", der}, {p.keyFile, "PRIVATE KEY", keyDER}} {
-		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der}), 0o600); err != nil {
+		path string
+		pem  []byte
+	}{{p.caFile, pair.CAPEM}, {p.certFile, pair.CertPEM}, {p.keyFile, pair.KeyPEM}} {
+		if err := os.WriteFile(f.path, f.pem, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -390,7 +349,8 @@ func testDemoTLS(t *testing.T, stdlib bool) {
 	_, body := fetch(t, client, "GET", base+"/metrics", "")
 	m := parseExposition(t, body)
 	for _, name := range []string{"uringnet_tls_handshakes_total", "uringnet_tls_resumed_total", "uringnet_tls_handshake_errors_total",
-		"uringnet_tls_handshake_timeouts_total", "uringnet_tls_kernel_tx_total", "uringnet_tls_handshakes_in_progress"} {
+		"uringnet_tls_handshake_timeouts_total", "uringnet_tls_kernel_tx_total", "uringnet_tls_handshakes_in_progress",
+		"uringnet_tls_record_errors_total", "uringnet_tls_unsupported_total", "uringnet_tls_kernel_tx_failed_total"} {
 		if _, ok := m[name]; !ok {
 			t.Errorf("/metrics lacks %s", name)
 		}
@@ -605,4 +565,81 @@ func TestDemoSelfSigned(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDemoTLSHandshakeTimeout: clients that connect and say nothing, and
+// one that stops in the middle of its handshake (holding the only
+// handshake slot, -tls-max-handshakes 1), are closed after
+// -tls-handshake-timeout and counted as timeouts (and errors); then the
+// slot is free, and a client is served.
+func TestDemoTLSHandshakeTimeout(t *testing.T) {
+	for _, mode := range demoModes {
+		t.Run(mode.name, func(t *testing.T) {
+			const timeout = 500 * time.Millisecond
+			addr, _, p := startTLSDemo(t, options{bigFile: 1 << 10, stdlib: mode.stdlib,
+				handshakeTimeout: timeout, maxHandshakes: 1})
+			var stuck []net.Conn
+			for range 3 {
+				c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				stuck = append(stuck, c)
+			}
+			// The client's Finished never leaves: the server waits for it
+			// with its handshake slot taken.
+			raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			raw.SetDeadline(time.Now().Add(10 * time.Second))
+			cfg := p.clientTLS()
+			cfg.ServerName = "localhost"
+			half := tls.Client(&helloOnly{Conn: raw}, cfg)
+			if err := half.Handshake(); err != nil { // ends when it "sent" its Finished
+				t.Fatalf("the half handshake: %v", err)
+			}
+			stuck = append(stuck, half)
+			start := time.Now()
+			for i, c := range stuck {
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if n, err := c.Read(make([]byte, 1)); n != 0 || err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Errorf("stuck client %d: read %d bytes, %v; want the connection closed", i, n, err)
+				}
+			}
+			if waited := time.Since(start); waited > 5*time.Second {
+				t.Errorf("the stuck clients were closed after %v, the timeout is %v", waited, timeout)
+			}
+			client := p.client()
+			defer client.CloseIdleConnections()
+			var s *tlsJSON
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				s = tlsStats(t, client, "https://"+addr)
+				if s.Timeouts >= 4 && s.Handshaking == 0 || time.Now().After(deadline) {
+					break
+				}
+			}
+			if s.Timeouts < 4 || s.Errors < s.Timeouts || s.Handshakes < 1 || s.Handshaking != 0 {
+				t.Errorf("TLS counters %+v: want the 4 stuck clients counted as timeouts and errors, none handshaking", *s)
+			}
+		})
+	}
+}
+
+// helloOnly is a client's connection that sends its first write, the
+// ClientHello, and drops every later one.
+type helloOnly struct {
+	net.Conn
+	sent bool
+}
+
+// Write sends p the first time, and drops it after.
+func (h *helloOnly) Write(p []byte) (int, error) {
+	if h.sent {
+		return len(p), nil
+	}
+	h.sent = true
+	return h.Conn.Write(p)
 }
