@@ -343,7 +343,7 @@ func checkTLSTiles(t *testing.T, ctx context.Context, tls bool) {
 		}
 	}
 	ktls, _ := textOf(ctx, "#tls-ktls")
-	t.Logf("live page over TLS: %s kTLS TX connections (kernel tls module: %v)", ktls, kernelTLSLoaded())
+	t.Logf("live page over TLS: %s kTLS TX connections (kernel kTLS: %v)", ktls, kernelTLSAvailable())
 }
 
 func TestBrowserRangePage(t *testing.T) {

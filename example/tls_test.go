@@ -23,8 +23,10 @@ import (
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
 
 	"github.com/uringnet/uringnet/internal/testcert"
+	"github.com/uringnet/uringnet/netserver"
 )
 
 // testPKI is a certificate authority made for one test, and a server
@@ -343,7 +345,12 @@ func testDemoTLS(t *testing.T, stdlib bool) {
 		t.Errorf("handshakes %d then %d, resumed %d then %d: want 2 more handshakes, 1 resumed",
 			before.Handshakes, after.Handshakes, before.Resumed, after.Resumed)
 	}
-	t.Logf("TLS counters: %+v (kTLS module loaded: %v)", *after, kernelTLSLoaded())
+	t.Logf("TLS counters: %+v (kernel kTLS: %v)", *after, kernelTLSAvailable())
+	// Go's client and server settle on TLS 1.3 with AES-GCM: where the
+	// kernel has kTLS, it seals for them.
+	if kernelTLSAvailable() && !ktlsDisabled() && after.KernelTX == 0 {
+		t.Errorf("the kernel takes the tls ULP, yet no connection has kTLS TX (%+v)", *after)
+	}
 
 	// /metrics has them too.
 	_, body := fetch(t, client, "GET", base+"/metrics", "")
@@ -361,11 +368,37 @@ func testDemoTLS(t *testing.T, stdlib bool) {
 	}
 }
 
-// kernelTLSLoaded reports whether the kernel has its tls module (kTLS)
-// loaded or built in.
-func kernelTLSLoaded() bool {
-	_, err := os.Stat("/sys/module/tls")
-	return err == nil
+// kernelTLSAvailable reports whether the kernel takes the "tls" upper-layer
+// protocol (kTLS) on a TCP socket: tried on a loopback connection, since a
+// tls built into the kernel need not show in /sys/module.
+func kernelTLSAvailable() bool {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return false
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	raw, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptString(int(fd), unix.SOL_TCP, unix.TCP_ULP, "tls")
+	}); err != nil {
+		return false
+	}
+	return serr == nil
+}
+
+// ktlsDisabled reports whether $URINGNET_DISABLE turns kTLS off.
+func ktlsDisabled() bool {
+	f, err := netserver.ParseFeatures(os.Getenv(netserver.EnvDisable))
+	return err == nil && f&netserver.FeatKTLS != 0
 }
 
 // TestDemoWithoutTLS: without TLS the demo shows no TLS counters.
