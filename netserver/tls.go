@@ -1,7 +1,6 @@
 package netserver
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -57,7 +56,9 @@ type tlsState struct {
 	deadline int64 // end of the handshake (unix nanos)
 	ktxWant  bool  // try kernel TLS before the first application data
 	ktx      bool  // the kernel seals what is sent
+	notified bool  // close_notify was queued
 	stalled  bool  // input (or its end) waits until the client is readable
+	hsPaused bool  // reading stopped until the handshake ends (input past maxHandshakeInput)
 	sealed   []byte
 	sealOff  int
 	sealText int // plaintext bytes sealed covers
@@ -95,12 +96,24 @@ func (l *loop) tlsInput(c ClientNum, cl *client, data []byte) {
 	t := cl.tls
 	if !t.ready {
 		if t.w.pending()+len(data) > maxHandshakeInput {
-			l.tlsHandshakeFailed(c, cl, fmt.Errorf("%w: more than %d bytes before the end of the handshake", ErrTLSHandshake, maxHandshakeInput))
-			return
+			if !t.started {
+				l.tlsHandshakeFailed(c, cl, fmt.Errorf("%w: a first record of more than %d bytes", ErrTLSHandshake, maxHandshakeInput))
+				return
+			}
+			// Application data right behind the client's Finished (a TLS 1.3
+			// client sends its request with it): stop reading until the
+			// handshake has ended. What still arrives is bounded by the
+			// socket's receive buffer.
+			if !cl.paused {
+				t.hsPaused = true
+				l.setPaused(c, cl, true)
+			}
 		}
 		t.w.push(data, false)
 		if !t.started {
 			l.tlsMaybeStart(c, cl)
+		} else {
+			l.handedOff = true // the handshake goroutine has input: let it run before the loop blocks
 		}
 		return
 	}
@@ -141,15 +154,15 @@ func (l *loop) tlsMaybeStart(c ClientNum, cl *client) {
 
 // tlsStart runs c's handshake on its own goroutine: crypto/tls's
 // handshake blocks, and its signatures and key exchange must not stall
-// the loop.
+// the loop. No context bounds it: the loop's sweep closes a client past
+// HandshakeTimeout, and closing the wire ends a Read that waits (a
+// context would cost crypto/tls a goroutine more per handshake).
 func (l *loop) tlsStart(c ClientNum, t *tlsState) {
 	l.hsRunning++
+	l.handedOff = true
 	t.w.setBlocking(true)
-	deadline := time.Unix(0, t.deadline)
 	go func() {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err := t.conn.HandshakeContext(ctx)
-		cancel()
+		err := t.conn.Handshake()
 		t.w.setBlocking(false)
 		l.post(command{op: cmdTLSDone, c: c, err: err})
 	}()
@@ -188,6 +201,10 @@ func (l *loop) tlsHandshakeDone(c ClientNum, cl *client, err error) {
 		l.s.tlsCnt.resumed.Add(1)
 	}
 	cl.lastActive = l.now
+	if t.hsPaused {
+		t.hsPaused = false
+		l.setPaused(c, cl, false)
+	}
 	l.cbAccept(c)
 	if cl = l.client(c); cl != nil && cl.state == stOpen {
 		// The client's first request may have come with its Finished.
@@ -440,6 +457,36 @@ func (l *loop) putSealBuf(b []byte) {
 	if cap(b) == sealBudget+sealBudget/16 && len(l.sealBufs) < 64 {
 		l.sealBufs = append(l.sealBufs, b[:0])
 	}
+}
+
+// tlsCloseNotify queues a close_notify alert before a graceful close, as
+// crypto/tls's Close sends one, so that a client reading to the end of
+// the stream can tell it from a truncation. It reports false when there is
+// nothing to send: no handshake ended, it was sent already, the peer's
+// records failed, or the kernel seals (the alert would need a control
+// message of its own; the close goes without it).
+func (l *loop) tlsCloseNotify(c ClientNum, cl *client) bool {
+	out := l.tlsNotifyRecord(cl)
+	if out == nil {
+		return false
+	}
+	l.queueWrite(c, cl, writeItem{data: out, size: len(out), wire: true})
+	return true
+}
+
+// tlsNotifyRecord seals close_notify, once, when everything before it has
+// been sealed; nil when there is nothing to send.
+func (l *loop) tlsNotifyRecord(cl *client) []byte {
+	t := cl.tls
+	if !t.ready || t.notified || t.ktx || errors.Is(cl.cause, ErrTLSRecord) {
+		return nil
+	}
+	t.notified = true
+	t.conn.CloseWrite()
+	if out := t.w.takeOut(); len(out) > 0 {
+		return out
+	}
+	return nil
 }
 
 // tlsRelease ends c's record layer when its slot is freed.
