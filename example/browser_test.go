@@ -308,6 +308,9 @@ func testBrowserLivePage(t *testing.T, stdlib, tls bool) {
 	if !strings.Contains(src, "WebSocket /stats") && !strings.Contains(src, "polling /stats.json every second") {
 		t.Errorf("source %q: neither the WebSocket nor the polling fallback is working", src)
 	}
+	if tls && !strings.Contains(src, "WebSocket /stats") {
+		t.Errorf("source %q: the page's wss:// /stats did not connect", src)
+	}
 	screenshot(t, ctx, shotName("live", stdlib, tls))
 }
 
