@@ -106,7 +106,8 @@ type tlsSample struct {
 	TLS *tlsJSON `json:"tls"`
 }
 
-// tlsStats reads the TLS counters from /stats.json over client.
+// tlsStats reads the TLS counters from /stats.json over client (nil when
+// the demo shows none).
 func tlsStats(t testing.TB, client *nethttp.Client, base string) *tlsJSON {
 	t.Helper()
 	_, body := fetch(t, client, "GET", base+"/stats.json", "")
@@ -115,6 +116,17 @@ func tlsStats(t testing.TB, client *nethttp.Client, base string) *tlsJSON {
 		t.Fatalf("/stats.json: %v: %s", err, body)
 	}
 	return s.TLS
+}
+
+// mustTLSStats is tlsStats of a demo that speaks TLS: the counters must be
+// there.
+func mustTLSStats(t testing.TB, client *nethttp.Client, base string) *tlsJSON {
+	t.Helper()
+	s := tlsStats(t, client, base)
+	if s == nil {
+		t.Fatal("/stats.json has no TLS counters")
+	}
+	return s
 }
 
 func TestSelfSignedHosts(t *testing.T) {
@@ -296,10 +308,7 @@ func testDemoTLS(t *testing.T, stdlib bool) {
 	// Plain HTTP on the TLS port gets no HTTP answer (crypto/tls may
 	// answer a TLS alert, or the connection just closes) and counts as a
 	// failed handshake.
-	before := tlsStats(t, client, base)
-	if before == nil {
-		t.Fatal("/stats.json has no TLS counters")
-	}
+	before := mustTLSStats(t, client, base)
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +341,7 @@ func testDemoTLS(t *testing.T, stdlib bool) {
 	deadline := time.Now().Add(5 * time.Second)
 	var after *tlsJSON
 	for {
-		after = tlsStats(t, client, base)
+		after = mustTLSStats(t, client, base)
 		if after.Errors >= before.Errors+2 || time.Now().After(deadline) {
 			break
 		}
@@ -649,7 +658,7 @@ func TestDemoTLSHandshakeTimeout(t *testing.T) {
 			defer client.CloseIdleConnections()
 			var s *tlsJSON
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-				s = tlsStats(t, client, "https://"+addr)
+				s = mustTLSStats(t, client, "https://"+addr)
 				if s.Timeouts >= 4 && s.Handshaking == 0 || time.Now().After(deadline) {
 					break
 				}
