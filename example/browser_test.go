@@ -7,7 +7,8 @@ package main
 // $URINGNET_SCREENSHOTS when set, else to the test's temporary directory.
 //
 // Each page is loaded in both modes (native, -stdlib), over plain HTTP and
-// over TLS (https:// and wss://, on a certificate of a test CA). For TLS
+// over TLS (https:// and wss://, on a certificate of a test CA): one
+// subtest each, in a tab of a browser the test starts once. For TLS
 // chromium runs with --ignore-certificate-errors: the test CA is not in
 // its trust store (an NSS database that only certutil edits), and what the
 // flag skips, the certificate check, is tested by tls_test.go with
@@ -76,9 +77,8 @@ var browserModes = []struct {
 // browserDemo is a demo server started for a browser test.
 type browserDemo struct {
 	addr   string
-	base   string                         // "http://ADDR/" or "https://ADDR/"
-	client *http.Client                   // for traffic from outside the browser
-	extra  []chromedp.ExecAllocatorOption // the browser's options for it
+	base   string       // "http://ADDR/" or "https://ADDR/"
+	client *http.Client // for traffic from outside the browser
 }
 
 // startBrowserDemo starts the demo with o, over TLS (a certificate of a
@@ -90,9 +90,32 @@ func startBrowserDemo(t *testing.T, o options, tls bool) *browserDemo {
 		return &browserDemo{addr: addr, base: "http://" + addr + "/", client: &http.Client{Timeout: 5 * time.Second}}
 	}
 	addr, _, p := startTLSDemo(t, o)
-	// The test CA is not chromium's: see the comment at the top.
-	return &browserDemo{addr: addr, base: "https://" + addr + "/", client: p.client(),
-		extra: []chromedp.ExecAllocatorOption{chromedp.Flag("ignore-certificate-errors", true)}}
+	return &browserDemo{addr: addr, base: "https://" + addr + "/", client: p.client()}
+}
+
+// newModesBrowser starts the browser the subtests of a browser test share
+// (a chromium takes seconds to start; a tab, a fraction of one), for limit
+// in all. It ignores certificate errors, for the TLS modes: the test CA is
+// not chromium's (see the comment at the top); plain HTTP is unaffected.
+func newModesBrowser(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	return newBrowser(t, limit, chromedp.Flag("ignore-certificate-errors", true))
+}
+
+// newTab opens a tab in browser, closed when the (sub)test ends or after
+// limit.
+func newTab(t *testing.T, browser context.Context, limit time.Duration) context.Context {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(browser)
+	ctx, cancel := context.WithTimeout(tab, limit)
+	t.Cleanup(func() {
+		cancel()
+		cancelTab() // closes the tab
+	})
+	if err := chromedp.Run(ctx); err != nil { // opens it
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return ctx
 }
 
 // newBrowser starts a headless chromium with a fresh profile (and the
@@ -225,15 +248,15 @@ func number(s string) (int64, error) {
 }
 
 func TestBrowserLivePage(t *testing.T) {
+	browser := newModesBrowser(t, 3*time.Minute)
 	for _, mode := range browserModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserLivePage(t, mode.stdlib, mode.tls) })
+		t.Run(mode.name, func(t *testing.T) { testBrowserLivePage(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserLivePage(t *testing.T, stdlib, tls bool) {
-	chromiumPath(t) // skips before the demo starts
+func testBrowserLivePage(t *testing.T, browser context.Context, stdlib, tls bool) {
 	demo := startBrowserDemo(t, options{bigFile: 4 << 20, stdlib: stdlib}, tls)
-	ctx := newBrowser(t, 30*time.Second, demo.extra...)
+	ctx := newTab(t, browser, 30*time.Second)
 	base := demo.base
 	if err := chromedp.Run(ctx, chromedp.Navigate(base), chromedp.WaitVisible("#samples", chromedp.ByQuery)); err != nil {
 		t.Fatalf("loading %s: %v", base, err)
@@ -350,16 +373,16 @@ func checkTLSTiles(t *testing.T, ctx context.Context, tls bool) {
 }
 
 func TestBrowserRangePage(t *testing.T) {
+	browser := newModesBrowser(t, 3*time.Minute)
 	for _, mode := range browserModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserRangePage(t, mode.stdlib, mode.tls) })
+		t.Run(mode.name, func(t *testing.T) { testBrowserRangePage(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserRangePage(t *testing.T, stdlib, tls bool) {
-	chromiumPath(t) // skips before the demo starts
+func testBrowserRangePage(t *testing.T, browser context.Context, stdlib, tls bool) {
 	const size = 4 << 20
 	demo := startBrowserDemo(t, options{bigFile: size, stdlib: stdlib}, tls)
-	ctx := newBrowser(t, 30*time.Second, demo.extra...)
+	ctx := newTab(t, browser, 30*time.Second)
 	url := demo.base + "range.html"
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(url),
@@ -400,15 +423,15 @@ func testBrowserRangePage(t *testing.T, stdlib, tls bool) {
 }
 
 func TestBrowserChat(t *testing.T) {
+	browser := newModesBrowser(t, 3*time.Minute)
 	for _, mode := range browserModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserChat(t, mode.stdlib, mode.tls) })
+		t.Run(mode.name, func(t *testing.T) { testBrowserChat(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserChat(t *testing.T, stdlib, tls bool) {
-	chromiumPath(t) // skips before the demo starts
+func testBrowserChat(t *testing.T, browser context.Context, stdlib, tls bool) {
 	demo := startBrowserDemo(t, options{bigFile: 1 << 10, stdlib: stdlib}, tls)
-	ctx := newBrowser(t, 30*time.Second, demo.extra...)
+	ctx := newTab(t, browser, 30*time.Second)
 	url := demo.base + "chat"
 	resp, err := demo.client.Get(url)
 	if err != nil {
