@@ -334,11 +334,8 @@ func (l *loop) tlsSend(c ClientNum, cl *client) bool {
 	case t.ktx:
 		return false
 	default:
-		if t.ktxWant {
-			t.ktxWant = false
-			if l.enableKTLS(cl) {
-				return false
-			}
+		if l.ktlsFirstData(cl) {
+			return false
 		}
 		b = l.seal(cl)
 	}

@@ -1,0 +1,134 @@
+package sendfile
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/uringnet/uringnet/internal/testcert"
+	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/sys/unix"
+)
+
+// kernelTLS reports whether the kernel takes the "tls" ULP on a TCP socket
+// and FeatKTLS is on, and why not.
+func kernelTLS() (bool, string) {
+	if f, err := netserver.ParseFeatures(os.Getenv(netserver.EnvDisable)); err == nil && f&netserver.FeatKTLS != 0 {
+		return false, netserver.EnvDisable + " disables it"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return false, err.Error()
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return false, err.Error()
+	}
+	defer c.Close()
+	sc, _ := c.(*net.TCPConn).SyscallConn()
+	var serr error
+	sc.Control(func(fd uintptr) { serr = unix.SetsockoptString(int(fd), unix.SOL_TCP, unix.TCP_ULP, "tls") })
+	if serr != nil {
+		ulp, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_available_ulp")
+		return false, "setsockopt(TCP_ULP, \"tls\"): " + serr.Error() + " (tcp_available_ulp: " + string(bytes.TrimSpace(ulp)) + ")"
+	}
+	return true, ""
+}
+
+// TestTransferTLS sends a file of several MiB to TLS clients, byte for
+// byte, with each way of sending: with kernel TLS (where the kernel has
+// it) the file goes by splice or sendfile(2) and the kernel seals it;
+// without, it is read and sealed in Go. The first response of each
+// connection is the file (a transfer with its head), so that the op, not
+// a write, is what meets the connection's first application data.
+func TestTransferTLS(t *testing.T) {
+	t.Setenv("URINGNET_SENDFILE", "")
+	ktls, why := kernelTLS()
+	if !ktls {
+		t.Logf("kernel TLS unavailable (%s): records sealed in Go", why)
+	}
+	pair, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := make([]byte, 5<<20+333)
+	for i := range content {
+		content[i] = byte(i*7 + i>>11)
+	}
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{{"splice", Config{}}, {"direct", Config{Direct: true}}, {"read-send", Config{NoSplice: true}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &fileHandler{snd: New(1, tc.cfg), f: f, size: int64(len(content)), results: make(chan bool, 16)}
+			s, err := netserver.New(netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, TLS: pair.ServerConfig(),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.srv.Store(s)
+			errc := make(chan error, 1)
+			go func() { errc <- s.Serve() }()
+			defer func() {
+				s.Close()
+				if err := <-errc; !errors.Is(err, netserver.ErrServerClosed) {
+					t.Error(err)
+				}
+				h.snd.Close()
+			}()
+			want := append(append([]byte("head:"), content...), ":tail"...)
+			for i, req := range []string{"h", "f", "d"} {
+				c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", s.Addr().String(), pair.ClientConfig())
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.Write([]byte(req))
+				c.SetReadDeadline(time.Now().Add(60 * time.Second))
+				got := make([]byte, len(want))
+				n, err := io.ReadFull(c, got)
+				if !bytes.Equal(got[:n], want) {
+					t.Fatalf("request %d %q: got %d bytes (%v), equal=%v", i, req, n, err, bytes.Equal(got[:n], want))
+				}
+				if failed := <-h.results; failed {
+					t.Fatal("transfer reported failure")
+				}
+				// Both directions still work after the transfer.
+				c.Write([]byte("e"))
+				if got := make([]byte, 10); func() bool { _, err := io.ReadFull(c, got); return err != nil }() || string(got) != "head::tail" {
+					t.Fatalf("after the transfer: %q", got)
+				}
+				<-h.results
+				c.Close()
+			}
+			st, nst := h.snd.Stats(), s.Stats()
+			t.Logf("kernel TLS %v: sendfile stats %+v; TLSKernelTX=%d TLSKernelTXFailed=%d", ktls, st, nst.TLSKernelTX, nst.TLSKernelTXFailed)
+			if ktls {
+				if nst.TLSKernelTX != 3 || st.Sealed != 0 {
+					t.Fatalf("kernel TLS on %d of 3 connections, %d transfers sealed in Go", nst.TLSKernelTX, st.Sealed)
+				}
+				if tc.name == "splice" && st.Fallbacks != 0 {
+					t.Fatalf("%d transfers fell back from splice under kernel TLS", st.Fallbacks)
+				}
+			} else if st.Sealed != 6 {
+				t.Fatalf("%d transfers sealed in Go, want 6", st.Sealed)
+			}
+		})
+	}
+}
