@@ -40,7 +40,9 @@ var (
 	// queued; a renegotiation).
 	ErrTLSUnsupported = errors.New("netserver: tls: unsupported by the server")
 	// ErrNotPlain is returned for what bypasses the record layer (RawRead,
-	// groups) on a TLS client without kernel TLS.
+	// groups) on a TLS client, kernel TLS or not: the kernel seals what is
+	// sent (TX) but records are still opened in Go, and it refuses the
+	// MSG_WAITALL of a group's sends (EOPNOTSUPP).
 	ErrNotPlain = errors.New("netserver: the client speaks TLS")
 )
 
