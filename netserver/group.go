@@ -128,7 +128,7 @@ func (m *groupMember) Complete(_ *OpContext, tag uint64, res int32) {
 func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 	for _, op := range ops {
 		cl := l.client(op.c)
-		if cl == nil || cl.state != stOpen || (cl.tls != nil && !cl.tls.ktx) {
+		if cl == nil || cl.state != stOpen || cl.tls != nil {
 			if direct {
 				if cl != nil && cl.state == stOpen {
 					return ErrNotPlain // a group writes and reads the socket, bypassing the record layer

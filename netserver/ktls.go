@@ -31,6 +31,19 @@ const (
 	tlsCipherChaCha20Poly = 54
 )
 
+// ktlsFirstData is called when the first application data of a TLS client
+// is about to leave, whether a write or a custom op (a file transfer as the
+// first response) brings it: kernel TLS is tried once, there. It reports
+// whether the kernel seals for the client.
+func (l *loop) ktlsFirstData(cl *client) bool {
+	t := cl.tls
+	if t.ktxWant && t.ready && t.sealed == nil {
+		t.ktxWant = false
+		return l.enableKTLS(cl)
+	}
+	return t.ktx
+}
+
 // enableKTLS hands c's sealing to the kernel, when it can take it. Called
 // before the first byte of application data leaves, with nothing sealed
 // in Go still queued.
@@ -81,12 +94,22 @@ func ktlsInfo(conn *tls.Conn) ([]byte, error) {
 	if st.Version != tls.VersionTLS13 {
 		return nil, errNoKTLS
 	}
+	secret, seq, ok := writeSecret(conn)
+	if !ok {
+		return nil, errNoKTLS
+	}
+	return cryptoInfo(st.CipherSuite, secret, seq)
+}
+
+// cryptoInfo is the tls12_crypto_info_* of a TLS 1.3 direction: its cipher
+// suite, traffic secret and next record sequence number.
+func cryptoInfo(suite uint16, secret []byte, seq [8]byte) ([]byte, error) {
 	var (
 		cipherType uint16
 		keyLen     int
 		h          func() hash.Hash
 	)
-	switch st.CipherSuite {
+	switch suite {
 	case tls.TLS_AES_128_GCM_SHA256:
 		cipherType, keyLen, h = tlsCipherAESGCM128, 16, sha256.New
 	case tls.TLS_AES_256_GCM_SHA384:
@@ -94,10 +117,6 @@ func ktlsInfo(conn *tls.Conn) ([]byte, error) {
 	case tls.TLS_CHACHA20_POLY1305_SHA256:
 		cipherType, keyLen, h = tlsCipherChaCha20Poly, 32, sha256.New
 	default:
-		return nil, errNoKTLS
-	}
-	secret, seq, ok := writeSecret(conn)
-	if !ok {
 		return nil, errNoKTLS
 	}
 	key, err := expandLabel(h, secret, "key", keyLen)

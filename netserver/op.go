@@ -196,6 +196,9 @@ func (s *Server) OnLoop(c ClientNum) bool {
 // startOp starts the op at the head of c's output stream.
 func (l *loop) startOp(c ClientNum, cl *client) {
 	it := &cl.outq[0]
+	if cl.tls != nil {
+		l.ktlsFirstData(cl) // an op may send the first application data
+	}
 	cl.sending = true
 	cl.sendItems = 1
 	x := &OpContext{l: l, c: c, fd: int(cl.fd), op: it.op}

@@ -39,7 +39,9 @@ var (
 	// queued; a renegotiation).
 	ErrTLSUnsupported = errors.New("netserver: tls: unsupported by the server")
 	// ErrNotPlain is returned for what bypasses the record layer (RawRead,
-	// groups) on a TLS client without kernel TLS.
+	// groups) on a TLS client, kernel TLS or not: the kernel seals what is
+	// sent (TX) but records are still opened in Go, and it refuses the
+	// MSG_WAITALL of a group's sends (EOPNOTSUPP).
 	ErrNotPlain = errors.New("netserver: the client speaks TLS")
 )
 
@@ -351,11 +353,8 @@ func (l *loop) tlsSend(c ClientNum, cl *client) bool {
 	case t.ktx:
 		return false
 	default:
-		if t.ktxWant {
-			t.ktxWant = false
-			if l.enableKTLS(cl) {
-				return false
-			}
+		if l.ktlsFirstData(cl) {
+			return false
 		}
 		b = l.seal(cl)
 	}
