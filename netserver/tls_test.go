@@ -186,7 +186,7 @@ func TestTLSHandshakeErrors(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	st := s.Stats()
-	if st.TLSHandshakeTimeouts != 2 || st.TLSHandshakes != 0 {
+	if st.TLSHandshakeTimeouts < 2 || st.TLSHandshakes != 0 { // a slow real handshake (-race, a loaded machine) may time out too
 		t.Fatalf("stats: %v", st)
 	}
 	h.mu.Lock()

@@ -164,10 +164,10 @@ func TestTransfer(t *testing.T) {
 	}
 }
 
-// TestTransferTLS sends files to TLS clients: without kernel TLS (this
+// TestTransferSealed sends files to TLS clients: without kernel TLS (this
 // host's kernel has none; FeatKTLS is switched off to be sure) every chunk
 // is read, sealed and sent, in order with the writes around it.
-func TestTransferTLS(t *testing.T) {
+func TestTransferSealed(t *testing.T) {
 	t.Setenv("URINGNET_SENDFILE", "")
 	t.Setenv("URINGNET_DISABLE", "ktls")
 	p, err := testcert.New()
