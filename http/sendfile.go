@@ -409,49 +409,35 @@ func (m *memSend) Start(x *netserver.OpContext) {
 	m.step(x)
 }
 
-// sealStep seals the next chunk when the last one is out, and submits a
-// SEND of what is left of it.
-func (m *memSend) sealStep(x *netserver.OpContext) {
+// sealNext seals the next chunk of what is left once the last one is
+// out, and returns the ciphertext not yet sent.
+func (m *memSend) sealNext(x *netserver.OpContext) []byte {
 	if len(m.wire) == 0 {
 		buf := m.wire[:0]
 		for i := range m.bufs {
-			k := min(len(m.bufs[i]), memSealChunk-(len(buf)))
-			if k > 0 {
+			if k := min(len(m.bufs[i]), memSealChunk-len(buf)); k > 0 {
 				buf = x.Seal(buf, m.bufs[i][:k])
 				m.bufs[i] = m.bufs[i][k:]
 			}
 		}
 		m.wire = buf
 	}
-	if len(m.wire) == 0 {
-		m.finish(x, false)
-		return
-	}
-	if x.Closing() {
-		m.finish(x, true)
-		return
-	}
-	o := x.NewOp(1)
-	if o == nil {
-		m.finish(x, true)
-		return
-	}
-	o.PrepSend(x.Fd(), m.wire, unix.MSG_NOSIGNAL)
-	x.Submit()
+	return m.wire
 }
 
-// step submits a SENDMSG of what is left.
+// step submits a SENDMSG of what is left (a SEND of the next sealed
+// chunk for a TLS client sealed in Go).
 func (m *memSend) step(x *netserver.OpContext) {
-	if m.sealed {
-		m.sealStep(x)
-		return
-	}
 	n := 0
-	for _, b := range m.bufs {
-		if len(b) > 0 {
-			m.iov[n].Base = &b[0]
-			m.iov[n].SetLen(len(b))
-			n++
+	if m.sealed {
+		n = len(m.sealNext(x))
+	} else {
+		for _, b := range m.bufs {
+			if len(b) > 0 {
+				m.iov[n].Base = &b[0]
+				m.iov[n].SetLen(len(b))
+				n++
+			}
 		}
 	}
 	if n == 0 {
@@ -467,9 +453,13 @@ func (m *memSend) step(x *netserver.OpContext) {
 		m.finish(x, true)
 		return
 	}
-	m.msg = unix.Msghdr{Iov: &m.iov[0]}
-	m.msg.SetIovlen(n)
-	o.PrepSendmsg(x.Fd(), &m.msg, unix.MSG_NOSIGNAL)
+	if m.sealed {
+		o.PrepSend(x.Fd(), m.wire, unix.MSG_NOSIGNAL)
+	} else {
+		m.msg = unix.Msghdr{Iov: &m.iov[0]}
+		m.msg.SetIovlen(n)
+		o.PrepSendmsg(x.Fd(), &m.msg, unix.MSG_NOSIGNAL)
+	}
 	x.Submit()
 }
 
