@@ -392,17 +392,60 @@ type memSend struct {
 	iov    [2]unix.Iovec
 	msg    unix.Msghdr
 	closed bool
+	sealed bool   // the client speaks TLS sealed in Go: bufs go out sealed, a chunk at a time
+	wire   []byte // sealed: what is left of the records of the chunk
 }
+
+// memSealChunk is the plaintext a sealed memSend seals at a time.
+const memSealChunk = 64 << 10
 
 func newMemSend(s *Server, c netserver.ClientNum, head, body []byte) *memSend {
 	return &memSend{s: s, c: c, bufs: [2][]byte{append([]byte(nil), head...), body}}
 }
 
 // Start implements netserver.Op.
-func (m *memSend) Start(x *netserver.OpContext) { m.step(x) }
+func (m *memSend) Start(x *netserver.OpContext) {
+	m.sealed = x.Sealed()
+	m.step(x)
+}
+
+// sealStep seals the next chunk when the last one is out, and submits a
+// SEND of what is left of it.
+func (m *memSend) sealStep(x *netserver.OpContext) {
+	if len(m.wire) == 0 {
+		buf := m.wire[:0]
+		for i := range m.bufs {
+			k := min(len(m.bufs[i]), memSealChunk-(len(buf)))
+			if k > 0 {
+				buf = x.Seal(buf, m.bufs[i][:k])
+				m.bufs[i] = m.bufs[i][k:]
+			}
+		}
+		m.wire = buf
+	}
+	if len(m.wire) == 0 {
+		m.finish(x, false)
+		return
+	}
+	if x.Closing() {
+		m.finish(x, true)
+		return
+	}
+	o := x.NewOp(1)
+	if o == nil {
+		m.finish(x, true)
+		return
+	}
+	o.PrepSend(x.Fd(), m.wire, unix.MSG_NOSIGNAL)
+	x.Submit()
+}
 
 // step submits a SENDMSG of what is left.
 func (m *memSend) step(x *netserver.OpContext) {
+	if m.sealed {
+		m.sealStep(x)
+		return
+	}
 	n := 0
 	for _, b := range m.bufs {
 		if len(b) > 0 {
@@ -437,6 +480,11 @@ func (m *memSend) Complete(x *netserver.OpContext, _ uint64, res int32) {
 		return
 	}
 	x.AddBytesOut(int(res))
+	if m.sealed {
+		m.wire = m.wire[res:]
+		m.step(x)
+		return
+	}
 	left := int(res)
 	for i := range m.bufs {
 		k := min(left, len(m.bufs[i]))
@@ -457,7 +505,7 @@ func (m *memSend) finish(x *netserver.OpContext, failed bool) {
 		return
 	}
 	m.closed = true
-	m.bufs = [2][]byte{}
+	m.bufs, m.wire = [2][]byte{}, nil
 	m.s.h.HTTPWritev(nil, m.c, failed)
 	x.Finish(failed)
 }

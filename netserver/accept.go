@@ -114,7 +114,11 @@ func (l *loop) newConn(fd int) {
 	l.s.conns.Add(1)
 	l.cnt.connsOpen++
 	l.cnt.accepted++
-	l.cbAccept(c)
+	if l.s.cfg.TLS != nil {
+		l.newTLSClient(c, cl) // Accept comes when the handshake has ended
+	} else {
+		l.cbAccept(c)
+	}
 	if cl = l.client(c); cl != nil && cl.state == stOpen {
 		l.armRecv(c, cl)
 	}

@@ -165,6 +165,9 @@ func (l *loop) resumeReading(c ClientNum, cl *client) bool {
 		}
 		return true
 	}
+	if cl.tls != nil && !l.tlsResume(c, cl) {
+		return false
+	}
 	// Held input goes out one buffer's worth at a time, as it came in, so
 	// that a client congested again part-way keeps the rest: its backlog
 	// passes MaxQueued by at most what one read makes.

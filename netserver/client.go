@@ -58,6 +58,7 @@ type client struct {
 	outq             []writeItem
 	recvBuf          []byte // per-connection read buffer (no buffer ring)
 	ev               *eventfd.EventFD
+	tls              *tlsState // the record layer of a TLS connection
 }
 
 const chunkBits = 10
@@ -281,6 +282,12 @@ func (l *loop) finishClose(c ClientNum, cl *client) {
 	if h == nil {
 		h = l.h
 	}
+	if cl.tls != nil {
+		if !cl.tls.ready {
+			kind = 0 // its handshake never ended: the Handler never had it
+		}
+		l.tlsRelease(cl)
+	}
 	l.releaseCharges(cl)
 	if cl.recvBuf != nil {
 		l.putReadBuf(cl.recvBuf)
@@ -292,6 +299,9 @@ func (l *loop) finishClose(c ClientNum, cl *client) {
 		l.cnt.connsOpen--
 		l.s.conns.Add(-1)
 		l.cbClose(h, c, cause)
+	case 0:
+		l.cnt.connsOpen--
+		l.s.conns.Add(-1)
 	case kindPassed:
 		l.cbClose(h, c, cause)
 	}

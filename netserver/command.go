@@ -24,6 +24,8 @@ const (
 	cmdResumeRead
 	cmdSetCause
 	cmdSetHandler
+	cmdTLSWire // a handshake flight, from the handshake goroutine
+	cmdTLSDone // the end of a handshake goroutine
 )
 
 // command is a call handed to a loop from another goroutine (or run at
@@ -99,6 +101,9 @@ func (l *loop) exec(cmd *command, direct bool) error {
 	case cmdFunc:
 		l.runFunc(cmd.fn)
 		return nil
+	case cmdTLSDone:
+		l.hsRunning--
+		defer l.tlsStartWaiting()
 	}
 	cl := l.client(cmd.c)
 	if cl == nil || cl.state != stOpen {
@@ -136,6 +141,12 @@ func (l *loop) exec(cmd *command, direct bool) error {
 		}
 	case cmdSetHandler:
 		cl.h = cmd.h
+	case cmdTLSWire:
+		l.queueWrite(cmd.c, cl, writeItem{data: cmd.data, size: len(cmd.data), wire: true})
+	case cmdTLSDone:
+		if cl.tls != nil && !cl.tls.ready {
+			l.tlsHandshakeDone(cmd.c, cl, cmd.err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package netserver
 
 import (
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
@@ -48,6 +49,12 @@ const (
 	// with CQSIZE only, as on 5.10. Flags the kernel rejects are dropped
 	// anyway, newest first.
 	FeatSetupFlags
+	// FeatKTLS: kernel TLS (the "tls" upper-layer protocol, TX since 4.13)
+	// takes over sealing records after a TLS handshake, so that files go
+	// out by splice or sendfile; without it (or where the kernel has no
+	// "tls" module) records are sealed in Go on the loop. Not part of
+	// FeatAll: it is older than 5.10, and a kernel option.
+	FeatKTLS
 )
 
 // FeatAll is every kernel feature newer than Linux 5.10: disabling it
@@ -67,6 +74,7 @@ var featureNames = []struct {
 	{"extarg", FeatExtArg},
 	{"cancelfd", FeatCancelFD},
 	{"setupflags", FeatSetupFlags},
+	{"ktls", FeatKTLS},
 	{"all", FeatAll},
 }
 
@@ -181,6 +189,22 @@ type Config struct {
 	Backend string
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// TLS, when set, makes every accepted connection speak TLS with
+	// crypto/tls: the Handler sees plaintext, and its Accept is called
+	// once the handshake has ended well (a client whose handshake fails
+	// never reaches it). NextProtos, certificates, session tickets and
+	// versions are crypto/tls's to use as configured. Handshakes run on
+	// their own goroutines, at most MaxHandshakes at once; records are
+	// opened and sealed on the loop, or sealed by the kernel (FeatKTLS).
+	TLS *tls.Config
+	// HandshakeTimeout bounds a TLS handshake, from accept to its end,
+	// the wait for a handshake slot included. Default 10s.
+	HandshakeTimeout time.Duration
+	// MaxHandshakes bounds the TLS handshakes running at once, over all
+	// loops (each has an equal share, at least one); clients beyond it
+	// wait, without a goroutine, within HandshakeTimeout. Default 256.
+	MaxHandshakes int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -216,6 +240,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MaxHandshakes <= 0 {
+		c.MaxHandshakes = DefaultMaxHandshakes
 	}
 	if env := os.Getenv(EnvBackend); env != "" {
 		c.Backend = env

@@ -127,8 +127,12 @@ func (m *groupMember) Complete(_ *OpContext, tag uint64, res int32) {
 // submitGroup queues a group in the streams of the clients it names.
 func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 	for _, op := range ops {
-		if cl := l.client(op.c); cl == nil || cl.state != stOpen {
+		cl := l.client(op.c)
+		if cl == nil || cl.state != stOpen || (cl.tls != nil && !cl.tls.ktx) {
 			if direct {
+				if cl != nil && cl.state == stOpen {
+					return ErrNotPlain // a group writes and reads the socket, bypassing the record layer
+				}
 				return ErrClosed
 			}
 			for _, op := range ops {

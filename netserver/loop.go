@@ -76,6 +76,15 @@ type loop struct {
 	sendPool  []*sendState
 	doneItems []writeItem
 
+	handshaking int         // TLS clients whose handshake has not ended
+	hsRunning   int         // handshake goroutines running
+	hsMax       int         // this loop's share of MaxHandshakes
+	hsWaiting   []ClientNum // clients whose handshake waits for a slot
+	nextHSSweep int64       // when to look for handshakes past their deadline, 0 = none pending
+	plain       []byte      // opened records' plaintext, handed to RawRead
+	plainOut    []byte      // plaintext gathered to be sealed
+	sealBufs    [][]byte    // ciphertext buffers
+
 	mem        int64       // backlog charged for all clients' output (backpressure.go)
 	held       int64       // input held while reads wait
 	budget     int64       // this loop's share of MaxMemory (0: none)
@@ -110,6 +119,11 @@ func newLoop(s *Server, idx int) (*loop, error) {
 	}
 	l := &loop{s: s, idx: idx, h: s.h, log: s.cfg.Logger, wake: wake}
 	l.clients.max = min(s.cfg.MaxConns+1<<16, 1<<24)
+	if s.cfg.TLS != nil {
+		l.hsMax = max(1, s.cfg.MaxHandshakes/s.cfg.Loops)
+		l.plain = make([]byte, 16<<10)
+		l.plainOut = make([]byte, 0, sealBudget)
+	}
 	if s.cfg.MaxMemory > 0 {
 		l.budget = s.cfg.MaxMemory / int64(s.cfg.Loops)
 	}
@@ -260,6 +274,9 @@ func (l *loop) nextWait() time.Duration {
 	}
 	if l.nextTick != 0 && (next == 0 || l.nextTick < next) {
 		next = l.nextTick
+	}
+	if l.nextHSSweep != 0 && (next == 0 || l.nextHSSweep < next) {
+		next = l.nextHSSweep
 	}
 	for i := range l.listeners {
 		if r := l.listeners[i].retryAt; r != 0 && (next == 0 || r < next) {
@@ -493,6 +510,7 @@ func (l *loop) timers() {
 		l.nextTick = l.now + int64(l.s.cfg.TickInterval)
 		l.tick()
 	}
+	l.tlsSweep()
 	if d := l.s.cfg.IdleTimeout; d > 0 && l.now >= l.nextSweep {
 		l.nextSweep = l.now + int64(d)/4 + int64(10*time.Millisecond)
 		limit := l.now - int64(d)

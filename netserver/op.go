@@ -105,6 +105,25 @@ func (x *OpContext) NewOp(tag uint64) *ops.Op {
 // backend has no Splice, for one.
 func (x *OpContext) Supports(c ops.Code) bool { return x.l.probe.Supported(c) }
 
+// Sealed reports whether what the op sends to Fd must be sealed with Seal
+// first: the client speaks TLS and the kernel does not seal for it. Such
+// an op cannot splice or sendfile to the socket.
+func (x *OpContext) Sealed() bool {
+	cl := x.l.client(x.c)
+	return cl != nil && cl.tls != nil && !cl.tls.ktx
+}
+
+// Seal appends plain, sealed into TLS records, to dst and returns the
+// result, for a Sealed op to send as it is, in the order sealed. It
+// returns plain appended unsealed when the op is not Sealed.
+func (x *OpContext) Seal(dst, plain []byte) []byte {
+	cl := x.l.client(x.c)
+	if cl == nil || cl.tls == nil || cl.tls.ktx {
+		return append(dst, plain...)
+	}
+	return x.l.sealTo(cl.tls, dst, plain)
+}
+
 // Submit hands the operations prepared so far to the backend (at once, or with the
 // loop's batch).
 func (x *OpContext) Submit() { x.l.prepared() }

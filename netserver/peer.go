@@ -32,9 +32,18 @@ func (s *Server) RemoteAddr(c ClientNum) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netserver: getpeername of %v: %w", c, err)
 	}
+	if a := sockaddrToAddr(sa); a != nil {
+		return a, nil
+	}
+	return nil, fmt.Errorf("netserver: getpeername of %v: unknown address family", c)
+}
+
+// sockaddrToAddr converts a socket address: *net.TCPAddr for IPv4 and
+// IPv6, *net.UnixAddr for a unix socket, nil otherwise.
+func sockaddrToAddr(sa unix.Sockaddr) net.Addr {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:
-		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}, nil
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
 	case *unix.SockaddrInet6:
 		addr := &net.TCPAddr{IP: append(net.IP(nil), a.Addr[:]...), Port: a.Port}
 		if a.ZoneId != 0 {
@@ -42,9 +51,9 @@ func (s *Server) RemoteAddr(c ClientNum) (net.Addr, error) {
 				addr.Zone = ifc.Name
 			}
 		}
-		return addr, nil
+		return addr
 	case *unix.SockaddrUnix:
-		return &net.UnixAddr{Name: a.Name, Net: "unix"}, nil
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
 	}
-	return nil, fmt.Errorf("netserver: getpeername of %v: unknown address family", c)
+	return nil
 }

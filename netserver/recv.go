@@ -78,6 +78,8 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 		cl.readOnce = true
 		switch {
 		case cl.state != stOpen:
+		case cl.tls != nil:
+			l.tlsInput(c, cl, data)
 		case len(cl.held) > 0 || !l.readable(cl):
 			l.hold(c, cl, data)
 		default:
@@ -93,6 +95,17 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	case res == 0:
 		if hasBuf {
 			l.recycle(bid)
+		}
+		if t := cl.tls; t != nil && cl.state == stOpen {
+			t.w.setEOF()
+			if t.ready && l.readable(cl) {
+				l.tlsRead(c, cl) // what is left, then the end
+			} else if t.ready {
+				t.stalled = true
+			} else if !t.ready && !t.started {
+				l.tlsHandshakeFailed(c, cl, fmt.Errorf("%w: the peer closed before its ClientHello", ErrTLSHandshake))
+			}
+			break
 		}
 		if len(cl.held) > 0 {
 			cl.heldEOF = true // after the held input is delivered
@@ -111,7 +124,7 @@ func (l *loop) onRecv(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 			l.markDirty(c, cl)
 		}
 	default:
-		if cl.state == stOpen {
+		if cl.state == stOpen && (cl.tls == nil || cl.tls.ready) {
 			l.cbRead(nil, c, true)
 		}
 		if cl = l.client(c); cl != nil {
@@ -131,6 +144,9 @@ func (l *loop) recycle(bid uint16) {
 
 // userRead submits a RawRead (buf) or RawReadv (bufs) for c.
 func (l *loop) userRead(c ClientNum, cl *client, buf []byte, bufs [][]byte) error {
+	if cl.tls != nil {
+		return ErrNotPlain
+	}
 	id, t, ok := l.tbl.Acquire()
 	if !ok {
 		l.deferred = append(l.deferred, func() bool {

@@ -42,6 +42,8 @@ type Server struct {
 	tickMu  sync.Mutex               // serializes AddTicker
 	backend backend.Kind             // what the loops run on (Uring or Epoll)
 	beName  string                   // its name, as Stats tells it
+	tlsCnt  tlsCounters
+	noKTLS  atomic.Bool // the kernel refused the "tls" ULP: do not try again
 }
 
 const (
@@ -292,6 +294,7 @@ func (s *Server) Stats() Stats {
 	for _, l := range s.loops {
 		l.pub.addTo(&st)
 	}
+	s.tlsCnt.addTo(&st)
 	return st
 }
 

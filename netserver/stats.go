@@ -29,6 +29,16 @@ type Stats struct {
 	HeldBytes     uint64 // input read but not yet delivered (held while reads wait)
 	OverBudget    uint64 // loops over their share of MaxMemory now (delivering no reads)
 	BudgetPauses  uint64 // times a loop went over its share of MaxMemory
+
+	TLSHandshakes        uint64 // TLS handshakes that ended well
+	TLSResumed           uint64 // of which resumed a session (a ticket)
+	TLSHandshakeErrors   uint64 // handshakes that failed (garbage, no shared version or suite, unknown name, timeouts, ...)
+	TLSHandshakeTimeouts uint64 // of which ran past HandshakeTimeout
+	TLSHandshaking       int64  // TLS connections whose handshake has not ended (running or waiting)
+	TLSRecordErrors      uint64 // connections closed on a record that did not open (bad MAC, cut mid-record, ...)
+	TLSUnsupported       uint64 // connections closed on a post-handshake message the server does not answer (see ErrTLSUnsupported)
+	TLSKernelTX          uint64 // connections whose records the kernel sealed (kTLS TX)
+	TLSKernelTXFailed    uint64 // connections whose key the kernel refused after taking the "tls" ULP
 }
 
 // String formats the stats as one line of key=value pairs.
@@ -46,6 +56,11 @@ func (s Stats) String() string {
 		{"congested", s.Congested}, {"congestions", s.Congestions},
 		{"queued_bytes", s.QueuedBytes}, {"held_bytes", s.HeldBytes},
 		{"over_budget", s.OverBudget}, {"budget_pauses", s.BudgetPauses},
+		{"tls_handshakes", s.TLSHandshakes}, {"tls_resumed", s.TLSResumed},
+		{"tls_handshake_errors", s.TLSHandshakeErrors}, {"tls_handshake_timeouts", s.TLSHandshakeTimeouts},
+		{"tls_handshaking", uint64(max(s.TLSHandshaking, 0))}, {"tls_record_errors", s.TLSRecordErrors},
+		{"tls_unsupported", s.TLSUnsupported}, {"tls_ktls_tx", s.TLSKernelTX},
+		{"tls_ktls_tx_failed", s.TLSKernelTXFailed},
 	} {
 		if i > 0 {
 			b.WriteByte(' ')
@@ -56,6 +71,18 @@ func (s Stats) String() string {
 		b.WriteString(" backend=" + s.Backend)
 	}
 	return b.String()
+}
+
+func (t *tlsCounters) addTo(s *Stats) {
+	s.TLSHandshakes = t.handshakes.Load()
+	s.TLSResumed = t.resumed.Load()
+	s.TLSHandshakeErrors = t.errors.Load()
+	s.TLSHandshakeTimeouts = t.timeouts.Load()
+	s.TLSHandshaking = t.handshaking.Load()
+	s.TLSRecordErrors = t.records.Load()
+	s.TLSUnsupported = t.unsupported.Load()
+	s.TLSKernelTX = t.kernelTX.Load()
+	s.TLSKernelTXFailed = t.kernelTXFailed.Load()
 }
 
 // counters are a loop's plain counters, written only by the loop.

@@ -24,6 +24,7 @@ type writeItem struct {
 	size   int // bytes in all
 	cb     cbKind
 	pooled bool // data is a loop copy buffer
+	wire   bool // ciphertext (a TLS handshake flight or alert): sent as it is
 	op     Op   // the custom op of a cbOp item
 }
 
@@ -136,7 +137,9 @@ func (l *loop) service(c ClientNum, cl *client) {
 				return
 			}
 		} else if len(cl.outq) > 0 && !cl.corked {
-			l.startSend(c, cl)
+			if cl.tls == nil || !l.tlsSend(c, cl) {
+				l.startSend(c, cl)
+			}
 		}
 	}
 	if cl.closeAfterWrites && !cl.sending && len(cl.outq) == 0 {
@@ -240,7 +243,11 @@ func (l *loop) onSend(id tasks.ID, t *tasks.Task, res int32) {
 	l.cnt.bytesOut += uint64(res)
 	cl.lastActive = l.now
 	cl.inflight--
-	l.complete(c, cl, int(res))
+	n := int(res)
+	if cl.tls != nil {
+		n = l.tlsSent(cl, n)
+	}
+	l.complete(c, cl, n)
 	if cl = l.client(c); cl == nil {
 		return
 	}

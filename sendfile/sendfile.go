@@ -69,6 +69,10 @@ type Stats struct {
 	// Resident and Cold count the DirectCached transfers that went direct
 	// and those that were spliced.
 	Resident, Cold uint64
+	// Sealed counts the transfers to TLS clients whose records are sealed
+	// in Go (no kernel TLS): read into memory, sealed and sent, chunk by
+	// chunk. Their fallback is counted in Fallbacks too.
+	Sealed uint64
 }
 
 // Sender runs file transfers on a server's loops. Create it with New; its
@@ -94,6 +98,7 @@ type loopPipes struct {
 	cold      uint64 // DirectCached transfers spliced: not all in the page cache
 	transfers uint64
 	fallbacks uint64
+	sealed    uint64
 	failed    uint64
 	dropped   uint64
 }
@@ -179,6 +184,7 @@ func (s *Sender) Stats() Stats {
 		lp := &s.loops[i]
 		st.Transfers += lp.transfers
 		st.Fallbacks += lp.fallbacks
+		st.Sealed += lp.sealed
 		st.Failed += lp.failed
 		st.PipesOpen += uint64(lp.open)
 		st.PipesDropped += lp.dropped
@@ -272,6 +278,8 @@ type Transfer struct {
 	ended    bool
 	head     []byte // sent before the file (TransferHead); what is left of it
 	direct   bool   // sendfile(2) on the loop (Config.Direct)
+	sealed   bool   // the client speaks TLS sealed in Go: read, seal, send
+	wire     []byte // sealed: the records of the chunk read
 }
 
 // SQE tags of a transfer.
@@ -336,6 +344,19 @@ func (t *Transfer) Start(x *netserver.OpContext) {
 	t.x = x
 	t.lp = &t.s.loops[x.Loop()]
 	t.lp.transfers++
+	if x.Sealed() {
+		// TLS records sealed in Go: the bytes must pass through the
+		// process, so the file is read and each chunk sealed, in order.
+		t.sealed = true
+		t.lp.sealed++
+		if len(t.head) > 0 {
+			t.head = x.Seal(nil, t.head)
+			t.sendHead()
+			return
+		}
+		t.begin()
+		return
+	}
 	// Without SPLICE in the loop's backend (epoll), sendfile(2) on the
 	// loop is the way, as nginx does it.
 	direct := t.s.Direct() || (!x.Supports(ops.Splice) && !t.s.cfg.NoSplice)
@@ -379,7 +400,7 @@ func (t *Transfer) begin() {
 		t.end(false)
 		return
 	}
-	if t.s.cfg.NoSplice || t.lp.noSplice {
+	if t.s.cfg.NoSplice || t.lp.noSplice || t.sealed {
 		t.startFallback()
 		return
 	}
@@ -472,6 +493,10 @@ func (t *Transfer) Complete(x *netserver.OpContext, tag uint64, res int32) {
 			t.off += int64(res)
 			t.n -= int64(res)
 			t.bufOff, t.bufLen = 0, int(res)
+			if t.sealed {
+				t.wire = x.Seal(t.wire[:0], t.buf[:res])
+				t.bufLen = len(t.wire)
+			}
 		}
 	case tagSend:
 		if res <= 0 {
@@ -546,7 +571,11 @@ func (t *Transfer) fallbackStep() {
 			t.end(true)
 			return
 		}
-		o.PrepSend(x.Fd(), t.buf[t.bufOff:t.bufLen], unix.MSG_NOSIGNAL)
+		src := t.buf
+		if t.sealed {
+			src = t.wire
+		}
+		o.PrepSend(x.Fd(), src[t.bufOff:t.bufLen], unix.MSG_NOSIGNAL)
 	} else if t.n == 0 {
 		t.end(false)
 		return
@@ -574,7 +603,7 @@ func (t *Transfer) end(failed bool) {
 		t.p = nil
 		t.s.put(t.lp, p, t.inPipe == 0)
 	}
-	t.buf = nil
+	t.buf, t.wire = nil, nil
 	if t.done != nil {
 		t.done(failed)
 	}

@@ -2,6 +2,7 @@ package stdhttp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,9 +60,10 @@ type Handler struct {
 
 // connState is a connection's adapter state, on its loop only.
 type connState struct {
-	remote     string   // the peer's address, looked up once
-	remoteAddr net.Addr // the same, for a hijacked connection
-	cur        *call    // the request being answered, nil between requests
+	remote     string               // the peer's address, looked up once
+	remoteAddr net.Addr             // the same, for a hijacked connection
+	tls        *tls.ConnectionState // the connection's TLS state, nil without TLS
+	cur        *call                // the request being answered, nil between requests
 }
 
 // counters are a Handler's counters (Counters reads them).
@@ -146,8 +148,12 @@ func (a *Handler) HTTPRead(req *uhttp.Request, c netserver.ClientNum, failed boo
 		if addr, err := a.ns.RemoteAddr(c); err == nil {
 			cs.remote, cs.remoteAddr = addr.String(), addr
 		}
+		if st, ok, _ := a.ns.TLSState(c); ok {
+			cs.tls = &st
+		}
 	}
 	cl := newCall(a, c, req, cs.remote)
+	cl.req.TLS = cs.tls
 	cs.cur = cl
 	a.cnt.requests.Add(1)
 	if req.Expect100 {

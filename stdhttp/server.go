@@ -2,6 +2,7 @@ package stdhttp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -53,6 +54,10 @@ type Server struct {
 	// BaseContext returns the context every request's context derives
 	// from; nil means context.Background().
 	BaseContext func() context.Context
+	// TLSConfig, when set, makes the server speak HTTPS (Native.Net.TLS
+	// when that is not set); handlers see Request.TLS. ListenAndServeTLS
+	// fills it from files.
+	TLSConfig *tls.Config
 	// Native configures the uringnet HTTP server beneath: loops, backend,
 	// limits, the stall timeout. Zero values take its defaults; the
 	// fields above, when set, override the matching ones.
@@ -74,6 +79,37 @@ func ListenAndServe(addr string, h http.Handler) error {
 // http.ErrServerClosed after Shutdown or Close.
 func (s *Server) ListenAndServe() error { return s.Serve() }
 
+// ListenAndServeTLS is ListenAndServe speaking HTTPS, as net/http's is:
+// certFile and keyFile (PEM; the certificate file may hold the chain) are
+// added to a copy of TLSConfig, which may instead hold the certificates
+// already (pass empty names then). NextProtos defaults to http/1.1, and
+// Addr to ":https".
+func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
+	var cfg *tls.Config
+	if s.TLSConfig != nil {
+		cfg = s.TLSConfig.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if certFile != "" || keyFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("stdhttp: %w", err)
+		}
+		cfg.Certificates = append(cfg.Certificates, cert)
+	}
+	if len(cfg.NextProtos) == 0 {
+		cfg.NextProtos = []string{"http/1.1"}
+	}
+	s.mu.Lock()
+	s.TLSConfig = cfg
+	if s.Addr == "" {
+		s.Addr = ":https"
+	}
+	s.mu.Unlock()
+	return s.Serve()
+}
+
 // logger returns the logger the server writes to.
 func (s *Server) logger() *slog.Logger {
 	switch {
@@ -93,6 +129,9 @@ func (s *Server) Listen() error {
 		return nil
 	}
 	cfg := s.Native
+	if cfg.Net.TLS == nil {
+		cfg.Net.TLS = s.TLSConfig
+	}
 	if len(cfg.Net.Addrs) == 0 {
 		addr := s.Addr
 		if addr == "" {
