@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/tls"
-	"github.com/uringnet/uringnet/bench/internal/harness"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 // TestRun serves the three kinds of path, then stops on SIGINT as the harness does.
