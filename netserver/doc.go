@@ -26,10 +26,19 @@
 // carries the cause of each close; SetHandler hands a client to another
 // Handler (a protocol upgrade); Table keeps a layer's per-client state.
 //
+// With Config.TLS every accepted connection speaks TLS through crypto/tls
+// (tls.go): the handshake runs on a goroutine of its own, at most
+// MaxHandshakes at once and within HandshakeTimeout, and the Handler gets
+// Accept when it has ended well; from then on the loop opens the records
+// it reads and seals what is written, with no goroutine per connection,
+// or hands sealing to the kernel (kernel TLS, ktls.go) where it can, so
+// that files still leave by splice or sendfile.
+//
 // The loop describes operations (package ops) and reads CQEs whichever
 // backend runs them; it never asks which one does (Probe tells what a backend has).
 //
-// What this package must never do: switch on the backend's identity, block a loop, hold an unbounded amount
+// What this package must never do: switch on the backend's identity, block a loop (a TLS handshake
+// included), write crypto of its own (crypto/tls opens and seals), hold an unbounded amount
 // of memory for one client, let a panicking callback
 // take the server down (the client is closed, the panic logged and
 // counted), exit on EMFILE, or free a buffer the kernel may still use.

@@ -1,7 +1,6 @@
 package netserver
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -57,6 +56,7 @@ type tlsState struct {
 	deadline int64 // end of the handshake (unix nanos)
 	ktxWant  bool  // try kernel TLS before the first application data
 	ktx      bool  // the kernel seals what is sent
+	notified bool  // close_notify was queued
 	stalled  bool  // input (or its end) waits until the client is readable
 	sealed   []byte
 	sealOff  int
@@ -101,6 +101,8 @@ func (l *loop) tlsInput(c ClientNum, cl *client, data []byte) {
 		t.w.push(data, false)
 		if !t.started {
 			l.tlsMaybeStart(c, cl)
+		} else {
+			l.handedOff = true // the handshake goroutine has input: let it run before the loop blocks
 		}
 		return
 	}
@@ -141,15 +143,15 @@ func (l *loop) tlsMaybeStart(c ClientNum, cl *client) {
 
 // tlsStart runs c's handshake on its own goroutine: crypto/tls's
 // handshake blocks, and its signatures and key exchange must not stall
-// the loop.
+// the loop. No context bounds it: the loop's sweep closes a client past
+// HandshakeTimeout, and closing the wire ends a Read that waits (a
+// context would cost crypto/tls a goroutine more per handshake).
 func (l *loop) tlsStart(c ClientNum, t *tlsState) {
 	l.hsRunning++
+	l.handedOff = true
 	t.w.setBlocking(true)
-	deadline := time.Unix(0, t.deadline)
 	go func() {
-		ctx, cancel := context.WithDeadline(context.Background(), deadline)
-		err := t.conn.HandshakeContext(ctx)
-		cancel()
+		err := t.conn.Handshake()
 		t.w.setBlocking(false)
 		l.post(command{op: cmdTLSDone, c: c, err: err})
 	}()
@@ -440,6 +442,36 @@ func (l *loop) putSealBuf(b []byte) {
 	if cap(b) == sealBudget+sealBudget/16 && len(l.sealBufs) < 64 {
 		l.sealBufs = append(l.sealBufs, b[:0])
 	}
+}
+
+// tlsCloseNotify queues a close_notify alert before a graceful close, as
+// crypto/tls's Close sends one, so that a client reading to the end of
+// the stream can tell it from a truncation. It reports false when there is
+// nothing to send: no handshake ended, it was sent already, the peer's
+// records failed, or the kernel seals (the alert would need a control
+// message of its own; the close goes without it).
+func (l *loop) tlsCloseNotify(c ClientNum, cl *client) bool {
+	out := l.tlsNotifyRecord(cl)
+	if out == nil {
+		return false
+	}
+	l.queueWrite(c, cl, writeItem{data: out, size: len(out), wire: true})
+	return true
+}
+
+// tlsNotifyRecord seals close_notify, once, when everything before it has
+// been sealed; nil when there is nothing to send.
+func (l *loop) tlsNotifyRecord(cl *client) []byte {
+	t := cl.tls
+	if !t.ready || t.notified || t.ktx || errors.Is(cl.cause, ErrTLSRecord) {
+		return nil
+	}
+	t.notified = true
+	t.conn.CloseWrite()
+	if out := t.w.takeOut(); len(out) > 0 {
+		return out
+	}
+	return nil
 }
 
 // tlsRelease ends c's record layer when its slot is freed.

@@ -258,3 +258,29 @@ func TestTLSManyHandshakes(t *testing.T) {
 		t.Fatalf("stats: %v", st)
 	}
 }
+
+func TestTLSUnknownServerName(t *testing.T) {
+	p := testCert(t)
+	cfg := &tls.Config{GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if hello.ServerName != "localhost" {
+			return nil, errors.New("unknown server name " + hello.ServerName)
+		}
+		if hello.Conn.RemoteAddr().(*net.TCPAddr).Port == 0 {
+			return nil, errors.New("no remote address")
+		}
+		return &p.Cert, nil
+	}}
+	s, _, _ := startTLS(t, Config{TLS: cfg})
+	cc := p.ClientConfig()
+	c := dialTLS(t, s, cc)
+	c.Write([]byte("ok"))
+	readFull(t, c, 2)
+	cc = p.ClientConfig()
+	cc.ServerName = "elsewhere.test"
+	cc.InsecureSkipVerify = true
+	if c, err := tls.Dial("tcp", s.Addr().String(), cc); err == nil {
+		c.Close()
+		t.Fatal("handshake for an unknown name succeeded")
+	}
+	waitFor(t, "error counted", func() bool { return s.Stats().TLSHandshakeErrors == 1 })
+}

@@ -143,6 +143,9 @@ func (l *loop) service(c ClientNum, cl *client) {
 		}
 	}
 	if cl.closeAfterWrites && !cl.sending && len(cl.outq) == 0 {
+		if cl.tls != nil && l.tlsCloseNotify(c, cl) {
+			return // the close_notify goes first
+		}
 		l.closeClient(c, cl, nil)
 	}
 }
