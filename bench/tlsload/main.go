@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,8 +60,20 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	conns := fs.Int("conns", 128, "connections in flight (workers)")
 	duration := fs.Duration("duration", 3*time.Second, "how long to open connections")
 	timeout := fs.Duration("timeout", 5*time.Second, "the longest one connection may take")
+	cpuprofile := fs.String("cpuprofile", "", "write the load's CPU profile to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *conns < 1 || *duration <= 0 {
 		return errors.New("-conns and -duration must be positive")
