@@ -117,6 +117,7 @@ type scenario struct {
 	pipeline  int
 	body      []byte // the expected response body
 	newConn   bool   // one request per new TLS connection (tlsload), not wrk
+	closeConn bool   // wrk with "Connection: close": one request per connection
 }
 
 // sample is what one wrk run measured.
@@ -196,8 +197,9 @@ func parseFlags(args []string) (config, error) {
 		}
 		return err
 	})
-	tlsScen := fs.String("tls", strings.Join(allTLSScenarios, ","), "HTTPS scenarios (TLS 1.3, one ECDSA P-256 certificate "+
-		"generated for the run): plaintext (keep-alive, wrk), newconn (one request per connection, full handshakes, tlsload); "+
+	tlsScen := fs.String("tls", strings.Join(defaultTLSScenarios, ","), "HTTPS scenarios (TLS 1.3, one ECDSA P-256 certificate "+
+		"generated for the run): plaintext (keep-alive, wrk), newconn (one request per connection, full handshakes, tlsload), "+
+		"resumed (one request per connection with wrk, whose OpenSSL client resumes sessions); "+
 		"\"none\" skips the HTTPS mode")
 	tlsPeers := fs.String("tls-peers", strings.Join(defaultTLSPeers, ","), "servers of the HTTPS mode (some of "+
 		strings.Join(allTLSPeers, ",")+")")
@@ -598,11 +600,11 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 		return nil, err
 	}
 	all := map[string]scenario{
-		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext), false},
-		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext), false},
-		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k, false},
-		"static64k": {"static64k", "static 64 KiB", "/64k.bin", 1, f64k, false},
-		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m, false},
+		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext), false, false},
+		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext), false, false},
+		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k, false, false},
+		"static64k": {"static64k", "static 64 KiB", "/64k.bin", 1, f64k, false, false},
+		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m, false, false},
 	}
 	var out []scenario
 	for _, k := range cfg.scenarios {

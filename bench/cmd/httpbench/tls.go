@@ -17,15 +17,17 @@ import (
 // The HTTPS mode (issue 11): the peers that can serve TLS, each started with -tls-cert and
 // -tls-key (nginx with an ssl listener) and the same certificate, generated for the run.
 var (
-	allTLSScenarios = []string{"plaintext", "newconn"}
-	allTLSPeers     = []string{"uringnet", "epoll", "adapter", "nethttp", "nginx"}
-	defaultTLSPeers = []string{"uringnet", "adapter", "nethttp", "nginx"}
+	allTLSScenarios     = []string{"plaintext", "newconn", "resumed"}
+	defaultTLSScenarios = []string{"plaintext", "newconn"}
+	allTLSPeers         = []string{"uringnet", "epoll", "adapter", "nethttp", "nginx"}
+	defaultTLSPeers     = []string{"uringnet", "adapter", "nethttp", "nginx"}
 )
 
 // The HTTPS scenarios' keys in the results (apart from the plain HTTP scenarios').
 const (
 	tlsPlaintext = "tls-plaintext"
 	tlsNewConn   = "tls-newconn"
+	tlsResumed   = "tls-resumed"
 )
 
 // issue11 holds issue 11's floors for uringnet's demo server with TLS.
@@ -53,6 +55,9 @@ func tlsScenarios(keys []string) []scenario {
 		case "newconn":
 			out = append(out, scenario{key: tlsNewConn, name: "HTTPS new connection per request", path: "/plaintext",
 				pipeline: 1, body: []byte(plaintext), newConn: true})
+		case "resumed":
+			out = append(out, scenario{key: tlsResumed, name: "HTTPS new connection per request, wrk (resumed)", path: "/plaintext",
+				pipeline: 1, body: []byte(plaintext), closeConn: true})
 		}
 	}
 	return out
@@ -88,6 +93,10 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 		failed: map[string]map[string]string{}, negotiated: map[string]string{}, final: map[string]string{}}
 	script := filepath.Join(tmp, "wrk-tls.lua")
 	if err := os.WriteFile(script, []byte(harness.WrkScript(1)), 0o644); err != nil {
+		return nil, err
+	}
+	closeScript := filepath.Join(tmp, "wrk-tls-close.lua")
+	if err := os.WriteFile(closeScript, []byte(wrkCloseScript()), 0o644); err != nil {
 		return nil, err
 	}
 	tlsload := filepath.Join(tmp, "tlsload")
@@ -142,9 +151,12 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 				}
 				var sm sample
 				var err error
-				if sc.newConn {
+				switch {
+				case sc.newConn:
 					sm, err = runNewConn(ctx, cfg, p, sc, tlsload, loadCPU)
-				} else {
+				case sc.closeConn:
+					sm, err = runOnce(ctx, cfg, p, sc, wrk, closeScript, loadCPU)
+				default:
 					sm, err = runOnce(ctx, cfg, p, sc, wrk, script, loadCPU)
 				}
 				if err != nil {
@@ -288,12 +300,16 @@ func tlsReport(cfg config, r *tlsRun, serverCPU, loadCPU string) string {
 		switch sc.key {
 		case tlsPlaintext:
 			fmt.Fprintf(&b, "\"%s\": wrk -t1 -c%d over https (OpenSSL; handshakes only at connect), GET /plaintext. ", sc.name, cfg.conns)
+		case tlsResumed:
+			fmt.Fprintf(&b, "\"%s\": wrk -t1 -c%d with `Connection: close`: wrk reconnects after every response and its "+
+				"OpenSSL client resumes the session it kept (a TLS 1.3 ticket; see the servers' resumed counters below), so these "+
+				"are resumed handshakes (PSK with X25519, no certificate signature). ", sc.name, cfg.conns)
 		case tlsNewConn:
 			fmt.Fprintf(&b, "\"%s\": bench/tlsload, %d connections in flight, each a TCP connect, a full TLS 1.3 handshake "+
 				"(X25519, no session cache: never resumed) and one GET /plaintext with `Connection: close`, read to the server's close; "+
 				"req/s is connections per second, CPU µs/req server CPU per connection, latency a connection's dial to response. "+
-				"(wrk with `Connection: close` is not used: its OpenSSL client keeps the session across reconnects and resumes it, "+
-				"so it would measure resumed handshakes.) ", sc.name, cfg.conns)
+				"(Not wrk with `Connection: close`: its OpenSSL client keeps the session across reconnects and resumes it, "+
+				"so it measures resumed handshakes: `-tls resumed`.) ", sc.name, cfg.conns)
 		}
 	}
 	b.WriteString("The clients offer only X25519 for the key exchange; what each server negotiated with the Go client is listed below.\n\n")
@@ -379,4 +395,10 @@ func tlsExtraRows(t *harness.Table, r *tlsRun, idleConns int) {
 		t.AddRow(fmt.Sprintf("RSS per idle TLS connection: %s (%d connections; no floor)", name[p.key], idleConns),
 			harness.Num(i.perConnKiB(idleConns), 2)+" KiB", "—")
 	}
+}
+
+// wrkCloseScript is harness.WrkScript(1) sending "Connection: close": the server closes
+// after every response and wrk reconnects.
+func wrkCloseScript() string {
+	return "wrk.headers[\"Connection\"] = \"close\"\n" + harness.WrkScript(1)
 }

@@ -86,3 +86,13 @@ func TestIssue11Floors(t *testing.T) {
 		}
 	}
 }
+
+func TestResumedScenario(t *testing.T) {
+	sc := tlsScenarios([]string{"resumed"})
+	if len(sc) != 1 || !sc[0].closeConn || sc[0].newConn || sc[0].key != tlsResumed {
+		t.Errorf("tlsScenarios(resumed) = %+v", sc)
+	}
+	if s := wrkCloseScript(); !strings.HasPrefix(s, `wrk.headers["Connection"] = "close"`+"\n") || !strings.Contains(s, "WRKRESULT") {
+		t.Errorf("script:\n%s", s)
+	}
+}
