@@ -43,6 +43,7 @@ type config struct {
 	tls       []string           // the HTTPS scenarios (tlsScenarios' keys); none skips the HTTPS mode
 	tlsPeers  []string           // the servers of the HTTPS mode
 	tlsIdle   int                // idle TLS connections of the HTTPS mode's RSS measure; 0 skips it
+	tlsFixed  float64            // offered req/s of the HTTPS keep-alive fixed-load runs; 0 skips them
 }
 
 // defaultFixed is the fixed-load mode's default: rates well below what every peer serves on
@@ -205,6 +206,8 @@ func parseFlags(args []string) (config, error) {
 		strings.Join(allTLSPeers, ",")+")")
 	fs.IntVar(&cfg.tlsIdle, "tls-idle", 2000, "idle TLS connections (one GET /plaintext each) for the RSS-per-TLS-connection "+
 		"measure, on a fresh HTTPS server of each -tls-peers peer (0: skip)")
+	fs.Float64Var(&cfg.tlsFixed, "tls-fixed", 10000, "HTTPS plaintext keep-alive at this offered req/s too (wrk's delay(), "+
+		"as -fixed), reporting server CPU per request; 0 skips it")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -217,8 +220,8 @@ func parseFlags(args []string) (config, error) {
 			return cfg, fmt.Errorf("-tls-peers: %w", err)
 		}
 	}
-	if cfg.tlsIdle < 0 {
-		return cfg, errors.New("-tls-idle must not be negative")
+	if cfg.tlsIdle < 0 || cfg.tlsFixed < 0 {
+		return cfg, errors.New("-tls-idle and -tls-fixed must not be negative")
 	}
 	if cfg.peers, err = list(*peers, allPeers); err != nil {
 		return cfg, fmt.Errorf("-peers: %w", err)

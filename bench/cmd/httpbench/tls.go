@@ -68,6 +68,7 @@ type tlsRun struct {
 	scens      []scenario
 	peers      []*peer
 	results    map[string]map[string][]sample // scenario -> peer -> samples
+	fixed      map[string]map[string][]sample // the fixed-load runs: tlsPlaintext -> peer -> samples
 	failed     map[string]map[string]string   // scenario -> peer -> reason
 	idle       map[string]idleResult
 	negotiated map[string]string // peer -> what its handshake negotiated with the Go client
@@ -172,6 +173,32 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 			}
 		}
 	}
+	if i := slices.IndexFunc(r.scens, func(sc scenario) bool { return sc.key == tlsPlaintext }); i >= 0 && cfg.tlsFixed > 0 {
+		sc := r.scens[i]
+		fixedScript := filepath.Join(tmp, "wrk-tls-fixed.lua")
+		if err := os.WriteFile(fixedScript, []byte(harness.WrkScriptRate(1, cfg.conns, cfg.tlsFixed)), 0o644); err != nil {
+			return nil, err
+		}
+		r.fixed = map[string]map[string][]sample{sc.key: {}}
+		for round := 1; round <= cfg.rounds; round++ {
+			for _, p := range r.peers {
+				if p.proc == nil || r.failed[sc.key][p.key] != "" {
+					continue
+				}
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				sm, err := runOnce(ctx, cfg, p, sc, wrk, fixedScript, loadCPU)
+				if err != nil {
+					progress("fixed %.0f/s %s round %d/%d %s: FAILED: %v", cfg.tlsFixed, sc.name, round, cfg.rounds, p.name, err)
+					continue
+				}
+				progress("fixed %.0f/s %s round %d/%d %s: %.0f req/s cpu %.2fus/req (%.0f%%)",
+					cfg.tlsFixed, sc.name, round, cfg.rounds, p.name, sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
+				r.fixed[sc.key][p.key] = append(r.fixed[sc.key][p.key], sm)
+			}
+		}
+	}
 	if cfg.tlsIdle > 0 && ctx.Err() == nil {
 		r.idle = runIdle(ctx, g, r.peers, cfg.tlsIdle, "/plaintext")
 	}
@@ -187,8 +214,10 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 		if err := finalBackend(stats, p.backend); err != nil {
 			progress("HTTPS %s: %v: its figures are dropped", p.name, err)
 			p.why = err.Error() + "; its figures are dropped"
-			for _, bySc := range r.results {
-				delete(bySc, p.key)
+			for _, m := range []map[string]map[string][]sample{r.results, r.fixed} {
+				for _, bySc := range m {
+					delete(bySc, p.key)
+				}
 			}
 			delete(r.idle, p.key)
 		}
@@ -314,6 +343,13 @@ func tlsReport(cfg config, r *tlsRun, serverCPU, loadCPU string) string {
 	}
 	b.WriteString("The clients offer only X25519 for the key exchange; what each server negotiated with the Go client is listed below.\n\n")
 	b.WriteString(table(r.scens, r.peers, r.results, r.failed).Markdown())
+	if fs := r.fixedScens(); len(fs) > 0 {
+		b.WriteString("\n#### HTTPS at a fixed load: server CPU per request\n\n")
+		fmt.Fprintf(&b, "The keep-alive HTTPS runs again at %.0f req/s offered (wrk's delay(), as in the fixed-load mode above): "+
+			"CPU per request compares the servers' costs of record encryption and HTTP when none is saturated, the figure a "+
+			"busy machine disturbs least.\n\n", cfg.tlsFixed)
+		b.WriteString(fixedTable(fs, r.peers, map[string]float64{tlsPlaintext: cfg.tlsFixed}, r.fixed).Markdown())
+	}
 	if r.idle != nil {
 		b.WriteString("\n#### Idle TLS connections\n\n")
 		fmt.Fprintf(&b, "A fresh HTTPS server of each peer, %d connections that each make a full TLS handshake and one "+
@@ -373,6 +409,20 @@ func tlsExtraRows(t *harness.Table, r *tlsRun, idleConns int) {
 		name[p.key] = p.name
 	}
 	subj := issue11.subject
+	if fs := r.fixedScens(); len(fs) > 0 && len(r.fixed[tlsPlaintext][subj]) > 0 {
+		u := cpuOf(r.fixed[tlsPlaintext][subj])
+		for _, p := range r.peers {
+			if p.key == subj || (p.key != "nethttp" && p.key != "nginx") {
+				continue
+			}
+			o := cpuOf(r.fixed[tlsPlaintext][p.key])
+			measured := harness.NA
+			if !math.IsNaN(o) && o > 0 {
+				measured = fmt.Sprintf("%.2f vs %.2f µs (%s)", u, o, harness.Ratio(u, o))
+			}
+			t.AddRow(fmt.Sprintf("%s at a fixed rate: server CPU per request, uringnet vs %s (no floor)", fs[0].name, p.name), measured, "—")
+		}
+	}
 	if slices.ContainsFunc(r.scens, func(sc scenario) bool { return sc.key == tlsNewConn }) && len(r.results[tlsNewConn][subj]) > 0 {
 		u := cpuOf(r.results[tlsNewConn][subj])
 		for _, p := range r.peers {
@@ -401,4 +451,16 @@ func tlsExtraRows(t *harness.Table, r *tlsRun, idleConns int) {
 // after every response and wrk reconnects.
 func wrkCloseScript() string {
 	return "wrk.headers[\"Connection\"] = \"close\"\n" + harness.WrkScript(1)
+}
+
+// fixedScens returns the scenarios of the fixed-load runs (HTTPS keep-alive), none when
+// they did not run.
+func (r *tlsRun) fixedScens() []scenario {
+	var out []scenario
+	for _, sc := range r.scens {
+		if _, ok := r.fixed[sc.key]; ok {
+			out = append(out, sc)
+		}
+	}
+	return out
 }

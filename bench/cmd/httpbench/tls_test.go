@@ -11,7 +11,7 @@ import (
 func TestParseFlagsTLS(t *testing.T) {
 	def, err := parseFlags(nil)
 	if err != nil || !slices.Equal(def.tls, []string{"plaintext", "newconn"}) || def.tlsIdle != 2000 ||
-		!slices.Equal(def.tlsPeers, []string{"uringnet", "adapter", "nethttp", "nginx"}) {
+		!slices.Equal(def.tlsPeers, []string{"uringnet", "adapter", "nethttp", "nginx"}) || def.tlsFixed != 10000 {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	cfg, err := parseFlags([]string{"-tls", "none", "-tls-peers", "bogus"})
@@ -22,7 +22,7 @@ func TestParseFlagsTLS(t *testing.T) {
 	if err != nil || !slices.Equal(cfg.tls, []string{"newconn"}) || !slices.Equal(cfg.tlsPeers, []string{"epoll", "nginx"}) || cfg.tlsIdle != 0 {
 		t.Errorf("parseFlags = %+v, %v", cfg, err)
 	}
-	for _, bad := range [][]string{{"-tls", "pipelined"}, {"-tls-peers", "fasthttp"}, {"-tls-idle", "-1"}} {
+	for _, bad := range [][]string{{"-tls", "pipelined"}, {"-tls-peers", "fasthttp"}, {"-tls-idle", "-1"}, {"-tls-fixed", "-5"}} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)
 		}
@@ -55,6 +55,8 @@ func TestIssue11Floors(t *testing.T) {
 			tlsNewConn: {"uringnet": {{perSec: 900, cpuUsPerReq: 300}}, "nethttp": {{perSec: 1000, cpuUsPerReq: 350}},
 				"nginx": {{perSec: 1100, cpuUsPerReq: 250}}},
 		},
+		fixed: map[string]map[string][]sample{tlsPlaintext: {"uringnet": {{perSec: 10000, cpuUsPerReq: 10}},
+			"nethttp": {{perSec: 10000, cpuUsPerReq: 25}}, "nginx": {{perSec: 10000, cpuUsPerReq: 12.5}}}},
 		idle: map[string]idleResult{
 			"uringnet": {before: 10 << 20, after: 10<<20 + 1000*12*1024},
 			"nethttp":  {before: 10 << 20, after: 10<<20 + 1000*40*1024},
@@ -72,14 +74,16 @@ func TestIssue11Floors(t *testing.T) {
 		"| new connection: server CPU per connection, uringnet vs net/http (no floor) | 300.0 vs 350.0 µs (0.86x) | — |",
 		"| new connection: server CPU per connection, uringnet vs nginx (no floor) | 300.0 vs 250.0 µs (1.20x) | — |",
 		"| RSS per idle TLS connection: net/http (1000 connections; no floor) | 40.00 KiB | — |",
+		"| HTTPS plaintext keep-alive at a fixed rate: server CPU per request, uringnet vs net/http (no floor) | 10.00 vs 25.00 µs (0.40x) | — |",
+		"| HTTPS plaintext keep-alive at a fixed rate: server CPU per request, uringnet vs nginx (no floor) | 10.00 vs 12.50 µs (0.80x) | — |",
 		"| RSS per idle TLS connection: nginx (1000 connections; no floor) | n/a KiB | — |",
 	} {
 		if !strings.Contains(md, collapse(want)) {
 			t.Errorf("floors lack %q:\n%s", want, md)
 		}
 	}
-	out := tlsReport(config{duration: time.Second, rounds: 1, conns: 8, tlsIdle: 1000}, r, "0", "1")
-	for _, want := range []string{"### HTTPS: TLS 1.3", "#### Idle TLS connections", "#### uringnet with TLS against issue 11's floors",
+	out := tlsReport(config{duration: time.Second, rounds: 1, conns: 8, tlsIdle: 1000, tlsFixed: 10000}, r, "0", "1")
+	for _, want := range []string{"### HTTPS: TLS 1.3", "#### HTTPS at a fixed load: server CPU per request", "10000 req/s offered", "#### Idle TLS connections", "#### uringnet with TLS against issue 11's floors",
 		"| HTTPS new connection per request | nginx", "resumes it"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
