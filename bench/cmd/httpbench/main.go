@@ -603,11 +603,12 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 		return nil, err
 	}
 	all := map[string]scenario{
-		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext), false, false},
-		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext), false, false},
-		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k, false, false},
-		"static64k": {"static64k", "static 64 KiB", "/64k.bin", 1, f64k, false, false},
-		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m, false, false},
+		"plaintext": {key: "plaintext", name: "plaintext keep-alive", path: "/plaintext", pipeline: 1, body: []byte(plaintext)},
+		"pipelined": {key: "pipelined", name: fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), path: "/plaintext",
+			pipeline: cfg.pipeline, body: []byte(plaintext)},
+		"static4k":  {key: "static4k", name: "static 4 KiB", path: "/4k.bin", pipeline: 1, body: f4k},
+		"static64k": {key: "static64k", name: "static 64 KiB", path: "/64k.bin", pipeline: 1, body: f64k},
+		"static1m":  {key: "static1m", name: "static 1 MiB", path: "/1m.bin", pipeline: 1, body: f1m},
 	}
 	var out []scenario
 	for _, k := range cfg.scenarios {
