@@ -29,6 +29,7 @@ type testHandler struct {
 	closes int
 	writev int
 	stream map[netserver.ClientNum][]byte
+	hashes map[netserver.ClientNum]*bodyHash // /sha256 (tls_test.go)
 }
 
 func (h *testHandler) HTTPRead(req *Request, c netserver.ClientNum, failed bool) {
@@ -72,12 +73,17 @@ func (h *testHandler) HTTPRead(req *Request, c netserver.ClientNum, failed bool)
 		h.s.RespondError(c, 503)
 	case p == "/nothing":
 		h.s.Respond(c, 204, "", []byte("dropped"))
+	case p == "/sha256":
+		h.startHash(c, req) // tls_test.go
 	default:
 		h.s.SendFile(req, c, "")
 	}
 }
 
 func (h *testHandler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
+	if h.hashBody(data, c, last) {
+		return
+	}
 	h.mu.Lock()
 	acc, streaming := h.stream[c]
 	if streaming {

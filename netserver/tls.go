@@ -58,6 +58,7 @@ type tlsState struct {
 	ktx      bool  // the kernel seals what is sent
 	notified bool  // close_notify was queued
 	stalled  bool  // input (or its end) waits until the client is readable
+	hsPaused bool  // reading stopped until the handshake ends (input past maxHandshakeInput)
 	sealed   []byte
 	sealOff  int
 	sealText int // plaintext bytes sealed covers
@@ -95,8 +96,18 @@ func (l *loop) tlsInput(c ClientNum, cl *client, data []byte) {
 	t := cl.tls
 	if !t.ready {
 		if t.w.pending()+len(data) > maxHandshakeInput {
-			l.tlsHandshakeFailed(c, cl, fmt.Errorf("%w: more than %d bytes before the end of the handshake", ErrTLSHandshake, maxHandshakeInput))
-			return
+			if !t.started {
+				l.tlsHandshakeFailed(c, cl, fmt.Errorf("%w: a first record of more than %d bytes", ErrTLSHandshake, maxHandshakeInput))
+				return
+			}
+			// Application data right behind the client's Finished (a TLS 1.3
+			// client sends its request with it): stop reading until the
+			// handshake has ended. What still arrives is bounded by the
+			// socket's receive buffer.
+			if !cl.paused {
+				t.hsPaused = true
+				l.setPaused(c, cl, true)
+			}
 		}
 		t.w.push(data, false)
 		if !t.started {
@@ -190,6 +201,10 @@ func (l *loop) tlsHandshakeDone(c ClientNum, cl *client, err error) {
 		l.s.tlsCnt.resumed.Add(1)
 	}
 	cl.lastActive = l.now
+	if t.hsPaused {
+		t.hsPaused = false
+		l.setPaused(c, cl, false)
+	}
 	l.cbAccept(c)
 	if cl = l.client(c); cl != nil && cl.state == stOpen {
 		// The client's first request may have come with its Finished.

@@ -284,3 +284,84 @@ func TestTLSUnknownServerName(t *testing.T) {
 	}
 	waitFor(t, "error counted", func() bool { return s.Stats().TLSHandshakeErrors == 1 })
 }
+
+// TestTLSWritesInOrder mixes Send, RawWrite and RawWritev of every size on
+// a TLS client: the plaintext arrives whole and in call order, each write
+// callback fires once, and a client that does not read holds the server
+// to its backlog bound.
+func TestTLSWritesInOrder(t *testing.T) {
+	h := &echoHandler{}
+	var want []byte
+	h.onRead = func(data []byte, c ClientNum) bool {
+		if string(data) != "go" {
+			return true
+		}
+		want = want[:0]
+		for i := 0; i < 40; i++ {
+			b := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i*i*97)
+			switch i % 3 {
+			case 0:
+				h.s.Send(c, b)
+			case 1:
+				h.s.RawWrite(c, b)
+			default:
+				h.s.RawWritev(c, [][]byte{b[:len(b)/2], nil, b[len(b)/2:]})
+			}
+			want = append(want, b...)
+		}
+		return true
+	}
+	p := testCert(t)
+	s := startServer(t, Config{TLS: p.ServerConfig(), MaxQueued: 64 << 10}, h)
+	c := dialTLS(t, s, p.ClientConfig())
+	c.Write([]byte("go"))
+	waitFor(t, "congested", func() bool { return s.Stats().Congestions > 0 })
+	got := readFull(t, c, len(want))
+	if !bytes.Equal(got, want) {
+		t.Fatal("plaintext differs")
+	}
+	waitFor(t, "callbacks", func() bool { return len(h.writeResults()) == 26 })
+	for _, r := range h.writeResults() {
+		if r.failed {
+			t.Fatal("a write failed")
+		}
+	}
+}
+
+// TestTLSPauseRead pauses a TLS client: its records wait, then are opened
+// in order once reading resumes.
+func TestTLSPauseRead(t *testing.T) {
+	h := &echoHandler{reads: make(chan readResult, 64)}
+	p := testCert(t)
+	s := startServer(t, Config{TLS: p.ServerConfig()}, h)
+	c := dialTLS(t, s, p.ClientConfig())
+	c.Write([]byte("first"))
+	r := <-h.reads
+	if r.data != "first" {
+		t.Fatalf("read %q", r.data)
+	}
+	if err := s.RunOnLoop(r.c.Loop(), func() { s.PauseRead(r.c) }); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	msg := bytes.Repeat([]byte("0123456789"), 20000)
+	go c.Write(msg)
+	select {
+	case r := <-h.reads:
+		t.Fatalf("read %d bytes while paused", len(r.data))
+	case <-time.After(100 * time.Millisecond):
+	}
+	s.ResumeRead(r.c)
+	var got []byte
+	for len(got) < len(msg) {
+		select {
+		case r := <-h.reads:
+			got = append(got, r.data...)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d of %d bytes", len(got), len(msg))
+		}
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("plaintext differs")
+	}
+}

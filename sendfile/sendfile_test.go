@@ -2,6 +2,7 @@ package sendfile
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/internal/testcert"
 	"github.com/uringnet/uringnet/netserver"
 	"golang.org/x/sys/unix"
 )
@@ -61,6 +63,12 @@ func (h *fileHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
 
 func start(t *testing.T, cfg Config) (*fileHandler, *netserver.Server, []byte) {
 	t.Helper()
+	return startTLS(t, cfg, nil)
+}
+
+// startTLS is start with the server speaking TLS when tc is set.
+func startTLS(t *testing.T, cfg Config, tc *tls.Config) (*fileHandler, *netserver.Server, []byte) {
+	t.Helper()
 	content := make([]byte, 2<<20+777)
 	for i := range content {
 		content[i] = byte(i * 31 >> 3)
@@ -72,7 +80,7 @@ func start(t *testing.T, cfg Config) (*fileHandler, *netserver.Server, []byte) {
 		t.Fatal(err)
 	}
 	h := &fileHandler{snd: New(1, cfg), f: f, size: int64(len(content)), results: make(chan bool, 16)}
-	s, err := netserver.New(netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1,
+	s, err := netserver.New(netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1, TLS: tc,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +159,46 @@ func TestTransfer(t *testing.T) {
 		}
 		if st := h.snd.Stats(); st.Transfers < 5 || (cfg.NoSplice && st.Fallbacks == 0) || (cfg.Direct && st.PipesOpen != 0) ||
 			(cfg.DirectCached && st.Resident == 0 && s.Backend() == "io_uring") { // without SPLICE (epoll) every transfer is direct
+			t.Fatalf("stats %+v", st)
+		}
+	}
+}
+
+// TestTransferTLS sends files to TLS clients: without kernel TLS (this
+// host's kernel has none; FeatKTLS is switched off to be sure) every chunk
+// is read, sealed and sent, in order with the writes around it.
+func TestTransferTLS(t *testing.T) {
+	t.Setenv("URINGNET_SENDFILE", "")
+	t.Setenv("URINGNET_DISABLE", "ktls")
+	p, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []Config{{}, {Direct: true}} {
+		h, s, content := startTLS(t, cfg, p.ServerConfig())
+		want := append(append([]byte("head:"), content...), ":tail"...)
+		for _, req := range []string{"f", "h", "d", "e"} {
+			c, err := tls.Dial("tcp", s.Addr().String(), p.ClientConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Write([]byte(req))
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			w := want
+			if req == "e" {
+				w = []byte("head::tail")
+			}
+			got := make([]byte, len(w))
+			n, err := io.ReadFull(c, got)
+			c.Close()
+			if !bytes.Equal(got[:n], w) {
+				t.Fatalf("%+v %q: got %d of %d bytes (%v), equal=%v", cfg, req, n, len(w), err, bytes.Equal(got[:n], w))
+			}
+			if failed := <-h.results; failed {
+				t.Fatal("transfer reported failure")
+			}
+		}
+		if st := h.snd.Stats(); st.Sealed != 4 {
 			t.Fatalf("stats %+v", st)
 		}
 	}

@@ -102,6 +102,17 @@ func (s *Server) ListenAndServeTLS(certFile, keyFile string) error {
 		cfg.NextProtos = []string{"http/1.1"}
 	}
 	s.mu.Lock()
+	if s.srv != nil {
+		// Listen (or Ready) ran first: what it set up is what Serve would
+		// serve. Plain HTTP, or TLS without these certificates, is not
+		// what was asked for.
+		tlsOn := s.srv.Config().Net.TLS != nil
+		s.mu.Unlock()
+		if !tlsOn || certFile != "" || keyFile != "" {
+			return errors.New("stdhttp: ListenAndServeTLS after Listen: the listeners were set up without its TLS configuration")
+		}
+		return s.Serve()
+	}
 	s.TLSConfig = cfg
 	if s.Addr == "" {
 		s.Addr = ":https"

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -155,6 +156,9 @@ type env struct {
 	h    *wsHandler
 	addr string
 	base snapshot
+
+	client *nethttp.Client // for plain HTTP requests: DefaultClient, or one trusting the test CA
+	scheme string          // http or https
 }
 
 // snapshot is what must return to its starting value after a test.
@@ -198,6 +202,13 @@ func testLogger() *slog.Logger {
 // start runs an http.Server with a WebSocket server on 127.0.0.1:0.
 func start(t testing.TB, cfg Config, loops int) *env {
 	t.Helper()
+	return startWith(t, cfg, loops, nil)
+}
+
+// startWith is start with the server speaking TLS when tlsCfg is set
+// (e.client then trusts it).
+func startWith(t testing.TB, cfg Config, loops int, tlsCfg *tls.Config) *env {
+	t.Helper()
 	h := &wsHandler{
 		paths:  map[netserver.ClientNum]string{},
 		closed: map[netserver.ClientNum]bool{},
@@ -205,7 +216,7 @@ func start(t testing.TB, cfg Config, loops int) *env {
 		opened: make(chan netserver.ClientNum, 4096),
 	}
 	hs, err := http.NewServer(http.Config{
-		Net:           netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: loops, Logger: testLogger()},
+		Net:           netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: loops, Logger: testLogger(), TLS: tlsCfg},
 		LingerTimeout: 100 * time.Millisecond, // ticks every 25 ms
 	}, h)
 	if err != nil {
@@ -215,7 +226,10 @@ func start(t testing.TB, cfg Config, loops int) *env {
 	h.hs, h.ws = hs, ws
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve() }()
-	e := &env{t: t, hs: hs, ws: ws, h: h, addr: hs.Addr().String()}
+	e := &env{t: t, hs: hs, ws: ws, h: h, addr: hs.Addr().String(), client: nethttp.DefaultClient, scheme: "http"}
+	if tlsCfg != nil {
+		e.client, e.scheme = tlsProbeClient(), "https"
+	}
 	t.Cleanup(func() {
 		hs.Net().Close()
 		if err := <-errc; !errors.Is(err, netserver.ErrServerClosed) {
@@ -231,7 +245,7 @@ func start(t testing.TB, cfg Config, loops int) *env {
 	// Wait for the loops: a request answered proves they run.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := nethttp.Get("http://" + e.addr + "/none")
+		resp, err := e.client.Get(e.scheme + "://" + e.addr + "/none")
 		if err == nil {
 			resp.Body.Close()
 			break
@@ -241,7 +255,7 @@ func start(t testing.TB, cfg Config, loops int) *env {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	nethttp.DefaultClient.CloseIdleConnections()
+	e.client.CloseIdleConnections()
 	// Let the probe connection go.
 	time.Sleep(10 * time.Millisecond)
 	waitFor(t, "probe connection closed", func() bool { return hs.Stats().ConnsOpen == 0 })
