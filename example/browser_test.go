@@ -5,6 +5,15 @@ package main
 // (.ci/run installs it; override with $URINGNET_CHROMIUM) and skip, saying
 // so, when it is missing, and under -short. Screenshots go to
 // $URINGNET_SCREENSHOTS when set, else to the test's temporary directory.
+//
+// Each page is loaded in both modes (native, -stdlib), over plain HTTP and
+// over TLS (https:// and wss://, on a certificate of a test CA): one
+// subtest each, in a tab of a browser the test starts once. For TLS
+// chromium runs with --ignore-certificate-errors: the test CA is not in
+// its trust store (an NSS database that only certutil edits), and what the
+// flag skips, the certificate check, is tested by tls_test.go with
+// net/http, curl and gorilla/websocket trusting the CA. The pages' own
+// code, which picks wss:// for an https:// page, is what runs here.
 
 import (
 	"context"
@@ -53,10 +62,66 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts a headless chromium with a fresh profile and returns a
-// context for its first tab, which ends (and kills the browser) with the
-// test or after limit.
-func newBrowser(t *testing.T, limit time.Duration) context.Context {
+// browserModes are the ways the browser tests load the demo: each of
+// demoModes, over plain HTTP and over TLS.
+var browserModes = []struct {
+	name        string
+	stdlib, tls bool
+}{
+	{"native", false, false},
+	{"stdlib", true, false},
+	{"native_tls", false, true},
+	{"stdlib_tls", true, true},
+}
+
+// browserDemo is a demo server started for a browser test.
+type browserDemo struct {
+	addr   string
+	base   string       // "http://ADDR/" or "https://ADDR/"
+	client *http.Client // for traffic from outside the browser
+}
+
+// startBrowserDemo starts the demo with o, over TLS (a certificate of a
+// test CA) when tls is set.
+func startBrowserDemo(t *testing.T, o options, tls bool) *browserDemo {
+	t.Helper()
+	if !tls {
+		addr, _ := startDemo(t, o)
+		return &browserDemo{addr: addr, base: "http://" + addr + "/", client: &http.Client{Timeout: 5 * time.Second}}
+	}
+	addr, _, p := startTLSDemo(t, o)
+	return &browserDemo{addr: addr, base: "https://" + addr + "/", client: p.client()}
+}
+
+// newModesBrowser starts the browser the subtests of a browser test share
+// (a chromium takes seconds to start; a tab, a fraction of one), for limit
+// in all. It ignores certificate errors, for the TLS modes: the test CA is
+// not chromium's (see the comment at the top); plain HTTP is unaffected.
+func newModesBrowser(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	return newBrowser(t, limit, chromedp.Flag("ignore-certificate-errors", true))
+}
+
+// newTab opens a tab in browser, closed when the (sub)test ends or after
+// limit.
+func newTab(t *testing.T, browser context.Context, limit time.Duration) context.Context {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(browser)
+	ctx, cancel := context.WithTimeout(tab, limit)
+	t.Cleanup(func() {
+		cancel()
+		cancelTab() // closes the tab
+	})
+	if err := chromedp.Run(ctx); err != nil { // opens it
+		t.Fatalf("opening a tab: %v", err)
+	}
+	return ctx
+}
+
+// newBrowser starts a headless chromium with a fresh profile (and the
+// extra options) and returns a context for its first tab, which ends (and
+// kills the browser) with the test or after limit.
+func newBrowser(t *testing.T, limit time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	// Chromium now and then fails to start on a loaded machine (its
@@ -64,7 +129,7 @@ func newBrowser(t *testing.T, limit time.Duration) context.Context {
 	var err error
 	for range 3 {
 		var ctx context.Context
-		if ctx, err = startBrowser(t, path, limit); err == nil {
+		if ctx, err = startBrowser(t, path, limit, extra); err == nil {
 			return ctx
 		}
 		t.Logf("starting %s: %v", path, err)
@@ -75,7 +140,7 @@ func newBrowser(t *testing.T, limit time.Duration) context.Context {
 
 // startBrowser starts a headless chromium with a fresh profile, closed
 // and removed when the test ends.
-func startBrowser(t *testing.T, path string, limit time.Duration) (context.Context, error) {
+func startBrowser(t *testing.T, path string, limit time.Duration, extra []chromedp.ExecAllocatorOption) (context.Context, error) {
 	// A fresh profile, removed once the browser has exited (t.TempDir
 	// would race with chromium's last writes).
 	profile, err := os.MkdirTemp("", "uringnet-chromium-")
@@ -97,6 +162,7 @@ func startBrowser(t *testing.T, path string, limit time.Duration) (context.Conte
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.WindowSize(1200, 900),
 	}
+	opts = append(opts, extra...)
 	ctx, cancelTime := context.WithTimeout(context.Background(), limit)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
@@ -140,6 +206,16 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Logf("screenshot: %s (%d bytes)", p, len(png))
 }
 
+// shotName names the screenshot of page in a browser mode:
+// "live-stdlib-tls.png".
+func shotName(page string, stdlib, tls bool) string {
+	name := page + map[bool]string{false: "-native", true: "-stdlib"}[stdlib]
+	if tls {
+		name += "-tls"
+	}
+	return name + ".png"
+}
+
 // textOf reads the text of the element sel.
 func textOf(ctx context.Context, sel string) (string, error) {
 	var s string
@@ -172,15 +248,16 @@ func number(s string) (int64, error) {
 }
 
 func TestBrowserLivePage(t *testing.T) {
-	for _, mode := range demoModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserLivePage(t, mode.stdlib) })
+	browser := newModesBrowser(t, 3*time.Minute)
+	for _, mode := range browserModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserLivePage(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserLivePage(t *testing.T, stdlib bool) {
-	ctx := newBrowser(t, 30*time.Second)
-	addr, _ := startDemo(t, options{bigFile: 4 << 20, stdlib: stdlib})
-	base := "http://" + addr + "/"
+func testBrowserLivePage(t *testing.T, browser context.Context, stdlib, tls bool) {
+	demo := startBrowserDemo(t, options{bigFile: 4 << 20, stdlib: stdlib}, tls)
+	ctx := newTab(t, browser, 30*time.Second)
+	base := demo.base
 	if err := chromedp.Run(ctx, chromedp.Navigate(base), chromedp.WaitVisible("#samples", chromedp.ByQuery)); err != nil {
 		t.Fatalf("loading %s: %v", base, err)
 	}
@@ -205,7 +282,7 @@ func testBrowserLivePage(t *testing.T, stdlib bool) {
 		t.Fatal(err)
 	}
 	// Traffic from outside the page; the live numbers must follow it.
-	client := &http.Client{Timeout: 5 * time.Second}
+	client := demo.client
 	for range 50 {
 		resp, err := client.Get(base + "plaintext")
 		if err != nil {
@@ -248,25 +325,65 @@ func testBrowserLivePage(t *testing.T, stdlib bool) {
 	if want := map[string]string{"io_uring": "io_uring_enter", "epoll": "epoll_wait"}[backend]; enters != want {
 		t.Errorf("the wait counter is called %q on %s, want %q", enters, backend, want)
 	}
+	checkTLSTiles(t, ctx, tls)
 	src, _ := textOf(ctx, "#source")
 	t.Logf("live page source: %s; backend %s", src, backend)
 	if !strings.Contains(src, "WebSocket /stats") && !strings.Contains(src, "polling /stats.json every second") {
 		t.Errorf("source %q: neither the WebSocket nor the polling fallback is working", src)
 	}
-	screenshot(t, ctx, "live.png")
+	if tls && !strings.Contains(src, "WebSocket /stats") {
+		t.Errorf("source %q: the page's wss:// /stats did not connect", src)
+	}
+	screenshot(t, ctx, shotName("live", stdlib, tls))
+}
+
+// checkTLSTiles checks the live page's TLS counters: shown, with numbers
+// (a handshake at least: the page's own), over TLS; hidden without.
+func checkTLSTiles(t *testing.T, ctx context.Context, tls bool) {
+	t.Helper()
+	var hidden bool
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById("tls").hidden`, &hidden)); err != nil {
+		t.Fatal(err)
+	}
+	transport, _ := textOf(ctx, "#transport")
+	if !tls {
+		if !hidden || transport != "plain HTTP" {
+			t.Errorf("without TLS: the TLS counters hidden %v, transport %q", hidden, transport)
+		}
+		return
+	}
+	if hidden || !strings.HasPrefix(transport, "TLS") {
+		t.Fatalf("over TLS: the TLS counters hidden %v, transport %q", hidden, transport)
+	}
+	for _, sel := range []string{"#tls-handshakes", "#tls-handshaking", "#tls-resumed", "#tls-errors", "#tls-timeouts", "#tls-ktls"} {
+		s, err := textOf(ctx, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := number(s)
+		if err != nil {
+			t.Errorf("%s shows %q, want a number", sel, s)
+		}
+		if sel == "#tls-handshakes" && n < 1 {
+			t.Errorf("%s shows %d handshakes, want the page's own at least", sel, n)
+		}
+	}
+	ktls, _ := textOf(ctx, "#tls-ktls")
+	t.Logf("live page over TLS: %s kTLS TX connections (kernel kTLS: %v)", ktls, kernelTLSAvailable())
 }
 
 func TestBrowserRangePage(t *testing.T) {
-	for _, mode := range demoModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserRangePage(t, mode.stdlib) })
+	browser := newModesBrowser(t, 3*time.Minute)
+	for _, mode := range browserModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserRangePage(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserRangePage(t *testing.T, stdlib bool) {
-	ctx := newBrowser(t, 30*time.Second)
+func testBrowserRangePage(t *testing.T, browser context.Context, stdlib, tls bool) {
 	const size = 4 << 20
-	addr, _ := startDemo(t, options{bigFile: size, stdlib: stdlib})
-	url := "http://" + addr + "/range.html"
+	demo := startBrowserDemo(t, options{bigFile: size, stdlib: stdlib}, tls)
+	ctx := newTab(t, browser, 30*time.Second)
+	url := demo.base + "range.html"
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible("#fetch-range", chromedp.ByQuery),
@@ -302,25 +419,26 @@ func testBrowserRangePage(t *testing.T, stdlib bool) {
 	if s, _ := textOf(ctx, "#stream-status"); !strings.HasPrefix(s, "200") {
 		t.Errorf("stream status %q", s)
 	}
-	screenshot(t, ctx, "range.png")
+	screenshot(t, ctx, shotName("range", stdlib, tls))
 }
 
 func TestBrowserChat(t *testing.T) {
-	for _, mode := range demoModes {
-		t.Run(mode.name, func(t *testing.T) { testBrowserChat(t, mode.stdlib) })
+	browser := newModesBrowser(t, 3*time.Minute)
+	for _, mode := range browserModes {
+		t.Run(mode.name, func(t *testing.T) { testBrowserChat(t, browser, mode.stdlib, mode.tls) })
 	}
 }
 
-func testBrowserChat(t *testing.T, stdlib bool) {
-	ctx := newBrowser(t, 30*time.Second)
-	addr, _ := startDemo(t, options{bigFile: 1 << 10, stdlib: stdlib})
-	url := "http://" + addr + "/chat"
-	resp, err := http.Get(url)
+func testBrowserChat(t *testing.T, browser context.Context, stdlib, tls bool) {
+	demo := startBrowserDemo(t, options{bigFile: 1 << 10, stdlib: stdlib}, tls)
+	ctx := newTab(t, browser, 30*time.Second)
+	url := demo.base + "chat"
+	resp, err := demo.client.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	http.DefaultClient.CloseIdleConnections()
+	demo.client.CloseIdleConnections()
 	if resp.StatusCode == http.StatusNotFound {
 		t.Skip("SKIPPED: /chat answers 404: the demo has no chat room yet (WebSocket glue pending)")
 	}
@@ -360,7 +478,7 @@ func testBrowserChat(t *testing.T, stdlib bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	screenshot(t, tab2, "chat.png")
+	screenshot(t, tab2, shotName("chat", stdlib, tls))
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("out of time")
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
@@ -26,6 +27,13 @@ type options struct {
 	maxQueued   int   // per-client output backlog that stops reading the client
 	maxMemory   int64 // server-wide output backlog budget
 	maxBuffered int   // per-connection pipelined input
+	// TLS on -addr: a certificate and its key (PEM files), or a
+	// throwaway self-signed certificate made at start.
+	tlsCert, tlsKey string
+	tlsSelfSigned   bool
+	// The handshake bounds (0: netserver's defaults).
+	handshakeTimeout time.Duration
+	maxHandshakes    int
 }
 
 // usageHead is printed by -h above the flag list.
@@ -36,7 +44,9 @@ Usage:
 
 	go run ./example [flags]
 
-Open http://ADDR/ in a browser for the live page. Routes:
+Open http://ADDR/ in a browser for the live page (https://ADDR/ with
+-tls-cert and -tls-key, or -tls-self-signed: then every route, the
+WebSockets too, is served over TLS only). Routes:
 
 	/               the embedded site (or -root): live stats, range-request demo
 	/plaintext      "Hello, World!"
@@ -85,6 +95,14 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		"`bytes` of output waiting over all clients before the server stops reading (negative: no limit)")
 	fs.IntVar(&o.maxBuffered, "max-buffered", http.DefaultMaxBuffered,
 		"`bytes` of pipelined input held per connection while a request is answered (negative: no limit)")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM `file` of the TLS certificate (chain): -addr serves HTTPS and WSS (needs -tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM `file` of the private key of -tls-cert")
+	fs.BoolVar(&o.tlsSelfSigned, "tls-self-signed", false,
+		"serve HTTPS and WSS with a throwaway self-signed certificate made at start (localhost, 127.0.0.1, ::1), for a quick look")
+	fs.DurationVar(&o.handshakeTimeout, "tls-handshake-timeout", 0,
+		"`time` a TLS handshake may take, from accept on, before the client is closed (default 10s)")
+	fs.IntVar(&o.maxHandshakes, "tls-max-handshakes", 0,
+		"TLS handshakes running at once; clients over it wait, unread, within -tls-handshake-timeout (default 256)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -97,8 +115,14 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if err := o.logLevel.UnmarshalText([]byte(strings.TrimSpace(*level))); err != nil {
 		return o, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
 	}
-	if o.loops < 0 || o.bigFile < 0 {
-		return o, fmt.Errorf("-loops and -big-file must not be negative")
+	if o.loops < 0 || o.bigFile < 0 || o.handshakeTimeout < 0 || o.maxHandshakes < 0 {
+		return o, fmt.Errorf("-loops, -big-file, -tls-handshake-timeout and -tls-max-handshakes must not be negative")
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return o, fmt.Errorf("-tls-cert and -tls-key go together: give both, or neither")
+	}
+	if o.tlsSelfSigned && o.tlsCert != "" {
+		return o, fmt.Errorf("-tls-self-signed and -tls-cert/-tls-key exclude each other: pick one")
 	}
 	return o, nil
 }

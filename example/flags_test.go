@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -19,7 +20,9 @@ func TestParseFlags(t *testing.T) {
 		{nil, "", func(o options) bool {
 			return o.addr == "127.0.0.1:8080" && o.root == "" && o.loops == 0 && o.logFormat == "text" &&
 				o.logLevel == slog.LevelInfo && o.accessLog && o.bigFile == 32<<20 &&
-				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20 && !o.stdlib
+				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20 && !o.stdlib &&
+				o.tlsCert == "" && o.tlsKey == "" && !o.tlsSelfSigned && o.tlsMode() == "off" && o.scheme() == "http" &&
+				o.handshakeTimeout == 0 && o.maxHandshakes == 0
 		}},
 		{[]string{"-stdlib"}, "", func(o options) bool { return o.stdlib }},
 		{[]string{"-max-queued", "65536", "-max-memory", "-1", "-max-buffered", "32768"}, "", func(o options) bool {
@@ -35,6 +38,25 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-log-level", "loud"}, "-log-level", nil},
 		{[]string{"-loops", "-1"}, "negative", nil},
 		{[]string{"-big-file", "-1"}, "negative", nil},
+		{[]string{"-tls-cert", "c.pem", "-tls-key", "k.pem"}, "", func(o options) bool {
+			return o.tlsCert == "c.pem" && o.tlsKey == "k.pem" && !o.tlsSelfSigned && o.tlsMode() == "files" && o.scheme() == "https"
+		}},
+		{[]string{"-tls-self-signed", "-stdlib"}, "", func(o options) bool {
+			return o.tlsSelfSigned && o.stdlib && o.tlsCert == "" && o.tlsMode() == "self-signed" && o.scheme() == "https"
+		}},
+		{[]string{"-tls-self-signed=false"}, "", func(o options) bool { return o.tlsMode() == "off" }},
+		{[]string{"-tls-self-signed", "-tls-handshake-timeout", "2s", "-tls-max-handshakes", "8"}, "", func(o options) bool {
+			return o.handshakeTimeout == 2*time.Second && o.maxHandshakes == 8
+		}},
+		{[]string{"-tls-handshake-timeout", "-1s"}, "negative", nil},
+		{[]string{"-tls-max-handshakes", "-1"}, "negative", nil},
+		{[]string{"-tls-handshake-timeout", "soon"}, "invalid value", nil},
+		{[]string{"-tls-cert", "c.pem"}, "-tls-cert and -tls-key go together", nil},
+		{[]string{"-tls-key", "k.pem"}, "-tls-cert and -tls-key go together", nil},
+		{[]string{"-tls-self-signed", "-tls-cert", "c.pem", "-tls-key", "k.pem"}, "exclude each other", nil},
+		{[]string{"-tls-self-signed", "-tls-cert", "c.pem"}, "go together", nil},
+		{[]string{"-tls-self-signed", "-tls-key", "k.pem"}, "go together", nil},
+		{[]string{"-tls-cert", "", "-tls-key", "k.pem"}, "go together", nil},
 		{[]string{"stray"}, "unexpected arguments", nil},
 		{[]string{"-nope"}, "not defined", nil},
 	} {
@@ -59,7 +81,8 @@ func TestUsage(t *testing.T) {
 		t.Fatalf("-h: %v", err)
 	}
 	for _, want := range []string{"Usage:", "/metrics", "-addr address", "-access-log", "-log format", "-log-level level",
-		"-root directory", "-loops", "-big-file bytes", "-stdlib", "/ws, /chat", "405", `(default "127.0.0.1:8080")`, "listening on ADDR"} {
+		"-root directory", "-loops", "-big-file bytes", "-stdlib", "/ws, /chat", "405", `(default "127.0.0.1:8080")`, "listening on ADDR",
+		"-tls-cert file", "-tls-key file", "-tls-self-signed", "-tls-handshake-timeout time", "-tls-max-handshakes", "https://ADDR/"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, errOut.String())
 		}

@@ -38,6 +38,13 @@ func rawExchange(t *testing.T, addr string, reqs ...string) []rawResponse {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exchangeOn(t, conn, reqs...)
+}
+
+// exchangeOn is rawExchange on conn (a TLS connection, say), which it
+// closes.
+func exchangeOn(t *testing.T, conn net.Conn, reqs ...string) []rawResponse {
+	t.Helper()
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(conn, strings.Join(reqs, "")); err != nil {

@@ -45,6 +45,9 @@ type snapshot struct {
 	// many of its lines were dropped.
 	AccessLog     bool
 	AccessDropped uint64
+	// TLS tells whether the listener speaks TLS: the TLS counters of Net
+	// are shown only then.
+	TLS bool
 }
 
 // bounds are the memory limits in effect (as configured; 0 means none).
@@ -65,11 +68,12 @@ type counterSources struct {
 	adapter  func() stdhttp.Counters // nil leaves the adapter's counters out
 	bounds   bounds
 	access   *accessLog // nil when the access log is off
+	tls      bool       // the listener speaks TLS: the TLS counters are shown
 }
 
 // take reads every counter now.
 func (src *counterSources) take(now time.Time) snapshot {
-	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds}
+	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
 	if src.http != nil {
 		c := src.http()
 		s.HTTP = &c
@@ -105,6 +109,12 @@ const (
 // netValue reads a netserver counter, which is always there.
 func netValue(f func(st *netserver.Stats) uint64) func(*snapshot) (uint64, bool) {
 	return func(s *snapshot) (uint64, bool) { return f(&s.Net), true }
+}
+
+// tlsValue reads a netserver TLS counter, there when the listener speaks
+// TLS.
+func tlsValue(f func(st *netserver.Stats) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) { return f(&s.Net), s.TLS }
 }
 
 // httpValue reads an HTTP server counter, there when the HTTP counters are.
@@ -204,6 +214,24 @@ var metrics = []metric{
 		netValue(func(st *netserver.Stats) uint64 { return st.OverBudget })},
 	{"uringnet_budget_pauses_total", "Times a loop went over its share of the memory budget.", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.BudgetPauses })},
+	{"uringnet_tls_handshakes_total", "TLS handshakes completed (resumed sessions included).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSHandshakes })},
+	{"uringnet_tls_resumed_total", "TLS handshakes that resumed an earlier session (a session ticket).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSResumed })},
+	{"uringnet_tls_handshake_errors_total", "TLS handshakes that failed (the client was closed): garbage, no shared version or suite, a client that gave up, timeouts.", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSHandshakeErrors })},
+	{"uringnet_tls_handshake_timeouts_total", "TLS handshakes that ran past the handshake timeout (counted among the errors too).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSHandshakeTimeouts })},
+	{"uringnet_tls_record_errors_total", "TLS connections closed on a record that did not open (bad MAC, cut mid-record, ...).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSRecordErrors })},
+	{"uringnet_tls_unsupported_total", "TLS connections closed on a post-handshake message the server does not answer (renegotiation, ...).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSUnsupported })},
+	{"uringnet_tls_kernel_tx_total", "TLS connections whose records the kernel seals (kTLS TX).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSKernelTX })},
+	{"uringnet_tls_kernel_tx_failed_total", "TLS connections whose keys the kernel refused after taking the tls ULP (sealed in Go instead).", counter,
+		tlsValue(func(st *netserver.Stats) uint64 { return st.TLSKernelTXFailed })},
+	{"uringnet_tls_handshakes_in_progress", "TLS handshakes not ended yet: running, or waiting for a handshake slot.", gauge,
+		tlsValue(func(st *netserver.Stats) uint64 { return uint64(max(st.TLSHandshaking, 0)) })},
 	{"uringnet_http_requests_total", "HTTP request heads parsed.", counter,
 		func(s *snapshot) (uint64, bool) { return s.Requests, true }},
 	{"uringnet_http_rejected_total", "HTTP requests the parser refused (400, 413, 414, 431, ...).", counter,
@@ -338,17 +366,41 @@ type statsJSON struct {
 	BytesOut      uint64   `json:"bytes_out"`
 	Events        uint64   `json:"events"`
 	WebSocket     *wsStats `json:"websocket"` // null without a WebSocket server
+	TLS           *tlsJSON `json:"tls"`       // null when the listener does not speak TLS
+}
+
+// tlsJSON are the TLS counters of statsJSON.
+type tlsJSON struct {
+	Handshakes  uint64 `json:"handshakes"`  // completed, resumed ones included
+	Resumed     uint64 `json:"resumed"`     // resumed an earlier session
+	Errors      uint64 `json:"errors"`      // failed, timeouts included
+	Timeouts    uint64 `json:"timeouts"`    // ran past the handshake timeout
+	KernelTX    uint64 `json:"kernel_tx"`   // connections whose records the kernel seals (kTLS)
+	Handshaking int64  `json:"handshaking"` // not ended: running or waiting for a slot
+	// Connections closed after their handshake.
+	RecordErrors uint64 `json:"record_errors"` // on a record that did not open
+	Unsupported  uint64 `json:"unsupported"`   // on a post-handshake message not answered
+	// KernelTXFailed counts connections whose keys the kernel refused
+	// (sealed in Go instead).
+	KernelTXFailed uint64 `json:"kernel_tx_failed"`
 }
 
 // appendStatsJSON appends s as one JSON object.
 func appendStatsJSON(dst []byte, s *snapshot) []byte {
-	b, err := json.Marshal(statsJSON{
+	js := statsJSON{
 		TimeMs: s.Time.UnixMilli(), Backend: s.Net.Backend, Loops: s.Loops,
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,
 		WebSocket: s.WS,
-	})
+	}
+	if s.TLS {
+		js.TLS = &tlsJSON{Handshakes: s.Net.TLSHandshakes, Resumed: s.Net.TLSResumed,
+			Errors: s.Net.TLSHandshakeErrors, Timeouts: s.Net.TLSHandshakeTimeouts,
+			KernelTX: s.Net.TLSKernelTX, Handshaking: max(s.Net.TLSHandshaking, 0),
+			RecordErrors: s.Net.TLSRecordErrors, Unsupported: s.Net.TLSUnsupported, KernelTXFailed: s.Net.TLSKernelTXFailed}
+	}
+	b, err := json.Marshal(js)
 	if err != nil { // cannot happen: plain numbers
 		panic("example: stats JSON: " + err.Error())
 	}

@@ -293,8 +293,11 @@ func TestStatsCollector(t *testing.T) {
 	src := &counterSources{
 		loops: 2,
 		net: func() netserver.Stats {
-			return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20}
+			return netserver.Stats{Backend: "epoll", ConnsOpen: 3, BytesIn: 10, BytesOut: 20,
+				TLSHandshakes: 13, TLSResumed: 14, TLSHandshakeErrors: 15, TLSHandshakeTimeouts: 16, TLSKernelTX: 17, TLSHandshaking: 18,
+				TLSRecordErrors: 19, TLSUnsupported: 20, TLSKernelTXFailed: 21}
 		},
+		tls:      true,
 		requests: func() uint64 { return 7 },
 		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
 		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
@@ -318,6 +321,9 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_stdhttp_requests_total":        12, "uringnet_stdhttp_handlers_running": 3,
 		"uringnet_stdhttp_requests_waiting": 4, "uringnet_stdhttp_requests_waited_total": 5,
 		"uringnet_stdhttp_panics_total": 6, "uringnet_stdhttp_aborts_total": 7, "uringnet_stdhttp_hijacked_total": 8,
+		"uringnet_tls_handshakes_total": 13, "uringnet_tls_resumed_total": 14, "uringnet_tls_handshake_errors_total": 15,
+		"uringnet_tls_handshake_timeouts_total": 16, "uringnet_tls_kernel_tx_total": 17, "uringnet_tls_handshakes_in_progress": 18,
+		"uringnet_tls_record_errors_total": 19, "uringnet_tls_unsupported_total": 20, "uringnet_tls_kernel_tx_failed_total": 21,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -334,24 +340,32 @@ func TestStatsCollector(t *testing.T) {
 	if js.TimeMs != 1000 || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)
 	}
+	if want := (tlsJSON{Handshakes: 13, Resumed: 14, Errors: 15, Timeouts: 16, KernelTX: 17, Handshaking: 18,
+		RecordErrors: 19, Unsupported: 20, KernelTXFailed: 21}); js.TLS == nil || *js.TLS != want {
+		t.Errorf("stats JSON: tls %+v, want %+v", js.TLS, want)
+	}
 }
 
 // Metrics whose source is missing are left out, and described anyway.
 func TestStatsCollectorPartial(t *testing.T) {
 	src := &counterSources{
 		loops:    1,
-		net:      func() netserver.Stats { return netserver.Stats{} },
+		net:      func() netserver.Stats { return netserver.Stats{TLSHandshakes: 1} },
 		requests: func() uint64 { return 0 },
 	}
 	got := parseExposition(t, scrape(t, src))
 	for series := range got {
-		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_backend_info") ||
+		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_tls_") || strings.HasPrefix(series, "uringnet_backend_info") ||
 			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" {
 			t.Errorf("%s reported without its source", series)
 		}
 	}
 	if _, ok := got["uringnet_http_requests_total"]; !ok {
 		t.Error("uringnet_http_requests_total missing")
+	}
+	s := src.take(time.Unix(1, 0))
+	if b := appendStatsJSON(nil, &s); !strings.Contains(string(b), `"tls":null`) {
+		t.Errorf("stats JSON without TLS: %s, want tls null", b)
 	}
 }
 

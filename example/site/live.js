@@ -46,6 +46,17 @@
     $("bytes-in").textContent = bytes(s.bytes_in);
     $("bytes-out").textContent = bytes(s.bytes_out);
     $("ws-clients").textContent = s.websocket ? count(s.websocket.clients) : "n/a";
+    // The TLS counters: present (not null) when the server speaks TLS.
+    $("tls").hidden = !s.tls;
+    $("transport").textContent = s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP";
+    if (s.tls) {
+      $("tls-handshakes").textContent = count(s.tls.handshakes);
+      $("tls-handshaking").textContent = count(s.tls.handshaking);
+      $("tls-resumed").textContent = count(s.tls.resumed);
+      $("tls-errors").textContent = count(s.tls.errors);
+      $("tls-timeouts").textContent = count(s.tls.timeouts);
+      $("tls-ktls").textContent = count(s.tls.kernel_tx);
+    }
     if (prev && s.t > prev.t) {
       const dt = (s.t - prev.t) / 1000;
       const rate = (k) => (s[k] - prev[k]) / dt;
@@ -107,6 +118,10 @@
       fetch("/plaintext", { cache: "no-store" }).catch(() => {});
     }
   });
+
+  // The load generator's command line, for this page's own origin
+  // (https:// when the page came over TLS).
+  $("wrk").textContent = "wrk -c64 -d10s " + location.origin + "/plaintext";
 
   connect();
 })();
