@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,29 +18,42 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8081", "listen address")
 	root := flag.String("root", ".", "directory served for paths other than /plaintext and /json")
+	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with -tls-key)")
+	keyFile := flag.String("tls-key", "", "the PEM private key of -tls-cert")
 	flag.Parse()
-	if err := run(*addr, *root); err != nil {
+	if err := run(*addr, *root, *certFile, *keyFile); err != nil {
 		fmt.Fprintln(os.Stderr, "nethttp:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, root string) error {
-	var accepted, requests atomic.Int64
+// run serves until SIGINT or SIGTERM: HTTPS (ListenAndServeTLS's way, TLS 1.3 only) when
+// certFile and keyFile are set, plain HTTP otherwise.
+func run(addr, root, certFile, keyFile string) error {
+	if (certFile == "") != (keyFile == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	var accepted, requests, resumed atomic.Int64
+	count := func(r *http.Request) {
+		requests.Add(1)
+		if r.TLS != nil && r.TLS.DidResume {
+			resumed.Add(1)
+		}
+	}
 	files := http.FileServer(http.Dir(root))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/plaintext", func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
+		count(r)
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("Hello, World!"))
 	})
 	mux.HandleFunc("/json", func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
+		count(r)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"message":"Hello, World!"}`))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
+		count(r)
 		files.ServeHTTP(w, r)
 	})
 	srv := &http.Server{
@@ -65,8 +79,14 @@ func run(addr, root string) error {
 		}
 	})
 	fmt.Printf("nethttp listening on %s\n", ln.Addr())
-	err = srv.Serve(ln)
-	fmt.Printf("stats accepted=%d requests=%d\n", accepted.Load(), requests.Load())
+	if certFile != "" {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS13}
+		err = srv.ServeTLS(ln, certFile, keyFile)
+		fmt.Printf("stats accepted=%d requests=%d resumed=%d\n", accepted.Load(), requests.Load(), resumed.Load())
+	} else {
+		err = srv.Serve(ln)
+		fmt.Printf("stats accepted=%d requests=%d\n", accepted.Load(), requests.Load())
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

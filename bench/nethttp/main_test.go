@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 // TestRun serves the three kinds of path, then stops on SIGINT as the harness does.
@@ -22,7 +25,7 @@ func TestRun(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	done := make(chan error, 1)
-	go func() { done <- run(addr, root) }()
+	go func() { done <- run(addr, root, "", "") }()
 	get := func(path string) string {
 		for i := 0; ; i++ {
 			resp, err := http.Get("http://" + addr + path)
@@ -52,7 +55,61 @@ func TestRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on SIGINT")
 	}
-	if err := run("256.0.0.1:1", root); err == nil {
+	if err := run("256.0.0.1:1", root, "", ""); err == nil {
 		t.Error("bad address accepted")
+	}
+}
+
+// TestRunTLS serves HTTPS with a generated certificate, TLS 1.3 only, and sessions resume.
+func TestRunTLS(t *testing.T) {
+	root := t.TempDir()
+	cert, err := harness.WriteSelfSignedCert(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(addr, root, cert.CertFile, cert.KeyFile) }()
+	cfg := harness.ClientTLS(cert.Pool)
+	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
+	for i := 0; ; i++ {
+		resp, err := client.Get("https://" + addr + "/plaintext")
+		if err != nil {
+			if i == 100 {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != "Hello, World!" || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
+			t.Errorf("GET /plaintext = %q over %v", b, resp.TLS)
+		}
+		if i > 0 || resp.TLS.DidResume {
+			break // the next request resumes
+		}
+	}
+	c12 := harness.ClientTLS(cert.Pool)
+	c12.MinVersion, c12.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	if c, err := tls.Dial("tcp", addr, c12); err == nil {
+		c.Close()
+		t.Error("TLS 1.2 accepted")
+	}
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop on SIGINT")
+	}
+	if err := run(addr, root, cert.CertFile, ""); err == nil {
+		t.Error("-tls-cert without -tls-key accepted")
 	}
 }

@@ -6,7 +6,11 @@
 // (http.FileServer); /stats.json names the backend the server runs, for the
 // harness's check.
 //
-//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N] [-cpuprofile FILE]
+//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N] [-cpuprofile FILE] [-tls-cert FILE -tls-key FILE]
+//
+// With -tls-cert and -tls-key (PEM files) it serves HTTPS, TLS 1.3 only,
+// as bench/nethttp does with the same flags: stdhttp.Server's TLSConfig
+// holds the pair (uringnet's TLS on the loops).
 //
 // It prints "listening on ADDR" once every loop serves and, on SIGINT or
 // SIGTERM, shuts down gracefully and prints one "stats ..." line (the
@@ -18,6 +22,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -41,14 +46,38 @@ func main() {
 	root := flag.String("root", ".", "directory served for paths other than /plaintext and /json")
 	loops := flag.Int("loops", 0, "event loops (default GOMAXPROCS)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with -tls-key)")
+	keyFile := flag.String("tls-key", "", "the PEM private key of -tls-cert")
 	flag.Parse()
+	tlsc, err := tlsConfig(*certFile, *keyFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stdhttpd:", err)
+		os.Exit(2)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	err := profiled(*cpuprofile, func() error { return run(*addr, *root, *loops, os.Stdout, sig) })
+	err = profiled(*cpuprofile, func() error { return run(*addr, *root, *loops, tlsc, os.Stdout, sig) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stdhttpd:", err)
 		os.Exit(1)
 	}
+}
+
+// tlsConfig returns the server's TLS configuration for -tls-cert and
+// -tls-key: nil when both are empty (plain HTTP), else TLS 1.3 only with
+// the pair.
+func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}}, nil
 }
 
 // profiled runs f under a CPU profile written to path ("" runs f alone).
@@ -94,14 +123,15 @@ func newMux(root string, requests *atomic.Int64) *http.ServeMux {
 	return mux
 }
 
-// run serves until stop delivers a signal; out gets the "listening on" and
-// "stats" lines.
-func run(addr, root string, loops int, out io.Writer, stop <-chan os.Signal) error {
+// run serves until stop delivers a signal, HTTPS with tlsc when it is not
+// nil; out gets the "listening on" and "stats" lines.
+func run(addr, root string, loops int, tlsc *tls.Config, out io.Writer, stop <-chan os.Signal) error {
 	var requests atomic.Int64
 	mux := newMux(root, &requests)
 	srv := &stdhttp.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig:         tlsc,
 		Native:            uhttp.Config{Net: netserver.Config{Addrs: []string{addr}, Loops: loops}},
 	}
 	if err := srv.Listen(); err != nil {

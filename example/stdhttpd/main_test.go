@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/internal/testcert"
 )
 
 // TestRun serves /plaintext, /json and a file through the adapter, pipelined
@@ -25,7 +28,7 @@ func TestRun(t *testing.T) {
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		err := run("127.0.0.1:0", root, 1, pw, stop)
+		err := run("127.0.0.1:0", root, 1, nil, pw, stop)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -105,7 +108,7 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(stats, " backend=") || !strings.Contains(stats, " handled=19") {
 		t.Errorf("stats line %q", stats)
 	}
-	if err := run("256.0.0.1:1", root, 1, io.Discard, stop); err == nil {
+	if err := run("256.0.0.1:1", root, 1, nil, io.Discard, stop); err == nil {
 		t.Error("bad address accepted")
 	}
 }
@@ -125,5 +128,72 @@ func TestProfiled(t *testing.T) {
 	ran := false
 	if err := profiled(filepath.Join(t.TempDir(), "no", "such", "dir"), func() error { ran = true; return nil }); err == nil || ran {
 		t.Errorf("bad path: %v, ran %v", err, ran)
+	}
+}
+
+// TestRunTLS serves HTTPS with -tls-cert and -tls-key: TLS 1.3 only, the
+// handlers' responses unchanged.
+func TestRunTLS(t *testing.T) {
+	if _, err := tlsConfig("x", ""); err == nil {
+		t.Error("-tls-cert without -tls-key accepted")
+	}
+	if c, err := tlsConfig("", ""); c != nil || err != nil {
+		t.Errorf("no flags: %v, %v", c, err)
+	}
+	dir := t.TempDir()
+	pair, err := testcert.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pair.CertPEM, 0o600)
+	os.WriteFile(keyFile, pair.KeyPEM, 0o600)
+	if _, err := tlsConfig(certFile, filepath.Join(dir, "missing.pem")); err == nil {
+		t.Error("a missing key accepted")
+	}
+	tlsc, err := tlsConfig(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	stop := make(chan os.Signal, 1)
+	done := make(chan error, 1)
+	go func() {
+		err := run("127.0.0.1:0", dir, 1, tlsc, pw, stop)
+		pw.CloseWithError(io.EOF)
+		done <- err
+	}()
+	lines := bufio.NewScanner(pr)
+	var addr string
+	for lines.Scan() {
+		if a, ok := strings.CutPrefix(lines.Text(), "listening on "); ok {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no listening line: %v", <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	cc := pair.ClientConfig()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cc}}
+	resp, err := client.Get("https://" + addr + "/plaintext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "Hello, World!" || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
+		t.Errorf("GET /plaintext = %d %q over %+v", resp.StatusCode, b, resp.TLS)
+	}
+	c12 := cc.Clone()
+	c12.MaxVersion = tls.VersionTLS12
+	if c, err := tls.Dial("tcp", addr, c12); err == nil {
+		c.Close()
+		t.Error("TLS 1.2 accepted")
+	}
+	stop <- syscall.SIGINT
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,14 +68,22 @@ func normBackend(s string) string {
 	return ""
 }
 
+// baseURL is "http://addr", or "https://addr" with a TLS client configuration.
+func baseURL(addr string, tlsc *tls.Config) string {
+	if tlsc != nil {
+		return "https://" + addr
+	}
+	return "http://" + addr
+}
+
 // checkBackend asks the demo server at addr which backend it runs (the "backend" field of
-// /stats.json, at any depth) and fails when it names another one than want. A server that
+// /stats.json, at any depth; over HTTPS with tlsc) and fails when it names another one than want. A server that
 // does not say passes here: finalBackend checks its final stats line.
-func checkBackend(ctx context.Context, addr, want string) error {
+func checkBackend(ctx context.Context, addr, want string, tlsc *tls.Config) error {
 	if want == "" {
 		return nil
 	}
-	got, err := reportedBackend(ctx, addr)
+	got, err := reportedBackend(ctx, addr, tlsc)
 	if err != nil || got == "" {
 		return err
 	}
@@ -105,15 +114,15 @@ func backendMismatch(got, want string) error {
 }
 
 // reportedBackend returns the "backend" field of the server's /stats.json, or "" when it
-// has none.
-func reportedBackend(ctx context.Context, addr string) (string, error) {
+// has none. With tlsc it asks over HTTPS.
+func reportedBackend(ctx context.Context, addr string, tlsc *tls.Config) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/stats.json", nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", baseURL(addr, tlsc)+"/stats.json", nil)
 	if err != nil {
 		return "", err
 	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsc}}
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("which backend: %w", err)

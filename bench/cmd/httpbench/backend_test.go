@@ -76,12 +76,12 @@ func TestCheckBackend(t *testing.T) {
 		{`not json`, uringBackend, false},
 	} {
 		body = tc.body
-		if err := checkBackend(ctx, addr, tc.want); (err == nil) != tc.ok {
+		if err := checkBackend(ctx, addr, tc.want, nil); (err == nil) != tc.ok {
 			t.Errorf("%s, want %q: %v", tc.body, tc.want, err)
 		}
 	}
 	srv.Close()
-	if err := checkBackend(ctx, addr, uringBackend); err == nil {
+	if err := checkBackend(ctx, addr, uringBackend, nil); err == nil {
 		t.Error("closed server passed")
 	}
 }

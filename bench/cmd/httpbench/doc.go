@@ -22,6 +22,15 @@
 // report ends with issue 9's floors for the epoll backend, and with the adapter peer with
 // issue 10's floors for the adapter (PASS or FAIL), read off this run's tables.
 //
+// Then the HTTPS mode (issue 11; -tls, -tls-peers, -tls-fixed, -tls-idle; "-tls none" skips
+// it): with the plain servers stopped, one ECDSA P-256 certificate is generated for the run
+// and a second server of each -tls-peers peer (uringnet, the adapter, net/http, nginx by
+// default) serves HTTPS with it, TLS 1.3 and AES-128-GCM: /plaintext keep-alive with wrk over
+// https, new connections per second with bench/tlsload (a full handshake and one request per
+// connection, never resumed: wrk would resume sessions), keep-alive again at a fixed offered
+// rate for CPU per request, and RSS per idle TLS connection; the section ends with issue 11's
+// floors for the demo (PASS or FAIL).
+//
 // wrk is installed with apt-get when it is missing and -install is set. A peer that is not
 // available (uringnet's demo not written yet, nginx not installed) is reported as n/a; the
 // harness never crashes on it. Every server it starts is killed before it exits.

@@ -22,6 +22,7 @@ type floorSet struct {
 	subject    string  // the key of the peer the floors are about
 	floors     []floor // in the order
 	maxIdleKiB float64 // the ceiling on its RSS per idle keep-alive connection
+	idleLabel  string  // what the idle connections are; "" for "idle keep-alive connection"
 	pass, fail string  // what the "met" column says
 }
 
@@ -68,8 +69,11 @@ func floorsTable(fs floorSet, scens []scenario, peers []*peer, results map[strin
 				continue
 			}
 			unit := "req/s"
-			if sc.key == "static1m" {
+			switch {
+			case sc.key == "static1m":
 				unit = "bytes/s"
+			case sc.newConn:
+				unit = "connections/s"
 			}
 			e, o := rateOf(sc, results[sc.key][fs.subject]), rateOf(sc, results[sc.key][f.peer])
 			t.AddRow(fmt.Sprintf("%s: %s ≥ %.2fx %s's", sc.name, unit, f.min, name[f.peer]),
@@ -78,7 +82,11 @@ func floorsTable(fs floorSet, scens []scenario, peers []*peer, results map[strin
 	}
 	if r, ok := idle[fs.subject]; ok {
 		kib := r.perConnKiB(idleConns)
-		t.AddRow(fmt.Sprintf("RSS per idle keep-alive connection ≤ %.2f KiB (%d connections)", fs.maxIdleKiB, idleConns),
+		label := fs.idleLabel
+		if label == "" {
+			label = "idle keep-alive connection"
+		}
+		t.AddRow(fmt.Sprintf("RSS per %s ≤ %.2f KiB (%d connections)", label, fs.maxIdleKiB, idleConns),
 			harness.Num(kib, 2)+" KiB", fs.verdict(met(kib, fs.maxIdleKiB, false)))
 	}
 	return t

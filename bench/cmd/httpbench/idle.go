@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 		return fail(errors.New(firstLine(err.Error())))
 	}
 	defer proc.Kill()
-	if err := checkBackend(ctx, proc.Addr, p.backend); err != nil {
+	if err := checkBackend(ctx, proc.Addr, p.backend, p.client); err != nil {
 		return fail(err)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -84,7 +85,7 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 	if err != nil {
 		return fail(err)
 	}
-	conns, err := openKeepAlive(ctx, proc.Addr, path, n, 64, 120*time.Second)
+	conns, err := openKeepAlive(ctx, proc.Addr, path, n, 64, 120*time.Second, p.client)
 	if err != nil {
 		return fail(err)
 	}
@@ -112,10 +113,21 @@ func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int, path string
 
 // openKeepAlive opens n connections to addr, at most parallel at a time, and on each makes
 // one HTTP/1.1 GET of path and reads the whole response, which must be a 200 that keeps the
-// connection open. The connections are then left idle; the caller closes them. On error
-// every connection opened is closed.
-func openKeepAlive(ctx context.Context, addr, path string, n, parallel int, timeout time.Duration) ([]net.Conn, error) {
-	conns, err := harness.OpenConns(ctx, addr, n, parallel, timeout, func(c net.Conn) error { return requestOnce(c, path) })
+// connection open; with tlsc, over TLS after a full handshake. The connections are then left
+// idle; the caller closes them. On error every connection opened is closed.
+func openKeepAlive(ctx context.Context, addr, path string, n, parallel int, timeout time.Duration, tlsc *tls.Config) ([]net.Conn, error) {
+	conns, err := harness.OpenConns(ctx, addr, n, parallel, timeout, func(c net.Conn) error {
+		if tlsc == nil {
+			return requestOnce(c, path)
+		}
+		// The tls.Conn is dropped afterwards; the TCP connection under it stays open, and
+		// the server sees an idle TLS connection.
+		tc := tls.Client(c, tlsc)
+		if err := tc.Handshake(); err != nil {
+			return fmt.Errorf("TLS handshake: %w", err)
+		}
+		return requestOnce(tc, path)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("idle: %w", err)
 	}

@@ -27,7 +27,7 @@ func TestOpenKeepAlive(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	ctx := context.Background()
-	conns, err := openKeepAlive(ctx, addr, "/plaintext", 20, 4, 10*time.Second)
+	conns, err := openKeepAlive(ctx, addr, "/plaintext", 20, 4, 10*time.Second, nil)
 	if err != nil || len(conns) != 20 {
 		t.Fatalf("openKeepAlive = %d, %v", len(conns), err)
 	}
@@ -37,11 +37,11 @@ func TestOpenKeepAlive(t *testing.T) {
 	}
 	harness.CloseAll(conns)
 	for path, want := range map[string]string{"/missing": "404", "/close": "closes the connection"} {
-		if _, err := openKeepAlive(ctx, addr, path, 3, 2, 10*time.Second); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := openKeepAlive(ctx, addr, path, 3, 2, 10*time.Second, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", path, err, want)
 		}
 	}
-	if _, err := openKeepAlive(ctx, addr, "/plaintext", 1, 0, time.Second); err == nil {
+	if _, err := openKeepAlive(ctx, addr, "/plaintext", 1, 0, time.Second, nil); err == nil {
 		t.Error("parallel 0 accepted")
 	}
 }

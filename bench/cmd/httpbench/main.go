@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,6 +40,10 @@ type config struct {
 	variants  []variant          // extra uringnet peers with an environment of their own
 	fixed     map[string]float64 // scenario key -> offered req/s of the fixed-load mode
 	fixedKeys []string           // the keys of fixed, in flag order
+	tls       []string           // the HTTPS scenarios (tlsScenarios' keys); none skips the HTTPS mode
+	tlsPeers  []string           // the servers of the HTTPS mode
+	tlsIdle   int                // idle TLS connections of the HTTPS mode's RSS measure; 0 skips it
+	tlsFixed  float64            // offered req/s of the HTTPS keep-alive fixed-load runs; 0 skips them
 }
 
 // defaultFixed is the fixed-load mode's default: rates well below what every peer serves on
@@ -99,8 +104,9 @@ type peer struct {
 	// specAt returns the peer's spec listening on another address: a fresh server for the
 	// idle mode. Nil when the peer is not available.
 	specAt  func(addr string) (harness.Spec, error)
-	backend string // the uringnet backend it must run ("io_uring", "epoll"); "" for the other peers
-	tree    bool   // count child processes (nginx workers) too
+	backend string      // the uringnet backend it must run ("io_uring", "epoll"); "" for the other peers
+	client  *tls.Config // the TLS clients' configuration when the peer serves HTTPS; nil for HTTP
+	tree    bool        // count child processes (nginx workers) too
 	why     string
 	proc    *harness.Proc
 }
@@ -111,6 +117,8 @@ type scenario struct {
 	path      string
 	pipeline  int
 	body      []byte // the expected response body
+	newConn   bool   // one request per new TLS connection (tlsload), not wrk
+	closeConn bool   // wrk with "Connection: close": one request per connection
 }
 
 // sample is what one wrk run measured.
@@ -190,10 +198,31 @@ func parseFlags(args []string) (config, error) {
 		}
 		return err
 	})
+	tlsScen := fs.String("tls", strings.Join(defaultTLSScenarios, ","), "HTTPS scenarios (TLS 1.3, one ECDSA P-256 certificate "+
+		"generated for the run): plaintext (keep-alive, wrk), newconn (one request per connection, full handshakes, tlsload), "+
+		"resumed (one request per connection with wrk, whose OpenSSL client resumes sessions); "+
+		"\"none\" skips the HTTPS mode")
+	tlsPeers := fs.String("tls-peers", strings.Join(defaultTLSPeers, ","), "servers of the HTTPS mode (some of "+
+		strings.Join(allTLSPeers, ",")+")")
+	fs.IntVar(&cfg.tlsIdle, "tls-idle", 2000, "idle TLS connections (one GET /plaintext each) for the RSS-per-TLS-connection "+
+		"measure, on a fresh HTTPS server of each -tls-peers peer (0: skip)")
+	fs.Float64Var(&cfg.tlsFixed, "tls-fixed", 10000, "HTTPS plaintext keep-alive at this offered req/s too (wrk's delay(), "+
+		"as -fixed), reporting server CPU per request; 0 skips it")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	var err error
+	if v := strings.TrimSpace(*tlsScen); v != "" && v != "none" {
+		if cfg.tls, err = list(v, allTLSScenarios); err != nil {
+			return cfg, fmt.Errorf("-tls: %w", err)
+		}
+		if cfg.tlsPeers, err = list(*tlsPeers, allTLSPeers); err != nil {
+			return cfg, fmt.Errorf("-tls-peers: %w", err)
+		}
+	}
+	if cfg.tlsIdle < 0 || cfg.tlsFixed < 0 {
+		return cfg, errors.New("-tls-idle and -tls-fixed must not be negative")
+	}
 	if cfg.peers, err = list(*peers, allPeers); err != nil {
 		return cfg, fmt.Errorf("-peers: %w", err)
 	}
@@ -252,7 +281,7 @@ func run(ctx context.Context, cfg config) error {
 		progress("running unpinned: %v", errors.Join(err0, err1))
 		serverCPU, loadCPU = "", ""
 	}
-	if _, err := harness.RaiseNoFile(max(8192, 2*uint64(cfg.idle)+1024)); err != nil {
+	if _, err := harness.RaiseNoFile(max(16384, 2*uint64(max(cfg.idle, cfg.tlsIdle))+1024)); err != nil {
 		progress("%v", err)
 	}
 
@@ -280,7 +309,8 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
-	peers := setupPeers(ctx, cfg, tmp, serverCPU)
+	built := map[string]error{}
+	peers := setupPeers(ctx, cfg, cfg.peers, tmp, serverCPU, nil, built)
 	var g harness.Group
 	defer g.KillAll()
 	for _, p := range peers {
@@ -289,7 +319,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 		proc, err := g.Start(ctx, p.spec)
 		if err == nil {
-			if err = checkBackend(ctx, proc.Addr, p.backend); err != nil {
+			if err = checkBackend(ctx, proc.Addr, p.backend, p.client); err != nil {
 				proc.Kill()
 			}
 		}
@@ -405,6 +435,18 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
+	// The HTTPS mode (issue 11), once the plain servers are stopped.
+	var tlsRes *tlsRun
+	var tlsErr error
+	if ctx.Err() == nil {
+		if tlsRes, tlsErr = runTLS(ctx, cfg, &g, tmp, serverCPU, loadCPU, wrk, built); tlsErr != nil {
+			progress("HTTPS: %v", tlsErr)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+
 	epoll := hasPeer(peers, "epoll")
 	var report strings.Builder
 	report.WriteString(harness.Header("HTTP: uringnet vs net/http, fasthttp, nginx", command))
@@ -472,6 +514,12 @@ func run(ctx context.Context, cfg config) error {
 	}
 	if len(notes) > 0 {
 		report.WriteString("\n" + strings.Join(notes, "\n") + "\n")
+	}
+	switch {
+	case tlsRes != nil:
+		report.WriteString(tlsReport(cfg, tlsRes, serverCPU, loadCPU))
+	case tlsErr != nil:
+		fmt.Fprintf(&report, "\n### HTTPS: TLS 1.3\n\nNot run: %s\n", firstLine(tlsErr.Error()))
 	}
 	return harness.WriteReport(report.String(), cfg.out)
 }
@@ -555,11 +603,12 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 		return nil, err
 	}
 	all := map[string]scenario{
-		"plaintext": {"plaintext", "plaintext keep-alive", "/plaintext", 1, []byte(plaintext)},
-		"pipelined": {"pipelined", fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), "/plaintext", cfg.pipeline, []byte(plaintext)},
-		"static4k":  {"static4k", "static 4 KiB", "/4k.bin", 1, f4k},
-		"static64k": {"static64k", "static 64 KiB", "/64k.bin", 1, f64k},
-		"static1m":  {"static1m", "static 1 MiB", "/1m.bin", 1, f1m},
+		"plaintext": {key: "plaintext", name: "plaintext keep-alive", path: "/plaintext", pipeline: 1, body: []byte(plaintext)},
+		"pipelined": {key: "pipelined", name: fmt.Sprintf("plaintext pipelined x%d", cfg.pipeline), path: "/plaintext",
+			pipeline: cfg.pipeline, body: []byte(plaintext)},
+		"static4k":  {key: "static4k", name: "static 4 KiB", path: "/4k.bin", pipeline: 1, body: f4k},
+		"static64k": {key: "static64k", name: "static 64 KiB", path: "/64k.bin", pipeline: 1, body: f64k},
+		"static1m":  {key: "static1m", name: "static 1 MiB", path: "/1m.bin", pipeline: 1, body: f1m},
 	}
 	var out []scenario
 	for _, k := range cfg.scenarios {
@@ -568,16 +617,26 @@ func setupScenarios(tmp string, cfg config) ([]scenario, error) {
 	return out, nil
 }
 
-// setupPeers builds the Go peers and writes nginx's configuration. A peer that cannot be
-// set up keeps a reason in why.
-func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
+// setupPeers builds the Go peers of keys and writes nginx's configuration. A peer that
+// cannot be set up keeps a reason in why. With cert, every peer serves HTTPS with it (Go
+// peers get -tls-cert and -tls-key, nginx an ssl listener) and gets its client
+// configuration. built maps a binary to its build error, so that each is built once for
+// all its peers and calls.
+func setupPeers(ctx context.Context, cfg config, keys []string, tmp, cpu string, cert *harness.TLSCert, built map[string]error) []*peer {
 	www := filepath.Join(tmp, "www")
 	bench := filepath.Join(cfg.repo, "bench")
 	var peers []*peer
-	built := map[string]error{} // binary -> build error, so the demo is built once for all its peers
-	for _, key := range cfg.peers {
+	var tlsArgs []string
+	if cert != nil {
+		tlsArgs = []string{"-tls-cert", cert.CertFile, "-tls-key", cert.KeyFile}
+	}
+	for _, key := range keys {
 		p := &peer{key: key}
+		if cert != nil {
+			p.client = harness.ClientTLS(cert.Pool)
+		}
 		goPeer := func(dir, pkg, bin string, env []string, extra ...string) {
+			extra = append(extra, tlsArgs...)
 			out := filepath.Join(tmp, bin)
 			err, done := built[out]
 			if !done {
@@ -631,11 +690,18 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 			p.specAt = func(addr string) (harness.Spec, error) {
 				n++
 				dir := filepath.Join(tmp, fmt.Sprintf("nginx-%d", n))
+				if cert != nil {
+					dir = filepath.Join(tmp, fmt.Sprintf("nginx-tls-%d", n))
+				}
 				conf := filepath.Join(dir, "nginx.conf")
 				if err := os.Mkdir(dir, 0o755); err != nil {
 					return harness.Spec{}, err
 				}
-				if err := os.WriteFile(conf, []byte(harness.NginxConfig(dir, addr, www)), 0o644); err != nil {
+				c := harness.NginxConfig(dir, addr, www)
+				if cert != nil {
+					c = harness.NginxConfigTLS(dir, addr, www, cert.CertFile, cert.KeyFile)
+				}
+				if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
 					return harness.Spec{}, err
 				}
 				return harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}, nil
@@ -672,29 +738,40 @@ func lookNginx() (string, error) {
 
 // check fetches the scenario's path once and compares status and body.
 func check(ctx context.Context, addr string, sc scenario) error {
+	_, err := checkTLS(ctx, addr, sc, nil)
+	return err
+}
+
+// checkTLS is check over HTTPS with tlsc (plain HTTP when nil); it returns what the
+// handshake negotiated (harness.TLSDescription), "" for plain HTTP.
+func checkTLS(ctx context.Context, addr string, sc scenario, tlsc *tls.Config) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+addr+sc.path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", baseURL(addr, tlsc)+sc.path, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true, TLSClientConfig: tlsc}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer resp.Body.Close()
+	var negotiated string
+	if resp.TLS != nil {
+		negotiated = harness.TLSDescription(*resp.TLS)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(sc.body))+1024))
 	if err != nil {
-		return fmt.Errorf("GET %s: body: %w", sc.path, err)
+		return negotiated, fmt.Errorf("GET %s: body: %w", sc.path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %s", sc.path, resp.Status)
+		return negotiated, fmt.Errorf("GET %s: status %s", sc.path, resp.Status)
 	}
 	if !bytes.Equal(body, sc.body) {
-		return fmt.Errorf("GET %s: body of %d bytes differs from the expected %d", sc.path, len(body), len(sc.body))
+		return negotiated, fmt.Errorf("GET %s: body of %d bytes differs from the expected %d", sc.path, len(body), len(sc.body))
 	}
-	return nil
+	return negotiated, nil
 }
 
 // runOnce runs wrk once against p and measures the server's CPU time meanwhile.
@@ -714,7 +791,7 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 	out, err := harness.Run(ctx, harness.Spec{
 		Name: "wrk",
 		Path: wrk,
-		Args: harness.WrkArgs(cfg.conns, cfg.duration, script, "http://"+p.proc.Addr+sc.path),
+		Args: harness.WrkArgs(cfg.conns, cfg.duration, script, baseURL(p.proc.Addr, p.client)+sc.path),
 		CPU:  loadCPU,
 	}, cfg.duration+30*time.Second)
 	if err != nil {

@@ -133,7 +133,7 @@ func TestRunNetHTTP(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "http.md")
 	cfg, err := parseFlags([]string{"-duration", "1s", "-rounds", "1", "-conns", "4", "-install=false",
 		"-peers", "uringnet,epoll,adapter,nethttp,fasthttp,nginx", "-scenarios", "plaintext,static4k", "-fixed", "plaintext=200,static4k=200",
-		"-idle", "50", "-o", out})
+		"-idle", "50", "-tls-peers", "uringnet,nethttp,nginx", "-tls-idle", "50", "-o", out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,9 @@ func TestRunNetHTTP(t *testing.T) {
 	for _, want := range []string{"## HTTP:", "| plaintext keep-alive | net/http", "| static 4 KiB         | net/http", "net/http final `stats accepted=",
 		"### Fixed load: server CPU per request", "| static 4 KiB | net/http |           200 |",
 		"### Idle keep-alive connections", "| net/http | 50 |", "### The epoll backend against issue 9's floors",
-		"### The net/http adapter against issue 10's floors", "| plaintext keep-alive: req/s ≥ 1.50x net/http's |"} {
+		"### The net/http adapter against issue 10's floors", "| plaintext keep-alive: req/s ≥ 1.50x net/http's |",
+		"### HTTPS: TLS 1.3", "| HTTPS plaintext keep-alive | net/http", "| HTTPS new connection per request | net/http",
+		"#### Idle TLS connections", "net/http negotiated TLS 1.3 TLS_AES_128_GCM_SHA256 X25519", "resumed=0`"} {
 		// Column widths depend on which peers ran: compare with spaces collapsed.
 		if !strings.Contains(collapse(md), collapse(want)) {
 			t.Errorf("report lacks %q:\n%s", want, md)

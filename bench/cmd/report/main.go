@@ -27,6 +27,14 @@ type comparison struct {
 	quick   []string // arguments for -quick
 	install bool     // takes -install (httpbench): passed through -install
 	more    []chart  // further chart groups, drawn only when their column has ratios
+	split   []split  // bars of column moved to groups of their own by their label's prefix
+}
+
+// split moves the bars of a comparison's column whose label starts with prefix to a chart
+// group of their own (the HTTPS rows of httpbench's tables, say).
+type split struct {
+	prefix string
+	title  string
 }
 
 // chart is a chart group read from one column of a comparison's tables.
@@ -43,7 +51,9 @@ var comparisons = []comparison{
 		quick: []string{"-duration", "1s", "-rounds", "1", "-sizes", "64", "-idle", "200"}},
 	{key: "http", cmd: "httpbench", column: "uringnet / peer",
 		title: "HTTP: uringnet req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)",
-		quick: []string{"-duration", "1s", "-rounds", "1", "-scenarios", "plaintext,static1m", "-idle", "500"}, install: true,
+		quick: []string{"-duration", "1s", "-rounds", "1", "-scenarios", "plaintext,static1m", "-idle", "500", "-tls-idle", "200"}, install: true,
+		split: []split{{prefix: "HTTPS ",
+			title: "HTTPS (TLS 1.3): uringnet req/s ÷ peer, connections/s for new connections (scenario · peer)"}},
 		more: []chart{{column: "epoll / peer",
 			title: "HTTP, uringnet's epoll backend: req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)"},
 			{column: "adapter / peer",

@@ -11,7 +11,29 @@ import (
 // and /json answered by "return" like the other peers' handlers. Every path nginx writes to
 // (pid, logs, temp directories) is under dir.
 func NginxConfig(dir, addr, root string) string {
+	return NginxConfigTLS(dir, addr, root, "", "")
+}
+
+// NginxTLSCiphersuite is the one TLS 1.3 cipher suite nginx offers with TLS: the one Go's
+// servers pick when the CPU has AES instructions, so that every peer encrypts alike.
+const NginxTLSCiphersuite = "TLS_AES_128_GCM_SHA256"
+
+// NginxConfigTLS is NginxConfig listening with TLS when certFile and keyFile are set
+// (plain HTTP otherwise): TLS 1.3 only, the cipher suite NginxTLSCiphersuite only, no
+// session cache (tickets stay nginx's default, on: the benchmark's clients do not resume).
+func NginxConfigTLS(dir, addr, root, certFile, keyFile string) string {
 	q := func(s string) string { return strconv.Quote(s) }
+	listen := addr
+	var ssl string
+	if certFile != "" && keyFile != "" {
+		listen += " ssl"
+		ssl = fmt.Sprintf(`
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.3;
+        ssl_conf_command Ciphersuites %s;
+        ssl_session_cache off;`, q(certFile), q(keyFile), NginxTLSCiphersuite)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `# written by the uringnet httpbench harness
 worker_processes 1;
@@ -41,7 +63,7 @@ http {
     default_type application/octet-stream;
     server {
         listen %s;
-        root %s;
+        root %s;%s
         location = /plaintext {
             default_type text/plain;
             return 200 "Hello, World!";
@@ -54,7 +76,7 @@ http {
 }
 `, q(dir+"/nginx.pid"), q(dir+"/error.log"),
 		q(dir+"/client_body"), q(dir+"/proxy"), q(dir+"/fastcgi"), q(dir+"/uwsgi"), q(dir+"/scgi"),
-		addr, q(root))
+		listen, q(root), ssl)
 	return b.String()
 }
 

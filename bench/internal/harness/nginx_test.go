@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
@@ -87,5 +88,74 @@ func TestNginxServes(t *testing.T) {
 				t.Errorf("worker %d still running", k)
 			}
 		}
+	}
+}
+
+func TestNginxConfigTLS(t *testing.T) {
+	c := NginxConfigTLS("/tmp/d", "127.0.0.1:8443", "/srv/www", "/tmp/d/cert.pem", "/tmp/d/key.pem")
+	for _, want := range []string{
+		"listen 127.0.0.1:8443 ssl;", `ssl_certificate "/tmp/d/cert.pem";`, `ssl_certificate_key "/tmp/d/key.pem";`,
+		"ssl_protocols TLSv1.3;", "ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;", "worker_processes 1;",
+		`return 200 "Hello, World!";`,
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("TLS config lacks %q", want)
+		}
+	}
+	if plain := NginxConfig("/tmp/d", "127.0.0.1:8080", "/srv/www"); strings.Contains(plain, "ssl") {
+		t.Errorf("plain config mentions ssl:\n%s", plain)
+	}
+}
+
+// TestNginxServesTLS starts nginx with the TLS configuration and a generated certificate
+// and checks what a benchmark client negotiates: TLS 1.3, AES-128-GCM, X25519.
+func TestNginxServesTLS(t *testing.T) {
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		if _, err2 := os.Stat("/usr/sbin/nginx"); err2 != nil {
+			t.Skip("nginx not installed:", err)
+		}
+		nginx = "/usr/sbin/nginx"
+	}
+	dir, err := os.MkdirTemp("", "nginx-tls-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	cert, err := WriteSelfSignedCert(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	writeFile(t, conf, NginxConfigTLS(dir, addr, dir, cert.CertFile, cert.KeyFile))
+	var g Group
+	defer g.KillAll()
+	if _, err := g.Start(context.Background(), Spec{Name: "nginx", Path: nginx, Args: NginxArgs(dir, conf), ReadyDial: addr}); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: ClientTLS(cert.Pool)}}
+	resp, err := client.Get("https://" + addr + "/plaintext")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "Hello, World!" {
+		t.Errorf("GET /plaintext = %d %q", resp.StatusCode, b)
+	}
+	if got := TLSDescription(*resp.TLS); got != "TLS 1.3 TLS_AES_128_GCM_SHA256 X25519" {
+		t.Errorf("negotiated %s", got)
+	}
+	// TLS 1.2 is refused.
+	c12 := ClientTLS(cert.Pool)
+	c12.MinVersion, c12.MaxVersion = tls.VersionTLS12, tls.VersionTLS12
+	if conn, err := tls.Dial("tcp", addr, c12); err == nil {
+		conn.Close()
+		t.Error("nginx accepted TLS 1.2")
 	}
 }
