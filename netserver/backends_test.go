@@ -278,9 +278,10 @@ func TestBackendsSlowReader(t *testing.T) {
 		if limit := uint64(4 << 20); peakH > limit {
 			t.Errorf("held input peaked at %d bytes, want <= %d", peakH, limit)
 		}
-		if st := s.Stats(); st.Congested != 1 {
-			t.Errorf("while the client does not read: %v", st)
-		}
+		// Whether it is still congested now depends on the kernel: the
+		// server's send buffer grows by itself (tcp_wmem autotuning, more
+		// after heavy loopback traffic) and may take the backlog while the
+		// client reads nothing. That it was congested is checked below.
 		got := readFull(t, conn, size)
 		if !bytes.Equal(got, payload) {
 			i := 0
