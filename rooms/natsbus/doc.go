@@ -1,0 +1,19 @@
+// Package natsbus is a rooms.Bus over NATS (github.com/nats-io/nats.go):
+// one core NATS subject per room, one connection per instance.
+//
+// NATS keeps the order of one connection's messages on a subject, which
+// is the order rooms.Hub numbers them in. The connection is made with
+// NoEcho, so an instance is not sent its own messages, and reconnects
+// forever with exponential back-off (Config.MinBackoff to
+// Config.MaxBackoff, with jitter). While it is down, nats.go buffers what
+// is published up to Config.ReconnectBuffer bytes and sends it once the
+// connection is back; beyond that Publish fails and the Hub counts the
+// message dropped. Each subscription bounds what waits for delivery
+// (Config.PendingMsgs, Config.PendingBytes): past that NATS drops
+// messages for this slow consumer, BusStatus.SlowConsumer counts the
+// episode, and the Hub's numbering counts the messages (Stats.Lost).
+//
+// It must never block its caller longer than nats.go's own flush of a
+// full write buffer, and never retry or persist a message: NATS core is
+// at-most-once, and a loss is left to be counted.
+package natsbus
