@@ -67,7 +67,7 @@ type Hub struct {
 	id  uint64
 	log *slog.Logger
 
-	mu    sync.Mutex
+	mu    sync.RWMutex // Broadcast only reads rooms
 	rooms map[string]*room
 
 	pub *publisher // nil without a bus
@@ -151,9 +151,9 @@ func (h *Hub) Leave(name string, c netserver.ClientNum) {
 
 // room returns the room called name, nil if it has no local members.
 func (h *Hub) room(name string) *room {
-	h.mu.Lock()
+	h.mu.RLock()
 	r := h.rooms[name]
-	h.mu.Unlock()
+	h.mu.RUnlock()
 	return r
 }
 

@@ -12,6 +12,8 @@
 // (Config.PendingMsgs, Config.PendingBytes): past that NATS drops
 // messages for this slow consumer, BusStatus.SlowConsumer counts the
 // episode, and the Hub's numbering counts the messages (Stats.Lost).
+// nats.go delivers each subscription from a goroutine of its own: one
+// per room with members on this instance, not one per connection.
 //
 // It must never block its caller longer than nats.go's own flush of a
 // full write buffer, and never retry or persist a message: NATS core is
