@@ -11,6 +11,7 @@ import (
 
 	"github.com/uringnet/uringnet/internal/natstest"
 	"github.com/uringnet/uringnet/rooms"
+	"github.com/uringnet/uringnet/rooms/natsbus"
 	"github.com/uringnet/uringnet/websocket"
 )
 
@@ -169,7 +170,7 @@ func TestHubForeignPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	subject := a.bus.Subject("r")
+	subject := a.bus.(*natsbus.Bus).Subject("r")
 	captured := make(chan []byte, 64)
 	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
 		if len(m.Data) > 30 { // a message, not a heartbeat

@@ -15,9 +15,11 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/uringnet/uringnet/http"
+	"github.com/uringnet/uringnet/internal/natstest"
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/rooms/natsbus"
+	"github.com/uringnet/uringnet/rooms/redisbus"
 	"github.com/uringnet/uringnet/websocket"
 )
 
@@ -33,7 +35,10 @@ type chat struct {
 	hs  *http.Server
 	ws  *websocket.Server
 	hub *rooms.Hub
-	bus *natsbus.Bus
+	bus interface {
+		rooms.Bus
+		Close() error
+	}
 
 	mu    sync.Mutex
 	rooms map[netserver.ClientNum]string
@@ -83,8 +88,9 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// startChat runs a chat server on 127.0.0.1:0 with a Hub over a NATS bus
-// at url ("" for none), and ends it with the test.
+// startChat runs a chat server on 127.0.0.1:0 with a Hub over the bus at
+// url: nats://HOST:PORT, redis://HOST:PORT, or "" for none (cfg.Bus then,
+// if any); it ends with the test.
 func startChat(t testing.TB, url string, cfg rooms.Config) *chat {
 	t.Helper()
 	h := &chat{rooms: map[netserver.ClientNum]string{}}
@@ -96,12 +102,18 @@ func startChat(t testing.TB, url string, cfg rooms.Config) *chat {
 	}
 	h.hs = hs
 	h.ws = websocket.NewServer(hs, websocket.Config{}, h)
-	if url != "" {
+	switch {
+	case strings.HasPrefix(url, "nats://"):
 		h.bus, err = natsbus.Dial(natsbus.Config{URL: url, Name: t.Name(), Logger: testLogger(),
 			MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+	case strings.HasPrefix(url, "redis://"):
+		h.bus, err = redisbus.Dial(redisbus.Config{Addr: strings.TrimPrefix(url, "redis://"), Logger: testLogger(),
+			HealthInterval: 20 * time.Millisecond})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.bus != nil {
 		cfg.Bus = h.bus
 	}
 	if cfg.Heartbeat == 0 {
@@ -255,4 +267,17 @@ func checkOrder(got []string) (map[int]int, error) {
 		count[s]++
 	}
 	return count, nil
+}
+
+// buses are the buses the cross-instance tests run on: each starts its
+// server and returns the URL startChat takes.
+var buses = []struct {
+	name  string
+	start func(t testing.TB) (*natstest.Server, string)
+}{
+	{"nats", func(t testing.TB) (*natstest.Server, string) { s := natstest.Start(t); return s, s.URL() }},
+	{"redis", func(t testing.TB) (*natstest.Server, string) {
+		s := natstest.StartRedis(t)
+		return s, "redis://" + s.Addr()
+	}},
 }

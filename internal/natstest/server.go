@@ -14,10 +14,12 @@ import (
 	"time"
 )
 
-// Server is a nats-server process on 127.0.0.1.
+// Server is a bus server process (nats-server or redis-server) on
+// 127.0.0.1.
 type Server struct {
 	tb   testing.TB
 	bin  string
+	args []string // after the binary; "PORT" stands for the port
 	port int
 
 	mu     sync.Mutex
@@ -26,26 +28,43 @@ type Server struct {
 	out    *bytes.Buffer
 }
 
-// Binary returns the nats-server to run: $NATS_SERVER, or nats-server on
-// PATH, or "" when there is none.
-func Binary() string {
-	if b := os.Getenv("NATS_SERVER"); b != "" {
+// binary returns the program to run: $env, or name on PATH, or "" when
+// there is none.
+func binary(env, name string) string {
+	if b := os.Getenv(env); b != "" {
 		return b
 	}
-	b, err := exec.LookPath("nats-server")
+	b, err := exec.LookPath(name)
 	if err != nil {
 		return ""
 	}
 	return b
 }
 
+// Binary returns the nats-server to run: $NATS_SERVER, or nats-server on
+// PATH, or "" when there is none.
+func Binary() string { return binary("NATS_SERVER", "nats-server") }
+
 // Start runs a nats-server on a free port and stops it at the end of the
 // test. Without a nats-server it skips the test.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	bin := Binary()
+	return start(tb, Binary(), "nats-server", "NATS_SERVER", "-a", "127.0.0.1", "-p", "PORT")
+}
+
+// StartRedis runs a redis-server (Debian's redis-server package, or
+// $REDIS_SERVER) on a free port, without persistence, and stops it at the
+// end of the test. Without one it skips the test.
+func StartRedis(tb testing.TB) *Server {
+	tb.Helper()
+	return start(tb, binary("REDIS_SERVER", "redis-server"), "redis-server", "REDIS_SERVER",
+		"--bind", "127.0.0.1", "--port", "PORT", "--save", "", "--appendonly", "no")
+}
+
+func start(tb testing.TB, bin, name, env string, args ...string) *Server {
+	tb.Helper()
 	if bin == "" {
-		tb.Skip("natstest: no nats-server (install Debian's nats-server package, or set NATS_SERVER); .ci/run installs it")
+		tb.Skipf("natstest: no %s (install Debian's %s package, or set %s); .ci/run installs it", name, name, env)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,13 +72,13 @@ func Start(tb testing.TB) *Server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	s := &Server{tb: tb, bin: bin, port: port}
+	s := &Server{tb: tb, bin: bin, args: args, port: port}
 	s.Restart()
 	tb.Cleanup(s.Stop)
 	return s
 }
 
-// URL is the server's client URL.
+// URL is the server's client URL (for NATS).
 func (s *Server) URL() string { return "nats://127.0.0.1:" + strconv.Itoa(s.port) }
 
 // Addr is the server's host:port.
@@ -78,7 +97,14 @@ func (s *Server) Restart() {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		s.out = new(bytes.Buffer)
-		cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
+		args := make([]string, len(s.args))
+		for i, a := range s.args {
+			if a == "PORT" {
+				a = strconv.Itoa(s.port)
+			}
+			args[i] = a
+		}
+		cmd := exec.Command(s.bin, args...)
 		cmd.Stdout, cmd.Stderr = s.out, s.out
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		if err = cmd.Start(); err != nil {
@@ -93,7 +119,7 @@ func (s *Server) Restart() {
 		cmd.Process.Kill()
 		<-exited
 		if time.Now().After(deadline) {
-			s.tb.Fatalf("natstest: nats-server did not start on %s: %v\n%s", s.Addr(), err, s.out)
+			s.tb.Fatalf("natstest: %s did not start on %s: %v\n%s", s.bin, s.Addr(), err, s.out)
 		}
 		// The port may still be held after a stop (TIME_WAIT is fine for
 		// a listener, but an old process may linger): try again.
