@@ -3,6 +3,9 @@ package rooms_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -249,4 +252,63 @@ func TestHubShutdownTimeout(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	bus.release()
+}
+
+// TestHubStuckInstance: a subscriber of the room that stops reading (an
+// instance frozen, say) does not slow the others: NATS buffers for it,
+// then cuts it off, while the instances that read get every message.
+func TestHubStuckInstance(t *testing.T) {
+	ns := natstest.Start(t)
+	a, b := startChat(t, ns.URL(), rooms.Config{}), startChat(t, ns.URL(), rooms.Config{})
+	ma, mb := a.join(t, "r"), b.join(t, "r")
+	warmUp(t, "r", []*chat{a, b}, 2)
+	stuck, err := net.Dial("tcp", ns.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	// A NATS client that subscribes and never reads again.
+	subject := a.bus.(*natsbus.Bus).Subject("r")
+	if _, err := fmt.Fprintf(stuck, "CONNECT {\"verbose\":false}\r\nSUB %s 1\r\nPING\r\n", subject); err != nil {
+		t.Fatal(err)
+	}
+	msg := strings.Repeat("x", 1000)
+	const n = 20000 // 20 MB: far more than the stuck client's socket buffers
+	deadline := time.Now().Add(60 * time.Second)
+	go func() {
+		for i := 1; i <= n; i++ {
+			if err := a.hub.Broadcast("r", websocket.OpText, []byte(tag(0, i)+msg)); err != nil {
+				t.Errorf("Broadcast %d: %v", i, err)
+				return
+			}
+			// Stay within 1000 messages (1 MB) of the members, so that
+			// the WebSocket layer never cuts them off as slow consumers
+			// (its hard limit is 2 MiB) however loaded the machine is.
+			for i%100 == 0 && min(len(ma.received()), len(mb.received())) < i-1000 {
+				if time.Now().After(deadline) {
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for len(mb.received()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("b got %d of %d messages; a %+v; b %+v; websocket %+v", len(mb.received()), n, a.hub.Stats(), b.hub.Stats(), b.ws.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := mb.received()
+	for i, m := range got {
+		if !strings.HasPrefix(m, tag(0, i+1)+"x") {
+			t.Fatalf("b's message %d is %.20q", i, m)
+		}
+	}
+	waitFor(t, 10*time.Second, "a's own members", func() bool { return len(ma.received()) >= n })
+	if st := a.hub.Stats(); st.Dropped != 0 || st.Published != n {
+		t.Fatalf("a: %+v", st)
+	}
+	if st := b.hub.Stats(); st.Lost != 0 || st.Received != n {
+		t.Fatalf("b: %+v", st)
+	}
 }
