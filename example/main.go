@@ -56,6 +56,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
 )
 
@@ -304,9 +305,30 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		front = s
 	}
 	d.s = s
-	d.ws = newWSDemo(s)
+	bus, err := o.dialBus(log)
+	if err != nil {
+		return err
+	}
+	hubCfg := rooms.Config{Logger: log}
+	if bus != nil {
+		hubCfg.Bus = bus
+	}
+	if d.ws, err = newWSDemo(s, hubCfg); err != nil {
+		if bus != nil {
+			bus.Close()
+		}
+		return err
+	}
+	// The bus is closed after the Hub (closeRooms, at shutdown); these
+	// are for the ways out before that.
+	roomsClosed := false
+	defer func() {
+		if !roomsClosed {
+			closeRooms(d.ws.hub, bus, log)
+		}
+	}()
 	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
-		ws: d.ws.stats, access: d.access, tls: tlsCfg != nil,
+		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil,
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
@@ -355,6 +377,9 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		log.Warn("websocket shutdown", "err", err)
 	}
 	wsCancel()
+	// Then the chat's bus: what the clients said last is published.
+	closeRooms(d.ws.hub, bus, log)
+	roomsClosed = true
 	if err := front.Shutdown(ctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
