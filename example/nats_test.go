@@ -9,12 +9,17 @@ package main
 // left out under -short.
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/uringnet/uringnet/internal/natstest"
 )
@@ -364,4 +369,82 @@ func TestNATSInstanceKilled(t *testing.T) {
 			t.Errorf("client %d (instance %d) lost its connection: %v", c.id, c.inst, err)
 		}
 	}
+}
+
+// Two tabs of a real browser (chromium; skipped without it), each on the
+// chat page of its own instance (one native, one -stdlib), joined by
+// NATS: what one tab says appears in the other, both ways, and the live
+// page shows the bus and the room's members across the instances.
+func TestNATSBrowserChat(t *testing.T) {
+	browser := newBrowser(t, 2*time.Minute)
+	srv := natsTest(t)
+	addrA, _ := startDemo(t, options{bigFile: 1 << 10, natsURL: srv.URL(), natsName: "browser-a"})
+	addrB, _ := startDemo(t, options{bigFile: 1 << 10, natsURL: srv.URL(), natsName: "browser-b", stdlib: true})
+	tabs := []context.Context{newTab(t, browser, time.Minute), newTab(t, browser, time.Minute)}
+	for i, addr := range []string{addrA, addrB} {
+		if err := chromedp.Run(tabs[i], chromedp.Navigate("http://"+addr+"/chat"), chromedp.WaitVisible(chatInput, chromedp.ByQuery)); err != nil {
+			t.Fatalf("tab %d: %v", i+1, err)
+		}
+	}
+	// Both tabs are in the room, on both instances.
+	poll(t, "both instances counting both tabs", 20*time.Second, func() error {
+		for _, addr := range []string{addrA, addrB} {
+			var s statsJSON
+			if _, body := get(t, "http://"+addr+"/stats.json"); json.Unmarshal([]byte(body), &s) != nil || s.Rooms == nil {
+				return fmt.Errorf("%s/stats.json: %.200s", addr, body)
+			}
+			if s.Rooms.ChatMembers != 1 || s.Rooms.ChatPresence != 2 {
+				return fmt.Errorf("%s: %d chat members here, %d in all; bus %+v", addr, s.Rooms.ChatMembers, s.Rooms.ChatPresence, s.Bus)
+			}
+		}
+		return nil
+	})
+	for from, to := range []int{1, 0} {
+		msg := fmt.Sprintf("hello from tab %d at %d", from+1, time.Now().UnixNano())
+		if err := chromedp.Run(tabs[from], chromedp.SetValue(chatInput, msg, chromedp.ByQuery), chromedp.Click(chatSend, chromedp.ByQuery)); err != nil {
+			t.Fatalf("tab %d: sending: %v", from+1, err)
+		}
+		for _, tab := range []int{to, from} {
+			err := waitFor(tabs[tab], fmt.Sprintf("tab %d's message in tab %d", from+1, tab+1), func() (bool, error) {
+				s, err := textOf(tabs[tab], chatLog)
+				return strings.Contains(s, msg), err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	screenshot(t, tabs[1], "chat-nats.png")
+
+	// The live page of instance A, in a third tab, shows the bus and the
+	// room's members: one here, two in all.
+	live := newTab(t, browser, time.Minute)
+	if err := chromedp.Run(live, chromedp.Navigate("http://"+addrA+"/"), chromedp.WaitVisible("#bus-state", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	err := waitFor(live, "the bus counters on the live page", func() (bool, error) {
+		state, err := textOf(live, "#bus-state")
+		if err != nil || state != "connected" {
+			return false, err
+		}
+		pub, _ := textOf(live, "#bus-published")
+		recv, _ := textOf(live, "#bus-received")
+		p, err1 := number(pub)
+		r, err2 := number(recv)
+		presence, _ := textOf(live, "#chat-presence")
+		here, _ := textOf(live, "#chat-members")
+		return err1 == nil && err2 == nil && p >= 1 && r >= 1 && presence == "2" && here == "1", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := textOf(live, "#bus-server"); !strings.Contains(s, srv.Addr()) {
+		t.Errorf("bus server %q, want %s", s, srv.Addr())
+	}
+	for _, sel := range []string{"#bus-lost", "#bus-dropped", "#bus-reconnects", "#bus-disconnects"} {
+		if s, _ := textOf(live, sel); s == "" || s == "–" {
+			t.Errorf("%s shows %q", sel, s)
+		}
+	}
+	screenshot(t, live, "live-nats.png")
 }
