@@ -2,6 +2,7 @@
 //
 //	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false]
 //	go run ./example -addr 127.0.0.1:8443 -tls-self-signed    # or -tls-cert FILE -tls-key FILE
+//	go run ./example -addr 127.0.0.1:8081 -nats nats://127.0.0.1:4222   # /chat across instances
 //
 // (-h explains every flag.) Routes: /plaintext answers "Hello, World!"
 // (text/plain), /json answers {"message":"Hello, World!"}, POST /echo sends
@@ -30,6 +31,18 @@
 // through the same SendFile path as a real root) and removed at exit. It
 // prints "listening on ADDR", stops gracefully on SIGINT or SIGTERM and
 // prints its final stats line; logs go through log/slog to stderr.
+//
+// With -nats URL (and optionally -nats-name, the connection's name) /chat
+// becomes one room across every instance started with the same NATS
+// server: the chat is a rooms.Hub in both cases, without a bus by default
+// and with a natsbus.Bus under -nats. A message reaches this instance's
+// members at once and is published for the others; an outage of the bus
+// leaves each instance's chat working locally, and what the other
+// instances missed is counted (lost, dropped). /stats.json ("rooms" and
+// "bus"), /metrics (uringnet_rooms_*, uringnet_chat_*, uringnet_bus_*)
+// and the live page show the room's members across the instances and the
+// bus's state and counters. At shutdown the WebSocket clients are closed
+// first, then the Hub publishes what they said last and the bus closes.
 //
 // With -tls-cert and -tls-key (PEM files), or -tls-self-signed (a
 // throwaway certificate for localhost made at start), the listener speaks
