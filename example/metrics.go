@@ -18,10 +18,13 @@ import (
 
 // wsStats are the WebSocket counters the metrics and the live page show.
 type wsStats struct {
-	Clients     uint64 `json:"clients"`      // WebSocket connections open now
-	Upgrades    uint64 `json:"upgrades"`     // handshakes completed
-	MessagesIn  uint64 `json:"messages_in"`  // messages received
-	MessagesOut uint64 `json:"messages_out"` // messages sent (a broadcast counts once per client)
+	Clients    uint64 `json:"clients"`     // WebSocket connections open now
+	Upgrades   uint64 `json:"upgrades"`    // handshakes completed
+	MessagesIn uint64 `json:"messages_in"` // messages received
+	// MessagesOut counts the messages sent by this instance's echo and
+	// chat (a broadcast counts once per client); the chat messages of
+	// other instances (-nats) are the rooms' "received".
+	MessagesOut uint64 `json:"messages_out"`
 	// Connections closed with 1008 by the send queue policy and the
 	// message timeout (websocket.Config).
 	QueueOverflows    uint64 `json:"queue_overflows"`    // reached the hard send queue limit
@@ -287,7 +290,7 @@ var metrics = []metric{
 		wsValue(func(w *wsStats) uint64 { return w.Upgrades })},
 	{"uringnet_websocket_messages_received_total", "WebSocket messages received.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesIn })},
-	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", counter,
+	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent by this instance's echo and chat (a broadcast counts once per client; not the chat messages of other instances).", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesOut })},
 	{"uringnet_websocket_queue_overflows_total", "WebSocket connections closed (1008) for reaching the hard send queue limit.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.QueueOverflows })},
