@@ -376,8 +376,8 @@ func TestNATSInstanceKilled(t *testing.T) {
 // NATS: what one tab says appears in the other, both ways, and the live
 // page shows the bus and the room's members across the instances.
 func TestNATSBrowserChat(t *testing.T) {
-	browser := newBrowser(t, 2*time.Minute)
 	srv := natsTest(t)
+	browser := newBrowser(t, 2*time.Minute)
 	addrA, _ := startDemo(t, options{bigFile: 1 << 10, natsURL: srv.URL(), natsName: "browser-a"})
 	addrB, _ := startDemo(t, options{bigFile: 1 << 10, natsURL: srv.URL(), natsName: "browser-b", stdlib: true})
 	tabs := []context.Context{newTab(t, browser, time.Minute), newTab(t, browser, time.Minute)}
