@@ -1,13 +1,22 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/uringnet/uringnet/http"
+	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 )
 
 // natsNowhere returns a NATS URL on a loopback port nothing listens on.
@@ -87,5 +96,111 @@ func TestDemoBadNATSURL(t *testing.T) {
 	}
 	if err != nil {
 		t.Logf("run: %v", err)
+	}
+}
+
+// stuckBus is a rooms.Bus whose Publish waits until release is closed: a
+// bus that has stopped taking messages, so that the Hub's queue fills.
+type stuckBus struct {
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (b *stuckBus) Publish(room string, payload []byte) error {
+	b.calls.Add(1)
+	<-b.release
+	return nil
+}
+
+func (b *stuckBus) Subscribe(room string, deliver func([]byte)) (rooms.Subscription, error) {
+	return nopSub{}, nil
+}
+
+func (b *stuckBus) Status() rooms.BusStatus { return rooms.BusStatus{State: "connected"} }
+
+type nopSub struct{}
+
+func (nopSub) Unsubscribe() error { return nil }
+
+// chatOnly serves /chat with the demo's WebSocket side, nothing else.
+type chatOnly struct {
+	http.NopHTTPHandler
+	w *wsDemo
+}
+
+func (h *chatOnly) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
+	h.w.upgrade(req, c, routeChat)
+}
+
+// When the bus's queue is full, a chat message still reaches this
+// instance's members and its sender stays connected (rooms.ErrDropped is
+// not the sender's fault, unlike websocket.ErrBusy, which closes it with
+// 1013); the drops are counted.
+func TestChatBusQueueFull(t *testing.T) {
+	h := &chatOnly{}
+	hs, err := http.NewServer(http.Config{Net: netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 1}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := &stuckBus{release: make(chan struct{})}
+	const maxQueued = 2
+	if h.w, err = newWSDemo(hs, rooms.Config{Bus: bus, MaxQueued: maxQueued, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve() }()
+	released := false
+	var clients []*gorilla.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		if !released {
+			close(bus.release)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.w.hub.Shutdown(ctx); err != nil {
+			t.Errorf("hub shutdown: %v", err)
+		}
+		h.w.ws.Shutdown(ctx)
+		hs.Shutdown(ctx)
+		<-done
+	}()
+	<-hs.Ready()
+	addr := hs.Addr().String()
+	a, b := dialWS(t, addr, "/chat"), dialWS(t, addr, "/chat")
+	clients = append(clients, a, b)
+	const n = 20
+	for i := range n {
+		msg := fmt.Sprintf("message %d", i)
+		if err := a.WriteMessage(gorilla.TextMessage, []byte(msg)); err != nil {
+			t.Fatalf("%s: %v", msg, err)
+		}
+		for _, r := range []*gorilla.Conn{a, b} {
+			if _, got, err := r.ReadMessage(); err != nil || string(got) != msg {
+				t.Fatalf("%s: got %q, %v", msg, got, err)
+			}
+		}
+	}
+	st := h.w.roomsSample().Stats
+	// The publisher's goroutine holds the batch it took (up to
+	// maxQueued messages, one of them in the stuck Publish), and the
+	// queue up to maxQueued more: the rest were dropped.
+	if st.Sent != n || st.Dropped < n-2*maxQueued || st.Dropped+uint64(st.Queued)+st.Published > n || st.Queued > maxQueued {
+		t.Errorf("stats %+v: want %d sent, at least %d dropped, at most %d queued", st, n, n-2*maxQueued, maxQueued)
+	}
+	if st := h.w.ws.Stats(); st.Conns != 2 {
+		t.Errorf("%d WebSocket connections, want both (the sender not closed)", st.Conns)
+	}
+	// Once the bus takes messages again, the queue drains.
+	close(bus.release)
+	released = true
+	deadline := time.Now().Add(5 * time.Second)
+	for h.w.roomsSample().Stats.Queued != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := h.w.roomsSample().Stats; st.Queued != 0 || st.Published+st.Dropped != n {
+		t.Errorf("after the bus recovered: %+v, want every message published or dropped", st)
 	}
 }
