@@ -373,7 +373,8 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	case <-s.Ready():
 	}
 	log.Info("serving", "addr", s.Addr().String(), "url", o.scheme()+"://"+s.Addr().String()+"/", "mode", mode,
-		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog)
+		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog,
+		"chat", map[bool]string{false: "local", true: "nats"}[bus != nil])
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	select {
 	case err := <-errc:
