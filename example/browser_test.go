@@ -326,6 +326,18 @@ func testBrowserLivePage(t *testing.T, browser context.Context, stdlib, tls bool
 		t.Errorf("the wait counter is called %q on %s, want %q", enters, backend, want)
 	}
 	checkTLSTiles(t, ctx, tls)
+	// Without -nats the chat is this instance's: no bus counters, and the
+	// room's members are its own (none here).
+	var busHidden bool
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById("bus").hidden`, &busHidden)); err != nil {
+		t.Fatal(err)
+	}
+	if !busHidden {
+		t.Error("the bus counters are shown without -nats")
+	}
+	if p, _ := textOf(ctx, "#chat-presence"); p != "0" {
+		t.Errorf("#chat-presence shows %q, want 0", p)
+	}
 	src, _ := textOf(ctx, "#source")
 	t.Logf("live page source: %s; backend %s", src, backend)
 	if !strings.Contains(src, "WebSocket /stats") && !strings.Contains(src, "polling /stats.json every second") {

@@ -34,6 +34,10 @@ type options struct {
 	// The handshake bounds (0: netserver's defaults).
 	handshakeTimeout time.Duration
 	maxHandshakes    int
+	// natsURL joins /chat to the same room on every instance started
+	// with the same NATS server(s) (a comma-separated list); "" keeps it
+	// local. natsName names the connection ("" picks one from -addr).
+	natsURL, natsName string
 }
 
 // usageHead is printed by -h above the flag list.
@@ -52,7 +56,8 @@ WebSockets too, is served over TLS only). Routes:
 	/plaintext      "Hello, World!"
 	/json           {"message":"Hello, World!"}
 	/echo           POST: the request body comes back
-	/ws, /chat      WebSocket echo and chat room (without an upgrade: their page)
+	/ws, /chat      WebSocket echo and chat room (without an upgrade: their page);
+	                with -nats URL the room spans every instance on that NATS
 	/stats          WebSocket feed of the counters, once a second
 	/metrics        Prometheus exposition of the server's counters (client_golang)
 	/stats.json     the same counters as one JSON object
@@ -63,6 +68,13 @@ Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
 take, 501 to one RFC 9110 does not define. -stdlib serves them all through
 net/http handlers on a ServeMux (the stdhttp adapter) instead of uringnet's
 native callbacks.
+
+With -nats URL, /chat is one room across every instance started with the
+same NATS server: a message reaches this instance's members at once and
+the other instances' over NATS (packages rooms and rooms/natsbus). An
+unreachable server is not an error: the instance keeps trying, and its
+chat stays local meanwhile. /stats.json, /metrics and the live page show
+the bus's state and what it carried, lost and dropped.
 
 The first line on stdout is "listening on ADDR" and the last one, after
 SIGINT or SIGTERM, is "stats key=value ...": scripts and benchmarks read
@@ -103,6 +115,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		"`time` a TLS handshake may take, from accept on, before the client is closed (default 10s)")
 	fs.IntVar(&o.maxHandshakes, "tls-max-handshakes", 0,
 		"TLS handshakes running at once; clients over it wait, unread, within -tls-handshake-timeout (default 256)")
+	fs.StringVar(&o.natsURL, "nats", "",
+		"NATS server `URL` (nats://host:4222, or a comma-separated list): /chat is one room across every instance given the same (default: this instance only)")
+	fs.StringVar(&o.natsName, "nats-name", "", "`name` of the NATS connection, shown by the server's monitoring (default: uringnet-demo and -addr)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -123,6 +138,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	if o.tlsSelfSigned && o.tlsCert != "" {
 		return o, fmt.Errorf("-tls-self-signed and -tls-cert/-tls-key exclude each other: pick one")
+	}
+	if o.natsName != "" && o.natsURL == "" {
+		return o, fmt.Errorf("-nats-name needs -nats")
 	}
 	return o, nil
 }

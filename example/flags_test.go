@@ -22,8 +22,12 @@ func TestParseFlags(t *testing.T) {
 				o.logLevel == slog.LevelInfo && o.accessLog && o.bigFile == 32<<20 &&
 				o.maxQueued == 256<<10 && o.maxMemory == 1<<30 && o.maxBuffered == 1<<20 && !o.stdlib &&
 				o.tlsCert == "" && o.tlsKey == "" && !o.tlsSelfSigned && o.tlsMode() == "off" && o.scheme() == "http" &&
-				o.handshakeTimeout == 0 && o.maxHandshakes == 0
+				o.handshakeTimeout == 0 && o.maxHandshakes == 0 && o.natsURL == "" && o.natsName == ""
 		}},
+		{[]string{"-nats", "nats://127.0.0.1:4222,nats://127.0.0.1:4223", "-nats-name", "demo-a"}, "", func(o options) bool {
+			return o.natsURL == "nats://127.0.0.1:4222,nats://127.0.0.1:4223" && o.natsName == "demo-a"
+		}},
+		{[]string{"-nats-name", "demo-a"}, "-nats-name needs -nats", nil},
 		{[]string{"-stdlib"}, "", func(o options) bool { return o.stdlib }},
 		{[]string{"-max-queued", "65536", "-max-memory", "-1", "-max-buffered", "32768"}, "", func(o options) bool {
 			return o.maxQueued == 64<<10 && o.maxMemory == -1 && o.maxBuffered == 32<<10
@@ -82,7 +86,8 @@ func TestUsage(t *testing.T) {
 	}
 	for _, want := range []string{"Usage:", "/metrics", "-addr address", "-access-log", "-log format", "-log-level level",
 		"-root directory", "-loops", "-big-file bytes", "-stdlib", "/ws, /chat", "405", `(default "127.0.0.1:8080")`, "listening on ADDR",
-		"-tls-cert file", "-tls-key file", "-tls-self-signed", "-tls-handshake-timeout time", "-tls-max-handshakes", "https://ADDR/"} {
+		"-tls-cert file", "-tls-key file", "-tls-self-signed", "-tls-handshake-timeout time", "-tls-max-handshakes", "https://ADDR/",
+		"-nats URL", "-nats-name name", "every instance"} {
 		if !strings.Contains(errOut.String(), want) {
 			t.Errorf("usage lacks %q:\n%s", want, errOut.String())
 		}

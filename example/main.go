@@ -2,6 +2,7 @@
 //
 //	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false]
 //	go run ./example -addr 127.0.0.1:8443 -tls-self-signed    # or -tls-cert FILE -tls-key FILE
+//	go run ./example -addr 127.0.0.1:8081 -nats nats://127.0.0.1:4222   # /chat across instances
 //
 // (-h explains every flag.) Routes: /plaintext answers "Hello, World!"
 // (text/plain), /json answers {"message":"Hello, World!"}, POST /echo sends
@@ -31,6 +32,18 @@
 // prints "listening on ADDR", stops gracefully on SIGINT or SIGTERM and
 // prints its final stats line; logs go through log/slog to stderr.
 //
+// With -nats URL (and optionally -nats-name, the connection's name) /chat
+// becomes one room across every instance started with the same NATS
+// server: the chat is a rooms.Hub in both cases, without a bus by default
+// and with a natsbus.Bus under -nats. A message reaches this instance's
+// members at once and is published for the others; an outage of the bus
+// leaves each instance's chat working locally, and what the other
+// instances missed is counted (lost, dropped). /stats.json ("rooms" and
+// "bus"), /metrics (uringnet_rooms_*, uringnet_chat_*, uringnet_bus_*)
+// and the live page show the room's members across the instances and the
+// bus's state and counters. At shutdown the WebSocket clients are closed
+// first, then the Hub publishes what they said last and the bus closes.
+//
 // With -tls-cert and -tls-key (PEM files), or -tls-self-signed (a
 // throwaway certificate for localhost made at start), the listener speaks
 // TLS only: HTTPS and WSS, in both modes. The TLS counters (handshakes,
@@ -56,6 +69,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
 )
 
@@ -304,9 +318,30 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		front = s
 	}
 	d.s = s
-	d.ws = newWSDemo(s)
+	bus, err := o.dialBus(log)
+	if err != nil {
+		return err
+	}
+	hubCfg := rooms.Config{Logger: log}
+	if bus != nil {
+		hubCfg.Bus = bus
+	}
+	if d.ws, err = newWSDemo(s, hubCfg); err != nil {
+		if bus != nil {
+			bus.Close()
+		}
+		return err
+	}
+	// The bus is closed after the Hub (closeRooms, at shutdown); these
+	// are for the ways out before that.
+	roomsClosed := false
+	defer func() {
+		if !roomsClosed {
+			closeRooms(d.ws.hub, bus, log)
+		}
+	}()
 	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
-		ws: d.ws.stats, access: d.access, tls: tlsCfg != nil,
+		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil,
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
@@ -338,7 +373,8 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	case <-s.Ready():
 	}
 	log.Info("serving", "addr", s.Addr().String(), "url", o.scheme()+"://"+s.Addr().String()+"/", "mode", mode,
-		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog)
+		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog,
+		"chat", map[bool]string{false: "local", true: "nats"}[bus != nil])
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	select {
 	case err := <-errc:
@@ -355,6 +391,9 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		log.Warn("websocket shutdown", "err", err)
 	}
 	wsCancel()
+	// Then the chat's bus: what the clients said last is published.
+	closeRooms(d.ws.hub, bus, log)
+	roomsClosed = true
 	if err := front.Shutdown(ctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}

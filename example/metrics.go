@@ -12,15 +12,19 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
 )
 
 // wsStats are the WebSocket counters the metrics and the live page show.
 type wsStats struct {
-	Clients     uint64 `json:"clients"`      // WebSocket connections open now
-	Upgrades    uint64 `json:"upgrades"`     // handshakes completed
-	MessagesIn  uint64 `json:"messages_in"`  // messages received
-	MessagesOut uint64 `json:"messages_out"` // messages sent (a broadcast counts once per client)
+	Clients    uint64 `json:"clients"`     // WebSocket connections open now
+	Upgrades   uint64 `json:"upgrades"`    // handshakes completed
+	MessagesIn uint64 `json:"messages_in"` // messages received
+	// MessagesOut counts the messages sent by this instance's echo and
+	// chat (a broadcast counts once per client); the chat messages of
+	// other instances (-nats) are the rooms' "received".
+	MessagesOut uint64 `json:"messages_out"`
 	// Connections closed with 1008 by the send queue policy and the
 	// message timeout (websocket.Config).
 	QueueOverflows    uint64 `json:"queue_overflows"`    // reached the hard send queue limit
@@ -37,6 +41,9 @@ type snapshot struct {
 	Requests uint64 // HTTP request heads parsed
 	HTTP     *http.Counters
 	WS       *wsStats // nil while the demo has no WebSocket server
+	// Rooms is the chat's Hub (nil without one): its rooms, and with a
+	// bus (-nats) the bus's state and traffic.
+	Rooms *roomsSample
 	// Adapter is what the stdhttp adapter counted (nil without one): all
 	// requests in -stdlib mode, those of /metrics in native mode.
 	Adapter *stdhttp.Counters
@@ -65,6 +72,7 @@ type counterSources struct {
 	requests func() uint64
 	http     func() http.Counters // nil leaves the HTTP counters out
 	ws       func() wsStats
+	rooms    func() roomsSample      // nil leaves the rooms' metrics out
 	adapter  func() stdhttp.Counters // nil leaves the adapter's counters out
 	bounds   bounds
 	access   *accessLog // nil when the access log is off
@@ -88,6 +96,10 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.adapter != nil {
 		a := src.adapter()
 		s.Adapter = &a
+	}
+	if src.rooms != nil {
+		r := src.rooms()
+		s.Rooms = &r
 	}
 	return s
 }
@@ -147,6 +159,27 @@ func adapterValue(f func(c *stdhttp.Counters) uint64) func(*snapshot) (uint64, b
 	}
 }
 
+// roomsValue reads a counter of the rooms' Hub, there with one.
+func roomsValue(f func(r *roomsSample) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.Rooms == nil {
+			return 0, false
+		}
+		return f(s.Rooms), true
+	}
+}
+
+// busValue reads a counter of the Hub's traffic on the bus, or of the bus
+// itself, there with a bus (-nats).
+func busValue(f func(st *rooms.Stats) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.Rooms == nil || !s.Rooms.Bus {
+			return 0, false
+		}
+		return f(&s.Rooms.Stats), true
+	}
+}
+
 // infoMetric is an info metric: a gauge of value 1 whose one label carries
 // a fact (the Prometheus convention for non-numeric data, e.g.
 // uringnet_backend_info{backend="epoll"} 1).
@@ -160,6 +193,13 @@ type infoMetric struct {
 var infoMetrics = []infoMetric{
 	{"uringnet_backend_info", "The I/O backend the event loops run on: io_uring, or epoll where io_uring is refused.", "backend",
 		func(s *snapshot) string { return s.Net.Backend }},
+	{"uringnet_bus_info", "The bus's (NATS's) connection state: connected, connecting, reconnecting, draining or closed.", "state",
+		func(s *snapshot) string {
+			if s.Rooms == nil || !s.Rooms.Bus {
+				return ""
+			}
+			return s.Rooms.Stats.Bus.State
+		}},
 }
 
 // metrics lists the other metrics /metrics exposes. Names follow the
@@ -250,7 +290,7 @@ var metrics = []metric{
 		wsValue(func(w *wsStats) uint64 { return w.Upgrades })},
 	{"uringnet_websocket_messages_received_total", "WebSocket messages received.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesIn })},
-	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent (a broadcast counts once per client).", counter,
+	{"uringnet_websocket_messages_sent_total", "WebSocket messages sent by this instance's echo and chat (a broadcast counts once per client; not the chat messages of other instances).", counter,
 		wsValue(func(w *wsStats) uint64 { return w.MessagesOut })},
 	{"uringnet_websocket_queue_overflows_total", "WebSocket connections closed (1008) for reaching the hard send queue limit.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.QueueOverflows })},
@@ -260,6 +300,53 @@ var metrics = []metric{
 		wsValue(func(w *wsStats) uint64 { return w.MessageTimeouts })},
 	{"uringnet_websocket_broadcasts_dropped_total", "WebSocket broadcasts not delivered to the clients of a loop that was too far behind.", counter,
 		wsValue(func(w *wsStats) uint64 { return w.BroadcastsDropped })},
+	{"uringnet_rooms", "Chat rooms with members on this instance.", gauge,
+		roomsValue(func(r *roomsSample) uint64 { return uint64(max(r.Stats.Rooms, 0)) })},
+	{"uringnet_rooms_members", "Room memberships on this instance.", gauge,
+		roomsValue(func(r *roomsSample) uint64 { return uint64(max(r.Stats.Members, 0)) })},
+	{"uringnet_rooms_broadcasts_total", "Messages said in a room on this instance.", counter,
+		roomsValue(func(r *roomsSample) uint64 { return r.Stats.Sent })},
+	{"uringnet_chat_members", "Members of /chat on this instance.", gauge,
+		roomsValue(func(r *roomsSample) uint64 { return uint64(max(r.ChatMembers, 0)) })},
+	{"uringnet_chat_presence", "Members of /chat on every instance (the others' from their heartbeats over the bus).", gauge,
+		roomsValue(func(r *roomsSample) uint64 { return uint64(max(r.ChatPresence, 0)) })},
+	{"uringnet_rooms_published_total", "Room messages the bus took, for the other instances.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Published })},
+	{"uringnet_rooms_dropped_total", "Room messages not published (the bus queue was full, or the bus refused them): the other instances missed them.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Dropped })},
+	{"uringnet_rooms_queued", "Room messages waiting for the bus.", gauge,
+		busValue(func(st *rooms.Stats) uint64 { return uint64(max(st.Queued, 0)) })},
+	{"uringnet_rooms_queued_bytes", "Memory held by the room messages waiting for the bus.", gauge,
+		busValue(func(st *rooms.Stats) uint64 { return uint64(max(st.QueuedBytes, 0)) })},
+	{"uringnet_rooms_received_total", "Room messages from other instances handed to the members here.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Received })},
+	{"uringnet_rooms_lost_total", "Room messages of other instances that never arrived, by their sequence numbers (a bus outage, a slow consumer).", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Lost })},
+	{"uringnet_rooms_duplicates_total", "Room messages that arrived again (not delivered twice).", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Duplicates })},
+	{"uringnet_rooms_echoes_total", "This instance's own room messages the bus sent back (ignored).", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Echoes })},
+	{"uringnet_rooms_malformed_total", "Bus payloads that were not room messages.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Malformed })},
+	{"uringnet_rooms_undelivered_total", "Room messages from the bus that a loop was too far behind to take.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Undelivered })},
+	{"uringnet_rooms_heartbeats_total", "Room heartbeats published (last sequence number and members, each second).", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Heartbeats })},
+	{"uringnet_rooms_subscribe_errors_total", "Rooms the bus refused to subscribe.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.SubscribeErrors })},
+	{"uringnet_bus_connected", "1 while the bus (NATS) is connected, else 0.", gauge,
+		busValue(func(st *rooms.Stats) uint64 {
+			if st.Bus.Connected() {
+				return 1
+			}
+			return 0
+		})},
+	{"uringnet_bus_disconnects_total", "Connections to the bus lost.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Bus.Disconnects })},
+	{"uringnet_bus_reconnects_total", "Connections to the bus made again after one was lost.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Bus.Reconnects })},
+	{"uringnet_bus_slow_consumer_total", "Times the bus dropped messages for this instance because it did not take them fast enough.", counter,
+		busValue(func(st *rooms.Stats) uint64 { return st.Bus.SlowConsumer })},
 	{"uringnet_stdhttp_requests_total", "Requests served by net/http handlers through the stdhttp adapter.", counter,
 		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Requests })},
 	{"uringnet_stdhttp_handlers_running", "net/http handlers running now.", gauge,
@@ -367,6 +454,10 @@ type statsJSON struct {
 	Events        uint64   `json:"events"`
 	WebSocket     *wsStats `json:"websocket"` // null without a WebSocket server
 	TLS           *tlsJSON `json:"tls"`       // null when the listener does not speak TLS
+	// Rooms are the chat's rooms (null without them); Bus is the bus
+	// they span instances on (null without -nats).
+	Rooms *roomsJSON `json:"rooms"`
+	Bus   *busJSON   `json:"bus"`
 }
 
 // tlsJSON are the TLS counters of statsJSON.
@@ -399,6 +490,9 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 			Errors: s.Net.TLSHandshakeErrors, Timeouts: s.Net.TLSHandshakeTimeouts,
 			KernelTX: s.Net.TLSKernelTX, Handshaking: max(s.Net.TLSHandshaking, 0),
 			RecordErrors: s.Net.TLSRecordErrors, Unsupported: s.Net.TLSUnsupported, KernelTXFailed: s.Net.TLSKernelTXFailed}
+	}
+	if s.Rooms != nil {
+		js.Rooms, js.Bus = roomsJSONOf(s.Rooms)
 	}
 	b, err := json.Marshal(js)
 	if err != nil { // cannot happen: plain numbers

@@ -21,6 +21,7 @@ import (
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
 )
 
@@ -216,6 +217,17 @@ func testMetricsScrape(t *testing.T, stdlib bool) {
 	if _, ok := first["uringnet_websocket_clients"]; !ok {
 		t.Error("uringnet_websocket_clients missing (the demo has a WebSocket server)")
 	}
+	for _, name := range []string{"uringnet_rooms", "uringnet_rooms_members", "uringnet_rooms_broadcasts_total",
+		"uringnet_chat_members", "uringnet_chat_presence"} {
+		if _, ok := first[name]; !ok {
+			t.Errorf("%s missing (the chat room is a rooms.Hub)", name)
+		}
+	}
+	for series := range first {
+		if strings.HasPrefix(series, "uringnet_bus_") || series == "uringnet_rooms_published_total" {
+			t.Errorf("%s reported without -nats", series)
+		}
+	}
 	if first["uringnet_loops"] != 1 || first["uringnet_connections_open"] < 1 || first["uringnet_http_requests_total"] < 1 {
 		t.Errorf("first scrape: %v", first)
 	}
@@ -259,6 +271,12 @@ func testStatsJSON(t *testing.T, stdlib bool) {
 	checkBackend(t, "/stats.json", backend)
 	if ws, ok := s["websocket"].(map[string]any); !ok || ws["clients"] != float64(0) {
 		t.Errorf("websocket = %v, want the WebSocket counters (no clients)", s["websocket"])
+	}
+	if r, ok := s["rooms"].(map[string]any); !ok || r["chat_members"] != float64(0) || r["chat_presence"] != float64(0) || r["published"] != nil {
+		t.Errorf("rooms = %v, want the local chat room's counters (no members, no bus counters)", s["rooms"])
+	}
+	if b, ok := s["bus"]; !ok || b != nil {
+		t.Errorf("bus = %v, want null without -nats", s["bus"])
 	}
 	if ms := s["t"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Minute {
 		t.Errorf("t = %v is not now", ms)
@@ -306,6 +324,13 @@ func TestStatsCollector(t *testing.T) {
 		},
 		bounds: bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
 		access: newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
+		rooms: func() roomsSample {
+			return roomsSample{Bus: true, Instance: 0xabc, ChatMembers: 22, ChatPresence: 23, Stats: rooms.Stats{
+				Rooms: 24, Members: 25, Sent: 26, Published: 27, Dropped: 28, Queued: 29, QueuedBytes: 30,
+				Received: 31, Lost: 32, Duplicates: 33, Echoes: 34, Malformed: 35, Undelivered: 36, Heartbeats: 37,
+				SubscribeErrors: 38, Bus: rooms.BusStatus{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41,
+					LastError: "nats: connection refused"}}}
+		},
 	}
 	defer src.access.close()
 	got := parseExposition(t, scrape(t, src))
@@ -324,6 +349,13 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_tls_handshakes_total": 13, "uringnet_tls_resumed_total": 14, "uringnet_tls_handshake_errors_total": 15,
 		"uringnet_tls_handshake_timeouts_total": 16, "uringnet_tls_kernel_tx_total": 17, "uringnet_tls_handshakes_in_progress": 18,
 		"uringnet_tls_record_errors_total": 19, "uringnet_tls_unsupported_total": 20, "uringnet_tls_kernel_tx_failed_total": 21,
+		"uringnet_chat_members": 22, "uringnet_chat_presence": 23, "uringnet_rooms": 24, "uringnet_rooms_members": 25,
+		"uringnet_rooms_broadcasts_total": 26, "uringnet_rooms_published_total": 27, "uringnet_rooms_dropped_total": 28,
+		"uringnet_rooms_queued": 29, "uringnet_rooms_queued_bytes": 30, "uringnet_rooms_received_total": 31,
+		"uringnet_rooms_lost_total": 32, "uringnet_rooms_duplicates_total": 33, "uringnet_rooms_echoes_total": 34,
+		"uringnet_rooms_malformed_total": 35, "uringnet_rooms_undelivered_total": 36, "uringnet_rooms_heartbeats_total": 37,
+		"uringnet_rooms_subscribe_errors_total": 38, "uringnet_bus_disconnects_total": 39, "uringnet_bus_reconnects_total": 40,
+		"uringnet_bus_slow_consumer_total": 41, "uringnet_bus_connected": 0, `uringnet_bus_info{state="reconnecting"}`: 1,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -344,6 +376,13 @@ func TestStatsCollector(t *testing.T) {
 		RecordErrors: 19, Unsupported: 20, KernelTXFailed: 21}); js.TLS == nil || *js.TLS != want {
 		t.Errorf("stats JSON: tls %+v, want %+v", js.TLS, want)
 	}
+	if want := (busJSON{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41, LastError: "nats: connection refused"}); js.Bus == nil || *js.Bus != want {
+		t.Errorf("stats JSON: bus %+v, want %+v", js.Bus, want)
+	}
+	if r := js.Rooms; r == nil || r.BusTraffic == nil || r.ChatPresence != 23 || r.Broadcasts != 26 || r.Lost != 32 ||
+		r.Dropped != 28 || r.Instance != "0000000000000abc" {
+		t.Errorf("stats JSON: rooms %+v", r)
+	}
 }
 
 // Metrics whose source is missing are left out, and described anyway.
@@ -356,7 +395,8 @@ func TestStatsCollectorPartial(t *testing.T) {
 	got := parseExposition(t, scrape(t, src))
 	for series := range got {
 		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_tls_") || strings.HasPrefix(series, "uringnet_backend_info") ||
-			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" {
+			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" ||
+			strings.HasPrefix(series, "uringnet_rooms") || strings.HasPrefix(series, "uringnet_chat_") || strings.HasPrefix(series, "uringnet_bus_") {
 			t.Errorf("%s reported without its source", series)
 		}
 	}
@@ -364,8 +404,8 @@ func TestStatsCollectorPartial(t *testing.T) {
 		t.Error("uringnet_http_requests_total missing")
 	}
 	s := src.take(time.Unix(1, 0))
-	if b := appendStatsJSON(nil, &s); !strings.Contains(string(b), `"tls":null`) {
-		t.Errorf("stats JSON without TLS: %s, want tls null", b)
+	if b := appendStatsJSON(nil, &s); !strings.Contains(string(b), `"tls":null`) || !strings.Contains(string(b), `"rooms":null,"bus":null`) {
+		t.Errorf("stats JSON without TLS and rooms: %s, want tls, rooms and bus null", b)
 	}
 }
 

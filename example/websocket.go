@@ -2,11 +2,12 @@ package main
 
 import (
 	"errors"
-	"sync"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
+	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/websocket"
 )
 
@@ -17,26 +18,39 @@ const (
 	routeStats                  // /stats: the live page's feed (incoming messages ignored)
 )
 
+// chatRoom is the room of /chat, on every instance.
+const chatRoom = "chat"
+
 // wsDemo is the demo's WebSocket side: which route each connection took
-// (one map per loop, touched only by that loop's callbacks), the chat
-// room, and message counters.
+// (one map per loop, touched only by that loop's callbacks), the rooms
+// (the chat's), and message counters.
 type wsDemo struct {
 	websocket.NopHandler
 	ws     *websocket.Server
 	live   *liveStats
 	routes []map[netserver.ClientNum]uint8 // by loop
-	room   room
-	in     atomic.Uint64
-	out    atomic.Uint64
+	// hub holds the chat room: this instance's members, and with a bus
+	// (-nats) the other instances'.
+	hub *rooms.Hub
+	bus bool // the Hub has a bus
+	in  atomic.Uint64
+	out atomic.Uint64
 }
 
-func newWSDemo(hs *http.Server) *wsDemo {
+// newWSDemo makes the WebSocket server of hs and the Hub of its rooms:
+// hubCfg.Bus nil keeps the chat on this instance.
+func newWSDemo(hs *http.Server, hubCfg rooms.Config) (*wsDemo, error) {
 	w := &wsDemo{routes: make([]map[netserver.ClientNum]uint8, hs.Net().Loops())}
 	for i := range w.routes {
 		w.routes[i] = map[netserver.ClientNum]uint8{}
 	}
 	w.ws = websocket.NewServer(hs, websocket.Config{}, w)
-	return w
+	hub, err := rooms.New(w.ws, hubCfg)
+	if err != nil {
+		return nil, fmt.Errorf("chat room: %w", err)
+	}
+	w.hub, w.bus = hub, hubCfg.Bus != nil
+	return w, nil
 }
 
 // route returns the WebSocket route of a path, 0 for none.
@@ -61,7 +75,7 @@ func (w *wsDemo) upgrade(req *http.Request, c netserver.ClientNum, r uint8) {
 	w.routes[c.Loop()][c] = r
 	switch r {
 	case routeChat:
-		w.room.join(c)
+		w.hub.Join(chatRoom, c)
 	case routeStats:
 		if w.live != nil {
 			w.live.subscribe(c)
@@ -81,10 +95,14 @@ func (w *wsDemo) WebSocketRead(data []byte, c netserver.ClientNum, failed bool) 
 			w.out.Add(1)
 		}
 	case routeChat:
-		members := w.room.list()
-		switch err := w.ws.Broadcast(members, w.ws.MessageType(c), data); {
-		case err == nil:
-			w.out.Add(uint64(len(members)))
+		// The local members (the sender too) get it at once, the other
+		// instances' through the bus.
+		switch err := w.hub.Broadcast(chatRoom, w.ws.MessageType(c), data); {
+		case err == nil, errors.Is(err, rooms.ErrDropped):
+			// ErrDropped: the bus's queue was full (an outage longer
+			// than it holds), so only this instance's members got it;
+			// the Hub counts it, and the sender is not to blame.
+			w.out.Add(uint64(w.hub.Local(chatRoom)))
 		case errors.Is(err, websocket.ErrBusy):
 			// The room cannot keep up with this sender: 1013, Try Again
 			// Later, rather than a backlog without end.
@@ -97,7 +115,7 @@ func (w *wsDemo) WebSocketRead(data []byte, c netserver.ClientNum, failed bool) 
 func (w *wsDemo) WebSocketClose(c netserver.ClientNum) {
 	switch w.routes[c.Loop()][c] {
 	case routeChat:
-		w.room.leave(c)
+		w.hub.Leave(chatRoom, c)
 	case routeStats:
 		if w.live != nil {
 			w.live.unsubscribe(c)
@@ -113,51 +131,4 @@ func (w *wsDemo) stats() wsStats {
 	s.QueueOverflows, s.SlowConsumers, s.MessageTimeouts = st.QueueOverflows, st.SlowConsumers, st.Timeouts
 	s.BroadcastsDropped = st.Dropped
 	return s
-}
-
-// room is the chat's member list. Joins and leaves edit it under a lock
-// and mark it changed; list rebuilds the snapshot messages are broadcast
-// to only when it changed, so a burst of joins costs no copies.
-type room struct {
-	mu      sync.Mutex
-	members []netserver.ClientNum
-	changed atomic.Bool
-	current atomic.Pointer[[]netserver.ClientNum]
-}
-
-func (r *room) join(c netserver.ClientNum) {
-	r.mu.Lock()
-	r.members = append(r.members, c)
-	r.changed.Store(true)
-	r.mu.Unlock()
-}
-
-func (r *room) leave(c netserver.ClientNum) {
-	r.mu.Lock()
-	for i, m := range r.members {
-		if m == c {
-			r.members[i] = r.members[len(r.members)-1]
-			r.members = r.members[:len(r.members)-1]
-			break
-		}
-	}
-	r.changed.Store(true)
-	r.mu.Unlock()
-}
-
-// list returns the members now; the slice must not be modified.
-func (r *room) list() []netserver.ClientNum {
-	if r.changed.Load() {
-		r.mu.Lock()
-		if r.changed.Load() {
-			l := append([]netserver.ClientNum(nil), r.members...)
-			r.current.Store(&l)
-			r.changed.Store(false)
-		}
-		r.mu.Unlock()
-	}
-	if l := r.current.Load(); l != nil {
-		return *l
-	}
-	return nil
 }

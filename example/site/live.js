@@ -46,6 +46,21 @@
     $("bytes-in").textContent = bytes(s.bytes_in);
     $("bytes-out").textContent = bytes(s.bytes_out);
     $("ws-clients").textContent = s.websocket ? count(s.websocket.clients) : "n/a";
+    // The chat room: its members on every instance (from the others'
+    // heartbeats over the bus) and here; the bus's counters with -nats.
+    $("chat-presence").textContent = s.rooms ? count(s.rooms.chat_presence) : "n/a";
+    $("chat-members").textContent = s.rooms ? count(s.rooms.chat_members) : "n/a";
+    $("bus").hidden = !s.bus;
+    if (s.bus) {
+      $("bus-state").textContent = s.bus.state;
+      $("bus-server").textContent = s.bus.server || s.bus.last_error || "no server";
+      $("bus-published").textContent = count(s.rooms.published);
+      $("bus-received").textContent = count(s.rooms.received);
+      $("bus-lost").textContent = count(s.rooms.lost);
+      $("bus-dropped").textContent = count(s.rooms.dropped);
+      $("bus-reconnects").textContent = count(s.bus.reconnects);
+      $("bus-disconnects").textContent = count(s.bus.disconnects);
+    }
     // The TLS counters: present (not null) when the server speaks TLS.
     $("tls").hidden = !s.tls;
     $("transport").textContent = s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP";
