@@ -76,13 +76,13 @@ func TestHubQueueBound(t *testing.T) {
 		name      string
 		cfg       rooms.Config
 		size      int
-		queued    int // after the first message, stuck in Publish
+		queued    int // the 10 that fit beside the first message, stuck in Publish
 		failAfter bool
 	}{
-		{"messages", rooms.Config{MaxQueued: 4}, 10, 4, false},
-		// The message in Publish still holds its bytes.
+		// The message in Publish counts against both bounds.
+		{"messages", rooms.Config{MaxQueued: 4}, 10, 3, false},
 		{"bytes", rooms.Config{MaxQueuedBytes: 3 * (1000 + 48)}, 1000, 2, false},
-		{"bus refuses", rooms.Config{MaxQueued: 4}, 10, 4, true},
+		{"bus refuses", rooms.Config{MaxQueued: 4}, 10, 3, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,7 +107,7 @@ func TestHubQueueBound(t *testing.T) {
 				t.Fatalf("%d dropped, want %d", dropped, want)
 			}
 			st := h.hub.Stats()
-			if st.Queued != tt.queued || st.Dropped != uint64(dropped) || st.QueuedBytes > tt.cfg.MaxQueuedBytes && tt.cfg.MaxQueuedBytes > 0 {
+			if st.Queued != 1+tt.queued || st.Dropped != uint64(dropped) || st.QueuedBytes > tt.cfg.MaxQueuedBytes && tt.cfg.MaxQueuedBytes > 0 {
 				t.Fatalf("stats %+v", st)
 			}
 			waitFor(t, 5*time.Second, "local delivery of all 11", func() bool { return len(m.received()) == 11 })

@@ -205,3 +205,64 @@ func testBusOutage(t *testing.T, start func(testing.TB) (*natstest.Server, strin
 		}
 	}
 }
+
+// TestHubOutageNothingLost: what members send while the bus is down is
+// held, and published once every instance is back: with nothing in
+// flight when the bus went down, nothing is lost.
+func TestHubOutageNothingLost(t *testing.T) {
+	for _, bus := range buses {
+		t.Run(bus.name, func(t *testing.T) {
+			ns, url := bus.start(t)
+			chats := []*chat{startChat(t, url, rooms.Config{}), startChat(t, url, rooms.Config{})}
+			var members []*member
+			for _, h := range chats {
+				members = append(members, h.join(t, "room"), h.join(t, "room"))
+			}
+			warmUp(t, "room", chats, len(members))
+			ns.Stop()
+			waitFor(t, 10*time.Second, "both instances to see the bus down", func() bool {
+				for _, h := range chats {
+					if st := h.hub.Stats(); st.Bus.Connected() || !st.Holding {
+						return false
+					}
+				}
+				return true
+			})
+			const msgs = 30
+			for i := 1; i <= msgs; i++ {
+				for s, m := range members {
+					m.send(t, tag(s, i))
+				}
+			}
+			waitFor(t, 10*time.Second, "the messages to be held", func() bool {
+				for _, h := range chats {
+					if h.hub.Stats().Queued != 2*msgs {
+						return false
+					}
+				}
+				return true
+			})
+			ns.Restart()
+			want := len(members) * msgs
+			for i, m := range members {
+				waitFor(t, 15*time.Second, fmt.Sprintf("member %d to get all %d", i, want), func() bool {
+					return len(m.received()) >= want
+				})
+				count, err := checkOrder(m.received())
+				if err != nil {
+					t.Fatalf("member %d: %v", i, err)
+				}
+				for s := range members {
+					if count[s] != msgs {
+						t.Fatalf("member %d: %d messages from %d", i, count[s], s)
+					}
+				}
+			}
+			for i, h := range chats {
+				if st := h.hub.Stats(); st.Lost+st.Dropped+st.Duplicates != 0 || st.Holding || st.Published != 2*msgs {
+					t.Errorf("instance %d: %+v", i, st)
+				}
+			}
+		})
+	}
+}

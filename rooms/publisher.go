@@ -16,25 +16,27 @@ import (
 // allocation) under a bound; the goroutine takes the whole queue at a
 // time, numbers each message in its room's stream and publishes it, and
 // between batches it subscribes and unsubscribes rooms and sends the
-// heartbeats.
+// heartbeats. While the bus is down it holds the queue (see gate).
 type publisher struct {
 	h   *Hub
 	bus Bus
 
-	mu      sync.Mutex
-	queue   []item
-	arena   []byte // the queued messages' data, back to back
-	held    int    // bytes held: queued, and taken by the goroutine but not yet published
-	ctl     []change
-	closing bool
-	wake    chan struct{} // one token: the queue or ctl is not empty
-	stop    chan struct{} // closed by shutdown
-	done    chan struct{} // closed when run returns
+	mu       sync.Mutex
+	queue    []item
+	arena    []byte // the queued messages' data, back to back
+	held     int    // bytes held: queued, and taken by the goroutine but not yet published
+	inflight int    // messages taken by the goroutine, not yet published
+	ctl      []change
+	closing  bool
+	wake     chan struct{} // one token: the queue or ctl is not empty
+	stop     chan struct{} // closed by shutdown
+	done     chan struct{} // closed when run returns
 
 	// The goroutine's own.
 	out     map[string]*stream
 	streams uint32 // the last stream number given
 	buf     []byte
+	gate    gate
 
 	lossLog rateLog
 }
@@ -72,7 +74,7 @@ func newPublisher(h *Hub) *publisher {
 func (p *publisher) enqueue(room string, op websocket.Opcode, msg []byte) bool {
 	cost := len(msg) + itemCost
 	p.mu.Lock()
-	if p.closing || len(p.queue) >= p.h.cfg.MaxQueued || p.held+cost > p.h.cfg.MaxQueuedBytes {
+	if p.closing || len(p.queue)+p.inflight >= p.h.cfg.MaxQueued || p.held+cost > p.h.cfg.MaxQueuedBytes {
 		p.mu.Unlock()
 		return false
 	}
@@ -85,9 +87,14 @@ func (p *publisher) enqueue(room string, op websocket.Opcode, msg []byte) bool {
 }
 
 // control queues a subscription change; changes are never dropped (there
-// is one per room made or ended).
+// is one per room made or ended) until the Hub shuts down, after which
+// there are no more subscriptions.
 func (p *publisher) control(r *room, sub bool) {
 	p.mu.Lock()
+	if p.closing {
+		p.mu.Unlock()
+		return
+	}
 	p.ctl = append(p.ctl, change{r: r, sub: sub})
 	p.mu.Unlock()
 	p.signal()
@@ -103,23 +110,43 @@ func (p *publisher) signal() {
 // run is the publisher goroutine.
 func (p *publisher) run() {
 	defer close(p.done)
-	tick := time.NewTicker(p.h.cfg.Heartbeat)
-	defer tick.Stop()
+	beat := time.NewTicker(p.h.cfg.Heartbeat)
+	defer beat.Stop()
+	// While the gate is shut nothing wakes the goroutine when the bus
+	// comes back: it looks again at every poll.
+	poll := time.NewTicker(min(p.h.cfg.Heartbeat/4, 50*time.Millisecond))
+	defer poll.Stop()
+	p.gate.init(p, time.Now())
 	var queue []item
 	var arena []byte
 	var ctl []change
 	for {
 		select {
 		case <-p.wake:
-		case now := <-tick.C:
+		case <-poll.C:
+		case now := <-beat.C:
 			p.heartbeat(now)
-			continue
 		case <-p.stop:
 			p.drain(queue, arena, ctl)
 			return
 		}
-		queue, arena, ctl = p.batch(queue, arena, ctl)
+		if p.gate.open(time.Now()) {
+			queue, arena, ctl = p.batch(queue, arena, ctl)
+		} else {
+			ctl = p.changes(ctl)
+		}
 	}
+}
+
+// changes makes the subscription changes queued; ctl is the spare
+// buffer, and the one returned is for the next call.
+func (p *publisher) changes(ctl []change) []change {
+	p.mu.Lock()
+	ctl, p.ctl = p.ctl, ctl[:0]
+	p.mu.Unlock()
+	p.apply(ctl)
+	clear(ctl)
+	return ctl
 }
 
 // batch publishes what is queued, until the queue stays empty; the
@@ -131,6 +158,7 @@ func (p *publisher) batch(queue []item, arena []byte, ctl []change) ([]item, []b
 		queue, p.queue = p.queue, queue[:0]
 		arena, p.arena = p.arena, arena[:0]
 		ctl, p.ctl = p.ctl, ctl[:0]
+		p.inflight = len(queue)
 		p.mu.Unlock()
 		if len(queue) == 0 && len(ctl) == 0 {
 			return queue, arena, ctl
@@ -146,6 +174,7 @@ func (p *publisher) batch(queue []item, arena []byte, ctl []change) ([]item, []b
 		clear(queue) // the room names
 		p.mu.Lock()
 		p.held -= held
+		p.inflight = 0
 		p.mu.Unlock()
 		if cap(arena) > 2*p.h.cfg.MaxQueuedBytes {
 			arena = nil
@@ -207,6 +236,7 @@ func (p *publisher) apply(ctl []change) {
 func (p *publisher) heartbeat(now time.Time) {
 	h := p.h
 	forget := now.Add(-forgetBeats * h.cfg.Heartbeat)
+	up := p.bus.Status().Connected() // no heartbeats into a bus that is down
 	h.mu.Lock()
 	rooms := make([]*room, 0, len(h.rooms))
 	for _, r := range h.rooms {
@@ -219,7 +249,9 @@ func (p *publisher) heartbeat(now time.Time) {
 		if st := p.out[r.name]; st != nil {
 			id, seq = st.id, st.seq
 		}
-		p.beat(r.name, id, seq, uint32(r.count.Load()))
+		if up {
+			p.beat(r.name, id, seq, uint32(r.count.Load()))
+		}
 		r.expire(forget)
 	}
 	for name, st := range p.out {
@@ -230,7 +262,9 @@ func (p *publisher) heartbeat(now time.Time) {
 			delete(p.out, name)
 			continue
 		}
-		p.beat(name, st.id, st.seq, 0)
+		if up {
+			p.beat(name, st.id, st.seq, 0)
+		}
 	}
 }
 

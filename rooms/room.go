@@ -178,3 +178,16 @@ func (r *room) expire(before time.Time) int {
 	}
 	return len(r.peers)
 }
+
+// heardSince reports whether every instance heard after before has been
+// heard after since.
+func (r *room) heardSince(before, since time.Time) bool {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	for _, pe := range r.peers {
+		if pe.heard.After(before) && !pe.heard.After(since) {
+			return false
+		}
+	}
+	return true
+}

@@ -21,9 +21,12 @@ type Stats struct {
 	// not (the queue was full, the Hub shut down, or Bus.Publish
 	// failed). A dropped message reached the local members only.
 	Published, Dropped uint64
-	// Queued and QueuedBytes are the messages waiting for the bus and
-	// the memory they hold (data and bookkeeping).
+	// Queued and QueuedBytes are the messages waiting for the bus (or
+	// being published) and the memory they hold (data and
+	// bookkeeping); Holding says the queue is held because the bus is
+	// down or the other instances are not back yet.
 	Queued, QueuedBytes int
+	Holding             bool
 	// Received counts the messages from other instances handed to the
 	// local members; Lost those that the numbering says never arrived
 	// (a bus outage, or this instance a slow consumer); Duplicates those
@@ -59,8 +62,9 @@ func (h *Hub) Stats() Stats {
 	h.mu.Unlock()
 	if p := h.pub; p != nil {
 		p.mu.Lock()
-		st.Queued, st.QueuedBytes = len(p.queue), p.held
+		st.Queued, st.QueuedBytes = len(p.queue)+p.inflight, p.held
 		p.mu.Unlock()
+		st.Holding = p.gate.shut.Load()
 		st.Bus = p.bus.Status()
 	}
 	return st

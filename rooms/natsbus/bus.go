@@ -27,9 +27,6 @@ type Config struct {
 	// subject token (letters, digits, '-' and '_') is carried as '~' and
 	// its base64url encoding.
 	Prefix string
-	// ReconnectBuffer is the bytes nats.go keeps of what is published
-	// while the connection is down (default 8 MiB).
-	ReconnectBuffer int
 	// MinBackoff and MaxBackoff bound the waits between reconnection
 	// attempts, which double from the first to the second (default
 	// 100 ms and 2 s), with up to 20% jitter.
@@ -69,9 +66,6 @@ func Dial(cfg Config) (*Bus, error) {
 	if cfg.Prefix == "" {
 		cfg.Prefix = "uringnet.rooms"
 	}
-	if cfg.ReconnectBuffer <= 0 {
-		cfg.ReconnectBuffer = 8 << 20
-	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 100 * time.Millisecond
 	}
@@ -93,7 +87,11 @@ func Dial(cfg Config) (*Bus, error) {
 		nats.NoEcho(),
 		nats.MaxReconnects(-1),
 		nats.RetryOnFailedConnect(true),
-		nats.ReconnectBufSize(cfg.ReconnectBuffer),
+		// Nothing is buffered in nats.go while the connection is down:
+		// the Hub holds its queue then, and publishes it once the other
+		// instances are back (a buffer flushed on reconnection reaches
+		// only those that resubscribed first).
+		nats.ReconnectBufSize(-1),
 		nats.CustomReconnectDelay(b.backoff),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			b.disconnects.Add(1)

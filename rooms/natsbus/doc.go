@@ -5,10 +5,10 @@
 // is the order rooms.Hub numbers them in. The connection is made with
 // NoEcho, so an instance is not sent its own messages, and reconnects
 // forever with exponential back-off (Config.MinBackoff to
-// Config.MaxBackoff, with jitter). While it is down, nats.go buffers what
-// is published up to Config.ReconnectBuffer bytes and sends it once the
-// connection is back; beyond that Publish fails and the Hub counts the
-// message dropped. Each subscription bounds what waits for delivery
+// Config.MaxBackoff, with jitter). While it is down, Publish fails at
+// once: nats.go's reconnect buffer is off, because the Hub holds its
+// queue while the bus is down and until the other instances are back.
+// Each subscription bounds what waits for delivery
 // (Config.PendingMsgs, Config.PendingBytes): past that NATS drops
 // messages for this slow consumer, BusStatus.SlowConsumer counts the
 // episode, and the Hub's numbering counts the messages (Stats.Lost).

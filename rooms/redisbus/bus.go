@@ -45,6 +45,7 @@ type Bus struct {
 	disconnects, reconnects, slow atomic.Uint64
 	mu                            sync.Mutex
 	lastErr                       string
+	subs                          map[*subscription]struct{} // under mu
 	stop                          chan struct{}
 	done                          chan struct{}
 }
@@ -71,7 +72,7 @@ func Dial(cfg Config) (*Bus, error) {
 	}
 	b := &Bus{
 		rdb: redis.NewClient(&redis.Options{Addr: cfg.Addr, MaxRetries: -1, DialTimeout: time.Second}),
-		cfg: cfg, log: cfg.Logger,
+		cfg: cfg, log: cfg.Logger, subs: map[*subscription]struct{}{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	if b.log == nil {
@@ -148,14 +149,35 @@ func (b *Bus) Publish(room string, payload []byte) error {
 
 // subscription reads one room's channel.
 type subscription struct {
+	b      *Bus
 	ps     *redis.PubSub
 	cancel context.CancelFunc
+	// lost is set when its connection failed and cleared when Redis
+	// confirms the subscription again: until then the Bus is not
+	// "connected", so that a heartbeat of this instance, sent only
+	// while connected, tells the others it listens again.
+	lost atomic.Bool
 }
 
 // Unsubscribe implements rooms.Subscription.
 func (s *subscription) Unsubscribe() error {
+	s.b.mu.Lock()
+	delete(s.b.subs, s)
+	s.b.mu.Unlock()
 	s.cancel()
 	return s.ps.Close()
+}
+
+// subsLost reports whether a subscription is waiting to be made again.
+func (b *Bus) subsLost() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if s.lost.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // Subscribe implements rooms.Bus.
@@ -164,29 +186,33 @@ func (b *Bus) Subscribe(room string, deliver func([]byte)) (rooms.Subscription, 
 		return nil, fmt.Errorf("redisbus: subscribe to %q: %w", room, redis.ErrClosed)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ps := b.rdb.Subscribe(ctx, b.Channel(room))
+	s := &subscription{b: b, ps: b.rdb.Subscribe(ctx, b.Channel(room)), cancel: cancel}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
 	queue := make(chan []byte, b.cfg.PendingMsgs)
-	go b.read(ctx, ps, queue)
+	go b.read(ctx, s, queue)
 	go func() {
 		for p := range queue {
 			deliver(p)
 		}
 	}()
-	return &subscription{ps: ps, cancel: cancel}, nil
+	return s, nil
 }
 
 // read moves a subscription's messages into its queue until ctx ends; a
 // full queue drops them (a slow consumer).
-func (b *Bus) read(ctx context.Context, ps *redis.PubSub, queue chan<- []byte) {
+func (b *Bus) read(ctx context.Context, s *subscription, queue chan<- []byte) {
 	defer close(queue)
 	slow := false
 	for {
-		msg, err := ps.ReceiveMessage(ctx)
+		v, err := s.ps.Receive(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, redis.ErrClosed) {
 				return
 			}
 			// go-redis reconnects and resubscribes on the next call.
+			s.lost.Store(true)
 			select {
 			case <-ctx.Done():
 				return
@@ -194,14 +220,21 @@ func (b *Bus) read(ctx context.Context, ps *redis.PubSub, queue chan<- []byte) {
 			}
 			continue
 		}
-		select {
-		case queue <- []byte(msg.Payload):
-			slow = false
-		default:
-			if !slow {
-				slow = true
-				b.slow.Add(1)
-				b.log.Warn("redisbus: slow consumer: messages dropped", "channel", msg.Channel)
+		switch m := v.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				s.lost.Store(false)
+			}
+		case *redis.Message:
+			select {
+			case queue <- []byte(m.Payload):
+				slow = false
+			default:
+				if !slow {
+					slow = true
+					b.slow.Add(1)
+					b.log.Warn("redisbus: slow consumer: messages dropped", "channel", m.Channel)
+				}
 			}
 		}
 	}
@@ -215,7 +248,7 @@ func (b *Bus) Status() rooms.BusStatus {
 	switch {
 	case b.closed.Load():
 		st.State = "closed"
-	case b.up.Load():
+	case b.up.Load() && !b.subsLost():
 		st.State, st.Server = "connected", b.cfg.Addr
 	case b.everUp.Load():
 		st.State = "reconnecting"
