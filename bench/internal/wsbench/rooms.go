@@ -112,7 +112,7 @@ type BusResult struct {
 // Line formats the result as a "result key=value ..." line.
 func (r BusResult) Line(cfg BusConfig) string {
 	return fmt.Sprintf("result senders=%d size=%d window=%d sent=%d received=%d self=%d missing=%d disorder=%d "+
-		"send_secs=%.3f secs=%.3f sent_per_sec=%.0f received_per_sec=%.0f p50_us=%.0f p99_us=%.0f max_us=%.0f",
+		"send_secs=%.6f secs=%.6f sent_per_sec=%.0f received_per_sec=%.0f p50_us=%.0f p99_us=%.0f max_us=%.0f",
 		cfg.Senders, cfg.Size, cfg.Window, r.Sent, r.Received, r.Self, r.Missing, r.Disorder,
 		r.Send.Seconds(), r.Elapsed.Seconds(), float64(r.Sent)/r.Send.Seconds(), float64(r.Received)/r.Elapsed.Seconds(),
 		float64(r.Latency.Quantile(0.5))/1e3, float64(r.Latency.Quantile(0.99))/1e3, float64(r.Latency.Max())/1e3)
