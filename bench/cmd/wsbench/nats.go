@@ -251,7 +251,7 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 
 	// The bus: 2 instances, nc.senders senders, each with a room of its own.
 	progress("rooms: bus, %d senders over 2 instances, %d runs of %v", nc.senders, nc.busRuns, nc.busDuration)
-	type busSample struct{ sent, published, delivered, p50, p99, natsIn float64 }
+	type busSample struct{ sent, published, delivered, p50, p99, natsIn, cpuUs float64 }
 	var bus []busSample
 	busLoss := losses{"missing": 0, "disorder": 0, "nats_slow_consumers": 0}
 	var busErrs []string
@@ -266,14 +266,30 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 		}
 		var out string
 		var v0, v1 varz
+		// The servers' CPU time: both instances and the nats-server.
+		pids := []int{ns.Pid()}
+		for _, p := range procs {
+			pids = append(pids, p.Pid())
+		}
+		cpu := func() time.Duration {
+			var sum time.Duration
+			for _, pid := range pids {
+				d, _ := harness.CPUTime(pid, false)
+				sum += d
+			}
+			return sum
+		}
+		var cpu0, cpu1 time.Duration
 		if err == nil {
 			v0, err = readVarz(ctx, r.monitor)
+			cpu0 = cpu()
 		}
 		if err == nil {
 			out, err = harness.Run(ctx, harness.Spec{Name: "wsload", Path: load, CPU: loadCPU,
 				Args: []string{"-mode", "bus", "-addr", procs[0].Addr, "-more", procs[1].Addr, "-senders", strconv.Itoa(nc.senders),
 					"-size", "64", "-window", strconv.Itoa(nc.window), "-duration", nc.busDuration.String()}}, nc.busDuration+3*time.Minute)
 		}
+		cpu1 = cpu()
 		if err == nil {
 			// Past a heartbeat, so that a loss at the end of the run is counted.
 			time.Sleep(1500 * time.Millisecond)
@@ -310,9 +326,12 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 		s.p99, _ = kv.Float("p99_us")
 		s.published = float64(published) / sendSecs
 		s.natsIn = float64(v1.InMsgs-v0.InMsgs) / secs
+		if received, _ := kv.Float("received"); received > 0 {
+			s.cpuUs = float64(cpu1-cpu0) / float64(time.Microsecond) / received
+		}
 		bus = append(bus, s)
-		progress("rooms bus run %d/%d: sent %.0f msgs/s, published %.0f/s, delivered %.0f msgs/s, p50 %.1f ms, losses %d",
-			run, nc.busRuns, s.sent, s.published, s.delivered, s.p50/1e3, runLoss.total()+uint64(missing)+uint64(disorder))
+		progress("rooms bus run %d/%d: sent %.0f msgs/s, published %.0f/s, delivered %.0f msgs/s, p50 %.1f ms, server CPU %.1f µs/msg, losses %d",
+			run, nc.busRuns, s.sent, s.published, s.delivered, s.p50/1e3, s.cpuUs, runLoss.total()+uint64(missing)+uint64(disorder))
 	}
 
 	// The report.
@@ -374,10 +393,12 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 		"as fast as the servers and the bus take them, for %v; %d runs, medians. *sent*: the senders' messages per "+
 		"second; *published*: what the two Hubs handed to NATS per second; *delivered*: what the receivers got per "+
 		"second (until the last one arrived); *NATS in*: messages NATS received per second (heartbeats included); "+
-		"latency from the send to the receiver. %s\n\n",
+		"latency from the send to the receiver; *server CPU*: the CPU time of both instances and the nats-server "+
+		"(from the clients' connecting to the end of the run) per delivered message, the figure a busy machine "+
+		"disturbs least. %s\n\n",
 		nc.senders, nc.senders/2, nc.window, nc.busDuration, nc.busRuns, where)
 	bt := &harness.Table{Labels: 1, Header: []string{"configuration", "senders", "runs", "sent msgs/s", "published msgs/s",
-		"delivered msgs/s", "NATS in msgs/s", "latency p50 ms", "latency p99 ms", "lost"}}
+		"delivered msgs/s", "NATS in msgs/s", "latency p50 ms", "latency p99 ms", "server CPU µs/msg", "lost"}}
 	bmed := func(f func(busSample) float64) float64 {
 		xs := make([]float64, len(bus))
 		for i, s := range bus {
@@ -395,7 +416,8 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 		harness.Num(bmed(func(s busSample) float64 { return s.delivered }), 0),
 		harness.Num(bmed(func(s busSample) float64 { return s.natsIn }), 0),
 		harness.Num(bmed(func(s busSample) float64 { return s.p50 })/1e3, 1),
-		harness.Num(bmed(func(s busSample) float64 { return s.p99 })/1e3, 1), lost)
+		harness.Num(bmed(func(s busSample) float64 { return s.p99 })/1e3, 1),
+		harness.Num(bmed(func(s busSample) float64 { return s.cpuUs }), 1), lost)
 	b.WriteString(bt.Markdown())
 	var runs []string
 	for _, s := range bus {
