@@ -183,7 +183,8 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 	}
 	version := "nats-server"
 	if out, err := exec.CommandContext(ctx, natsBin, "--version").Output(); err == nil {
-		version = strings.TrimSpace(string(out))
+		// "nats-server: v2.9.10"
+		version = strings.Replace(strings.TrimSpace(string(out)), "nats-server: ", "nats-server ", 1)
 	}
 	r := &natsRun{g: g, roomsd: roomsd, load: load, nats: natsBin, serverCPU: serverCPU, loadCPU: loadCPU}
 	addr, err1 := harness.FreePort()
