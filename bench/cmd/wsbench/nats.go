@@ -343,7 +343,9 @@ func natsSection(ctx context.Context, g *harness.Group, nc natsConfig, roomsd, l
 		"client of the first instance; time from the send until the last of the %d clients has it. With 2 instances "+
 		"the clients alternate between them (%d each) and the measurement starts once both count all %d members "+
 		"(each has subscribed and hears the other's heartbeats). %d runs per configuration, alternated; fresh "+
-		"servers each run; medians of the runs' p50s, and the largest time of all. %s\n\n",
+		"servers each run; medians of the runs' p50s, and the largest time of all. Both configurations "+
+		"do their work on the same core; on a busy machine, though, the scheduler gives two instances and the "+
+		"nats-server more of that core than one instance, which favours the two. %s\n\n",
 		nc.clients, nc.rounds, nc.clients, nc.clients/2, nc.clients, nc.runs, where)
 	t := &harness.Table{Labels: 1, Header: []string{"configuration", "clients", "runs", "last client p50 ms",
 		"last client max ms", "p50 vs 1 instance", "max vs 1 instance", "floor: p50 ≤ 2x"}}
