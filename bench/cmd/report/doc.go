@@ -1,8 +1,11 @@
 // Command report runs every peer comparison in bench/ (echobench, httpbench
-// and, once it exists, wsbench) and writes docs/benchmarks.md with their
-// tables and docs/benchmarks.svg, a bar chart of uringnet's throughput as a
-// ratio of each peer's (the HTTPS rows of httpbench, issue 11, in a group of
-// their own). Run it from bench/:
+// and wsbench) and writes docs/benchmarks.md with their tables and
+// docs/benchmarks.svg, a bar chart of uringnet's throughput as a ratio of
+// each peer's (the HTTPS rows of httpbench, issue 11, in a group of their
+// own). wsbench runs twice: its echo and broadcast sections ("websocket"),
+// then its nats section ("rooms", issue 12: WebSocket rooms across
+// instances over NATS, which has floors but no peer, so no chart group).
+// Run it from bench/:
 //
 //	go run ./cmd/report            # full runs, several minutes
 //	go run ./cmd/report -quick     # 1 s runs, 1 round: a smoke test

@@ -22,7 +22,8 @@ import (
 type comparison struct {
 	key     string   // -benches name
 	cmd     string   // directory under bench/cmd
-	column  string   // the table column holding "uringnet / peer" ratios
+	args    []string // arguments it always runs with (before -quick's)
+	column  string   // the table column holding "uringnet / peer" ratios; "" for no chart group
 	title   string   // the chart group's title
 	quick   []string // arguments for -quick
 	install bool     // takes -install (httpbench): passed through -install
@@ -58,9 +59,14 @@ var comparisons = []comparison{
 			title: "HTTP, uringnet's epoll backend: req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)"},
 			{column: "adapter / peer",
 				title: "HTTP, uringnet's net/http adapter: req/s ÷ peer, bytes/s for 1 MiB (scenario · peer)"}}},
-	{key: "websocket", cmd: "wsbench", column: "msgs/s vs gorilla",
+	{key: "websocket", cmd: "wsbench", args: []string{"-sections", "echo,broadcast"}, column: "msgs/s vs gorilla",
 		title: "WebSocket echo: uringnet msgs/s ÷ gorilla/websocket (size · server)",
 		quick: []string{"-duration", "1s", "-rounds", "1"}},
+	// Issue 12: rooms across instances over NATS (wsbench's nats section: bench/roomsd and a
+	// nats-server); floors and figures, no peer, so no chart group.
+	{key: "rooms", cmd: "wsbench", args: []string{"-sections", "nats"},
+		title: "WebSocket rooms across instances (NATS)",
+		quick: []string{"-nats-clients", "1000", "-nats-runs", "1", "-nats-rounds", "3", "-bus-runs", "1", "-bus-duration", "1s"}},
 }
 
 // config holds the command-line settings.
@@ -153,7 +159,7 @@ func lookup(key string) (comparison, bool) {
 
 // args returns the arguments comparison c runs with, before -o and -repo.
 func (cfg *config) args(c comparison) []string {
-	var a []string
+	a := append([]string(nil), c.args...)
 	if cfg.quick {
 		a = append(a, c.quick...)
 	}
@@ -222,7 +228,7 @@ func runComparison(ctx context.Context, cfg config, c comparison, bench, tmp str
 		o.err = err
 		return o
 	}
-	out := filepath.Join(tmp, c.cmd+".md")
+	out := filepath.Join(tmp, c.key+".md")
 	argv := append(cfg.args(c), "-repo", cfg.repo, "-o", out)
 	fmt.Fprintf(progress, "report: running %s\n", harness.CommandLine(c.cmd, argv[:len(argv)-4]))
 	t0 := time.Now()

@@ -194,6 +194,9 @@ func TestParseFlags(t *testing.T) {
 	if e, _ := lookup("echo"); len(def.args(e)) != 0 {
 		t.Errorf("full echo run with arguments %q", def.args(e))
 	}
+	if r, _ := lookup("rooms"); !slices.Equal(def.args(r), []string{"-sections", "nats"}) {
+		t.Errorf("full rooms run with arguments %q", def.args(r))
+	}
 	for _, bad := range [][]string{{"-benches", "grpc"}, {"-benches", ","}, {"stray"}, {"-nope"}} {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
@@ -211,7 +214,7 @@ func TestQuickReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the benchmark commands (about 30 s)")
 	}
-	benches := "echo,websocket"
+	benches := "echo,websocket,rooms"
 	if _, err := exec.LookPath("wrk"); err == nil {
 		benches += ",http"
 	} else {
@@ -237,6 +240,11 @@ func TestQuickReport(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "### Echo: uringnet vs net") || !strings.Contains(string(md), "./cmd/wsbench") {
 		t.Errorf("benchmarks.md:\n%s", md)
+	}
+	// The rooms section: the fan-out's table, or n/a without a nats-server.
+	if !strings.Contains(string(md), "### WebSocket rooms across instances (NATS)") ||
+		!strings.Contains(string(md), "floor: p50 ≤ 2x") && !strings.Contains(string(md), "n/a: no nats-server") {
+		t.Errorf("rooms section missing:\n%s", md)
 	}
 	texts := strings.Join(checkSVG(t, string(svg)), "\n")
 	if got := ratios(string(md), "msgs/s vs net"); len(got) != 1 || !strings.Contains(texts, got[0].label) {
@@ -355,5 +363,32 @@ func TestRenderTLS(t *testing.T) {
 	i, j := strings.Index(texts, comparisons[1].title), strings.Index(texts, title)
 	if i < 0 || j < i || strings.Contains(texts[i:j], "HTTPS") {
 		t.Errorf("HTTPS bars in the HTTP group:\n%s", texts)
+	}
+}
+
+const roomsReport = `## WebSocket rooms across instances (NATS)
+
+| configuration         | clients | runs | last client p50 ms | last client max ms | p50 vs 1 instance | max vs 1 instance | floor: p50 ≤ 2x |
+| --------------------- | ------: | ---: | -----------------: | -----------------: | ----------------: | ----------------: | --------------: |
+| 1 instance (no bus)   |   10000 |    3 |              180.9 |              217.9 |                 — |                 — |               — |
+| 2 instances over NATS |   10000 |    3 |              228.2 |              277.7 |             1.26x |             1.27x |            PASS |
+`
+
+// TestRenderRooms checks that the rooms section (issue 12) goes into the document under
+// its own heading and adds no chart group: its ratios are not against a peer.
+func TestRenderRooms(t *testing.T) {
+	when := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+	r, ok := lookup("rooms")
+	if !ok || r.cmd != "wsbench" || r.column != "" {
+		t.Fatalf("rooms comparison %+v", r)
+	}
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[0], report: echoReport}, {c: r, report: roomsReport}})
+	if !strings.Contains(md, "### WebSocket rooms across instances (NATS)") || !strings.Contains(md, "PASS |") ||
+		!strings.Contains(md, "lower is better") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	if strings.Contains(texts, r.title) || strings.Contains(texts, "1.26x") {
+		t.Errorf("rooms in the chart:\n%s", texts)
 	}
 }

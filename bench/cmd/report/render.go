@@ -50,6 +50,10 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 		b.WriteString(" The HTTPS runs (issue 11) serve TLS 1.3 with one certificate for every server (ECDSA P-256, generated ")
 		b.WriteString("for the run), AES-128-GCM, X25519; new connections are full handshakes, never resumed.")
 	}
+	if slices.ContainsFunc(outs, func(o outcome) bool { return o.c.key == "rooms" && o.report != "" }) {
+		b.WriteString(" In the rooms section (issue 12) a ratio is a time across two instances over one instance's: ")
+		b.WriteString("lower is better.")
+	}
 	b.WriteString("\n\n")
 	b.WriteString("![uringnet throughput as a ratio of each peer's](benchmarks.svg)\n\n")
 	for _, o := range outs {
@@ -82,7 +86,9 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 				splits = append(splits, g)
 			}
 		}
-		groups = append(groups, group{title: o.c.title, bars: bars})
+		if o.c.column != "" {
+			groups = append(groups, group{title: o.c.title, bars: bars})
+		}
 		groups = append(groups, splits...)
 		for _, c := range o.c.more {
 			if bars := ratios(o.report, c.column); len(bars) > 0 {

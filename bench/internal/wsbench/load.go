@@ -124,7 +124,12 @@ func fill(b []byte, conn, seq uint64) {
 
 // BroadcastConfig describes a broadcast run.
 type BroadcastConfig struct {
-	Addr    string // host:port; the room is at /chat
+	Addr string // host:port; the room is at /chat
+	// More are other instances sharing the room (bench/roomsd over NATS):
+	// the clients are spread over Addr and More in turn, client 0, the
+	// sender, on Addr. Before measuring, every instance's GET /stats?room=chat
+	// must count Clients members (presence=): each one's subscription is up.
+	More    []string
 	Clients int
 	Size    int
 	Rounds  int           // messages, one at a time
@@ -167,15 +172,22 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig) (BroadcastResult, error
 	conns := make([]*websocket.Conn, cfg.Clients)
 	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 1024, WriteBufferSize: 1024,
 		NetDialContext: (&net.Dialer{Timeout: 30 * time.Second}).DialContext}
+	addrs := append([]string{cfg.Addr}, cfg.More...)
 	for i := range conns {
-		c, _, err := d.DialContext(ctx, "ws://"+cfg.Addr+"/chat", nil)
+		addr := addrs[i%len(addrs)]
+		c, _, err := d.DialContext(ctx, "ws://"+addr+"/chat", nil)
 		if err != nil {
-			return res, fmt.Errorf("dial %d: %w", i, err)
+			return res, fmt.Errorf("dial %d (%s): %w", i, addr, err)
 		}
 		defer c.Close()
 		conns[i] = c
 	}
 	res.Connect = time.Since(t0)
+	if len(cfg.More) > 0 {
+		if err := WaitPresence(ctx, addrs, []string{"chat"}, cfg.Clients, 30*time.Second); err != nil {
+			return res, err
+		}
+	}
 	time.Sleep(cfg.Settle)
 	if cfg.Pid != 0 {
 		rss, err := harness.RSS(cfg.Pid, false)
