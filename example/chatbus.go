@@ -94,6 +94,7 @@ type BusTraffic struct {
 	Dropped         uint64 `json:"dropped"`          // messages the bus did not take (the other instances missed them)
 	Queued          int    `json:"queued"`           // messages waiting for the bus
 	QueuedBytes     int    `json:"queued_bytes"`     // and the memory they hold
+	Holding         bool   `json:"holding"`          // the queue is held: the bus is down, or the other instances not back yet
 	Received        uint64 `json:"received"`         // messages from other instances handed to the members here
 	Lost            uint64 `json:"lost"`             // messages of other instances that never arrived (by their numbers)
 	Duplicates      uint64 `json:"duplicates"`       // messages that arrived again (not delivered twice)
@@ -125,7 +126,7 @@ func roomsJSONOf(r *roomsSample) (*roomsJSON, *busJSON) {
 	}
 	js.BusTraffic = &BusTraffic{Instance: fmt.Sprintf("%016x", r.Instance),
 		Published: st.Published, Dropped: st.Dropped, Queued: st.Queued, QueuedBytes: st.QueuedBytes,
-		Received: st.Received, Lost: st.Lost, Duplicates: st.Duplicates, Echoes: st.Echoes,
+		Holding: st.Holding, Received: st.Received, Lost: st.Lost, Duplicates: st.Duplicates, Echoes: st.Echoes,
 		Malformed: st.Malformed, Undelivered: st.Undelivered, Heartbeats: st.Heartbeats,
 		SubscribeErrors: st.SubscribeErrors}
 	b := &st.Bus

@@ -318,6 +318,13 @@ var metrics = []metric{
 		busValue(func(st *rooms.Stats) uint64 { return uint64(max(st.Queued, 0)) })},
 	{"uringnet_rooms_queued_bytes", "Memory held by the room messages waiting for the bus.", gauge,
 		busValue(func(st *rooms.Stats) uint64 { return uint64(max(st.QueuedBytes, 0)) })},
+	{"uringnet_rooms_holding", "1 while the messages for the bus are held: the bus is down, or the other instances are not back yet.", gauge,
+		busValue(func(st *rooms.Stats) uint64 {
+			if st.Holding {
+				return 1
+			}
+			return 0
+		})},
 	{"uringnet_rooms_received_total", "Room messages from other instances handed to the members here.", counter,
 		busValue(func(st *rooms.Stats) uint64 { return st.Received })},
 	{"uringnet_rooms_lost_total", "Room messages of other instances that never arrived, by their sequence numbers (a bus outage, a slow consumer).", counter,

@@ -327,7 +327,7 @@ func TestStatsCollector(t *testing.T) {
 		rooms: func() roomsSample {
 			return roomsSample{Bus: true, Instance: 0xabc, ChatMembers: 22, ChatPresence: 23, Stats: rooms.Stats{
 				Rooms: 24, Members: 25, Sent: 26, Published: 27, Dropped: 28, Queued: 29, QueuedBytes: 30,
-				Received: 31, Lost: 32, Duplicates: 33, Echoes: 34, Malformed: 35, Undelivered: 36, Heartbeats: 37,
+				Holding: true, Received: 31, Lost: 32, Duplicates: 33, Echoes: 34, Malformed: 35, Undelivered: 36, Heartbeats: 37,
 				SubscribeErrors: 38, Bus: rooms.BusStatus{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41,
 					LastError: "nats: connection refused"}}}
 		},
@@ -351,8 +351,9 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_tls_record_errors_total": 19, "uringnet_tls_unsupported_total": 20, "uringnet_tls_kernel_tx_failed_total": 21,
 		"uringnet_chat_members": 22, "uringnet_chat_presence": 23, "uringnet_rooms": 24, "uringnet_rooms_members": 25,
 		"uringnet_rooms_broadcasts_total": 26, "uringnet_rooms_published_total": 27, "uringnet_rooms_dropped_total": 28,
-		"uringnet_rooms_queued": 29, "uringnet_rooms_queued_bytes": 30, "uringnet_rooms_received_total": 31,
-		"uringnet_rooms_lost_total": 32, "uringnet_rooms_duplicates_total": 33, "uringnet_rooms_echoes_total": 34,
+		"uringnet_rooms_queued": 29, "uringnet_rooms_queued_bytes": 30, "uringnet_rooms_holding": 1,
+		"uringnet_rooms_received_total": 31,
+		"uringnet_rooms_lost_total":     32, "uringnet_rooms_duplicates_total": 33, "uringnet_rooms_echoes_total": 34,
 		"uringnet_rooms_malformed_total": 35, "uringnet_rooms_undelivered_total": 36, "uringnet_rooms_heartbeats_total": 37,
 		"uringnet_rooms_subscribe_errors_total": 38, "uringnet_bus_disconnects_total": 39, "uringnet_bus_reconnects_total": 40,
 		"uringnet_bus_slow_consumer_total": 41, "uringnet_bus_connected": 0, `uringnet_bus_info{state="reconnecting"}`: 1,
