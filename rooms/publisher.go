@@ -131,7 +131,7 @@ func (p *publisher) run() {
 			return
 		}
 		if p.gate.open(time.Now()) {
-			queue, arena, ctl = p.batch(queue, arena, ctl)
+			queue, arena, ctl = p.batch(queue, arena, ctl, false)
 		} else {
 			ctl = p.changes(ctl)
 		}
@@ -149,11 +149,14 @@ func (p *publisher) changes(ctl []change) []change {
 	return ctl
 }
 
-// batch publishes what is queued, until the queue stays empty; the
-// slices passed in are the spare buffers, and the ones returned are for
-// the next call.
-func (p *publisher) batch(queue []item, arena []byte, ctl []change) ([]item, []byte, []change) {
-	for {
+// batch publishes what is queued, until the queue stays empty or (unless
+// last) the gate shuts; the slices passed in are the spare buffers, and
+// the ones returned are for the next call.
+func (p *publisher) batch(queue []item, arena []byte, ctl []change, last bool) ([]item, []byte, []change) {
+	for first := true; ; first = false {
+		if !first && !last && !p.gate.open(time.Now()) {
+			return queue, arena, ctl
+		}
 		p.mu.Lock()
 		queue, p.queue = p.queue, queue[:0]
 		arena, p.arena = p.arena, arena[:0]
@@ -294,9 +297,10 @@ func (p *publisher) shutdown(ctx context.Context) error {
 	}
 }
 
-// drain is run's last batch: the queue, then every subscription ends.
+// drain is run's last batch: the whole queue, published or, if the bus
+// does not take it, dropped; then every subscription ends.
 func (p *publisher) drain(queue []item, arena []byte, ctl []change) {
-	p.batch(queue, arena, ctl)
+	p.batch(queue, arena, ctl, true)
 	h := p.h
 	h.mu.Lock()
 	for _, r := range h.rooms {
