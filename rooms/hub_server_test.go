@@ -78,28 +78,7 @@ func testAcrossInstances(t *testing.T, start func(testing.TB) (*natstest.Server,
 		}()
 	}
 	wg.Wait()
-	want := len(members) * msgs
-	for i, m := range members {
-		waitFor(t, 20*time.Second, fmt.Sprintf("member %d to get %d messages", i, want), func() bool {
-			return len(m.received()) >= want
-		})
-	}
-	time.Sleep(3 * testBeat) // a duplicate would come now
-	for i, m := range members {
-		got := m.received()
-		if len(got) != want {
-			t.Fatalf("member %d: %d messages, want %d", i, len(got), want)
-		}
-		count, err := checkOrder(got)
-		if err != nil {
-			t.Fatalf("member %d: %v", i, err)
-		}
-		for s := range members {
-			if count[s] != msgs {
-				t.Fatalf("member %d: %d messages from %d", i, count[s], s)
-			}
-		}
-	}
+	checkAll(t, members, msgs)
 	for i, h := range chats {
 		st := h.hub.Stats()
 		if st.Published != perInstance*msgs || st.Received != 2*perInstance*msgs ||
@@ -243,26 +222,40 @@ func TestHubOutageNothingLost(t *testing.T) {
 				return true
 			})
 			ns.Restart()
-			want := len(members) * msgs
-			for i, m := range members {
-				waitFor(t, 15*time.Second, fmt.Sprintf("member %d to get all %d", i, want), func() bool {
-					return len(m.received()) >= want
-				})
-				count, err := checkOrder(m.received())
-				if err != nil {
-					t.Fatalf("member %d: %v", i, err)
-				}
-				for s := range members {
-					if count[s] != msgs {
-						t.Fatalf("member %d: %d messages from %d", i, count[s], s)
-					}
-				}
-			}
+			checkAll(t, members, msgs)
 			for i, h := range chats {
 				if st := h.hub.Stats(); st.Lost+st.Dropped+st.Duplicates != 0 || st.Holding || st.Published != 2*msgs {
 					t.Errorf("instance %d: %+v", i, st)
 				}
 			}
 		})
+	}
+}
+
+// checkAll waits until every member has msgs messages from every member,
+// and checks that none came twice or out of its sender's order.
+func checkAll(t *testing.T, members []*member, msgs int) {
+	t.Helper()
+	want := len(members) * msgs
+	for i, m := range members {
+		waitFor(t, 20*time.Second, fmt.Sprintf("member %d to get %d messages", i, want), func() bool {
+			return len(m.received()) >= want
+		})
+	}
+	time.Sleep(3 * testBeat) // a duplicate would come now
+	for i, m := range members {
+		got := m.received()
+		if len(got) != want {
+			t.Fatalf("member %d: %d messages, want %d", i, len(got), want)
+		}
+		count, err := checkOrder(got)
+		if err != nil {
+			t.Fatalf("member %d: %v", i, err)
+		}
+		for s := range members {
+			if count[s] != msgs {
+				t.Fatalf("member %d: %d messages from %d", i, count[s], s)
+			}
+		}
 	}
 }
