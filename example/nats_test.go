@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,6 +368,86 @@ func TestNATSInstanceKilled(t *testing.T) {
 		c.mu.Unlock()
 		if err != nil {
 			t.Errorf("client %d (instance %d) lost its connection: %v", c.id, c.inst, err)
+		}
+	}
+}
+
+// One instance of three is frozen (SIGSTOP) for 4 s while everyone keeps
+// sending: the other two go on delivering between them as if nothing
+// happened (NATS buffers for the frozen one, the others do not wait for
+// it), and once it thaws (SIGCONT) it catches up: every client gets
+// every message once, in order, and nothing is counted lost.
+func TestNATSInstanceFrozen(t *testing.T) {
+	srv := natsTest(t)
+	const nInst, nClients = 3, 18
+	insts := startInstances(t, srv.URL(), nInst)
+	clients, local := dialClients(t, insts, nClients, nil)
+	waitPresence(t, insts, local, nClients, 30*time.Second)
+	const frozen = 2
+	onFrozen := func(c *chatClient) bool { return c.inst == frozen }
+	stopSending := sendInBackground(clients, 25*time.Millisecond, noTag, nil)
+	defer stopSending()
+	time.Sleep(time.Second)
+	proc := insts[frozen].cmd.Process
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	thawed := false
+	thaw := func() {
+		if !thawed {
+			thawed = true
+			proc.Signal(syscall.SIGCONT)
+		}
+	}
+	defer thaw()
+	// Twice during the freeze: what the live clients had sent a moment
+	// ago has reached every live client within 2 s.
+	for range 2 {
+		time.Sleep(time.Second)
+		sent := make([]int, len(clients))
+		for _, s := range clients {
+			sent[s.id] = int(s.sent.Load())
+		}
+		poll(t, "delivery between the live instances during the freeze", 2*time.Second, func() error {
+			for _, c := range clients {
+				for _, s := range clients {
+					if onFrozen(c) || onFrozen(s) {
+						continue
+					}
+					if got := c.received(s.id); got < sent[s.id] {
+						return fmt.Errorf("client %d (instance %d) has %d of client %d's first %d messages", c.id, c.inst, got, s.id, sent[s.id])
+					}
+				}
+			}
+			return nil
+		})
+	}
+	time.Sleep(2 * time.Second) // 4 s frozen in all
+	thaw()
+	time.Sleep(time.Second)
+	if err := stopSending(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "every message delivered after the thaw", 30*time.Second, func() error {
+		for _, c := range clients {
+			for _, s := range clients {
+				if got, n := c.received(s.id), int(s.sent.Load()); got != n {
+					return fmt.Errorf("client %d (instance %d) has %d of client %d's %d messages", c.id, c.inst, got, s.id, n)
+				}
+			}
+		}
+		return nil
+	})
+	for _, c := range clients {
+		c.checkOrder(t)
+	}
+	st, err := allStats(insts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range st {
+		if r := s.Rooms; r.Lost != 0 || r.Dropped != 0 || r.Duplicates != 0 || r.Undelivered != 0 || s.Bus.State != "connected" {
+			t.Errorf("%s: rooms %+v, bus %+v: want nothing lost, dropped, duplicated or undelivered, and the bus up", insts[i].name, *r.BusTraffic, *s.Bus)
 		}
 	}
 }
