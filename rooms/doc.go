@@ -29,9 +29,10 @@
 //
 // It must never block a loop on the bus, and never hold more than its
 // bounds: Config.MaxQueued messages and Config.MaxQueuedBytes bytes wait
-// for the bus, the rest are dropped and counted. It does not retry or
-// persist a message: a bus outage loses what the bus could not buffer,
-// and says how much.
+// for the bus, the rest are dropped and counted. While the bus is down,
+// and after it until the other instances are heard again, the queue is
+// held (gate.go), so an outage loses only what was on the wire; it does
+// not retry or persist a message beyond that, and says how much was lost.
 //
-// The NATS bus is in package natsbus.
+// The NATS bus is in package natsbus, the Redis one in redisbus.
 package rooms
