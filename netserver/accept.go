@@ -147,6 +147,7 @@ func (l *loop) stopAccepting() {
 // waits for its handlers in between). Shutdown or Close still ends the
 // rest.
 func (s *Server) StopAccepting() error {
+	s.closingListeners()
 	for i, l := range s.loops {
 		if err := s.RunOnLoop(i, l.stopAccepting); err != nil {
 			return err

@@ -143,6 +143,18 @@ type Config struct {
 	// Each loop gets its own SO_REUSEPORT listener per address. An empty
 	// list makes a server without listeners (adopted fds and events only).
 	Addrs []string
+	// Listeners are listening TCP sockets made elsewhere: by systemd
+	// (socket activation, see package activation), or by the process this
+	// one takes over from (Server.ListenerFiles, see package upgrade). The
+	// server accepts on a duplicate of each; the caller keeps its files
+	// and may close them once New returns. Sockets with the same address
+	// (a SO_REUSEPORT group) are spread over the loops, and every loop
+	// accepts on every address, duplicating a socket where there are
+	// fewer sockets than loops. An Addrs entry that an inherited socket
+	// already covers (the same IP and port, or the same IP and port 0) is
+	// not bound again. Server.Addrs lists the covered entries in their
+	// order, then the other inherited addresses, then the ones bound.
+	Listeners []*os.File
 	// Loops is the number of event loops, each with its own ring and OS
 	// thread. Default: GOMAXPROCS.
 	Loops int

@@ -44,6 +44,10 @@ type Server struct {
 	beName  string                   // its name, as Stats tells it
 	tlsCnt  tlsCounters
 	noKTLS  atomic.Bool // the kernel refused the "tls" ULP: do not try again
+	sockets []socket    // each distinct listening socket once (ListenerFiles)
+	lnMu    sync.Mutex  // orders ListenerFiles before the listeners close
+	// lnClosing is set (under lnMu) before any loop closes a listener.
+	lnClosing bool
 }
 
 const (
@@ -76,7 +80,19 @@ func New(cfg Config, h Handler) (*Server, error) {
 		}
 		s.loops = append(s.loops, l)
 	}
-	for _, a := range cfg.Addrs {
+	addrs := cfg.Addrs
+	if len(cfg.Listeners) > 0 {
+		ins, err := inheritListeners(cfg.Listeners)
+		if err != nil {
+			s.closeLoops()
+			return nil, err
+		}
+		if addrs, err = s.placeInherited(ins, addrs); err != nil {
+			s.closeLoops()
+			return nil, err
+		}
+	}
+	for _, a := range addrs {
 		if err := s.listen(a); err != nil {
 			s.closeLoops()
 			return nil, err
@@ -102,6 +118,7 @@ func (s *Server) listen(addr string) error {
 			ta = bound
 		}
 		l.listeners = append(l.listeners, listener{fd: fd})
+		s.sockets = append(s.sockets, socket{fd: fd, addr: bound})
 	}
 	return nil
 }
@@ -143,12 +160,9 @@ func listenFD(ta *net.TCPAddr) (int, *net.TCPAddr, error) {
 		unix.Close(fd)
 		return -1, nil, fmt.Errorf("getsockname: %w", err)
 	}
-	bound := &net.TCPAddr{}
-	switch a := got.(type) {
-	case *unix.SockaddrInet4:
-		bound.IP, bound.Port = net.IP(append([]byte(nil), a.Addr[:]...)), a.Port
-	case *unix.SockaddrInet6:
-		bound.IP, bound.Port = net.IP(append([]byte(nil), a.Addr[:]...)), a.Port
+	bound := tcpAddrOf(got)
+	if bound == nil {
+		bound = &net.TCPAddr{}
 	}
 	return fd, bound, nil
 }
@@ -258,6 +272,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.done)
 		return nil
 	}
+	s.closingListeners()
 	if s.state.CompareAndSwap(stateServing, stateStopping) {
 		for _, l := range s.loops {
 			l.post(command{op: cmdShutdown})
@@ -280,6 +295,7 @@ func (s *Server) Close() error {
 		close(s.done)
 		return nil
 	}
+	s.closingListeners()
 	s.state.CompareAndSwap(stateServing, stateStopping)
 	for _, l := range s.loops {
 		l.post(command{op: cmdClose})
