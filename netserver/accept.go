@@ -34,7 +34,7 @@ func (l *loop) armAccept(i int) {
 		o.PrepAccept(ln.fd, unix.SOCK_CLOEXEC)
 	}
 	o.UserData = uint64(id)
-	ln.armed = true
+	ln.armed, ln.rearm = true, false
 	ln.acceptID = uint64(id)
 	l.prepared()
 }
@@ -49,6 +49,7 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 	}
 	if cqe.Res >= 0 {
 		ln.backoff = 0
+		ln.accepts++
 		l.newConn(int(cqe.Res))
 		switch {
 		case more:
@@ -70,7 +71,10 @@ func (l *loop) onAccept(id tasks.ID, t *tasks.Task, cqe *ops.CQE) {
 		return
 	}
 	if errno == unix.ECANCELED {
-		return // our own cancel after an error; timers re-arm it
+		if ln.rearm && !more {
+			l.armAccept(i) // the watch's cancel (watch.go)
+		}
+		return // else our own cancel after an error; timers re-arm it
 	}
 	l.cnt.acceptErrors++
 	if ln.backoff == 0 {

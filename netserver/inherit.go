@@ -125,6 +125,7 @@ func (s *Server) placeInherited(ins []inherited, addrs []string) ([]string, erro
 		}
 		g.fds = append(g.fds, in.fd)
 	}
+	s.inherited = len(ins) > 0
 	var rest []string
 	place := func(g *group) error {
 		g.used = true
@@ -212,6 +213,9 @@ func (s *Server) ListenerFiles() ([]*os.File, error) {
 	defer s.lnMu.Unlock()
 	if s.lnClosing || s.state.Load() >= stateStopping {
 		return nil, ErrNotServing
+	}
+	for i, l := range s.loops {
+		s.RunOnLoop(i, func() { l.watchFor(watchWindow) }) // until the other process is there or gone
 	}
 	files := make([]*os.File, 0, len(s.sockets))
 	for _, so := range s.sockets {

@@ -44,6 +44,11 @@ type listener struct {
 	retryAt  int64 // when to re-arm after an accept error (unix nanos), 0 = not waiting
 	backoff  time.Duration
 	acceptID uint64 // the accept task while armed
+	// The shared-listener watch (watch.go): connections accepted, what
+	// it was at the last look that found the backlog non-empty, and
+	// whether the accept is being cancelled to be armed again.
+	accepts, seenAccepts uint64
+	seen, rearm          bool
 }
 
 // loop is one event loop: one ring, one OS thread, its clients and tasks.
@@ -107,9 +112,11 @@ type loop struct {
 	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
 	noAccept  bool // StopAccepting: listeners closed, clients served on
-	abort     bool
-	cnt       counters
-	pub       published
+	// watchUntil and nextWatch time the shared-listener watch (watch.go).
+	watchUntil, nextWatch int64
+	abort                 bool
+	cnt                   counters
+	pub                   published
 }
 
 func newLoop(s *Server, idx int) (*loop, error) {
@@ -214,6 +221,9 @@ func (l *loop) run(ready chan<- error) {
 	for i := range l.listeners {
 		l.armAccept(i)
 	}
+	if l.s.inherited {
+		l.watchFor(watchWindow)
+	}
 	l.armWake()
 	l.drainCommands()
 	rounds := 0
@@ -277,6 +287,9 @@ func (l *loop) nextWait() time.Duration {
 	}
 	if l.nextHSSweep != 0 && (next == 0 || l.nextHSSweep < next) {
 		next = l.nextHSSweep
+	}
+	if w := l.watchDeadline(); w != 0 && (next == 0 || w < next) {
+		next = w
 	}
 	for i := range l.listeners {
 		if r := l.listeners[i].retryAt; r != 0 && (next == 0 || r < next) {
@@ -506,6 +519,7 @@ func (l *loop) timers() {
 	if !l.wakeArmed && !l.stopping {
 		l.armWake()
 	}
+	l.watch()
 	if l.nextTick != 0 && l.now >= l.nextTick {
 		l.nextTick = l.now + int64(l.s.cfg.TickInterval)
 		l.tick()

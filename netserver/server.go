@@ -48,6 +48,8 @@ type Server struct {
 	lnMu    sync.Mutex  // orders ListenerFiles before the listeners close
 	// lnClosing is set (under lnMu) before any loop closes a listener.
 	lnClosing bool
+	inherited bool // some listeners came from Config.Listeners
+
 }
 
 const (

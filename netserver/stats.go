@@ -14,6 +14,7 @@ type Stats struct {
 	Closed        uint64 // clients closed (connections and adopted fds)
 	Rejected      uint64 // connections closed at once because MaxConns was reached
 	AcceptErrors  uint64 // failed accepts (EMFILE, ENFILE, ...), each followed by a back-off
+	AcceptRearms  uint64 // accepts re-armed on a shared listener whose backlog waited (watch.go)
 	TasksInFlight uint64 // operations in flight on the rings
 	SQEs          uint64 // submission queue entries submitted
 	Enters        uint64 // io_uring_enter calls
@@ -87,14 +88,14 @@ func (t *tlsCounters) addTo(s *Stats) {
 
 // counters are a loop's plain counters, written only by the loop.
 type counters struct {
-	connsOpen, accepted, closed, rejected, acceptErrors        uint64
-	sqes, enters, bytesIn, bytesOut, panics, noBuffers, events uint64
-	congestions, budgetPauses                                  uint64
+	connsOpen, accepted, closed, rejected, acceptErrors, acceptRearms uint64
+	sqes, enters, bytesIn, bytesOut, panics, noBuffers, events        uint64
+	congestions, budgetPauses                                         uint64
 }
 
 // published is the copy of a loop's counters other goroutines read.
 type published struct {
-	c                    [14]atomic.Uint64
+	c                    [15]atomic.Uint64
 	tasksInFlight, stale atomic.Uint64
 	congested, mem, held atomic.Uint64
 	overBudget           atomic.Uint64
@@ -111,7 +112,7 @@ type gauges struct {
 func (p *published) store(c *counters, g gauges) {
 	for i, v := range [...]uint64{c.connsOpen, c.accepted, c.closed, c.rejected, c.acceptErrors,
 		c.sqes, c.enters, c.bytesIn, c.bytesOut, c.panics, c.noBuffers, c.events,
-		c.congestions, c.budgetPauses} {
+		c.congestions, c.budgetPauses, c.acceptRearms} {
 		p.c[i].Store(v)
 	}
 	p.congested.Store(uint64(g.congested))
@@ -141,6 +142,7 @@ func (p *published) addTo(s *Stats) {
 	s.Events += p.c[11].Load()
 	s.Congestions += p.c[12].Load()
 	s.BudgetPauses += p.c[13].Load()
+	s.AcceptRearms += p.c[14].Load()
 	s.Congested += p.congested.Load()
 	s.QueuedBytes += p.mem.Load()
 	s.HeldBytes += p.held.Load()
