@@ -38,6 +38,13 @@ type options struct {
 	// with the same NATS server(s) (a comma-separated list); "" keeps it
 	// local. natsName names the connection ("" picks one from -addr).
 	natsURL, natsName string
+	// Upgrades (SIGHUP): the binary the successor runs ("" this one), how
+	// long it has to become ready, how long the old process then drains
+	// its HTTP connections, and how long WebSocket clients keep talking
+	// to it before their 1001.
+	upgradeBinary                string
+	upgradeTimeout, drainTimeout time.Duration
+	wsGrace                      time.Duration
 }
 
 // usageHead is printed by -h above the flag list.
@@ -61,6 +68,8 @@ WebSockets too, is served over TLS only). Routes:
 	/stats          WebSocket feed of the counters, once a second
 	/metrics        Prometheus exposition of the server's counters (client_golang)
 	/stats.json     the same counters as one JSON object
+	/healthz        200 while the process serves (liveness), with its pid
+	/readyz         200 while it takes new work, 503 once it drains (readiness)
 	/big.bin        a generated file of -big-file bytes (embedded site only)
 	anything else   a file under the root (Range, conditional requests, HEAD)
 
@@ -75,6 +84,17 @@ the other instances' over NATS (packages rooms and rooms/natsbus). An
 unreachable server is not an error: the instance keeps trying, and its
 chat stays local meanwhile. /stats.json, /metrics and the live page show
 the bus's state and what it carried, lost and dropped.
+
+SIGHUP upgrades without refusing a connection: the process starts its
+successor (-upgrade-binary, by default its own binary, with the same
+flags) on the same listening sockets, waits until it serves
+(-upgrade-timeout), then stops accepting and drains: requests in flight
+finish, keep-alive connections get "Connection: close" on their next
+response, idle ones are closed, WebSocket clients get 1001 after
+-ws-grace; then it exits (-drain-timeout bounds the drain). A successor
+that fails or is not ready in time is killed, and the process serves on.
+Under systemd socket activation (LISTEN_FDS) the demo serves on the
+sockets it is given instead of binding -addr.
 
 The first line on stdout is "listening on ADDR" and the last one, after
 SIGINT or SIGTERM, is "stats key=value ...": scripts and benchmarks read
@@ -118,6 +138,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.natsURL, "nats", "",
 		"NATS server `URL` (nats://host:4222, or a comma-separated list): /chat is one room across every instance given the same (default: this instance only)")
 	fs.StringVar(&o.natsName, "nats-name", "", "`name` of the NATS connection, shown by the server's monitoring (default: uringnet-demo and -addr)")
+	fs.StringVar(&o.upgradeBinary, "upgrade-binary", "", "`path` of the binary a SIGHUP upgrade starts (default: this process's own)")
+	fs.DurationVar(&o.upgradeTimeout, "upgrade-timeout", 30*time.Second, "`time` an upgrade's successor has to serve before it is killed and this process serves on")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 60*time.Second, "`time` the old process of an upgrade lets requests in flight finish before it closes what is left")
+	fs.DurationVar(&o.wsGrace, "ws-grace", time.Second, "`time` WebSocket clients keep the old process of an upgrade before their 1001 (going away)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -130,8 +154,11 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if err := o.logLevel.UnmarshalText([]byte(strings.TrimSpace(*level))); err != nil {
 		return o, fmt.Errorf("-log-level %q: want debug, info, warn or error", *level)
 	}
-	if o.loops < 0 || o.bigFile < 0 || o.handshakeTimeout < 0 || o.maxHandshakes < 0 {
-		return o, fmt.Errorf("-loops, -big-file, -tls-handshake-timeout and -tls-max-handshakes must not be negative")
+	if o.loops < 0 || o.bigFile < 0 || o.handshakeTimeout < 0 || o.maxHandshakes < 0 || o.wsGrace < 0 {
+		return o, fmt.Errorf("-loops, -big-file, -tls-handshake-timeout, -tls-max-handshakes and -ws-grace must not be negative")
+	}
+	if o.upgradeTimeout <= 0 || o.drainTimeout <= 0 {
+		return o, fmt.Errorf("-upgrade-timeout and -drain-timeout must be positive")
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return o, fmt.Errorf("-tls-cert and -tls-key go together: give both, or neither")

@@ -71,6 +71,7 @@ import (
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
+	"github.com/uringnet/uringnet/upgrade"
 )
 
 //go:embed site
@@ -136,6 +137,11 @@ func (d *demo) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) {
 	case "/stats.json":
 		s := d.stats.take(time.Now())
 		d.s.Respond(c, 200, "application/json", appendStatsJSON(nil, &s))
+	case "/healthz":
+		d.s.Respond(c, 200, "application/json", healthBody())
+	case "/readyz":
+		status, body := readyBody(d.s.Draining())
+		d.s.Respond(c, status, "application/json", body)
 	case "/plaintext":
 		d.s.Respond(c, 200, "text/plain", helloBody)
 	case "/json":
@@ -251,7 +257,7 @@ func main() {
 		os.Exit(2)
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	if err := run(o, os.Stdout, sig); err != nil {
 		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(1)
@@ -259,10 +265,17 @@ func main() {
 }
 
 // run serves until stop delivers a signal, natively or (o.stdlib) through
-// net/http handlers on the adapter. out gets the "listening on" and
-// "stats" lines; logs go to o.logOut (nowhere when nil).
+// net/http handlers on the adapter: SIGHUP upgrades (upgrade.go), any
+// other signal stops. out gets the "listening on" and "stats" lines; logs
+// go to o.logOut (nowhere when nil).
 func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	log := o.logger()
+	// The listening sockets of a predecessor (SIGHUP upgrade) or of
+	// systemd, if this process was given any.
+	up, err := upgrade.New(upgrade.Config{Path: o.upgradeBinary, ReadyTimeout: o.upgradeTimeout, Logger: log})
+	if err != nil {
+		return err
+	}
 	root := o.root
 	if root == "" {
 		dir, err := writeSite(o.bigFile)
@@ -280,7 +293,8 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	cfg := http.Config{
 		Net: netserver.Config{Addrs: []string{o.addr}, Loops: o.loops, Logger: log,
 			MaxQueued: o.maxQueued, MaxMemory: o.maxMemory,
-			HandshakeTimeout: o.handshakeTimeout, MaxHandshakes: o.maxHandshakes},
+			HandshakeTimeout: o.handshakeTimeout, MaxHandshakes: o.maxHandshakes,
+			Listeners: up.Listeners()},
 		Root:        root,
 		MaxBuffered: o.maxBuffered,
 	}
@@ -374,19 +388,44 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	}
 	log.Info("serving", "addr", s.Addr().String(), "url", o.scheme()+"://"+s.Addr().String()+"/", "mode", mode,
 		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog,
-		"chat", map[bool]string{false: "local", true: "nats"}[bus != nil])
+		"chat", map[bool]string{false: "local", true: "nats"}[bus != nil], "pid", os.Getpid(),
+		"listeners", map[string]string{"": "bound", "upgrade": "from the predecessor", "systemd": "from systemd"}[up.Inherited()])
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
-	select {
-	case err := <-errc:
-		return err
-	case <-stop:
+	if err := up.Ready(); err != nil {
+		// The predecessor gives up on this process after its timeout
+		// and kills it: stop now rather than serve beside it.
+		log.Error("upgrade: could not tell the predecessor", "err", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+	// Signals until the end: SIGHUP upgrades, SIGINT or SIGTERM stops. A
+	// Serve that ends by itself ends the wait too.
+	waitCtx, cancelWait := context.WithCancel(context.Background())
+	var serveErr error
+	served := make(chan struct{})
+	go func() {
+		serveErr = <-errc
+		close(served)
+		cancelWait()
+	}()
+	outcome := up.WaitSignals(waitCtx, s.Net(), stop)
+	cancelWait()
+	select {
+	case <-served:
+		return serveErr
+	default:
+	}
+	var drained <-chan error
+	if outcome == upgrade.Upgraded {
+		// The successor serves: stop accepting, let the requests in
+		// flight finish and close the keep-alive connections as they
+		// end (Drain), while the WebSocket clients get a grace period.
+		log.Info("upgrade: the successor serves; draining", "drain_timeout", o.drainTimeout.String(), "ws_grace", o.wsGrace.String())
+		drained = drainHTTP(s, o.drainTimeout)
+		time.Sleep(o.wsGrace)
+	}
 	// WebSocket clients first: a 1001 close frame and its handshake, so
-	// that browsers see "going away" rather than an abnormal closure;
-	// within the first part of the time allowed, the rest goes to HTTP.
-	wsCtx, wsCancel := context.WithTimeout(ctx, 3*time.Second)
+	// that browsers see "going away" rather than an abnormal closure
+	// (and reconnect: to the successor, after an upgrade).
+	wsCtx, wsCancel := context.WithTimeout(context.Background(), 3*time.Second)
 	if err := d.ws.ws.Shutdown(wsCtx); err != nil {
 		log.Warn("websocket shutdown", "err", err)
 	}
@@ -394,10 +433,18 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	// Then the chat's bus: what the clients said last is published.
 	closeRooms(d.ws.hub, bus, log)
 	roomsClosed = true
+	if drained != nil {
+		if err := <-drained; err != nil {
+			log.Warn("upgrade: drain cut short: closing what is left", "err", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	if err := front.Shutdown(ctx); err != nil {
 		log.Warn("shutdown", "err", err)
 	}
-	if err := <-errc; err != nil && !errors.Is(err, netserver.ErrServerClosed) && !errors.Is(err, nethttp.ErrServerClosed) {
+	<-served
+	if err := serveErr; err != nil && !errors.Is(err, netserver.ErrServerClosed) && !errors.Is(err, nethttp.ErrServerClosed) {
 		return err
 	}
 	log.Info("stopped", "requests", s.Requests(), "accepted", s.Stats().Accepted)

@@ -34,6 +34,16 @@ func (d *demo) stdlibHandler(root string, metrics nethttp.Handler, log *slog.Log
 	mux.HandleFunc("/json", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		writeWhole(w, "application/json", jsonBody)
 	})
+	mux.HandleFunc("/healthz", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		writeWhole(w, "application/json", healthBody())
+	})
+	mux.HandleFunc("/readyz", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		status, body := readyBody(d.s.Draining())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		w.Write(body)
+	})
 	mux.HandleFunc("/echo", echoStd)
 	mux.HandleFunc("/stats.json", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		s := d.stats.take(time.Now())

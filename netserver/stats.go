@@ -50,7 +50,7 @@ func (s Stats) String() string {
 		v uint64
 	}{
 		{"conns_open", s.ConnsOpen}, {"accepted", s.Accepted}, {"closed", s.Closed},
-		{"rejected", s.Rejected}, {"accept_errors", s.AcceptErrors},
+		{"rejected", s.Rejected}, {"accept_errors", s.AcceptErrors}, {"accept_rearms", s.AcceptRearms},
 		{"tasks_inflight", s.TasksInFlight}, {"sqes", s.SQEs}, {"enters", s.Enters},
 		{"bytes_in", s.BytesIn}, {"bytes_out", s.BytesOut}, {"stale", s.Stale},
 		{"panics", s.Panics}, {"nobufs", s.NoBuffers}, {"events", s.Events},

@@ -254,7 +254,7 @@ func TestWaitSignals(t *testing.T) {
 	u := newTest(t, "hang", time.Second)
 	sigs := make(chan os.Signal, 4)
 	out := make(chan Outcome, 1)
-	go func() { out <- u.serve(context.Background(), s, sigs) }()
+	go func() { out <- u.WaitSignals(context.Background(), s, sigs) }()
 	sigs <- syscall.SIGHUP
 	for !u.InProgress() {
 		time.Sleep(time.Millisecond)
@@ -277,7 +277,7 @@ func TestWaitSignals(t *testing.T) {
 	}
 
 	u = newTest(t, "serve", 20*time.Second)
-	go func() { out <- u.serve(context.Background(), s, sigs) }()
+	go func() { out <- u.WaitSignals(context.Background(), s, sigs) }()
 	sigs <- syscall.SIGHUP
 	if o := <-out; o != Upgraded {
 		t.Fatalf("after a good upgrade: %v", o)
@@ -293,7 +293,7 @@ func TestWaitSignals(t *testing.T) {
 	}
 	sigs <- syscall.SIGHUP // no listeners left: logged, Wait goes on
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { out <- u.serve(ctx, s, sigs) }()
+	go func() { out <- u.WaitSignals(ctx, s, sigs) }()
 	cancel()
 	if o := <-out; o != Stopped || o.String() != "stopped" {
 		t.Errorf("after ctx ended: %v", o)

@@ -42,11 +42,12 @@ func (u *Upgrader) Wait(ctx context.Context, src ListenerSource) Outcome {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	return u.serve(ctx, src, sigs)
+	return u.WaitSignals(ctx, src, sigs)
 }
 
-// serve is Wait on a channel of signals.
-func (u *Upgrader) serve(ctx context.Context, src ListenerSource, sigs <-chan os.Signal) Outcome {
+// WaitSignals is Wait on signals delivered by the caller (who may also
+// have other uses for them): SIGHUP upgrades, any other signal stops.
+func (u *Upgrader) WaitSignals(ctx context.Context, src ListenerSource, sigs <-chan os.Signal) Outcome {
 	type result struct {
 		pid int
 		err error
