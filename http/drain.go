@@ -36,21 +36,31 @@ func (s *Server) Drain(ctx context.Context) error {
 	if err := s.ns.StopAccepting(); err != nil && !errors.Is(err, netserver.ErrNotServing) {
 		return fmt.Errorf("http: drain: %w", err)
 	}
+	// The connections idle for longer than the limit go now, not at the
+	// next tick. As each loop's pass runs after its StopAccepting, the
+	// count below is final once every pass has run.
+	passes := make(chan struct{}, len(s.loops))
+	pending := 0
 	for i := range s.loops {
-		// The connections idle for longer than the limit already go now,
-		// not at the next tick.
-		err := s.ns.RunOnLoop(i, func() { s.drainLoop(i) })
-		if err != nil && !errors.Is(err, netserver.ErrNotServing) {
+		err := s.ns.RunOnLoop(i, func() {
+			s.drainLoop(i)
+			passes <- struct{}{}
+		})
+		switch {
+		case err == nil:
+			pending++
+		case !errors.Is(err, netserver.ErrNotServing):
 			return fmt.Errorf("http: drain: loop %d: %w", i, err)
 		}
 	}
-	if s.open.Load() == 0 {
-		return nil
-	}
 	t := time.NewTicker(drainPoll)
 	defer t.Stop()
-	for s.open.Load() > 0 {
+	for pending > 0 || s.open.Load() > 0 {
 		select {
+		case <-passes:
+			pending--
+		case <-s.ended:
+			pending = 0 // the loops are gone, their connections closed
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:

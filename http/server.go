@@ -200,8 +200,10 @@ type Server struct {
 	cnt    counters
 	// open counts the HTTP connections: accepted and neither closed nor
 	// detached (Drain waits for it to reach zero).
-	open     atomic.Int64
-	draining atomic.Bool // Drain has begun
+	open        atomic.Int64
+	draining    atomic.Bool   // Drain has begun
+	serveCalled atomic.Bool   // Serve was called
+	ended       chan struct{} // closed when Serve's loops have ended
 }
 
 // counters are the server's own counters (Counters reads them).
@@ -234,7 +236,8 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	if h == nil {
 		h = NopHTTPHandler{}
 	}
-	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1, log: cfg.Net.Logger}
+	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1, log: cfg.Net.Logger,
+		ended: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -284,8 +287,10 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 // netserver.ErrServerClosed then. It releases the pipes and the root on
 // the way out.
 func (s *Server) Serve() error {
-	served := make(chan struct{})
-	defer close(served)
+	if !s.serveCalled.CompareAndSwap(false, true) {
+		return s.ns.Serve() // netserver's answer to a second call
+	}
+	defer close(s.ended)
 	go func() {
 		// A Drain that came before the loops served could not close the
 		// listeners: they are closed once the loops are ready.
@@ -294,7 +299,7 @@ func (s *Server) Serve() error {
 			if s.draining.Load() {
 				s.ns.StopAccepting()
 			}
-		case <-served:
+		case <-s.ended:
 		}
 	}()
 	err := s.ns.Serve()
