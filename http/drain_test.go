@@ -119,7 +119,9 @@ func startDrain(t *testing.T, kind string, cfg Config, h *drainHandler) *Server 
 	cfg.Net.Backend = kind
 	cfg.Net.Addrs = []string{"127.0.0.1:0"}
 	cfg.Net.Logger = testLog()
-	cfg.Net.Loops = 1
+	if cfg.Net.Loops == 0 {
+		cfg.Net.Loops = 1
+	}
 	if h.gap == 0 {
 		h.gap = 50 * time.Millisecond
 	}
@@ -313,16 +315,20 @@ func TestDrainNextRequest(t *testing.T) {
 func TestDrainIdle(t *testing.T) {
 	onBackends(t, func(t *testing.T, kind string) {
 		for _, tc := range []struct {
-			name string
-			idle time.Duration
-			get  bool // a request before the drain
+			name  string
+			idle  time.Duration
+			get   bool // a request before the drain
+			loops int
 		}{
-			{"100ms after a response", 100 * time.Millisecond, true},
-			{"at once after a response", -1, true},
-			{"100ms, no request", 100 * time.Millisecond, false},
+			{"100ms after a response", 100 * time.Millisecond, true, 1},
+			{"at once after a response", -1, true, 1},
+			{"100ms, no request", 100 * time.Millisecond, false, 1},
+			{"at once, 3 loops", -1, true, 3},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				s := startDrain(t, kind, Config{DrainIdleTimeout: tc.idle}, &drainHandler{})
+				cfg := Config{DrainIdleTimeout: tc.idle}
+				cfg.Net.Loops = tc.loops
+				s := startDrain(t, kind, cfg, &drainHandler{})
 				var ds []*drainConn
 				for range 3 {
 					d := dialDrain(t, s)
