@@ -91,6 +91,7 @@ func (s *Server) conn(c netserver.ClientNum) (*loopState, *conn) {
 func (r *rawHandler) Accept(c netserver.ClientNum) {
 	cn := r.conns.New(c) // a reused conn keeps its decoder and log line
 	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano(), logLine: cn.logLine[:0], dec: cn.dec}
+	r.open.Add(1)
 }
 
 // release drops c's HTTP state: it was closed, or detached.
@@ -100,6 +101,7 @@ func (s *Server) release(ls *loopState, cn *conn) {
 	c := cn.c
 	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
 	s.conns.Delete(c)
+	s.open.Add(-1)
 }
 
 func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
@@ -259,6 +261,11 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	s.noteRequest(cn, req)
 	cn.headWait = false
 	cn.responding = true
+	if s.draining.Load() {
+		// Draining: this response closes its connection, whatever head
+		// it goes out with (the handler sees it in req.KeepAlive).
+		req.KeepAlive = false
+	}
 	cn.keepAlive = req.KeepAlive
 	cn.head = req.IsHead()
 	cn.http10 = req.Minor == 0
@@ -522,12 +529,17 @@ func (r *rawHandler) EventTrigger(c netserver.ClientNum, info uint64) {}
 func (r *rawHandler) EventErrorClose(c netserver.ClientNum, info uint64) {}
 
 // Tick enforces the header, body, idle and linger timeouts of loop's
-// connections, and lets the access log flush.
+// connections, closes the idle ones of a drain, and lets the access log
+// flush.
 func (r *rawHandler) Tick(loop int, now time.Time) {
 	s := (*Server)(r)
 	ls := &s.loops[loop]
 	t := now.UnixNano()
+	draining := s.draining.Load()
 	s.conns.ForEach(loop, func(_ netserver.ClientNum, cn *conn) {
+		if draining && s.drainIdle(ls, cn, t) {
+			return
+		}
 		if cn.inBody {
 			if cn.bodyClockRuns() && !cn.lingering && s.bodyLate(cn, t) {
 				s.bodyTimeout(ls, cn)

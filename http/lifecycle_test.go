@@ -111,11 +111,11 @@ func TestConfigRule(t *testing.T) {
 		wantErr string
 	}{
 		{"zero is the default", Config{}, settings{DefaultHeaderTimeout, DefaultBodyTimeout, DefaultIdleTimeout,
-			DefaultLingerTimeout, DefaultMinBodyRate, DefaultMaxBuffered}, ""},
+			DefaultLingerTimeout, DefaultMinBodyRate, DefaultMaxBuffered, DefaultDrainIdleTimeout}, ""},
 		{"negative is none", Config{HeaderTimeout: -1, BodyTimeout: -1, IdleTimeout: -1, LingerTimeout: -1,
-			MinBodyRate: -1, MaxBuffered: -1}, settings{0, 0, 0, 0, 0, int(^uint(0) >> 1)}, ""},
+			MinBodyRate: -1, MaxBuffered: -1, DrainIdleTimeout: -1}, settings{0, 0, 0, 0, 0, int(^uint(0) >> 1), 0}, ""},
 		{"positive is kept", Config{HeaderTimeout: 1, BodyTimeout: 2, IdleTimeout: 3, LingerTimeout: 4,
-			MinBodyRate: 5, MaxBuffered: 1 << 20}, settings{1, 2, 3, 4, 5, 1 << 20}, ""},
+			MinBodyRate: 5, MaxBuffered: 1 << 20, DrainIdleTimeout: 6}, settings{1, 2, 3, 4, 5, 1 << 20, 6}, ""},
 		{"buffer below head limit", Config{MaxBuffered: 100}, settings{}, "MaxBuffered 100 is below"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

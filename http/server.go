@@ -28,6 +28,8 @@ const (
 	DefaultMaxBuffered    = 1 << 20
 	DefaultCacheBytes     = 64 << 20
 	DefaultCacheFileBytes = 64 << 10
+	// DefaultDrainIdleTimeout is Config.DrainIdleTimeout's default.
+	DefaultDrainIdleTimeout = 1 * time.Second
 )
 
 // Errors returned by Server methods.
@@ -84,6 +86,14 @@ type Config struct {
 	// connection is closed. It must not be below Limits.MaxHeaderBytes.
 	// Default 1 MiB; negative means none.
 	MaxBuffered int
+	// DrainIdleTimeout is how long, once Drain has begun, a keep-alive
+	// connection may wait for its next request before it is closed (the
+	// polite way, as after Connection: close). A client that sent its
+	// request just as the drain began has this long for it to arrive and
+	// be answered with Connection: close; the connection is counted in
+	// Counters.DrainClosed, not IdleTimeouts. Default 1 s; negative means
+	// idle connections are closed as soon as the drain begins.
+	DrainIdleTimeout time.Duration
 	// ErrorPages replaces the built-in error pages; nil means built-in.
 	ErrorPages *ErrorPages
 	// Root is the directory SendFile serves from ("" disables SendFile).
@@ -105,6 +115,7 @@ type settings struct {
 	headerTimeout, bodyTimeout, idleTimeout, lingerTimeout time.Duration
 	minBodyRate                                            int64
 	maxBuffered                                            int
+	drainIdle                                              time.Duration // zero: at once
 }
 
 // resolveTimeout applies the package's rule: zero means def, negative
@@ -140,6 +151,7 @@ func (cfg *Config) settings(lim *Limits) (settings, error) {
 		lingerTimeout: resolveTimeout(cfg.LingerTimeout, DefaultLingerTimeout),
 		minBodyRate:   int64(resolveLimit(cfg.MinBodyRate, DefaultMinBodyRate)),
 		maxBuffered:   resolveLimit(cfg.MaxBuffered, DefaultMaxBuffered),
+		drainIdle:     resolveTimeout(cfg.DrainIdleTimeout, DefaultDrainIdleTimeout), // negative: zero, at once
 	}
 	if cfg.MinBodyRate < 0 {
 		st.minBodyRate = 0
@@ -152,11 +164,12 @@ func (cfg *Config) settings(lim *Limits) (settings, error) {
 }
 
 // tickInterval is how often the loops check the HTTP timeouts: a quarter
-// of the shortest one, between 5 ms and 1 s, and no longer than the
+// of the shortest one (DrainIdleTimeout included, so that a drain closes
+// idle connections on time), between 5 ms and 1 s, and no longer than the
 // caller's own Net.TickInterval.
 func (st *settings) tickInterval(user time.Duration) time.Duration {
 	tick := time.Second
-	for _, d := range []time.Duration{st.headerTimeout, st.bodyTimeout, st.idleTimeout, st.lingerTimeout} {
+	for _, d := range []time.Duration{st.headerTimeout, st.bodyTimeout, st.idleTimeout, st.lingerTimeout, st.drainIdle} {
 		if d > 0 && d/4 < tick {
 			tick = d / 4
 		}
@@ -169,8 +182,8 @@ func (st *settings) tickInterval(user time.Duration) time.Duration {
 }
 
 // Server is an HTTP/1.1 server on the event loops of a netserver.Server.
-// Create it with NewServer, run it with Serve, stop it with Shutdown or
-// Close.
+// Create it with NewServer, run it with Serve, stop it with Drain then
+// Shutdown, or Close.
 type Server struct {
 	ns     *netserver.Server
 	h      HTTPHandler
@@ -185,11 +198,17 @@ type Server struct {
 	loops  []loopState
 	conns  *netserver.Table[conn] // each connection's HTTP state
 	cnt    counters
+	// open counts the HTTP connections: accepted and neither closed nor
+	// detached (Drain waits for it to reach zero).
+	open        atomic.Int64
+	draining    atomic.Bool   // Drain has begun
+	serveCalled atomic.Bool   // Serve was called
+	ended       chan struct{} // closed when Serve's loops have ended
 }
 
 // counters are the server's own counters (Counters reads them).
 type counters struct {
-	reqs, rejected, headerTimeouts, bodyTimeouts, idleTimeouts atomic.Uint64
+	reqs, rejected, headerTimeouts, bodyTimeouts, idleTimeouts, drainClosed atomic.Uint64
 }
 
 // Counters are the HTTP server's counters since it started.
@@ -207,6 +226,9 @@ type Counters struct {
 	BodyTimeouts uint64
 	// IdleTimeouts counts keep-alive connections closed for idleness.
 	IdleTimeouts uint64
+	// DrainClosed counts keep-alive connections closed while idle by a
+	// drain (see Drain and Config.DrainIdleTimeout).
+	DrainClosed uint64
 }
 
 // NewServer creates a server that calls h, and opens its listeners.
@@ -214,7 +236,8 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	if h == nil {
 		h = NopHTTPHandler{}
 	}
-	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1, log: cfg.Net.Logger}
+	s := &Server{h: h, cfg: cfg, lim: cfg.Limits.WithDefaults(), rootFD: -1, log: cfg.Net.Logger,
+		ended: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -264,6 +287,21 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 // netserver.ErrServerClosed then. It releases the pipes and the root on
 // the way out.
 func (s *Server) Serve() error {
+	if !s.serveCalled.CompareAndSwap(false, true) {
+		return s.ns.Serve() // netserver's answer to a second call
+	}
+	defer close(s.ended)
+	go func() {
+		// A Drain that came before the loops served could not close the
+		// listeners: they are closed once the loops are ready.
+		select {
+		case <-s.ns.Ready():
+			if s.draining.Load() {
+				s.ns.StopAccepting()
+			}
+		case <-s.ended:
+		}
+	}()
 	err := s.ns.Serve()
 	s.sender.Close()
 	s.closeRoot()
@@ -273,7 +311,8 @@ func (s *Server) Serve() error {
 // Shutdown stops accepting, lets the responses already queued go out,
 // closes every connection and waits for Serve's loops to end. When ctx
 // ends first, the remaining connections are closed at once and ctx's
-// error is returned.
+// error is returned. A response still being produced (a stream) is cut
+// short: call Drain first for a graceful stop.
 func (s *Server) Shutdown(ctx context.Context) error {
 	if err := s.ns.Shutdown(ctx); err != nil {
 		return fmt.Errorf("http: shutdown: %w", err)
@@ -315,6 +354,7 @@ func (s *Server) Counters() Counters {
 		HeaderTimeouts: s.cnt.headerTimeouts.Load(),
 		BodyTimeouts:   s.cnt.bodyTimeouts.Load(),
 		IdleTimeouts:   s.cnt.idleTimeouts.Load(),
+		DrainClosed:    s.cnt.drainClosed.Load(),
 	}
 }
 

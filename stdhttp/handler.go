@@ -3,8 +3,6 @@ package stdhttp
 import (
 	"context"
 	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -217,13 +215,11 @@ func (a *Handler) ended(cl *call) {
 	}
 }
 
-// drain stops accepting, makes responses close their connections and
-// waits until no handler runs or waits, or ctx ends.
+// drain makes responses close their connections and waits until no
+// handler runs or waits, or ctx ends. (Server.Shutdown has the native
+// server stop accepting and drain the connections first.)
 func (a *Handler) drain(ctx context.Context) error {
 	a.draining.Store(true)
-	if err := a.ns.StopAccepting(); err != nil && !errors.Is(err, netserver.ErrNotServing) {
-		return fmt.Errorf("stdhttp: shutdown: %w", err)
-	}
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -238,8 +234,11 @@ func (a *Handler) drain(ctx context.Context) error {
 	}
 }
 
-// isDraining reports whether the server is shutting down.
-func (a *Handler) isDraining() bool { return a.draining.Load() }
+// isDraining reports whether the server is shutting down: the adapter's
+// Shutdown began, or the native server's Drain.
+func (a *Handler) isDraining() bool {
+	return a.draining.Load() || a.srv != nil && a.srv.Draining()
+}
 
 // scratch returns c's loop's scratch buffer (on that loop only).
 func (a *Handler) scratch(c netserver.ClientNum) *[]byte { return &a.loops[c.Loop()] }

@@ -232,11 +232,14 @@ func (s *Server) Counters() Counters {
 	return a.Counters()
 }
 
-// Shutdown stops the server gracefully: responses from then on close
-// their connections, running handlers finish and their responses go out,
-// then the loops close every connection and stop. When ctx ends first,
-// the requests' contexts are cancelled, the rest is closed at once, and
-// ctx's error is returned.
+// Shutdown stops the server gracefully: it stops accepting, responses
+// from then on close their connections, running handlers finish and their
+// responses go out whole, idle keep-alive connections are closed (after
+// Native.DrainIdleTimeout, 1 s by default, the time a request already on
+// its way has to arrive), then the loops close what is left and stop (see
+// uringnet's http.Server.Drain). Hijacked connections are not waited for.
+// When ctx ends first, the requests' contexts are cancelled, the rest is
+// closed at once, and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	srv, a := s.srv, s.a
@@ -244,7 +247,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
-	err := a.drain(ctx)
+	a.draining.Store(true) // heads written from now on say Connection: close
+	err := srv.Drain(ctx)
+	if err == nil {
+		// Handlers still running after their connections went.
+		err = a.drain(ctx)
+	}
 	if err == nil {
 		err = srv.Shutdown(ctx)
 	}
