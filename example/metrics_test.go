@@ -278,6 +278,10 @@ func testStatsJSON(t *testing.T, stdlib bool) {
 	if b, ok := s["bus"]; !ok || b != nil {
 		t.Errorf("bus = %v, want null without -nats", s["bus"])
 	}
+	// The demo runs in the test's process.
+	if pid, ok := s["pid"].(float64); !ok || int(pid) != os.Getpid() {
+		t.Errorf("pid = %v, want the server's process id %d", s["pid"], os.Getpid())
+	}
 	if ms := s["t"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Minute {
 		t.Errorf("t = %v is not now", ms)
 	}
@@ -370,7 +374,7 @@ func TestStatsCollector(t *testing.T) {
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
 	}
-	if js.TimeMs != 1000 || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
+	if js.TimeMs != 1000 || js.PID != os.Getpid() || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)
 	}
 	if want := (tlsJSON{Handshakes: 13, Resumed: 14, Errors: 15, Timeouts: 16, KernelTX: 17, Handshaking: 18,
