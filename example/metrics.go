@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	nethttp "net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,12 +84,15 @@ type counterSources struct {
 	tls      bool       // the listener speaks TLS: the TLS counters are shown
 }
 
-// processID is the process id the stats report, read once.
-var processID = os.Getpid()
+// processID is the process id the stats report, read once. It is atomic
+// for the tests, which make a demo stand for another process with it.
+var processID atomic.Int64
+
+func init() { processID.Store(int64(os.Getpid())) }
 
 // take reads every counter now.
 func (src *counterSources) take(now time.Time) snapshot {
-	s := snapshot{Time: now, PID: processID, Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
+	s := snapshot{Time: now, PID: int(processID.Load()), Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
 	if src.http != nil {
 		c := src.http()
 		s.HTTP = &c
