@@ -326,6 +326,10 @@ func testBrowserLivePage(t *testing.T, browser context.Context, stdlib, tls bool
 		t.Errorf("the wait counter is called %q on %s, want %q", enters, backend, want)
 	}
 	checkTLSTiles(t, ctx, tls)
+	// The demo runs in the test's process.
+	if p, _ := textOf(ctx, "#pid"); p != strconv.Itoa(os.Getpid()) {
+		t.Errorf("#pid shows %q, want the server's process id %d", p, os.Getpid())
+	}
 	// Without -nats the chat is this instance's: no bus counters, and the
 	// room's members are its own (none here).
 	var busHidden bool
@@ -347,6 +351,84 @@ func testBrowserLivePage(t *testing.T, browser context.Context, stdlib, tls bool
 		t.Errorf("source %q: the page's wss:// /stats did not connect", src)
 	}
 	screenshot(t, ctx, shotName("live", stdlib, tls))
+}
+
+// TestBrowserReconnect stops the demo under the live page and the
+// WebSocket page, and starts another on the same address that reports
+// another process id, as an upgraded server would: the pages say they are
+// reconnecting, reconnect, and the live page says the server was upgraded.
+func TestBrowserReconnect(t *testing.T) {
+	browser := newBrowser(t, 2*time.Minute)
+	addr, _, stop := startStoppableDemo(t, options{bigFile: 1 << 10})
+	defer stop()
+	base := "http://" + addr + "/"
+	live := newTab(t, browser, time.Minute)
+	chat := newTab(t, browser, time.Minute)
+	if err := chromedp.Run(live, chromedp.Navigate(base), chromedp.WaitVisible("#samples", chromedp.ByQuery)); err != nil {
+		t.Fatalf("loading %s: %v", base, err)
+	}
+	if err := chromedp.Run(chat, chromedp.Navigate(base+"chat"), chromedp.WaitVisible(chatInput, chromedp.ByQuery)); err != nil {
+		t.Fatalf("loading %schat: %v", base, err)
+	}
+	// js evaluates expr, a string, in tab.
+	js := func(tab context.Context, expr string) (string, error) {
+		var v string
+		err := chromedp.Run(tab, chromedp.Evaluate(expr, &v))
+		return v, err
+	}
+	text := func(tab context.Context, id string) (string, error) {
+		return js(tab, `document.getElementById("`+id+`").textContent`)
+	}
+	waitText := func(tab context.Context, id, want string) {
+		t.Helper()
+		var last string
+		err := waitFor(tab, fmt.Sprintf("#%s to show %q", id, want), func() (bool, error) {
+			var err error
+			last, err = text(tab, id)
+			return strings.Contains(last, want), err
+		})
+		if err != nil {
+			t.Fatalf("%v; it shows %q", err, last)
+		}
+	}
+	oldPID, newPID := strconv.Itoa(os.Getpid()), strconv.Itoa(os.Getpid()+100000)
+	waitText(live, "source", "WebSocket /stats")
+	waitText(live, "pid", oldPID)
+	waitText(chat, "chat-status", "connected")
+	waitText(chat, "echo-status", "connected")
+
+	// The demo shuts down: its WebSocket clients get 1001.
+	stop()
+	waitText(live, "source", "reconnecting…")
+	waitText(live, "source", "1001")
+	waitText(chat, "chat-status", "reconnecting…")
+	waitText(chat, "echo-status", "reconnecting…")
+	if up, err := js(live, `document.getElementById("upgrade").hidden ? "hidden" : "shown"`); err != nil || up != "hidden" {
+		t.Errorf("the upgrade line is %s (%v) before any upgrade", up, err)
+	}
+
+	// Its successor, on the same address, in another "process".
+	processID.Store(int64(os.Getpid() + 100000))
+	defer processID.Store(int64(os.Getpid()))
+	_, _, stop2 := startStoppableDemo(t, options{addr: addr, bigFile: 1 << 10})
+	defer stop2()
+	waitText(live, "source", "WebSocket /stats")
+	waitText(live, "pid", newPID)
+	waitText(live, "upgrade", "server upgraded: process "+oldPID+" → "+newPID)
+	if up, err := js(live, `document.getElementById("upgrade").hidden ? "hidden" : "shown"`); err != nil || up != "shown" {
+		t.Errorf("the upgrade line is %s (%v) after the upgrade", up, err)
+	}
+	waitText(chat, "chat-status", "connected")
+	waitText(chat, "echo-status", "connected")
+	waitText(chat, "log", "— reconnected —")
+	// The reconnected chat works.
+	msg := fmt.Sprintf("after the upgrade at %d", time.Now().UnixNano())
+	if err := chromedp.Run(chat, chromedp.SetValue(chatInput, msg, chromedp.ByQuery), chromedp.Click(chatSend, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	waitText(chat, "log", msg)
+	screenshot(t, live, "live-upgraded.png")
+	screenshot(t, chat, "chat-reconnected.png")
 }
 
 // checkTLSTiles checks the live page's TLS counters: shown, with numbers

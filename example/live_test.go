@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"testing"
 	"time"
 
@@ -74,6 +75,9 @@ func TestLiveStats(t *testing.T) {
 			t.Errorf("sample %d: backend %q, the server runs on %q", i, s.Backend, hs.Net().Backend())
 		}
 		checkBackend(t, "the live feed", s.Backend)
+		if s.PID != os.Getpid() {
+			t.Errorf("sample %d: pid %d, the server's process is %d", i, s.PID, os.Getpid())
+		}
 		prev = s.TimeMs
 	}
 	c.Close()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	nethttp "net/http"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,7 +37,10 @@ type wsStats struct {
 
 // snapshot is everything the demo counts, taken at one moment.
 type snapshot struct {
-	Time     time.Time
+	Time time.Time
+	// PID is the server's process id: the live page tells an upgraded
+	// server (a new process on the same address) by it.
+	PID      int
 	Loops    int
 	Net      netserver.Stats
 	Requests uint64 // HTTP request heads parsed
@@ -79,9 +84,15 @@ type counterSources struct {
 	tls      bool       // the listener speaks TLS: the TLS counters are shown
 }
 
+// processID is the process id the stats report, read once. It is atomic
+// for the tests, which make a demo stand for another process with it.
+var processID atomic.Int64
+
+func init() { processID.Store(int64(os.Getpid())) }
+
 // take reads every counter now.
 func (src *counterSources) take(now time.Time) snapshot {
-	s := snapshot{Time: now, Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
+	s := snapshot{Time: now, PID: int(processID.Load()), Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
 	if src.http != nil {
 		c := src.http()
 		s.HTTP = &c
@@ -448,6 +459,7 @@ func (l promLogger) Println(v ...any) { l.log.Warn("metrics: " + fmt.Sprint(v...
 // messages. Counters are totals; the page turns them into rates.
 type statsJSON struct {
 	TimeMs        int64    `json:"t"`       // Unix milliseconds
+	PID           int      `json:"pid"`     // the server's process id
 	Backend       string   `json:"backend"` // "io_uring" or "epoll"
 	Loops         int      `json:"loops"`
 	Connections   uint64   `json:"connections"`
@@ -486,7 +498,7 @@ type tlsJSON struct {
 // appendStatsJSON appends s as one JSON object.
 func appendStatsJSON(dst []byte, s *snapshot) []byte {
 	js := statsJSON{
-		TimeMs: s.Time.UnixMilli(), Backend: s.Net.Backend, Loops: s.Loops,
+		TimeMs: s.Time.UnixMilli(), PID: s.PID, Backend: s.Net.Backend, Loops: s.Loops,
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,19 @@ import (
 // the end of the test, and must stop cleanly.
 func startDemo(t testing.TB, o options) (addr string, out *syncBuf) {
 	t.Helper()
+	addr, out, stop := startStoppableDemo(t, o)
+	t.Cleanup(func() {
+		nethttp.DefaultClient.CloseIdleConnections()
+		stop()
+	})
+	return addr, out
+}
+
+// startStoppableDemo is startDemo for a test that stops the demo itself:
+// stop (a SIGTERM; the demo shuts down gracefully) returns once the demo
+// has stopped, and does nothing the second time.
+func startStoppableDemo(t testing.TB, o options) (addr string, out *syncBuf, stop func()) {
+	t.Helper()
 	if o.addr == "" {
 		o.addr = "127.0.0.1:0"
 	}
@@ -40,9 +54,9 @@ func startDemo(t testing.TB, o options) (addr string, out *syncBuf) {
 		o.logFormat = "text"
 	}
 	out = &syncBuf{}
-	stop := make(chan os.Signal, 1)
+	sig := make(chan os.Signal, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(o, out, stop) }()
+	go func() { done <- run(o, out, sig) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for addr == "" && time.Now().Before(deadline) {
 		if line, _, ok := strings.Cut(out.String(), "\n"); ok {
@@ -57,19 +71,21 @@ func startDemo(t testing.TB, o options) (addr string, out *syncBuf) {
 	if addr == "" {
 		t.Fatal("no listening line")
 	}
-	t.Cleanup(func() {
-		nethttp.DefaultClient.CloseIdleConnections()
-		stop <- syscall.SIGTERM
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("demo: %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			sig <- syscall.SIGTERM
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("demo: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("demo did not stop")
 			}
-		case <-time.After(10 * time.Second):
-			t.Error("demo did not stop")
-		}
-	})
-	return addr, out
+		})
+	}
+	return addr, out, stop
 }
 
 // get fetches url and returns the response (body read) or fails the test.
@@ -278,6 +294,10 @@ func testStatsJSON(t *testing.T, stdlib bool) {
 	if b, ok := s["bus"]; !ok || b != nil {
 		t.Errorf("bus = %v, want null without -nats", s["bus"])
 	}
+	// The demo runs in the test's process.
+	if pid, ok := s["pid"].(float64); !ok || int(pid) != os.Getpid() {
+		t.Errorf("pid = %v, want the server's process id %d", s["pid"], os.Getpid())
+	}
 	if ms := s["t"].(float64); time.Since(time.UnixMilli(int64(ms))) > time.Minute {
 		t.Errorf("t = %v is not now", ms)
 	}
@@ -370,7 +390,7 @@ func TestStatsCollector(t *testing.T) {
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
 	}
-	if js.TimeMs != 1000 || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
+	if js.TimeMs != 1000 || js.PID != os.Getpid() || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)
 	}
 	if want := (tlsJSON{Handshakes: 13, Resumed: 14, Errors: 15, Timeouts: 16, KernelTX: 17, Handshaking: 18,

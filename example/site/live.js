@@ -1,6 +1,12 @@
 // live.js: the index page's live counters. It listens on the WebSocket
 // /stats (one JSON sample a second); where that is not available it polls
 // /stats.json every second instead. Rates are differences between samples.
+//
+// When the WebSocket closes (1001 "going away" is what a server that shuts
+// down or upgrades sends), the page reconnects: after 250 ms, doubling
+// after each failed attempt up to 5 s, back to 250 ms once a connection
+// opens. Each sample carries the server's process id: when it changes, the
+// server was upgraded (or restarted), and the page says so.
 "use strict";
 
 (function () {
@@ -8,6 +14,12 @@
   let prev = null;
   let samples = 0;
   let pollTimer = null;
+  let pid = null; // the process id of the latest sample
+
+  const minDelay = 250;
+  const maxDelay = 5000;
+  let delay = minDelay; // before the next reconnection attempt
+  let everOpened = false; // the server has a WebSocket /stats
 
   function count(n) {
     return Math.round(n).toLocaleString("en-US");
@@ -31,6 +43,17 @@
 
   function show(s) {
     samples++;
+    if (typeof s.pid === "number") {
+      $("pid").textContent = String(s.pid);
+      if (pid !== null && s.pid !== pid) {
+        const up = $("upgrade");
+        up.textContent = "server upgraded: process " + pid + " → " + s.pid +
+          " (at " + new Date().toLocaleTimeString() + ")";
+        up.hidden = false;
+        prev = null; // the new process counts from zero: no rate across the two
+      }
+      pid = s.pid;
+    }
     $("samples").textContent = samples;
     $("loops").textContent = s.loops;
     $("backend").textContent = s.backend || "n/a";
@@ -106,9 +129,9 @@
       poll();
       return;
     }
-    let opened = false;
     ws.onopen = () => {
-      opened = true;
+      everOpened = true;
+      delay = minDelay;
       $("source").textContent = "WebSocket /stats (pushed every second)";
     };
     ws.onmessage = (ev) => {
@@ -118,13 +141,16 @@
         // not a stats sample: ignore it
       }
     };
-    ws.onclose = () => {
-      if (opened) {
-        $("source").textContent = "WebSocket closed; reconnecting";
-        setTimeout(connect, 1000);
-      } else {
+    ws.onclose = (ev) => {
+      if (!everOpened) {
         poll(); // no WebSocket route on this server
+        return;
       }
+      // Closed, or a reconnection attempt failed (1006): try again.
+      $("source").textContent = "reconnecting… (closed " + ev.code +
+        (ev.reason ? " " + ev.reason : "") + "; next try in " + delay / 1000 + " s)";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, maxDelay);
     };
   }
 
