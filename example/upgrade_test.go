@@ -27,6 +27,7 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		t.Skip("20 s of load (-short)")
 	}
 	u := startUpgradable(t, "-big-file", "1024", "-ws-grace", "200ms")
+	time.Sleep(300 * time.Millisecond) // /healthz's connection closes
 	base := fds(t, u.first.Process.Pid)
 	stop := make(chan struct{})
 	resc := make(chan *loadResult, 1)

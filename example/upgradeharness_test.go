@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -62,7 +63,7 @@ type upgraded struct {
 	addr   string
 	pid    atomic.Int64 // the process serving now, as the test last saw it
 	first  *exec.Cmd
-	stderr *syncBuf
+	stderr logFile
 	lines  chan string // "listening on" lines, from every process
 	mu     sync.Mutex
 	pids   []int // every process that served, in order
@@ -103,13 +104,23 @@ func startUpgradable(t *testing.T, extra ...string) *upgraded {
 func launch(t *testing.T, cmd *exec.Cmd) *upgraded {
 	t.Helper()
 	subreaper(t)
-	u := &upgraded{t: t, first: cmd, stderr: &syncBuf{}, lines: make(chan string, 64)}
-	cmd.Stderr = u.stderr
-	pipe, err := cmd.StdoutPipe()
+	// Files, not pipes exec copies from: the successors inherit them, so
+	// the copies would end only with the last process (and cmd.Wait with
+	// them).
+	u := &upgraded{t: t, first: cmd, stderr: logFile(filepath.Join(t.TempDir(), "stderr")), lines: make(chan string, 64)}
+	errf, err := os.Create(string(u.stderr))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	defer errf.Close()
+	pipe, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = w, errf
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
 	u.pid.Store(int64(cmd.Process.Pid))
@@ -121,6 +132,7 @@ func launch(t *testing.T, cmd *exec.Cmd) *upgraded {
 			}
 		}
 		io.Copy(io.Discard, pipe)
+		pipe.Close()
 	}()
 	t.Cleanup(func() {
 		pid := int(u.pid.Load())
@@ -137,9 +149,28 @@ func launch(t *testing.T, cmd *exec.Cmd) *upgraded {
 	return u
 }
 
+// logFile is the demo processes' stderr, in a file.
+type logFile string
+
+// String returns what the processes have logged so far.
+func (f logFile) String() string {
+	b, _ := os.ReadFile(string(f))
+	return string(b)
+}
+
 // adopt checks that the first process is the one serving.
 func (u *upgraded) adopt() {
 	u.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.Dial("tcp", u.addr) // not bound yet under systemd-socket-activate
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			u.t.Fatalf("%s: %v\n%s", u.addr, err, u.stderr)
+		}
+	}
 	if pid := u.health(); pid != u.first.Process.Pid {
 		u.t.Fatalf("/healthz says pid %d, the child is %d", pid, u.first.Process.Pid)
 	}

@@ -549,6 +549,13 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 		if cn.responding || cn.congested {
 			return // the stall timeout (Net.IdleTimeout) covers a client that stops reading
 		}
+		if s.ns.Sending(cn.c) {
+			// The last response (a file, say) is still going out: the
+			// idle, linger and drain clocks start once it has; the stall
+			// timeout covers a client that stops reading.
+			cn.since = t
+			return
+		}
 		var limit time.Duration
 		var cnt *atomic.Uint64
 		switch {

@@ -88,7 +88,7 @@ func (s *Server) drainLoop(loop int) {
 // it did. It runs on cn's loop.
 func (s *Server) drainIdle(ls *loopState, cn *conn, t int64) bool {
 	if cn.responding || cn.inBody || cn.headWait || cn.lingering || cn.congested ||
-		cn.inHandler || cn.detached != nil || len(cn.buf) > 0 {
+		cn.inHandler || cn.detached != nil || len(cn.buf) > 0 || s.ns.Sending(cn.c) {
 		return false
 	}
 	if d := s.set.drainIdle; d > 0 && t-cn.since <= int64(d) {

@@ -58,6 +58,19 @@ func (s *Server) Queued(c ClientNum) int {
 	return cl.queued
 }
 
+// Sending reports whether c has output the kernel has not taken yet:
+// writes, or custom operations (a file being sent), queued or in flight.
+// Like Queued it is only meaningful on c's loop; anywhere else, and for a
+// client that is not open, it returns false.
+func (s *Server) Sending(c ClientNum) bool {
+	l, err := s.loopOf(c)
+	if err != nil || !l.onLoop() {
+		return false
+	}
+	cl := l.client(c)
+	return cl != nil && cl.state == stOpen && (cl.sending || len(cl.outq) > 0)
+}
+
 // Handoff tells c's loop that a callback handed work to another goroutine
 // (a net/http handler, say): before the loop next blocks waiting for
 // completions, it yields to the Go scheduler once, so that goroutine runs
