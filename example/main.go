@@ -392,9 +392,9 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		"listeners", map[string]string{"": "bound", "upgrade": "from the predecessor", "systemd": "from systemd"}[up.Inherited()])
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())
 	if err := up.Ready(); err != nil {
-		// The predecessor gives up on this process after its timeout
-		// and kills it: stop now rather than serve beside it.
-		log.Error("upgrade: could not tell the predecessor", "err", err)
+		// A predecessor that was not told kills this process after its
+		// timeout and serves on.
+		log.Error("upgrade: readiness not delivered", "err", err)
 	}
 	// Signals until the end: SIGHUP upgrades, SIGINT or SIGTERM stops. A
 	// Serve that ends by itself ends the wait too.

@@ -186,8 +186,10 @@ func (u *Upgrader) Inherited() string { return u.from }
 
 // Ready tells the predecessor, if any, that this process serves: call it
 // once the server's loops run (after its Ready channel is closed). The
-// predecessor then stops accepting and drains. It closes the files of
-// Listeners. Calling it again does nothing.
+// predecessor then stops accepting and drains. Under systemd (NOTIFY_SOCKET
+// set) it also sends READY=1 and MAINPID, so that a Type=notify service
+// (NotifyAccess=all) follows the upgrade. It closes the files of
+// Listeners. Calling it again does nothing but notify systemd again.
 func (u *Upgrader) Ready() error {
 	u.readyMu.Lock()
 	defer u.readyMu.Unlock()
@@ -196,7 +198,7 @@ func (u *Upgrader) Ready() error {
 	}
 	u.inherited = nil
 	if u.readyW == nil {
-		return nil
+		return notifySystemd(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()))
 	}
 	w := u.readyW
 	u.readyW = nil
@@ -207,7 +209,7 @@ func (u *Upgrader) Ready() error {
 	if err != nil {
 		return fmt.Errorf("upgrade: telling the predecessor: %w", err)
 	}
-	return nil
+	return notifySystemd(fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()))
 }
 
 // Stats returns the Upgrader's counters.

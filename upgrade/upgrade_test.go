@@ -396,3 +396,36 @@ func TestCleanEnv(t *testing.T) {
 		t.Errorf("cleanEnv = %v", got)
 	}
 }
+
+func TestNotifySystemd(t *testing.T) {
+	for _, abstract := range []bool{false, true} {
+		t.Run(fmt.Sprint("abstract=", abstract), func(t *testing.T) {
+			name := t.TempDir() + "/notify"
+			env := name
+			if abstract {
+				name = fmt.Sprintf("\x00uringnet-notify-%d", os.Getpid())
+				env = "@" + name[1:]
+			}
+			ln, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			t.Setenv("NOTIFY_SOCKET", env)
+			u := newTest(t, "serve", time.Second)
+			if err := u.Ready(); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 256)
+			ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := ln.Read(buf)
+			if want := fmt.Sprintf("READY=1\nMAINPID=%d", os.Getpid()); err != nil || string(buf[:n]) != want {
+				t.Errorf("systemd got %q (%v), want %q", buf[:n], err, want)
+			}
+		})
+	}
+	t.Setenv("NOTIFY_SOCKET", "/nonexistent/notify")
+	if err := notifySystemd("READY=1"); err == nil {
+		t.Error("no error for a socket that is not there")
+	}
+}
