@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -265,7 +266,7 @@ func TestDemoSocketActivation(t *testing.T) {
 	u := launch(t, cmd)
 	u.addr = a1 // systemd-socket-activate starts the demo at the first connection
 	u.adopt()
-	if got := healthOf(t, a2); got != u.first.Process.Pid {
+	if got := healthOf(t, a2, nil); got != u.first.Process.Pid {
 		t.Errorf("%s served by %d, want %d", a2, got, u.first.Process.Pid)
 	}
 	if !strings.Contains(u.stderr.String(), "listeners=\"from systemd\"") {
@@ -274,7 +275,7 @@ func TestDemoSocketActivation(t *testing.T) {
 	old := int(u.pid.Load())
 	pid, _ := u.upgrade()
 	for _, a := range []string{a1, a2} {
-		if got := healthOf(t, a); got != pid {
+		if got := healthOf(t, a, nil); got != pid {
 			t.Errorf("after the upgrade %s is served by %d, want %d", a, got, pid)
 		}
 	}
@@ -291,4 +292,42 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// TestUpgradeModes upgrades the demo once under load in its other modes:
+// net/http handlers on the adapter (-stdlib), and HTTPS (the successor
+// reads the certificate files again: an upgrade also rotates them).
+func TestUpgradeModes(t *testing.T) {
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		tls   bool
+	}{
+		{"stdlib", []string{"-stdlib"}, false},
+		{"tls", []string{"-tls-cert", pki.certFile, "-tls-key", pki.keyFile}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var tc *tls.Config
+			if tt.tls {
+				tc = pki.clientTLS()
+				tc.NextProtos = nil
+			}
+			u := startUpgradableTLS(t, tc, append([]string{"-big-file", "1024", "-ws-grace", "100ms"}, tt.flags...)...)
+			stop := make(chan struct{})
+			resc := make(chan *loadResult, 1)
+			go func() { resc <- keepAliveLoadTLS(u.addr, u.tls, "/plaintext", 16, stop) }()
+			time.Sleep(500 * time.Millisecond)
+			old := int(u.pid.Load())
+			pid, d := u.upgrade()
+			time.Sleep(500 * time.Millisecond)
+			close(stop)
+			res := <-resc
+			t.Logf("%d -> %d after %v; %d requests, %d reconnections, %d failed", old, pid, d.Round(time.Millisecond), res.ok, res.reconnects, res.failed)
+			if res.failed != 0 || res.ok == 0 {
+				t.Errorf("%d requests, %d failed: %q", res.ok, res.failed, res.errs)
+			}
+			u.waitExit(old, 30*time.Second)
+		})
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,7 +67,8 @@ type upgraded struct {
 	stderr logFile
 	lines  chan string // "listening on" lines, from every process
 	mu     sync.Mutex
-	pids   []int // every process that served, in order
+	pids   []int       // every process that served, in order
+	tls    *tls.Config // the client's, when the demo serves HTTPS
 }
 
 // subreaper makes the test process adopt its children's orphans (an
@@ -84,11 +86,19 @@ func subreaper(t *testing.T) {
 // then is stopped with SIGTERM and waited for.
 func startUpgradable(t *testing.T, extra ...string) *upgraded {
 	t.Helper()
+	return startUpgradableTLS(t, nil, extra...)
+}
+
+// startUpgradableTLS is startUpgradable with the client's TLS settings
+// for a demo that serves HTTPS (plain HTTP when tc is nil).
+func startUpgradableTLS(t *testing.T, tc *tls.Config, extra ...string) *upgraded {
+	t.Helper()
 	args := append([]string{"-addr", "127.0.0.1:0", "-access-log=false", "-log-level", "info", "-loops", "2"}, extra...)
 	bin, targs, env := childCommand(args)
 	cmd := exec.Command(bin, targs...)
 	cmd.Env = append(os.Environ(), env)
 	u := launch(t, cmd)
+	u.tls = tc
 	select {
 	case u.addr = <-u.lines:
 	case <-time.After(60 * time.Second):
@@ -180,15 +190,19 @@ func (u *upgraded) adopt() {
 // health asks /healthz on a new connection which process serves.
 func (u *upgraded) health() int {
 	u.t.Helper()
-	return healthOf(u.t, u.addr)
+	return healthOf(u.t, u.addr, u.tls)
 }
 
-// healthOf asks /healthz at addr, on a new connection, which process
-// serves.
-func healthOf(t *testing.T, addr string) int {
+// healthOf asks /healthz at addr (over TLS with tc), on a new connection,
+// which process serves.
+func healthOf(t *testing.T, addr string, tc *tls.Config) int {
 	t.Helper()
-	c := &nethttp.Client{Timeout: 10 * time.Second, Transport: &nethttp.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + addr + "/healthz")
+	c := &nethttp.Client{Timeout: 10 * time.Second, Transport: &nethttp.Transport{DisableKeepAlives: true, TLSClientConfig: tc}}
+	scheme := "http"
+	if tc != nil {
+		scheme = "https"
+	}
+	resp, err := c.Get(scheme + "://" + addr + "/healthz")
 	if err != nil {
 		t.Fatalf("/healthz: %v", err)
 	}
@@ -309,6 +323,11 @@ func (r *loadResult) p99() time.Duration {
 // counts: a refused or failed dial, a failed write, and a connection that
 // ends before a complete response.
 func keepAliveLoad(addr, path string, conns int, stop <-chan struct{}) *loadResult {
+	return keepAliveLoadTLS(addr, nil, path, conns, stop)
+}
+
+// keepAliveLoadTLS is keepAliveLoad over TLS with tc (plain when nil).
+func keepAliveLoadTLS(addr string, tc *tls.Config, path string, conns int, stop <-chan struct{}) *loadResult {
 	var (
 		mu  sync.Mutex
 		res loadResult
@@ -342,7 +361,13 @@ func keepAliveLoad(addr, path string, conns int, stop <-chan struct{}) *loadResu
 					return
 				default:
 				}
-				c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+				var c net.Conn
+				var err error
+				if tc != nil {
+					c, err = tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, tc)
+				} else {
+					c, err = net.DialTimeout("tcp", addr, 10*time.Second)
+				}
 				if err != nil {
 					fail("dial: %v", err)
 					time.Sleep(10 * time.Millisecond)
