@@ -96,7 +96,16 @@ func TestUpgradeFailedSuccessor(t *testing.T) {
 			go func() { resc <- keepAliveLoad(u.addr, "/plaintext", 8, stop) }()
 			time.Sleep(200 * time.Millisecond)
 			syscall.Kill(pid, syscall.SIGHUP)
-			time.Sleep(100 * time.Millisecond)
+			if tt.name == "never ready" {
+				// The successor runs (and the check below would see it).
+				for deadline := time.Now().Add(5 * time.Second); len(children(pid)) == 0; time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("no successor process seen")
+					}
+				}
+			} else {
+				time.Sleep(100 * time.Millisecond)
+			}
 			syscall.Kill(pid, syscall.SIGHUP) // during the upgrade, or after a quick failure
 			waitLog(t, u, "upgrade failed")
 			time.Sleep(300 * time.Millisecond)

@@ -293,10 +293,15 @@ func fds(t *testing.T, pid int) int {
 	return len(ents)
 }
 
-// children returns process pid's children.
+// children returns process pid's children (forked by any of its threads).
 func children(pid int) []string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	return strings.Fields(string(b))
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []string
+	for _, p := range paths {
+		b, _ := os.ReadFile(p)
+		out = append(out, strings.Fields(string(b))...)
+	}
+	return out
 }
 
 // loadResult is what a keep-alive load saw.
