@@ -114,4 +114,3 @@ func TestEchoUpgrade(t *testing.T) {
 		t.Errorf("the successor's stats: %s", st)
 	}
 }
-
