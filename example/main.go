@@ -359,6 +359,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
+	d.stats.upgrade = func() upgradeSample { return upgradeSample{Stats: up.Stats(), Draining: s.Draining()} }
 	reg, err := newMetricsRegistry(d.stats)
 	if err != nil {
 		return err

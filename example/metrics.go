@@ -16,6 +16,7 @@ import (
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
+	"github.com/uringnet/uringnet/upgrade"
 )
 
 // wsStats are the WebSocket counters the metrics and the live page show.
@@ -60,6 +61,16 @@ type snapshot struct {
 	// TLS tells whether the listener speaks TLS: the TLS counters of Net
 	// are shown only then.
 	TLS bool
+	// Upgrade is this process's upgrades and drain (nil without an
+	// upgrader).
+	Upgrade *upgradeSample
+}
+
+// upgradeSample is what the demo shows of its upgrades: the Upgrader's
+// counters and whether the HTTP server drains.
+type upgradeSample struct {
+	upgrade.Stats
+	Draining bool
 }
 
 // bounds are the memory limits in effect (as configured; 0 means none).
@@ -80,8 +91,9 @@ type counterSources struct {
 	rooms    func() roomsSample      // nil leaves the rooms' metrics out
 	adapter  func() stdhttp.Counters // nil leaves the adapter's counters out
 	bounds   bounds
-	access   *accessLog // nil when the access log is off
-	tls      bool       // the listener speaks TLS: the TLS counters are shown
+	access   *accessLog           // nil when the access log is off
+	tls      bool                 // the listener speaks TLS: the TLS counters are shown
+	upgrade  func() upgradeSample // nil leaves the upgrade metrics out
 }
 
 // processID is the process id the stats report, read once. It is atomic
@@ -111,6 +123,10 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.rooms != nil {
 		r := src.rooms()
 		s.Rooms = &r
+	}
+	if src.upgrade != nil {
+		u := src.upgrade()
+		s.Upgrade = &u
 	}
 	return s
 }
@@ -191,6 +207,16 @@ func busValue(f func(st *rooms.Stats) uint64) func(*snapshot) (uint64, bool) {
 	}
 }
 
+// upgradeValue reads an upgrade counter, there with an upgrader.
+func upgradeValue(f func(u *upgradeSample) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.Upgrade == nil {
+			return 0, false
+		}
+		return f(s.Upgrade), true
+	}
+}
+
 // infoMetric is an info metric: a gauge of value 1 whose one label carries
 // a fact (the Prometheus convention for non-numeric data, e.g.
 // uringnet_backend_info{backend="epoll"} 1).
@@ -229,6 +255,20 @@ var metrics = []metric{
 		netValue(func(st *netserver.Stats) uint64 { return st.Rejected })},
 	{"uringnet_accept_errors_total", "Failed accepts (EMFILE, ENFILE, ...).", counter,
 		netValue(func(st *netserver.Stats) uint64 { return st.AcceptErrors })},
+	{"uringnet_accept_rearms_total", "Accepts re-armed on a listening socket shared with another process (an upgrade) whose backlog waited unaccepted.", counter,
+		netValue(func(st *netserver.Stats) uint64 { return st.AcceptRearms })},
+	{"uringnet_draining", "1 once this process drains (an upgrade's old process): it accepts nothing new and /readyz answers 503.", gauge,
+		upgradeValue(func(u *upgradeSample) uint64 { return b2u(u.Draining) })},
+	{"uringnet_upgrades_started_total", "Upgrades this process started (SIGHUP): successors started with its listening sockets.", counter,
+		upgradeValue(func(u *upgradeSample) uint64 { return u.Attempts })},
+	{"uringnet_upgrades_succeeded_total", "Upgrades whose successor became ready (this process then drains).", counter,
+		upgradeValue(func(u *upgradeSample) uint64 { return u.Succeeded })},
+	{"uringnet_upgrades_failed_total", "Upgrades whose successor failed, exited or was not ready in time (killed; this process serves on).", counter,
+		upgradeValue(func(u *upgradeSample) uint64 { return u.Failed })},
+	{"uringnet_upgrades_ignored_total", "SIGHUPs ignored because an upgrade was in progress.", counter,
+		upgradeValue(func(u *upgradeSample) uint64 { return u.Ignored })},
+	{"uringnet_http_drain_closed_total", "Idle keep-alive connections closed by a drain.", counter,
+		httpValue(func(c *http.Counters) uint64 { return c.DrainClosed })},
 	{"uringnet_tasks_in_flight", "Operations in flight on the loops.", gauge,
 		netValue(func(st *netserver.Stats) uint64 { return st.TasksInFlight })},
 	{"uringnet_sqes_submitted_total", "Operations submitted (io_uring submission queue entries, or their epoll equivalents).", counter,
@@ -477,6 +517,18 @@ type statsJSON struct {
 	// they span instances on (null without -nats).
 	Rooms *roomsJSON `json:"rooms"`
 	Bus   *busJSON   `json:"bus"`
+	// Upgrade is this process's upgrades (null without an upgrader).
+	Upgrade *upgradeJSON `json:"upgrade"`
+}
+
+// upgradeJSON is the upgrade part of statsJSON.
+type upgradeJSON struct {
+	Draining  bool   `json:"draining"`  // drains: accepts nothing new, /readyz 503
+	Inherited string `json:"inherited"` // where the listeners came from: "upgrade", "systemd", ""
+	Started   uint64 `json:"started"`   // upgrades started
+	Succeeded uint64 `json:"succeeded"` // successors that became ready
+	Failed    uint64 `json:"failed"`    // successors that did not (killed)
+	Ignored   uint64 `json:"ignored"`   // SIGHUPs during an upgrade
 }
 
 // tlsJSON are the TLS counters of statsJSON.
@@ -513,9 +565,21 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 	if s.Rooms != nil {
 		js.Rooms, js.Bus = roomsJSONOf(s.Rooms)
 	}
+	if u := s.Upgrade; u != nil {
+		js.Upgrade = &upgradeJSON{Draining: u.Draining, Inherited: u.Inherited, Started: u.Attempts,
+			Succeeded: u.Succeeded, Failed: u.Failed, Ignored: u.Ignored}
+	}
 	b, err := json.Marshal(js)
 	if err != nil { // cannot happen: plain numbers
 		panic("example: stats JSON: " + err.Error())
 	}
 	return append(dst, b...)
+}
+
+// b2u is 1 for true, 0 for false (a gauge of a fact).
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }

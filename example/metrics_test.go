@@ -24,6 +24,7 @@ import (
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
 	"github.com/uringnet/uringnet/stdhttp"
+	"github.com/uringnet/uringnet/upgrade"
 )
 
 // startDemo runs the demo with o (addr defaults to 127.0.0.1:0) and returns
@@ -337,8 +338,11 @@ func TestStatsCollector(t *testing.T) {
 		},
 		tls:      true,
 		requests: func() uint64 { return 7 },
-		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2} },
-		ws:       func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
+		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2, DrainClosed: 46} },
+		upgrade: func() upgradeSample {
+			return upgradeSample{Draining: true, Stats: upgrade.Stats{Attempts: 42, Succeeded: 43, Failed: 44, Ignored: 45, Inherited: "systemd"}}
+		},
+		ws: func() wsStats { return wsStats{Clients: 2, Upgrades: 5, MessagesIn: 9, MessagesOut: 11} },
 		adapter: func() stdhttp.Counters {
 			return stdhttp.Counters{Requests: 12, Running: 3, Waiting: 4, Waited: 5, Panics: 6, Aborts: 7, Hijacked: 8}
 		},
@@ -377,6 +381,8 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_rooms_malformed_total": 35, "uringnet_rooms_undelivered_total": 36, "uringnet_rooms_heartbeats_total": 37,
 		"uringnet_rooms_subscribe_errors_total": 38, "uringnet_bus_disconnects_total": 39, "uringnet_bus_reconnects_total": 40,
 		"uringnet_bus_slow_consumer_total": 41, "uringnet_bus_connected": 0, `uringnet_bus_info{state="reconnecting"}`: 1,
+		"uringnet_draining": 1, "uringnet_upgrades_started_total": 42, "uringnet_upgrades_succeeded_total": 43,
+		"uringnet_upgrades_failed_total": 44, "uringnet_upgrades_ignored_total": 45, "uringnet_http_drain_closed_total": 46,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -389,6 +395,9 @@ func TestStatsCollector(t *testing.T) {
 	var js statsJSON
 	if err := json.Unmarshal(appendStatsJSON(nil, &s), &js); err != nil {
 		t.Fatal(err)
+	}
+	if u := js.Upgrade; u == nil || !u.Draining || u.Inherited != "systemd" || u.Started != 42 || u.Succeeded != 43 || u.Failed != 44 || u.Ignored != 45 {
+		t.Errorf("stats JSON upgrade %+v", js.Upgrade)
 	}
 	if js.TimeMs != 1000 || js.PID != os.Getpid() || js.Backend != "epoll" || js.Connections != 3 || js.Requests != 7 || js.WebSocket == nil || js.WebSocket.Clients != 2 {
 		t.Errorf("stats JSON %+v", js)

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	nethttp "net/http"
 	"os"
 	"os/exec"
@@ -77,6 +79,9 @@ func TestUpgradeUnderLoad(t *testing.T) {
 // request; a SIGHUP during the second is ignored; neither leaves a process
 // behind.
 func TestUpgradeFailedSuccessor(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("no /bin/sh for the successor scripts:", err)
+	}
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		name, script, want string
@@ -185,7 +190,44 @@ func TestUpgradeLongDownload(t *testing.T) {
 		}
 	}()
 	time.Sleep(2 * time.Second)
+	// A keep-alive connection to the old process: its /readyz turns 503
+	// (with Connection: close) once the drain starts, within its first
+	// second (DrainIdleTimeout; idle longer, it would be closed).
+	kc, err := net.Dial("tcp", u.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	br := bufio.NewReader(kc)
+	readyz := func() (int, string) {
+		t.Helper()
+		kc.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(kc, "GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n")
+		resp, err := nethttp.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("/readyz on the old process's connection: %v", err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.Close {
+			return resp.StatusCode, "close " + string(body)
+		}
+		return resp.StatusCode, string(body)
+	}
+	if code, body := readyz(); code != 200 {
+		t.Fatalf("/readyz before the upgrade: %d %s", code, body)
+	}
 	pid, _ := u.upgrade()
+	for {
+		code, body := readyz()
+		if code == 200 {
+			time.Sleep(20 * time.Millisecond) // the old process's drain has not begun yet
+			continue
+		}
+		if want := fmt.Sprintf(`close {"status":"draining","pid":%d}`, old); code != 503 || body != want {
+			t.Errorf("/readyz while draining: %d %q, want 503 %q", code, body, want)
+		}
+		break
+	}
 	if err := <-done; err != nil {
 		t.Fatalf("download: %v", err)
 	}

@@ -338,11 +338,11 @@ func TestInheritEnv(t *testing.T) {
 		from            string
 	}{
 		{"none", "", "", "", "", ""},
-		{"not our parent", "1", "4", "1", "", ""},
+		{"not our parent", "1", "4", strconv.Itoa(os.Getppid() + 1), "", ""},
 		{"bad count", "x", "4", ppid, "not a socket count", ""},
 		{"negative count", "-1", "4", ppid, "not a socket count", ""},
 		{"bad ready fd", "1", "3", ppid, "not a descriptor", ""},
-		{"no sockets", "0", "3", ppid, "", "upgrade"},
+		{"no sockets", "0", "", ppid, "", "upgrade"}, // the pipe's descriptor is set below
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(EnvFDs, tt.fds)
@@ -350,16 +350,19 @@ func TestInheritEnv(t *testing.T) {
 			t.Setenv(EnvParent, tt.par)
 			var readyFD *os.File
 			if tt.from == "upgrade" {
-				// fd 3 must be ours to close: a pipe's write end there.
+				// The readiness descriptor, which Ready closes: a
+				// duplicate of a pipe's write end.
 				r, w, err := os.Pipe()
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer r.Close()
 				defer w.Close()
-				if err := syscall.Dup2(int(w.Fd()), 3); err != nil {
-					t.Skip("fd 3:", err)
+				wfd, err := syscall.Dup(int(w.Fd()))
+				if err != nil {
+					t.Fatal(err)
 				}
+				t.Setenv(EnvReady, strconv.Itoa(wfd))
 				readyFD = r
 			}
 			u, err := New(Config{Path: "/bin/true", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
