@@ -191,42 +191,52 @@ func TestUpgradeLongDownload(t *testing.T) {
 	}()
 	time.Sleep(2 * time.Second)
 	// A keep-alive connection to the old process: its /readyz turns 503
-	// (with Connection: close) once the drain starts, within its first
-	// second (DrainIdleTimeout; idle longer, it would be closed).
+	// (with Connection: close) once the drain starts. It asks every 50 ms,
+	// well within DrainIdleTimeout (idle longer, it would be closed).
 	kc, err := net.Dial("tcp", u.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer kc.Close()
 	br := bufio.NewReader(kc)
-	readyz := func() (int, string) {
-		t.Helper()
+	readyz := func() (int, string, error) {
 		kc.SetDeadline(time.Now().Add(10 * time.Second))
 		fmt.Fprintf(kc, "GET /readyz HTTP/1.1\r\nHost: test\r\n\r\n")
 		resp, err := nethttp.ReadResponse(br, nil)
 		if err != nil {
-			t.Fatalf("/readyz on the old process's connection: %v", err)
+			return 0, "", fmt.Errorf("/readyz on the old process's connection: %w", err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		if resp.Close {
-			return resp.StatusCode, "close " + string(body)
+			return resp.StatusCode, "close " + string(body), nil
 		}
-		return resp.StatusCode, string(body)
+		return resp.StatusCode, string(body), nil
 	}
-	if code, body := readyz(); code != 200 {
-		t.Fatalf("/readyz before the upgrade: %d %s", code, body)
+	if code, body, err := readyz(); err != nil || code != 200 {
+		t.Fatalf("/readyz before the upgrade: %d %s %v", code, body, err)
 	}
+	draining := make(chan error, 1)
+	go func() {
+		for {
+			code, body, err := readyz()
+			switch {
+			case err != nil:
+				draining <- err
+				return
+			case code == 200: // the drain has not begun
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			if want := fmt.Sprintf(`close {"status":"draining","pid":%d}`, old); code != 503 || body != want {
+				err = fmt.Errorf("/readyz while draining: %d %q, want 503 %q", code, body, want)
+			}
+			draining <- err
+			return
+		}
+	}()
 	pid, _ := u.upgrade()
-	for {
-		code, body := readyz()
-		if code == 200 {
-			time.Sleep(20 * time.Millisecond) // the old process's drain has not begun yet
-			continue
-		}
-		if want := fmt.Sprintf(`close {"status":"draining","pid":%d}`, old); code != 503 || body != want {
-			t.Errorf("/readyz while draining: %d %q, want 503 %q", code, body, want)
-		}
-		break
+	if err := <-draining; err != nil {
+		t.Error(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("download: %v", err)
