@@ -107,6 +107,13 @@ const bigFile = 8 << 20
 // that Serve ended well.
 func startDrain(t *testing.T, kind string, cfg Config, h *drainHandler) *Server {
 	t.Helper()
+	return startDrainWith(t, kind, cfg, h, h)
+}
+
+// startDrainWith is startDrain with hh as the server's handler: one that
+// wraps h.
+func startDrainWith(t *testing.T, kind string, cfg Config, h *drainHandler, hh HTTPHandler) *Server {
+	t.Helper()
 	root := t.TempDir()
 	big := make([]byte, bigFile)
 	for i := range big {
@@ -125,7 +132,7 @@ func startDrain(t *testing.T, kind string, cfg Config, h *drainHandler) *Server 
 	if h.gap == 0 {
 		h.gap = 50 * time.Millisecond
 	}
-	s, err := NewServer(cfg, h)
+	s, err := NewServer(cfg, hh)
 	if err != nil {
 		t.Fatal(err)
 	}
