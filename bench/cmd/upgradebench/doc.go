@@ -26,4 +26,8 @@
 // needs a new connection, else the write) to the end of its response; the per-round table
 // also gives p99 from the request's scheduled start, which adds the time it waited behind the
 // one before on its connection. The report gives the median of the rounds and each round.
+//
+// -keep DIR keeps each round's requests (DIR/roundN.records, package reqlog's format), the
+// upgrades' times and the load's summary (roundN.json) and the demo processes' log
+// (roundN.log), to see where in an upgrade the slow requests started.
 package main

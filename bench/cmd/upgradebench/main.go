@@ -38,6 +38,7 @@ type config struct {
 	settle   time.Duration
 	warmup   time.Duration
 	poll     time.Duration
+	keep     string
 }
 
 func main() {
@@ -73,6 +74,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&cfg.settle, "settle", 500*time.Millisecond, "time after an old process's exit left out of the next baseline")
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "start of the load left out of every window")
 	fs.DurationVar(&cfg.poll, "poll", 2*time.Millisecond, "how often /healthz is asked after a SIGHUP")
+	fs.StringVar(&cfg.keep, "keep", "", "keep each round's records, upgrade times and demo log in this `directory` (for a closer look)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -150,7 +152,13 @@ func run(ctx context.Context, cfg config, args []string) error {
 	var rounds []round
 	for i := range cfg.rounds {
 		progress("round %d of %d: %v of load at %.0f req/s, SIGHUP at %v", i+1, cfg.rounds, cfg.duration, cfg.rate, cfg.upgrades)
-		r := runRound(ctx, cfg, demo, load, serverCPU, loadCPU, filepath.Join(tmp, fmt.Sprintf("round%d", i+1)))
+		dir := filepath.Join(tmp, fmt.Sprintf("round%d", i+1))
+		r := runRound(ctx, cfg, demo, load, serverCPU, loadCPU, dir)
+		if cfg.keep != "" {
+			if err := keep(cfg.keep, dir, i+1, r); err != nil {
+				progress("-keep: %v", err)
+			}
+		}
 		if r.err != nil {
 			progress("round %d: %v", i+1, r.err)
 		} else {
@@ -175,6 +183,44 @@ func run(ctx context.Context, cfg config, args []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// keep copies round n's files from dir into the directory out: roundN.records (package
+// reqlog's format), roundN.json (the upgrades' times, Unix nanoseconds, and the load's
+// summary) and roundN.log (the demo processes' stderr).
+func keep(out, dir string, n int, r round) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	type upgradeTimes struct {
+		Hup, Served, Exited int64
+		ReadyAfterNs        int64
+	}
+	times := []upgradeTimes{}
+	for _, e := range r.events {
+		times = append(times, upgradeTimes{e.hup, e.served, e.exited, int64(e.after)})
+	}
+	b, err := json.MarshalIndent(struct {
+		Upgrades []upgradeTimes
+		Load     *reqlog.Summary
+	}{times, r.sum}, "", "  ")
+	if err != nil {
+		return err
+	}
+	name := filepath.Join(out, fmt.Sprintf("round%d", n))
+	if err := os.WriteFile(name+".json", b, 0o644); err != nil {
+		return err
+	}
+	for from, to := range map[string]string{"records": ".records", "demo.log": ".log"} {
+		b, err := os.ReadFile(filepath.Join(dir, from))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(name+to, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // toServe lists the SIGHUP to serving times of evs.
@@ -452,7 +498,6 @@ func runRound(ctx context.Context, cfg config, demo, load, serverCPU, loadCPU, d
 		r.err = err
 		return r
 	}
-	os.Remove(records)
 	if int64(len(recs)) != r.sum.Requests {
 		r.err = fmt.Errorf("%d records for %d requests", len(recs), r.sum.Requests)
 		return r
