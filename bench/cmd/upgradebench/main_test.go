@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -169,3 +172,31 @@ var errDemo = errorString("no demo")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestQuickRun builds the demo and upgradeload and runs one short round for real: two
+// upgrades under load, no failed request, every figure present.
+func TestQuickRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the demo (about 10 s)")
+	}
+	out := filepath.Join(t.TempDir(), "upgrade.md")
+	args := []string{"-rounds", "1", "-duration", "4s", "-upgrades", "2s,3s", "-baseline", "500ms", "-rate", "5000", "-o", out}
+	cfg, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := run(ctx, cfg, args); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Upgrade under load (issue 13)", "| 1      |", "5000 req/s offered", " 0 (0) |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("no %q in\n%s", want, md)
+		}
+	}
+}
