@@ -176,12 +176,13 @@ func (wk *worker) run(ctx context.Context, first time.Time, interval time.Durati
 			wk.skipped += int64(skip.Sub(next) / interval)
 			next = skip
 		}
-		if err := wk.once(t0); err != nil {
+		dialed, err := wk.once(t0)
+		if err != nil {
 			wk.failures = append(wk.failures, reqlog.Failure{At: t0.UnixNano(), Err: err.Error()})
 			wk.drop()
 			continue
 		}
-		wk.recs = append(wk.recs, reqlog.Record{Start: t0.UnixNano(), Latency: int64(time.Since(t0)), Lag: int64(lag)})
+		wk.recs = append(wk.recs, reqlog.Record{Start: t0.UnixNano(), Latency: int64(time.Since(t0)), Lag: int64(lag), Dialed: dialed})
 	}
 }
 
@@ -193,8 +194,9 @@ func (wk *worker) drop() {
 	}
 }
 
-// once makes one request, on the open connection or a new one.
-func (wk *worker) once(t0 time.Time) error {
+// once makes one request, on the open connection or a new one, and reports whether it
+// dialed.
+func (wk *worker) once(t0 time.Time) (dialed bool, err error) {
 	deadline := t0.Add(wk.cfg.timeout)
 	if wk.c != nil && wk.closedIdle() {
 		wk.idleClosed++
@@ -203,24 +205,25 @@ func (wk *worker) once(t0 time.Time) error {
 	if wk.c == nil {
 		c, err := net.DialTimeout("tcp", wk.cfg.addr, wk.cfg.timeout)
 		if err != nil {
-			return fmt.Errorf("dial: %w", err)
+			return true, fmt.Errorf("dial: %w", err)
 		}
+		dialed = true
 		wk.dials++
 		wk.c, wk.br = c, bufio.NewReaderSize(c, 4096)
 	}
 	wk.c.SetDeadline(deadline)
 	if _, err := wk.c.Write(wk.req); err != nil {
-		return fmt.Errorf("write: %w", err)
+		return dialed, fmt.Errorf("write: %w", err)
 	}
 	closing, err := readResponse(wk.br)
 	if err != nil {
-		return fmt.Errorf("response: %w", err)
+		return dialed, fmt.Errorf("response: %w", err)
 	}
 	if closing {
 		wk.closes++
 		wk.drop()
 	}
-	return nil
+	return dialed, nil
 }
 
 // closedIdle reports whether the server has closed the idle connection: a non-blocking

@@ -64,10 +64,17 @@ func TestLoad(t *testing.T) {
 	if sum.Failed != 0 || sum.Requests < 80 || int64(len(recs)) != sum.Requests || sum.Closes == 0 || sum.Dials < sum.Closes {
 		t.Errorf("summary %+v, %d records", sum, len(recs))
 	}
+	dialed := 0
 	for _, r := range recs {
+		if r.Dialed {
+			dialed++
+		}
 		if r.Start < sum.StartNs || r.Start > sum.EndNs || r.Latency <= 0 || r.Lag < 0 {
 			t.Fatalf("record %+v outside the run %d..%d", r, sum.StartNs, sum.EndNs)
 		}
+	}
+	if int64(dialed) != sum.Dials {
+		t.Errorf("%d records dialed, %d dials", dialed, sum.Dials)
 	}
 }
 

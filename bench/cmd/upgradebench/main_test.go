@@ -96,6 +96,7 @@ func TestAnalyze(t *testing.T) {
 		if i == 9 {
 			r.Lag = 2 * ms
 		}
+		r.Dialed = i == 0 || i == 9
 		recs = append(recs, r)
 	}
 	recs = append(recs, reqlog.Record{Start: 1 * s, Latency: 900 * ms}, reqlog.Record{Start: 4*s + 301*ms, Latency: 800 * ms})
@@ -109,6 +110,9 @@ func TestAnalyze(t *testing.T) {
 	}
 	if a.duringSched.p99 != 12*time.Millisecond || a.withoutSched.p99 != a.without.p99 {
 		t.Errorf("from schedule: during %+v without %+v", a.duringSched, a.withoutSched)
+	}
+	if a.duringDialed.n != 2 || a.duringDialed.p99 != 10*time.Millisecond {
+		t.Errorf("during, new connections %+v", a.duringDialed)
 	}
 	if a.failed != 2 || a.failedDuring != 1 || a.firstFailure != "response: EOF" {
 		t.Errorf("failures %d (%d during), first %q", a.failed, a.failedDuring, a.firstFailure)

@@ -110,7 +110,7 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 		len(serve))
 
 	rt := harness.Table{Header: []string{"round", "requests", "req/s", "without: n", "p50 ms", "p99 ms", "max ms",
-		"during: n", "p50 ms", "p99 ms", "max ms", "p99 ratio", "p99 from schedule, without / during ms",
+		"during: n", "p50 ms", "p99 ms", "max ms", "p99 ratio", "p99 from schedule, without / during ms", "during, new connections: n", "p99 ms",
 		"failed (during)", "SIGHUP → serving ms", "successor ready (its log) ms", "old exited ms",
 		"Connection: close", "idle closed", "skipped"}}
 	for i, r := range rounds {
@@ -130,6 +130,7 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 			fmt.Sprint(a.without.n), ms(a.without.p50), ms(a.without.p99), ms(a.without.max),
 			fmt.Sprint(a.during.n), ms(a.during.p50), ms(a.during.p99), ms(a.during.max),
 			harness.Num(a.ratio(), 2)+"x", ms(a.withoutSched.p99)+" / "+ms(a.duringSched.p99),
+			fmt.Sprint(a.duringDialed.n), ms(a.duringDialed.p99),
 			fmt.Sprintf("%d (%d)", a.failed, a.failedDuring), msList(toServe(r.events)), msList(after), msList(exited),
 			fmt.Sprint(s.Closes), fmt.Sprint(s.IdleClosed), fmt.Sprint(s.Skipped))
 	}
@@ -138,7 +139,8 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 	b.WriteString("\n*SIGHUP → serving*, *successor ready* (the old process's `upgrade: successor ready ... after=`, from " +
 		"its SIGHUP handling to the successor's readiness message) and *old exited* (from the SIGHUP until the old process " +
 		"was reaped) list each upgrade in order. *p99 from schedule* adds the time a request waited behind the one before " +
-		"it on its connection. *Connection: close*: responses that closed their connection (the drain's); *idle closed*: idle " +
+		"it on its connection. *During, new connections*: the requests during an upgrade that dialed (after a " +
+		"`Connection: close`), their latency with the dial. *Connection: close*: responses that closed their connection (the drain's); *idle closed*: idle " +
 		"connections found closed by the server before a request went on them (the request then dialed, as an HTTP client " +
 		"would: not a failure); *skipped*: requests a connection more than 50 ms behind its schedule dropped.\n")
 	for i, r := range rounds {

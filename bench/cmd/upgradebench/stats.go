@@ -82,6 +82,7 @@ func summarize(ds []time.Duration) latencies {
 type analysis struct {
 	during, without           latencies // latency from the request's start (dial or write)
 	duringSched, withoutSched latencies // latency from the request's scheduled start
+	duringDialed              latencies // during an upgrade, the requests that opened a connection
 	failed, failedDuring      int       // failed requests: all, and started during an upgrade
 	firstFailure              string
 }
@@ -96,19 +97,22 @@ func (a analysis) ratio() float64 {
 
 // analyze sorts the round's requests into the windows and summarizes each set.
 func analyze(recs []reqlog.Record, fails []reqlog.Failure, during, without []window) analysis {
-	var d, w, ds, ws []time.Duration
+	var d, w, ds, ws, dd []time.Duration
 	for _, r := range recs {
 		switch {
 		case inAny(r.Start, during):
 			d = append(d, time.Duration(r.Latency))
 			ds = append(ds, time.Duration(r.Latency+r.Lag))
+			if r.Dialed {
+				dd = append(dd, time.Duration(r.Latency))
+			}
 		case inAny(r.Start, without):
 			w = append(w, time.Duration(r.Latency))
 			ws = append(ws, time.Duration(r.Latency+r.Lag))
 		}
 	}
 	a := analysis{during: summarize(d), without: summarize(w), duringSched: summarize(ds), withoutSched: summarize(ws),
-		failed: len(fails)}
+		duringDialed: summarize(dd), failed: len(fails)}
 	first := int64(math.MaxInt64)
 	for _, f := range fails {
 		if inAny(f.At, during) {

@@ -26,10 +26,12 @@ type Record struct {
 	// Lag is how late Start was on the connection's schedule, in nanoseconds (0 when on
 	// time); Latency+Lag is the latency from the scheduled start.
 	Lag int64
+	// Dialed is set when the request opened a new connection (its Latency includes the dial).
+	Dialed bool
 }
 
-// recordSize is a Record's size in the file: three little-endian int64s.
-const recordSize = 24
+// recordSize is a Record's size in the file: three little-endian int64s and a flags byte.
+const recordSize = 25
 
 // Failure is one failed request.
 type Failure struct {
@@ -77,6 +79,10 @@ func (w *Writer) Write(r Record) error {
 	binary.LittleEndian.PutUint64(w.buf[0:], uint64(r.Start))
 	binary.LittleEndian.PutUint64(w.buf[8:], uint64(r.Latency))
 	binary.LittleEndian.PutUint64(w.buf[16:], uint64(r.Lag))
+	w.buf[24] = 0
+	if r.Dialed {
+		w.buf[24] = 1
+	}
 	_, err := w.w.Write(w.buf[:])
 	return err
 }
@@ -116,6 +122,7 @@ func decode(r io.Reader) ([]Record, error) {
 			Start:   int64(binary.LittleEndian.Uint64(b[0:])),
 			Latency: int64(binary.LittleEndian.Uint64(b[8:])),
 			Lag:     int64(binary.LittleEndian.Uint64(b[16:])),
+			Dialed:  b[24]&1 != 0,
 		})
 	}
 }

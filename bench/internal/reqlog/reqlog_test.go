@@ -12,7 +12,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Record{{Start: 1764588000123456789, Latency: 250000, Lag: 0}, {Start: 2, Latency: -1, Lag: 1 << 40}}
+	want := []Record{{Start: 1764588000123456789, Latency: 250000, Lag: 0}, {Start: 2, Latency: -1, Lag: 1 << 40, Dialed: true}}
 	for _, r := range want {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
