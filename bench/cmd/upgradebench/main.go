@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -110,7 +111,10 @@ type round struct {
 	events []event
 	sum    *reqlog.Summary
 	a      analysis
-	err    error
+	// pressure is the share of the load's time in which some task of the machine waited for
+	// a CPU (/proc/pressure/cpu "some"), NaN where the kernel does not say.
+	pressure float64
+	err      error
 }
 
 func run(ctx context.Context, cfg config, args []string) error {
@@ -453,6 +457,7 @@ func runRound(ctx context.Context, cfg config, demo, load, serverCPU, loadCPU, d
 		err error
 	}
 	loadc := make(chan loadOut, 1)
+	p0, pok0 := cpuPressure()
 	launched := time.Now()
 	go func() {
 		out, err := harness.Run(ctx, harness.Spec{Name: "upgradeload", Path: load, CPU: loadCPU,
@@ -480,6 +485,10 @@ func runRound(ctx context.Context, cfg config, demo, load, serverCPU, loadCPU, d
 		r.events = append(r.events, e)
 	}
 	lo := <-loadc
+	r.pressure = math.NaN()
+	if p1, pok1 := cpuPressure(); pok0 && pok1 {
+		r.pressure = float64(p1-p0) / float64(time.Since(launched).Microseconds())
+	}
 	if lo.err != nil {
 		r.err = lo.err
 		return r
@@ -508,6 +517,26 @@ func runRound(ctx context.Context, cfg config, demo, load, serverCPU, loadCPU, d
 	during, without := windows(r.events, cfg.baseline, cfg.settle, r.sum.StartNs+int64(cfg.warmup))
 	r.a = analyze(recs, r.sum.Failures, during, without)
 	return r
+}
+
+// cpuPressure returns the "some" total of /proc/pressure/cpu: microseconds in which some
+// runnable task of the machine waited for a CPU.
+func cpuPressure() (int64, bool) {
+	b, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if rest, ok := strings.CutPrefix(line, "some "); ok {
+			for _, f := range strings.Fields(rest) {
+				if v, ok := strings.CutPrefix(f, "total="); ok {
+					n, err := strconv.ParseInt(v, 10, 64)
+					return n, err == nil
+				}
+			}
+		}
+	}
+	return 0, false
 }
 
 var readyRE = regexp.MustCompile(`msg="upgrade: successor ready" pid=(\d+) after=(\S+)`)

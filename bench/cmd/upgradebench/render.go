@@ -105,14 +105,18 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 			fmt.Sprint(failed), verdict(failed == 0), ms(medianDur(serve)), ms(maxDur(serve)))
 	}
 	b.WriteString(t.Markdown())
+	var pressures []float64
+	for _, r := range ok {
+		pressures = append(pressures, r.pressure)
+	}
 	fmt.Fprintf(&b, "\nMedians of the rounds' figures; failed requests are the rounds' sum, SIGHUP → serving over all %d upgrades. "+
-		"A failed request is a dial or a write that failed, or a connection that ended before a complete 200 response.\n\n",
-		len(serve))
+		"A failed request is a dial or a write that failed, or a connection that ended before a complete 200 response. "+
+		"CPU pressure during the rounds (median; see below): %s.\n\n", len(serve), pct(harness.Median(pressures)))
 
 	rt := harness.Table{Header: []string{"round", "requests", "req/s", "without: n", "p50 ms", "p99 ms", "max ms",
 		"during: n", "p50 ms", "p99 ms", "max ms", "p99 ratio", "p99 from schedule, without / during ms", "during, new connections: n", "p99 ms",
 		"failed (during)", "SIGHUP → serving ms", "successor ready (its log) ms", "old exited ms",
-		"Connection: close", "idle closed", "skipped"}}
+		"Connection: close", "idle closed", "skipped", "CPU pressure"}}
 	for i, r := range rounds {
 		if r.err != nil {
 			rt.AddRow(fmt.Sprint(i+1), "FAILED: "+firstLine(r.err.Error()))
@@ -132,7 +136,7 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 			harness.Num(a.ratio(), 2)+"x", ms(a.withoutSched.p99)+" / "+ms(a.duringSched.p99),
 			fmt.Sprint(a.duringDialed.n), ms(a.duringDialed.p99),
 			fmt.Sprintf("%d (%d)", a.failed, a.failedDuring), msList(toServe(r.events)), msList(after), msList(exited),
-			fmt.Sprint(s.Closes), fmt.Sprint(s.IdleClosed), fmt.Sprint(s.Skipped))
+			fmt.Sprint(s.Closes), fmt.Sprint(s.IdleClosed), fmt.Sprint(s.Skipped), pct(r.pressure))
 	}
 	b.WriteString("Each round:\n\n")
 	b.WriteString(rt.Markdown())
@@ -142,7 +146,10 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 		"it on its connection. *During, new connections*: the requests during an upgrade that dialed (after a " +
 		"`Connection: close`), their latency with the dial. *Connection: close*: responses that closed their connection (the drain's); *idle closed*: idle " +
 		"connections found closed by the server before a request went on them (the request then dialed, as an HTTP client " +
-		"would: not a failure); *skipped*: requests a connection more than 50 ms behind its schedule dropped.\n")
+		"would: not a failure); *skipped*: requests a connection more than 50 ms behind its schedule dropped; *CPU pressure*: the share of the " +
+		"round in which some task of the machine waited for a CPU (`/proc/pressure/cpu`, \"some\"; every process, not only " +
+		"the benchmark's): well above 0%, other work competed for the CPUs and the latencies say as much about it as " +
+		"about the upgrade.\n")
 	for i, r := range rounds {
 		if r.err == nil && r.a.failed > 0 {
 			fmt.Fprintf(&b, "\n**Round %d: %d requests FAILED**, %d of them during an upgrade; the first: `%s`\n",
@@ -150,6 +157,14 @@ func render(cfg config, pinning, kernel string, rounds []round) string {
 		}
 	}
 	return b.String()
+}
+
+// pct formats a share as a percentage, or n/a.
+func pct(x float64) string {
+	if math.IsNaN(x) {
+		return harness.NA
+	}
+	return harness.Num(100*x, 0) + "%"
 }
 
 // durList formats ds as "4 s, 8 s and 12 s".
