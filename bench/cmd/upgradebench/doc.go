@@ -5,9 +5,9 @@
 //	cd bench && go run ./cmd/upgradebench [-rounds 3] [-duration 20s] [-upgrades 4s,8s,12s,16s]
 //	                                      [-rate 20000] [-conns 64] [-baseline 1.5s] [-o FILE]
 //
-// Each round builds nothing new: the demo (example/, built once with go build) starts fresh,
-// pinned to CPU 0 with taskset (its successors inherit the affinity) with -loops 1 and
-// URINGNET_BACKEND=uring, and bench/upgradeload, pinned to CPU 1, offers -rate requests per
+// The demo (example/) and bench/upgradeload are built once with go build. Each round starts a
+// fresh demo, pinned to CPU 0 with taskset (its successors inherit the affinity), with -loops 1
+// and URINGNET_BACKEND=uring, and bench/upgradeload, pinned to CPU 1, offers -rate requests per
 // second of "GET /plaintext" over -conns keep-alive connections, one request at a time each,
 // for -duration. At each -upgrades offset the benchmark sends SIGHUP to the serving process,
 // polls /healthz on new connections every -poll until it names another pid (the SIGHUP to
