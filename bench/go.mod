@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/valyala/fasthttp v1.69.0
+	golang.org/x/sys v0.49.0
 )
 
 require (

@@ -1,14 +1,19 @@
-// Command report runs every peer comparison in bench/ (echobench, httpbench
-// and wsbench) and writes docs/benchmarks.md with their tables and
+// Command report runs every peer comparison in bench/ (echobench, httpbench,
+// wsbench and upgradebench) and writes docs/benchmarks.md with their tables and
 // docs/benchmarks.svg, a bar chart of uringnet's throughput as a ratio of
 // each peer's (the HTTPS rows of httpbench, issue 11, in a group of their
 // own). wsbench runs twice: its echo and broadcast sections ("websocket"),
 // then its nats section ("rooms", issue 12: WebSocket rooms across
 // instances over NATS, which has floors but no peer, so no chart group).
+// upgradebench ("upgrade", issue 13: the demo's SIGHUP upgrade under a
+// fixed load, p99 during an upgrade against without one) has floors but
+// no peer either. -benches runs a subset: "-benches upgrade -docs DIR",
+// say, runs that section alone (into DIR/benchmarks.md).
 // Run it from bench/:
 //
 //	go run ./cmd/report            # full runs, several minutes
 //	go run ./cmd/report -quick     # 1 s runs, 1 round: a smoke test
+//	go run ./cmd/report -benches upgrade -docs /tmp/docs  # one section alone
 //
 // The HTTP comparison runs uringnet twice, on its io_uring and on its epoll
 // backend; the chart gets a group of the epoll backend's ratios when the

@@ -67,6 +67,12 @@ var comparisons = []comparison{
 	{key: "rooms", cmd: "wsbench", args: []string{"-sections", "nats"},
 		title: "WebSocket rooms across instances (NATS)",
 		quick: []string{"-nats-clients", "1000", "-nats-runs", "1", "-nats-rounds", "3", "-bus-runs", "1", "-bus-duration", "1s"}},
+	// Issue 13: the demo's SIGHUP upgrade under a fixed load (upgradebench): p99 during an
+	// upgrade against without one, failed requests, SIGHUP to serving; floors and figures, no
+	// peer, so no chart group.
+	{key: "upgrade", cmd: "upgradebench",
+		title: "Upgrade under load",
+		quick: []string{"-rounds", "1", "-duration", "4s", "-upgrades", "2s,3s", "-baseline", "500ms"}},
 }
 
 // config holds the command-line settings.

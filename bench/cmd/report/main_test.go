@@ -392,3 +392,33 @@ func TestRenderRooms(t *testing.T) {
 		t.Errorf("rooms in the chart:\n%s", texts)
 	}
 }
+
+const upgradeReport = `## Upgrade under load (issue 13)
+
+| rounds | offered req/s | p99 without ms | p99 during ms | p99 during / without | floor: ≤ 2x | failed requests | floor: 0 | SIGHUP → serving median ms | SIGHUP → serving max ms |
+| ------ | ------------: | -------------: | ------------: | -------------------: | ----------: | --------------: | -------: | -------------------------: | ----------------------: |
+| 3      |         20000 |           1.20 |          2.10 |                1.75x | PASS (3 of 3 rounds) |  0 |     PASS |                      22.00 |                   33.00 |
+`
+
+// TestRenderUpgrade checks that the upgrade section (issue 13) goes into the document
+// under its own heading and adds no chart group.
+func TestRenderUpgrade(t *testing.T) {
+	when := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+	u, ok := lookup("upgrade")
+	if !ok || u.cmd != "upgradebench" || u.column != "" || len(u.args) != 0 {
+		t.Fatalf("upgrade comparison %+v", u)
+	}
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[0], report: echoReport}, {c: u, report: upgradeReport}})
+	if !strings.Contains(md, "### Upgrade under load (issue 13)") || !strings.Contains(md, "PASS (3 of 3 rounds)") ||
+		!strings.Contains(md, "upgrade section (issue 13)") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	if strings.Contains(texts, u.title) || strings.Contains(texts, "1.75x") {
+		t.Errorf("upgrade in the chart:\n%s", texts)
+	}
+	cfg, err := parseFlags([]string{"-benches", "upgrade", "-quick"}, io.Discard)
+	if err != nil || !slices.Equal(cfg.benches, []string{"upgrade"}) || !slices.Equal(cfg.args(u), u.quick) {
+		t.Errorf("-benches upgrade -quick: %+v %v", cfg, err)
+	}
+}

@@ -54,6 +54,10 @@ func render(command string, when time.Time, outs []outcome) (md, svg string) {
 		b.WriteString(" In the rooms section (issue 12) a ratio is a time across two instances over one instance's: ")
 		b.WriteString("lower is better.")
 	}
+	if slices.ContainsFunc(outs, func(o outcome) bool { return o.c.key == "upgrade" && o.report != "" }) {
+		b.WriteString(" In the upgrade section (issue 13) the ratio is the p99 latency during a SIGHUP upgrade over the ")
+		b.WriteString("p99 without one: lower is better.")
+	}
 	b.WriteString("\n\n")
 	b.WriteString("![uringnet throughput as a ratio of each peer's](benchmarks.svg)\n\n")
 	for _, o := range outs {
