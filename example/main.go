@@ -297,6 +297,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 			Listeners: up.Listeners()},
 		Root:        root,
 		MaxBuffered: o.maxBuffered,
+		DrainSpread: o.drainSpread,
 	}
 	if o.accessLog && o.logLevel <= slog.LevelInfo && o.logOut != nil {
 		d.access = newAccessLog(o.logOut, o.logFormat == "json", log)

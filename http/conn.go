@@ -261,7 +261,7 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 	s.noteRequest(cn, req)
 	cn.headWait = false
 	cn.responding = true
-	if s.draining.Load() {
+	if s.draining.Load() && s.closeDue(cn.c) {
 		// Draining: this response closes its connection, whatever head
 		// it goes out with (the handler sees it in req.KeepAlive).
 		req.KeepAlive = false
@@ -567,6 +567,12 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 			limit, cnt = s.set.idleTimeout, &s.cnt.idleTimeouts
 		}
 		if limit > 0 && t-cn.since > int64(limit) {
+			if !cn.headWait && s.ns.Unsent(cn.c) > 0 {
+				// The kernel still holds output the client has not taken
+				// (the end of a file to a slow reader): not idle yet.
+				cn.since = t
+				return
+			}
 			if cnt != nil {
 				cnt.Add(1)
 			}

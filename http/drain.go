@@ -32,6 +32,7 @@ const drainPoll = 10 * time.Millisecond
 // closed; before Serve, it returns at once, and Serve closes the listeners
 // as soon as its loops are ready.
 func (s *Server) Drain(ctx context.Context) error {
+	s.drainStart.CompareAndSwap(0, time.Now().UnixNano())
 	s.draining.Store(true)
 	if err := s.ns.StopAccepting(); err != nil && !errors.Is(err, netserver.ErrNotServing) {
 		return fmt.Errorf("http: drain: %w", err)
@@ -97,4 +98,22 @@ func (s *Server) drainIdle(ls *loopState, cn *conn, t int64) bool {
 	s.cnt.drainClosed.Add(1)
 	s.linger(ls, cn)
 	return true
+}
+
+// closeDue reports whether, during a drain, c's response must close it:
+// at once without Config.DrainSpread, else from a moment within the
+// spread that c's number picks (a multiplicative hash, so that
+// neighbouring slots are far apart).
+func (s *Server) closeDue(c netserver.ClientNum) bool {
+	spread := s.cfg.DrainSpread
+	if spread <= 0 {
+		return true
+	}
+	return time.Duration(s.ns.Now(c).UnixNano()-s.drainStart.Load()) >= spreadAt(c, spread)
+}
+
+// spreadAt is when, after a drain's start, c is told to close, within
+// spread (> 0).
+func spreadAt(c netserver.ClientNum, spread time.Duration) time.Duration {
+	return time.Duration((uint64(c) * 0x9E3779B97F4A7C15 >> 32) % uint64(spread))
 }

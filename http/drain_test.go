@@ -562,3 +562,72 @@ func TestDrainLifecycle(t *testing.T) {
 		t.Fatalf("Drain after Shutdown: %v", err)
 	}
 }
+
+// TestSpreadAt: the moments a drain tells connections to close cover
+// the spread evenly, whatever the client numbers (consecutive slots of a
+// loop, several loops, later generations).
+func TestSpreadAt(t *testing.T) {
+	const spread = time.Second
+	for _, tt := range []struct {
+		name string
+		num  func(i int) netserver.ClientNum
+	}{
+		{"slots", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(1)<<32 | uint64(i)) }},
+		{"loops", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(1)<<32 | uint64(i%4)<<24 | uint64(i/4)) }},
+		{"generations", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(i+1)<<32 | 7) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buckets [10]int
+			const n = 1000
+			for i := 0; i < n; i++ {
+				at := spreadAt(tt.num(i), spread)
+				if at < 0 || at >= spread {
+					t.Fatalf("spreadAt = %v, outside [0, %v)", at, spread)
+				}
+				buckets[at*10/spread]++
+			}
+			for i, b := range buckets {
+				if b < n/20 || b > n/5 {
+					t.Errorf("tenth %d of the spread has %d of %d connections: %v", i, b, n, buckets)
+				}
+			}
+		})
+	}
+}
+
+// TestDrainSpread: with a spread, a busy keep-alive connection is told
+// to close when its moment comes, not at the drain's start; without one,
+// at once.
+func TestDrainSpread(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		spread time.Duration
+	}{{"none", 0}, {"spread", 400 * time.Millisecond}} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startDrain(t, "", Config{DrainSpread: tt.spread, DrainIdleTimeout: time.Minute}, &drainHandler{})
+			d := dialDrain(t, s)
+			if resp, _ := d.get("/plain"); resp.Close {
+				t.Fatal("closes before the drain")
+			}
+			start := time.Now()
+			go s.Drain(context.Background())
+			for !s.Draining() {
+				time.Sleep(time.Millisecond)
+			}
+			for {
+				resp, _ := d.get("/plain")
+				if resp.Close {
+					break
+				}
+				if tt.spread == 0 {
+					t.Fatal("a response after the drain began kept its connection")
+				}
+				if time.Since(start) > tt.spread+5*time.Second {
+					t.Fatal("never told to close")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			t.Logf("told to close %v after the drain began", time.Since(start).Round(time.Millisecond))
+		})
+	}
+}

@@ -279,3 +279,37 @@ func TestLongResponseIdleAfter(t *testing.T) {
 		}
 	})
 }
+
+// TestLongResponseKernelHeld: with the host's own socket buffers (no
+// SO_SNDBUF set), the end of the file sits in the kernel's send buffer,
+// not in the server's queue, while the client reads it slowly for many
+// idle timeouts. The idle clock must not cut it there either: before the
+// timeout fires, the server asks the socket what it still holds
+// (netserver.Server.Unsent, SIOCOUTQ).
+func TestLongResponseKernelHeld(t *testing.T) {
+	onBackends(t, func(t *testing.T, kind string) {
+		cfg := Config{IdleTimeout: longTimeout}
+		cfg.Net.IdleTimeout = time.Minute
+		h := &drainHandler{}
+		s := startDrainWith(t, kind, cfg, h, h)
+		d := dialSlow(t, s)
+		d.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp := d.response()
+		got := make([]byte, 0, bigFile)
+		start := time.Now()
+		for len(got) < bigFile {
+			time.Sleep(longGap)
+			n, err := io.ReadFull(resp.Body, got[len(got):min(len(got)+longChunk, bigFile)])
+			got = got[:len(got)+n]
+			if err != nil {
+				t.Fatalf("after %d of %d bytes (%v): %v", len(got), bigFile, time.Since(start).Round(time.Millisecond), err)
+			}
+		}
+		if !bytes.Equal(got, longBody) {
+			t.Fatal("the body differs from /big.bin")
+		}
+		if c := s.Counters(); c.IdleTimeouts != 0 {
+			t.Errorf("IdleTimeouts = %d", c.IdleTimeouts)
+		}
+	})
+}

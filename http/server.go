@@ -94,6 +94,13 @@ type Config struct {
 	// Counters.DrainClosed, not IdleTimeouts. Default 1 s; negative means
 	// idle connections are closed as soon as the drain begins.
 	DrainIdleTimeout time.Duration
+	// DrainSpread spreads a drain's Connection: close over this long:
+	// each busy keep-alive connection gets it at a moment within the
+	// window fixed by its client number, so that the clients reconnect
+	// (to the process that took over, in an upgrade) a few at a time
+	// rather than all at once. Zero: every response from the drain's
+	// start closes its connection.
+	DrainSpread time.Duration
 	// ErrorPages replaces the built-in error pages; nil means built-in.
 	ErrorPages *ErrorPages
 	// Root is the directory SendFile serves from ("" disables SendFile).
@@ -202,6 +209,7 @@ type Server struct {
 	// detached (Drain waits for it to reach zero).
 	open        atomic.Int64
 	draining    atomic.Bool   // Drain has begun
+	drainStart  atomic.Int64  // when, in unix nanos
 	serveCalled atomic.Bool   // Serve was called
 	ended       chan struct{} // closed when Serve's loops have ended
 }

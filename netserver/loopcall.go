@@ -1,6 +1,10 @@
 package netserver
 
-import "fmt"
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
 
 // RunOnLoop runs f on the goroutine of loop number loop (0 <= loop <
 // Loops()): at once when the caller is already there, otherwise through the
@@ -69,6 +73,27 @@ func (s *Server) Sending(c ClientNum) bool {
 	}
 	cl := l.client(c)
 	return cl != nil && cl.state == stOpen && (cl.sending || len(cl.outq) > 0)
+}
+
+// Unsent returns the bytes c's socket holds that the peer has not yet
+// acknowledged (SIOCOUTQ): output the kernel took but has not delivered.
+// It is a system call: use it before giving up on a client, not on every
+// tick. Like Queued it is only meaningful on c's loop; elsewhere, and for
+// a client that is not an open socket, it returns -1.
+func (s *Server) Unsent(c ClientNum) int {
+	l, err := s.loopOf(c)
+	if err != nil || !l.onLoop() {
+		return -1
+	}
+	cl := l.client(c)
+	if cl == nil || cl.state != stOpen || !cl.socket {
+		return -1
+	}
+	n, err := unix.IoctlGetInt(int(cl.fd), unix.SIOCOUTQ)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Handoff tells c's loop that a callback handed work to another goroutine

@@ -40,6 +40,8 @@ type config struct {
 	warmup   time.Duration
 	poll     time.Duration
 	keep     string
+	// demoFlags are more flags for the demo, space-separated.
+	demoFlags string
 }
 
 func main() {
@@ -75,6 +77,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&cfg.settle, "settle", 500*time.Millisecond, "time after an old process's exit left out of the next baseline")
 	fs.DurationVar(&cfg.warmup, "warmup", time.Second, "start of the load left out of every window")
 	fs.DurationVar(&cfg.poll, "poll", 2*time.Millisecond, "how often /healthz is asked after a SIGHUP")
+	fs.StringVar(&cfg.demoFlags, "demo-flags", "", "more `flags` for the demo, space-separated (e.g. \"-drain-spread 0\")")
 	fs.StringVar(&cfg.keep, "keep", "", "keep each round's records, upgrade times and demo log in this `directory` (for a closer look)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -256,9 +259,10 @@ type demoProcs struct {
 }
 
 // startDemo starts the demo in dir and waits until it serves.
-func startDemo(ctx context.Context, bin, cpu, dir string) (*demoProcs, error) {
+func startDemo(ctx context.Context, bin, cpu, dir, extra string) (*demoProcs, error) {
 	argv := []string{bin, "-addr", "127.0.0.1:0", "-loops", "1", "-access-log=false", "-log-level", "info",
 		"-big-file", "1024", "-ws-grace", "200ms", "-drain-timeout", "10s", "-upgrade-timeout", "10s"}
+	argv = append(argv, strings.Fields(extra)...)
 	if cpu != "" {
 		argv = append([]string{"taskset", "-c", cpu}, argv...)
 	}
@@ -445,7 +449,7 @@ func runRound(ctx context.Context, cfg config, demo, load, serverCPU, loadCPU, d
 	if r.err = os.MkdirAll(dir, 0o755); r.err != nil {
 		return r
 	}
-	d, err := startDemo(ctx, demo, serverCPU, dir)
+	d, err := startDemo(ctx, demo, serverCPU, dir, cfg.demoFlags)
 	if err != nil {
 		r.err = err
 		return r
