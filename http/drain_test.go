@@ -573,7 +573,9 @@ func TestSpreadAt(t *testing.T) {
 		num  func(i int) netserver.ClientNum
 	}{
 		{"slots", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(1)<<32 | uint64(i)) }},
-		{"loops", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(1)<<32 | uint64(i%4)<<24 | uint64(i/4)) }},
+		{"loops", func(i int) netserver.ClientNum {
+			return netserver.ClientNum(uint64(1)<<32 | uint64(i%4)<<24 | uint64(i/4))
+		}},
 		{"generations", func(i int) netserver.ClientNum { return netserver.ClientNum(uint64(i+1)<<32 | 7) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
