@@ -49,7 +49,6 @@ type Server struct {
 	// lnClosing is set (under lnMu) before any loop closes a listener.
 	lnClosing bool
 	inherited bool // some listeners came from Config.Listeners
-
 }
 
 const (
