@@ -337,8 +337,14 @@ func TestDemoSocketActivation(t *testing.T) {
 	if got := healthOf(t, a2, nil); got != u.first.Process.Pid {
 		t.Errorf("%s served by %d, want %d", a2, got, u.first.Process.Pid)
 	}
-	if !strings.Contains(u.stderr.String(), "listeners=\"from systemd\"") {
-		t.Errorf("the demo does not say it took systemd's sockets")
+	// The demo logs where its sockets came from once it serves; /healthz
+	// can answer a moment before the line is written.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(u.stderr.String(), "listeners=\"from systemd\""); {
+		if time.Now().After(deadline) {
+			t.Errorf("the demo does not say it took systemd's sockets")
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	old := int(u.pid.Load())
 	pid, _ := u.upgrade()

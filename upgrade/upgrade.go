@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/uringnet/uringnet/activation"
@@ -94,6 +96,7 @@ type Upgrader struct {
 	readyMu                              sync.Mutex
 	busy                                 atomic.Bool
 	attempts, succeeded, failed, ignored atomic.Uint64
+	hup                                  chan os.Signal // SIGHUPs held from New until Wait
 }
 
 // New makes an Upgrader. When this process is a successor (the
@@ -102,6 +105,10 @@ type Upgrader struct {
 // Listeners returns them. It removes those variables from the
 // environment, so that no child of this process mistakes them for its
 // own.
+//
+// From New on, SIGHUP no longer ends the process (its default action):
+// one that arrives before Wait, while the server starts, is held and
+// starts an upgrade once Wait runs.
 func New(cfg Config) (*Upgrader, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -119,7 +126,8 @@ func New(cfg Config) (*Upgrader, error) {
 	if cfg.Args == nil && len(os.Args) > 0 {
 		cfg.Args = os.Args[1:]
 	}
-	u := &Upgrader{cfg: cfg, log: cfg.Logger}
+	u := &Upgrader{cfg: cfg, log: cfg.Logger, hup: make(chan os.Signal, 1)}
+	signal.Notify(u.hup, syscall.SIGHUP)
 	if err := u.inherit(); err != nil {
 		return nil, err
 	}

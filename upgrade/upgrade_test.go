@@ -329,6 +329,31 @@ func TestWaitRealSignal(t *testing.T) {
 	}
 }
 
+// TestEarlySIGHUP: a SIGHUP that arrives after New but before Wait (while
+// the server starts) does not end the process; Wait starts the upgrade.
+func TestEarlySIGHUP(t *testing.T) {
+	u := newTest(t, "exit", time.Second)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP) // the default action would end the test binary
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Outcome, 1)
+	go func() { out <- u.Wait(ctx, serveTest(t)) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for u.Stats().Failed == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the early SIGHUP started no upgrade: %+v", u.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if o := <-out; o != Stopped {
+		t.Fatalf("Wait: %v", o)
+	}
+	if st := u.Stats(); st.Attempts != 1 {
+		t.Errorf("attempts %d, want 1", st.Attempts)
+	}
+}
+
 func TestInheritEnv(t *testing.T) {
 	ppid := strconv.Itoa(os.Getppid())
 	for _, tt := range []struct {

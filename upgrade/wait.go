@@ -38,10 +38,31 @@ type ListenerSource interface {
 // waiting; a successful one returns Upgraded. SIGINT or SIGTERM (which
 // also abandon an upgrade in progress, killing its successor) and the end
 // of ctx return Stopped.
+//
+// A SIGHUP that arrived between New and Wait starts an upgrade at once.
 func (u *Upgrader) Wait(ctx context.Context, src ListenerSource) Outcome {
+	stop := make(chan os.Signal, 2)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stop)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			var s os.Signal
+			select {
+			case s = <-u.hup:
+			case s = <-stop:
+			case <-wctx.Done():
+				return
+			}
+			select {
+			case sigs <- s:
+			case <-wctx.Done():
+				return
+			}
+		}
+	}()
 	return u.WaitSignals(ctx, src, sigs)
 }
 
