@@ -223,6 +223,7 @@ type sample struct {
 	statusErrors int64 // non-2xx/3xx responses
 	requests     int64
 	cpuMsPerReq  float64
+	round        int // from 1
 }
 
 // side is one setup of a scenario: "uringnet" or "nginx".
@@ -367,6 +368,7 @@ func runScenario(ctx context.Context, cfg config, t *tools, files benchFiles, sc
 			}
 			progress("%s, round %d, %s: %.0f req/s, p99 %v, %d errors, %.3f CPU 0 ms/req", sc.key, i+1, s.name,
 				sm.perSec, sm.p99, sm.errors+sm.statusErrors, sm.cpuMsPerReq)
+			sm.round = i + 1
 			s.runs = append(s.runs, sm)
 		}
 	}

@@ -108,10 +108,17 @@ func TestRender(t *testing.T) {
 		{sc: app, sides: [2]*side{{name: "uringnet", why: "the demo has no -fastcgi flag"},
 			{name: "nginx", runs: []sample{{perSec: 20000, cpuMsPerReq: math.NaN()}}, errs: []error{errors.New("round 2: wrk died")}}}},
 	}
+	for _, r := range results {
+		for _, s := range r.sides {
+			for i := range s.runs {
+				s.runs[i].round = i + 1
+			}
+		}
+	}
 	md := render(cfg, "Pinned", results)
 	for _, want := range []string{"|  1500 |", "1.50x", "floor met: yes (1500 vs 1000 req/s, 1.50x)",
 		"floor met: no (2000 vs 1000 req/s, 2.00x; uringnet had 3 errors)", "the demo has no -fastcgi flag",
-		"a run failed: round 2: wrk died", "no floor, req/s reported", "| " + ratioColumn + " |"} {
+		"a run failed: round 2: wrk died", "no floor, req/s reported", "| round 3 |", "|    1400 |", "|  failed |", "| " + ratioColumn + " |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("no %q in\n%s", want, md)
 		}

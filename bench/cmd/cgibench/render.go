@@ -132,6 +132,32 @@ func render(cfg config, pinning string, results []*result) string {
 			fmt.Fprintf(&b, "- %s: no floor, req/s reported\n", r.sc.title)
 		}
 	}
+	if cfg.rounds > 1 {
+		b.WriteString("\nEach round's req/s, in the order run (a shared machine's noise shows here):\n\n")
+		rt := harness.Table{Header: []string{"scenario", "server"}, Labels: 2}
+		for i := range cfg.rounds {
+			rt.Header = append(rt.Header, fmt.Sprintf("round %d", i+1))
+		}
+		for _, r := range results {
+			for _, s := range r.sides {
+				if len(s.runs) == 0 {
+					continue
+				}
+				row := []string{r.sc.title, label(r.sc, s.name)}
+				for i := range cfg.rounds {
+					cell := "failed"
+					for _, run := range s.runs {
+						if run.round == i+1 {
+							cell = harness.Num(run.perSec, 0)
+						}
+					}
+					row = append(row, cell)
+				}
+				rt.AddRow(row...)
+			}
+		}
+		b.WriteString(rt.Markdown())
+	}
 	if len(notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range notes {
