@@ -384,9 +384,13 @@ func startSide(ctx context.Context, cfg config, t *tools, files benchFiles, sc s
 	} else if t.nginx == "" {
 		return errors.New(t.why["nginx"])
 	}
-	// The FastCGI application, one of each setup's own.
+	// The FastCGI application, one of each setup's own (none for the demo's own CGI).
 	var sock string
-	switch sc.backend {
+	backend := sc.backend
+	if s.name == "uringnet" && sc.key == "cgi" {
+		backend = ""
+	}
+	switch backend {
 	case "fcgiwrap":
 		if t.fcgiwrap == "" {
 			return errors.New(t.why["fcgiwrap"])
