@@ -232,6 +232,10 @@ func (h *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 func (h *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
 	if j := h.loops[c.Loop()].clients[c]; j != nil {
 		j.out.HTTPWrite(data, failed)
+		if failed {
+			j.goneClient()
+			j.stop()
+		}
 		j.maybeUnmap()
 	}
 }
@@ -248,10 +252,7 @@ func (h *Handler) HTTPClose(c netserver.ClientNum) {
 		return
 	}
 	delete(h.loops[c.Loop()].clients, c)
-	j.clientGone = true
-	if !j.exited {
-		h.cnt.killedGone.Add(1)
-	}
+	j.goneClient()
 	j.stop()
 }
 
