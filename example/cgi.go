@@ -63,7 +63,10 @@ func (d *demo) startCGI(s *http.Server, log *slog.Logger) error {
 	if d.cgi == nil {
 		return nil
 	}
-	h, err := cgi.New(s, cgi.Config{Dir: d.cgi.opts.dir, Timeout: d.cgi.opts.timeout, Logger: log})
+	// A script's local redirect out of /cgi-bin/ is served by the demo's
+	// routes, as a GET.
+	h, err := cgi.New(s, cgi.Config{Dir: d.cgi.opts.dir, Timeout: d.cgi.opts.timeout, Logger: log,
+		Dispatch: func(req *http.Request, c netserver.ClientNum) { d.cgi.HTTPRead(req, c, false) }})
 	if err != nil {
 		return fmt.Errorf("-cgi-dir: %w", err)
 	}

@@ -31,6 +31,10 @@ func TestCGIDemo(t *testing.T) {
 	if resp.StatusCode != 502 {
 		t.Fatalf("garbage.sh: %d", resp.StatusCode)
 	}
+	// A local redirect out of /cgi-bin/ goes to the demo's routes.
+	if resp, body = get(t, base+"/cgi-bin/outside.sh"); resp.StatusCode != 404 {
+		t.Fatalf("outside.sh: %d %q", resp.StatusCode, body)
+	}
 	// The demo's own routes still work.
 	if resp, body = get(t, base+"/plaintext"); resp.StatusCode != 200 || body != "Hello, World!" {
 		t.Fatalf("/plaintext: %d %q", resp.StatusCode, body)
@@ -45,12 +49,12 @@ func TestCGIDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &js); err != nil {
 		t.Fatalf("stats.json: %v", err)
 	}
-	if js.CGI == nil || js.CGI.Started != 3 || js.CGI.Status502 != 1 {
+	if js.CGI == nil || js.CGI.Started != 4 || js.CGI.Status502 != 1 {
 		t.Fatalf("stats.json cgi: %+v (%s)", js.CGI, body)
 	}
 	_, body = get(t, base+"/metrics")
 	m := parseExposition(t, body)
-	if m["uringnet_cgi_started_total"] != 3 {
+	if m["uringnet_cgi_started_total"] != 4 {
 		t.Errorf("uringnet_cgi_started_total %d", m["uringnet_cgi_started_total"])
 	}
 	if !strings.Contains(body, "uringnet_cgi_running") {
