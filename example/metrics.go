@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uringnet/uringnet/cgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
@@ -39,6 +40,7 @@ type wsStats struct {
 // snapshot is everything the demo counts, taken at one moment.
 type snapshot struct {
 	Time time.Time
+	CGI  *cgi.Stats // nil without -cgi-dir
 	// PID is the server's process id: the live page tells an upgraded
 	// server (a new process on the same address) by it.
 	PID      int
@@ -94,6 +96,7 @@ type counterSources struct {
 	access   *accessLog           // nil when the access log is off
 	tls      bool                 // the listener speaks TLS: the TLS counters are shown
 	upgrade  func() upgradeSample // nil leaves the upgrade metrics out
+	cgi      func() cgi.Stats     // nil leaves the CGI counters out (no -cgi-dir)
 }
 
 // processID is the process id the stats report, read once. It is atomic
@@ -127,6 +130,10 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.upgrade != nil {
 		u := src.upgrade()
 		s.Upgrade = &u
+	}
+	if src.cgi != nil {
+		c := src.cgi()
+		s.CGI = &c
 	}
 	return s
 }
@@ -519,6 +526,8 @@ type statsJSON struct {
 	Bus   *busJSON   `json:"bus"`
 	// Upgrade is this process's upgrades (null without an upgrader).
 	Upgrade *upgradeJSON `json:"upgrade"`
+	// CGI is the CGI handler's counters (null without -cgi-dir).
+	CGI *cgi.Stats `json:"cgi"`
 }
 
 // upgradeJSON is the upgrade part of statsJSON.
@@ -554,7 +563,7 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,
-		WebSocket: s.WS,
+		WebSocket: s.WS, CGI: s.CGI,
 	}
 	if s.TLS {
 		js.TLS = &tlsJSON{Handshakes: s.Net.TLSHandshakes, Resumed: s.Net.TLSResumed,
