@@ -366,8 +366,8 @@ func runScenario(ctx context.Context, cfg config, t *tools, files benchFiles, sc
 				}
 				continue
 			}
-			progress("%s, round %d, %s: %.0f req/s, p99 %v, %d errors, %.3f CPU 0 ms/req", sc.key, i+1, s.name,
-				sm.perSec, sm.p99, sm.errors+sm.statusErrors, sm.cpuMsPerReq)
+			progress("%s, round %d, %s: %.0f req/s, p99 %v, %d socket errors, %d non-2xx, %.3f CPU 0 ms/req", sc.key, i+1, s.name,
+				sm.perSec, sm.p99, sm.errors, sm.statusErrors, sm.cpuMsPerReq)
 			sm.round = i + 1
 			s.runs = append(s.runs, sm)
 		}

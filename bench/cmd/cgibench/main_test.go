@@ -117,7 +117,7 @@ func TestRender(t *testing.T) {
 	}
 	md := render(cfg, "Pinned", results)
 	for _, want := range []string{"|  1500 |", "1.50x", "floor met: yes (1500 vs 1000 req/s, 1.50x)",
-		"floor met: no (2000 vs 1000 req/s, 2.00x; uringnet had 3 errors)", "the demo has no -fastcgi flag",
+		"floor met: no (2000 vs 1000 req/s, 2.00x; uringnet had 3 socket errors and 0 non-2xx responses)", "the demo has no -fastcgi flag",
 		"a run failed: round 2: wrk died", "no floor, req/s reported", "| round 3 |", "|    1400 |", "|  failed |", "| " + ratioColumn + " |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("no %q in\n%s", want, md)

@@ -44,11 +44,17 @@ func (s *side) perSec() float64 { return s.medianOf(func(r sample) float64 { ret
 
 // errorCount returns the socket errors and non-2xx/3xx responses of every run.
 func (s *side) errorCount() int64 {
-	var n int64
+	sock, status := s.errorCounts()
+	return sock + status
+}
+
+// errorCounts returns the socket errors and the non-2xx/3xx responses of every run apart.
+func (s *side) errorCounts() (sock, status int64) {
 	for _, r := range s.runs {
-		n += r.errors + r.statusErrors
+		sock += r.errors
+		status += r.statusErrors
 	}
-	return n
+	return sock, status
 }
 
 // msOf formats a wrk latency in milliseconds; wrk's 0 is n/a (see httpbench).
@@ -72,8 +78,8 @@ func floorLine(r *result) string {
 	met := up >= np && u.errorCount() == 0
 	verdict := map[bool]string{true: "yes", false: "no"}[met]
 	why := fmt.Sprintf(" (%s vs %s req/s, %s", harness.Num(up, 0), harness.Num(np, 0), harness.Ratio(up, np))
-	if e := u.errorCount(); e > 0 {
-		why += fmt.Sprintf("; uringnet had %d errors", e)
+	if sock, status := u.errorCounts(); sock+status > 0 {
+		why += fmt.Sprintf("; uringnet had %d socket errors and %d non-2xx responses", sock, status)
 	}
 	return head + "floor met: " + verdict + why + ")"
 }
@@ -85,21 +91,22 @@ func render(cfg config, pinning string, results []*result) string {
 		"%s. CGI and fcgiwrap fork a process per request in both setups (fcgiwrap with -c %d, on a Unix socket, one "+
 		"for each setup); the Go FastCGI application (bench/cmd/fcgiapp, net/http/fcgi) is one process per setup. "+
 		"*CPU 0 ms/req* is CPU 0's busy time (user, system, irq, softirq, steal from /proc/stat) during the run "+
-		"per request: everything server-side runs there, forked scripts included (n/a unpinned); *errors* are wrk's socket "+
-		"errors and non-2xx responses over all rounds.\n\n", cfg.conns, cfg.duration, cfg.rounds, pinning, cfg.children)
-	t := harness.Table{Header: []string{"scenario", "server", "req/s", "p50 ms", "p99 ms", "errors", "CPU 0 ms/req", ratioColumn}, Labels: 2}
+		"per request: everything server-side runs there, forked scripts included (n/a unpinned); *socket errors* and *non-2xx* "+
+		"(responses with a status other than 2xx/3xx, such as 503) are wrk's, summed over all rounds; a floor needs none.\n\n", cfg.conns, cfg.duration, cfg.rounds, pinning, cfg.children)
+	t := harness.Table{Header: []string{"scenario", "server", "req/s", "p50 ms", "p99 ms", "socket errors", "non-2xx", "CPU 0 ms/req", ratioColumn}, Labels: 2}
 	var notes []string
 	for _, r := range results {
 		for i, s := range r.sides {
 			row := []string{r.sc.title, label(r.sc, s.name)}
 			if len(s.runs) == 0 {
-				row = append(row, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, "")
+				row = append(row, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, "")
 				why := s.why
 				if why == "" && len(s.errs) > 0 {
 					why = firstLine(s.errs[0].Error())
 				}
 				notes = append(notes, fmt.Sprintf("%s, %s: n/a: %s", r.sc.title, label(r.sc, s.name), why))
 			} else {
+				sock, status := s.errorCounts()
 				ratio := ""
 				if i == 0 {
 					ratio = harness.NA
@@ -110,7 +117,7 @@ func render(cfg config, pinning string, results []*result) string {
 				row = append(row, harness.Num(s.perSec(), 0),
 					msOf(s, func(r sample) time.Duration { return r.p50 }),
 					msOf(s, func(r sample) time.Duration { return r.p99 }),
-					fmt.Sprint(s.errorCount()),
+					fmt.Sprint(sock), fmt.Sprint(status),
 					harness.Num(s.medianOf(func(r sample) float64 { return r.cpuMsPerReq }), 3),
 					ratio)
 				for _, e := range s.errs {
