@@ -36,6 +36,8 @@ type config struct {
 	scenarios []string
 	children  int
 	demoFlags string
+	// demoRepo is the tree whose example/ is built as the demo ("" is repo).
+	demoRepo string
 }
 
 // scenario is one comparison: the demo against nginx.
@@ -103,6 +105,7 @@ func parseFlags(args []string, errOut io.Writer) (config, error) {
 	sc := fs.String("scenarios", strings.Join(keys, ","), "scenarios to run")
 	fs.IntVar(&cfg.children, "fcgiwrap-children", 1, "fcgiwrap's preforked processes (-c), the same for both setups")
 	fs.StringVar(&cfg.demoFlags, "demo-flags", "", "more `flags` for the demo, space-separated")
+	fs.StringVar(&cfg.demoRepo, "demo-repo", "", "build the demo from this `directory`'s example/ (another checkout, such as a feature branch's; default: -repo)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -184,8 +187,9 @@ func isExec(p string) bool {
 	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
 }
 
-// findTools looks up wrk, nginx and fcgiwrap and builds the demo and fcgiapp into tmp.
-func findTools(ctx context.Context, repo, tmp string) *tools {
+// findTools looks up wrk, nginx and fcgiwrap and builds the demo (from demoRepo's example/)
+// and fcgiapp (from repo's bench/) into tmp.
+func findTools(ctx context.Context, repo, demoRepo, tmp string) *tools {
 	t := &tools{why: map[string]string{}}
 	var err error
 	if t.wrk, err = lookTool("wrk"); err != nil {
@@ -198,7 +202,7 @@ func findTools(ctx context.Context, repo, tmp string) *tools {
 		t.why["fcgiwrap"] = err.Error()
 	}
 	demo := filepath.Join(tmp, "uringnet-demo")
-	if err := harness.GoBuild(ctx, repo, "./example", demo); err != nil {
+	if err := harness.GoBuild(ctx, demoRepo, "./example", demo); err != nil {
 		t.why["demo"] = firstLine(err.Error())
 	} else {
 		t.demo = demo
@@ -273,7 +277,10 @@ func run(ctx context.Context, cfg config, args []string) error {
 		return err
 	}
 	progress("building the demo and fcgiapp")
-	t := findTools(ctx, cfg.repo, tmp)
+	if cfg.demoRepo == "" {
+		cfg.demoRepo = cfg.repo
+	}
+	t := findTools(ctx, cfg.repo, cfg.demoRepo, tmp)
 	if t.wrk == "" {
 		return errors.New(t.why["wrk"])
 	}

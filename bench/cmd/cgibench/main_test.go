@@ -142,7 +142,7 @@ func TestQuickRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	tl := findTools(ctx, repo, t.TempDir())
+	tl := findTools(ctx, repo, repo, t.TempDir())
 	var keys []string
 	for _, sc := range scenarios {
 		if why := tl.demoLacks(sc.demoFlags); why != "" {
