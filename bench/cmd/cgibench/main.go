@@ -222,6 +222,7 @@ func findTools(ctx context.Context, repo, demoRepo, tmp string) *tools {
 // sample is what one wrk run measured.
 type sample struct {
 	perSec       float64
+	okPerSec     float64 // responses with a 2xx/3xx status per second
 	p50, p99     time.Duration
 	errors       int64 // socket errors
 	statusErrors int64 // non-2xx/3xx responses
@@ -512,7 +513,7 @@ func runOnce(ctx context.Context, cfg config, wrk, script, serverCPU, loadCPU st
 	if w.Requests == 0 {
 		return sample{}, errors.New("no request completed")
 	}
-	sm := sample{perSec: w.PerSec(), p50: w.P50, p99: w.P99, errors: w.Errors, statusErrors: w.StatusErrors,
+	sm := sample{perSec: w.PerSec(), okPerSec: float64(w.Requests-w.StatusErrors) / w.Duration.Seconds(), p50: w.P50, p99: w.P99, errors: w.Errors, statusErrors: w.StatusErrors,
 		requests: w.Requests, cpuMsPerReq: math.NaN()}
 	if serverCPU != "" && err0 == nil && err1 == nil {
 		sm.cpuMsPerReq = (busy1 - busy0).Seconds() * 1000 / float64(w.Requests)

@@ -92,14 +92,14 @@ func render(cfg config, pinning string, results []*result) string {
 		"for each setup); the Go FastCGI application (bench/cmd/fcgiapp, net/http/fcgi) is one process per setup. "+
 		"*CPU 0 ms/req* is CPU 0's busy time (user, system, irq, softirq, steal from /proc/stat) during the run "+
 		"per request: everything server-side runs there, forked scripts included (n/a unpinned); *socket errors* and *non-2xx* "+
-		"(responses with a status other than 2xx/3xx, such as 503) are wrk's, summed over all rounds; a floor needs none.\n\n", cfg.conns, cfg.duration, cfg.rounds, pinning, cfg.children)
-	t := harness.Table{Header: []string{"scenario", "server", "req/s", "p50 ms", "p99 ms", "socket errors", "non-2xx", "CPU 0 ms/req", ratioColumn}, Labels: 2}
+		"(responses with a status other than 2xx/3xx, such as 503) are wrk's, summed over all rounds; a floor needs none; *2xx req/s* counts only the responses with a 2xx/3xx status.\n\n", cfg.conns, cfg.duration, cfg.rounds, pinning, cfg.children)
+	t := harness.Table{Header: []string{"scenario", "server", "req/s", "2xx req/s", "p50 ms", "p99 ms", "socket errors", "non-2xx", "CPU 0 ms/req", ratioColumn}, Labels: 2}
 	var notes []string
 	for _, r := range results {
 		for i, s := range r.sides {
 			row := []string{r.sc.title, label(r.sc, s.name)}
 			if len(s.runs) == 0 {
-				row = append(row, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, "")
+				row = append(row, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, harness.NA, "")
 				why := s.why
 				if why == "" && len(s.errs) > 0 {
 					why = firstLine(s.errs[0].Error())
@@ -115,6 +115,7 @@ func render(cfg config, pinning string, results []*result) string {
 					}
 				}
 				row = append(row, harness.Num(s.perSec(), 0),
+					harness.Num(s.medianOf(func(r sample) float64 { return r.okPerSec }), 0),
 					msOf(s, func(r sample) time.Duration { return r.p50 }),
 					msOf(s, func(r sample) time.Duration { return r.p99 }),
 					fmt.Sprint(sock), fmt.Sprint(status),
