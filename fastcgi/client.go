@@ -117,7 +117,6 @@ type Client struct {
 	ns    *netserver.Server
 	cfg   Config
 	fam   int
-	sa    unix.Sockaddr
 	log   *slog.Logger
 	loops []*loopState
 	cnt   counters
@@ -128,6 +127,7 @@ type Client struct {
 
 // loopState is one loop's pool and requests, touched on that loop only.
 type loopState struct {
+	sa      unix.Sockaddr                    // the application's (unix.Connect writes into it: one per loop)
 	idle    []*appConn                       // most recently used last
 	conns   map[netserver.ClientNum]*appConn // every open connection
 	waiting []*request                       // FIFO
@@ -169,13 +169,14 @@ func New(srv *http.Server, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("fastcgi: negative limit in %+v", cfg)
 	}
 	var err error
-	if c.fam, c.sa, err = ParseAddr(cfg.Addr); err != nil {
+	if c.fam, _, err = ParseAddr(cfg.Addr); err != nil {
 		return nil, err
 	}
 	c.ch.c = c
 	c.loops = make([]*loopState, c.ns.Loops())
 	for i := range c.loops {
-		c.loops[i] = &loopState{conns: map[netserver.ClientNum]*appConn{},
+		_, sa, _ := ParseAddr(cfg.Addr)
+		c.loops[i] = &loopState{sa: sa, conns: map[netserver.ClientNum]*appConn{},
 			reqs: map[netserver.ClientNum]*request{}, out: map[netserver.ClientNum]*outState{}}
 	}
 	c.ns.AddTicker(tickerFunc(c.tick))
@@ -327,7 +328,7 @@ func (c *Client) dial(ls *loopState, hc netserver.ClientNum) (*appConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fastcgi: socket: %w", err)
 	}
-	if err := unix.Connect(fd, c.sa); err != nil && err != unix.EINPROGRESS {
+	if err := unix.Connect(fd, ls.sa); err != nil && err != unix.EINPROGRESS {
 		unix.Close(fd)
 		return nil, fmt.Errorf("fastcgi: connect %s: %w", c.cfg.Addr, err)
 	}
