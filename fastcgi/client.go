@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uringnet/uringnet/cgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 	"golang.org/x/sys/unix"
@@ -22,7 +23,6 @@ const (
 	DefaultTimeout     = 60 * time.Second
 	DefaultMaxQueued   = 256 << 10
 	DefaultMaxStdin    = 256 << 10
-	DefaultMaxHead     = 64 << 10
 	DefaultMaxParams   = 256 << 10
 	DefaultStderrRate  = 10
 	readBufSize        = 32 << 10
@@ -69,8 +69,6 @@ type Config struct {
 	// application; over it the HTTP client's body is paused
 	// (http.Server.PauseBody) until half of them went out. Default 256 KiB.
 	MaxStdin int
-	// MaxHead bounds the CGI response head (502 beyond). Default 64 KiB.
-	MaxHead int
 	// MaxParams bounds the encoded FCGI_PARAMS of a request (500
 	// beyond). Default 256 KiB.
 	MaxParams int
@@ -132,13 +130,9 @@ type loopState struct {
 	conns   map[netserver.ClientNum]*appConn // every open connection
 	waiting []*request                       // FIFO
 	reqs    map[netserver.ClientNum]*request // by HTTP client
-	out     map[netserver.ClientNum]*outState
-}
-
-// outState is what the Client has written to an HTTP client and not yet
-// seen completed (it outlives the request: its Writes complete later).
-type outState struct {
-	writes, bytes int
+	// outs holds the Output of each HTTP client's latest request: its
+	// writes complete after the request ended.
+	outs map[netserver.ClientNum]*cgi.Output
 }
 
 func resolve[T int | time.Duration](v, def T) T {
@@ -161,11 +155,10 @@ func New(srv *http.Server, cfg Config) (*Client, error) {
 	c.cfg.Timeout = resolve(cfg.Timeout, DefaultTimeout)
 	c.cfg.MaxQueued = resolve(cfg.MaxQueued, DefaultMaxQueued)
 	c.cfg.MaxStdin = resolve(cfg.MaxStdin, DefaultMaxStdin)
-	c.cfg.MaxHead = resolve(cfg.MaxHead, DefaultMaxHead)
 	c.cfg.MaxParams = resolve(cfg.MaxParams, DefaultMaxParams)
 	c.cfg.StderrRate = resolve(cfg.StderrRate, DefaultStderrRate)
 	if c.cfg.MaxConns < 0 || c.cfg.MaxWaiting < 0 || c.cfg.MaxQueued < 0 || c.cfg.MaxStdin < 0 ||
-		c.cfg.MaxHead < 0 || c.cfg.MaxParams < 0 {
+		c.cfg.MaxParams < 0 {
 		return nil, fmt.Errorf("fastcgi: negative limit in %+v", cfg)
 	}
 	var err error
@@ -177,7 +170,7 @@ func New(srv *http.Server, cfg Config) (*Client, error) {
 	for i := range c.loops {
 		_, sa, _ := ParseAddr(cfg.Addr)
 		c.loops[i] = &loopState{sa: sa, conns: map[netserver.ClientNum]*appConn{},
-			reqs: map[netserver.ClientNum]*request{}, out: map[netserver.ClientNum]*outState{}}
+			reqs: map[netserver.ClientNum]*request{}, outs: map[netserver.ClientNum]*cgi.Output{}}
 	}
 	c.ns.AddTicker(tickerFunc(c.tick))
 	return c, nil
@@ -247,7 +240,10 @@ func (c *Client) Serve(req *http.Request, hc netserver.ClientNum, params []Param
 		c.srv.RespondError(hc, http.StatusInternalServerError)
 		return fmt.Errorf("fastcgi: %d bytes of params: %w", size, ErrTooLarge)
 	}
-	r := &request{hc: hc, ls: ls, head: req.IsHead(), http10: req.Major == 1 && req.Minor == 0}
+	r := &request{hc: hc, ls: ls}
+	r.out = cgi.NewOutput(cgi.OutputConfig{Server: c.srv, Client: hc, Head: req.IsHead(),
+		HTTP10: req.Major == 1 && req.Minor == 0, Release: func(buf []byte) { c.released(r, buf) }})
+	ls.outs[hc] = r.out
 	out := AppendBeginRequest(make([]byte, 0, size+size/MaxContent*16+64), requestID, RoleResponder, FlagKeepConn)
 	var pb []byte
 	for _, p := range params {
@@ -427,27 +423,11 @@ func (c *Client) HTTPBody(data []byte, hc netserver.ClientNum, last bool) bool {
 	return true
 }
 
-// HTTPWrite accounts for a write of the Client's to hc that completed
-// (it reports whether it was the Client's).
+// HTTPWrite passes the completion of a write to hc on to the Output of
+// hc's request (it reports whether the write was the Client's).
 func (c *Client) HTTPWrite(data []byte, hc netserver.ClientNum, failed bool) bool {
-	ls := c.loops[hc.Loop()]
-	o := ls.out[hc]
-	if o == nil {
-		return false
-	}
-	o.writes--
-	o.bytes -= len(data)
-	if o.writes <= 0 {
-		delete(ls.out, hc)
-	}
-	if r := ls.reqs[hc]; r != nil && r.outPaused && o.bytes <= c.cfg.MaxQueued/2 {
-		r.outPaused = false
-		r.deadline = c.deadline(hc)
-		if r.conn != nil {
-			c.armRead(r.conn)
-		}
-	}
-	return true
+	o := c.loops[hc.Loop()].outs[hc]
+	return o != nil && o.HTTPWrite(data, failed)
 }
 
 // HTTPClose forgets hc: a request still in progress is abandoned and its
@@ -455,7 +435,7 @@ func (c *Client) HTTPWrite(data []byte, hc netserver.ClientNum, failed bool) boo
 // state). It reports whether hc had a request of the Client's.
 func (c *Client) HTTPClose(hc netserver.ClientNum) bool {
 	ls := c.loops[hc.Loop()]
-	delete(ls.out, hc)
+	delete(ls.outs, hc)
 	r := ls.reqs[hc]
 	if r == nil {
 		return false
@@ -502,13 +482,7 @@ func (c *Client) fail(r *request, status int) {
 	if status == http.StatusBadGateway {
 		c.cnt.badGateway.Add(1)
 	}
-	if r.headSent {
-		c.ns.Abort(r.hc)
-		return
-	}
-	if err := c.srv.RespondError(r.hc, status); err != nil {
-		c.log.Debug("fastcgi: error page not sent", "client", r.hc, "status", status, "err", err)
-	}
+	r.out.Abort(status)
 }
 
 // release returns ac to its loop's pool after a complete request, or

@@ -40,12 +40,14 @@
 // (then an empty one). While more than Config.MaxStdin bytes of it are
 // queued toward the application, the HTTP client's body is paused
 // (http.Server.PauseBody) until half of them were sent. The other way,
-// STDOUT is parsed as a CGI head (Status, Location, Content-Type and the
-// other fields; Content-Length kept, else chunked for HTTP/1.1, else the
-// end of the connection for HTTP/1.0) and body, written with
-// http.Server.Write; while more than Config.MaxQueued bytes of it wait to
-// be sent, the application connection is not read, and it is read again
-// once half went out (HTTPWrite). STDERR is logged (at most
+// STDOUT goes through package cgi's Output, shared with the CGI handler:
+// a CGI head (Status, Location, Content-Type and the other fields;
+// Content-Length kept, else chunked for HTTP/1.1, else the end of the
+// connection for HTTP/1.0) and a body written with http.Server.Write.
+// While the Output holds more than Config.MaxQueued bytes not yet sent,
+// the application connection is not read; it is read again once half
+// went out (the Output releases each buffer on its HTTPWrite). The
+// parameters are cgi.Env's (Params). STDERR is logged (at most
 // Config.StderrRate lines a second) and counted.
 //
 // # Errors
@@ -60,7 +62,7 @@
 //
 // It must never block a loop (no blocking connect, read or write), never
 // hold more than its bounds (MaxConns, MaxWaiting, MaxStdin, MaxQueued,
-// MaxHead, MaxParams, MaxContent per record), never return a connection
+// MaxParams, MaxContent per record, cgi.MaxHeadBytes per head), never return a connection
 // to the pool in an unknown state, never pass a header from the
 // application that would change the framing of the HTTP response
 // (Connection, Transfer-Encoding, Content-Length are the server's), and

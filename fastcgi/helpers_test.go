@@ -34,7 +34,8 @@ func (f *front) HTTPRead(req *http.Request, c netserver.ClientNum, failed bool) 
 	}
 	sc := Script{Filename: f.scriptDir + "/" + rest, Name: p, DocumentRoot: f.scriptDir}
 	if i := strings.IndexByte(rest, '/'); i >= 0 { // PATH_INFO after the script
-		sc = Script{Filename: f.scriptDir + "/" + rest[:i], Name: "/fcgi/" + rest[:i], DocumentRoot: f.scriptDir}
+		sc = Script{Filename: f.scriptDir + "/" + rest[:i], Name: "/fcgi/" + rest[:i], PathInfo: rest[i:],
+			DocumentRoot: f.scriptDir}
 	}
 	if err := f.cl.Serve(req, c, Params(req, c, f.s.Net(), sc)); err != nil {
 		f.s.RespondError(c, 500)

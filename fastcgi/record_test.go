@@ -98,22 +98,6 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 }
 
-func TestHeadEnd(t *testing.T) {
-	for _, c := range []struct {
-		in        string
-		end, body int
-	}{
-		{"A: b\n\nx", 5, 6},
-		{"A: b\r\n\r\nx", 6, 8},
-		{"\nx", 0, 1},
-		{"A: b\r\n", -1, -1},
-	} {
-		if e, b := headEnd([]byte(c.in)); e != c.end || b != c.body {
-			t.Errorf("%q: %d %d", c.in, e, b)
-		}
-	}
-}
-
 func TestParseAddr(t *testing.T) {
 	for _, a := range []string{"unix:/tmp/x.sock", "127.0.0.1:9000", "tcp:127.0.0.1:9000", "[::1]:9000", ":9000"} {
 		if _, _, err := ParseAddr(a); err != nil {
