@@ -201,6 +201,9 @@ func TestPoolLimits(t *testing.T) {
 		hang <- resp.StatusCode
 	}()
 	waitFor(t, "the hanging request", func() bool { return f.cl.Stats().Conns == 1 })
+	// Well inside the hanging request's Timeout, so that the waiting one's
+	// ends later.
+	time.Sleep(500 * time.Millisecond)
 	waited := make(chan string, 1)
 	go func() {
 		resp, err := hc.Get(base + "/fcgi/hello?n=5")
