@@ -67,6 +67,12 @@ func startGoApp(t testing.TB, network string) *goApp {
 		n, _ := io.Copy(h, r.Body)
 		fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
 	})
+	mux.HandleFunc("/fcgi/slowsum", func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		time.Sleep(300 * time.Millisecond) // the body piles up: PauseBody
+		h := sha256.New()
+		n, _ := io.Copy(h, r.Body)
+		fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
+	})
 	mux.HandleFunc("/fcgi/big", func(w nethttp.ResponseWriter, r *nethttp.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		if r.URL.Query().Get("len") != "" {
@@ -213,7 +219,7 @@ func TestGoAppConcurrent(t *testing.T) {
 
 func TestGoAppLargeBothWays(t *testing.T) {
 	app := startGoApp(t, "tcp")
-	_, base := startFront(t, Config{Addr: app.addr}, 1, "/scripts")
+	f, base := startFront(t, Config{Addr: app.addr}, 1, "/scripts")
 	hc := newHTTPClient(t)
 	body := pattern(16<<20, 3)
 	// Upload: a sum of what arrived (Content-Length, then chunked).
@@ -235,6 +241,36 @@ func TestGoAppLargeBothWays(t *testing.T) {
 	resp.Body.Close()
 	if string(got) != want {
 		t.Fatalf("chunked sum: %q, want %q", got, want)
+	}
+	// An application that reads the body late: the HTTP client is paused
+	// (16 MiB is far beyond what the sockets hold).
+	resp, err = hc.Post(base+"/fcgi/slowsum", "application/octet-stream", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(got) != want {
+		t.Fatalf("slow sum: %q, want %q", got, want)
+	}
+	if st := f.cl.Stats(); st.BodyPauses == 0 {
+		t.Errorf("no body pause: %+v", st)
+	}
+	// A client that reads late: the application is not read meanwhile.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET /fcgi/big?n=%d&len=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 16<<20)
+	time.Sleep(300 * time.Millisecond)
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	raw, err := io.ReadAll(conn)
+	conn.Close()
+	if err != nil || !bytes.HasSuffix(raw, pattern(16<<20, 7)) {
+		t.Fatalf("slow reader: %v, %d bytes", err, len(raw))
+	}
+	if st := f.cl.Stats(); st.OutputPauses == 0 {
+		t.Errorf("no output pause: %+v", st)
 	}
 	// Echo, both ways at once.
 	resp, err = hc.Post(base+"/fcgi/echo", "application/octet-stream", bytes.NewReader(body))
