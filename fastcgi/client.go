@@ -569,6 +569,8 @@ func (c *Client) tick(loop int, now time.Time) {
 	}
 }
 
+// tickerFunc is a function as a netserver.Ticker.
 type tickerFunc func(loop int, now time.Time)
 
+// Tick calls f.
 func (f tickerFunc) Tick(loop int, now time.Time) { f(loop, now) }
