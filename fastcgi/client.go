@@ -450,6 +450,7 @@ func (c *Client) HTTPClose(hc netserver.ClientNum) bool {
 // drop abandons r: its connection, if it is still answering r, is closed.
 func (c *Client) drop(ls *loopState, r *request) {
 	r.finished = true
+	c.unpauseBody(r)
 	if ls.reqs[r.hc] == r {
 		delete(ls.reqs, r.hc)
 	}
@@ -469,6 +470,15 @@ func (c *Client) drop(ls *loopState, r *request) {
 				break
 			}
 		}
+	}
+}
+
+// unpauseBody lets the HTTP server read r's client again (the rest of a
+// body nobody takes is discarded, and the next request read).
+func (c *Client) unpauseBody(r *request) {
+	if r.bodyPaused {
+		r.bodyPaused = false
+		c.srv.ResumeBody(r.hc)
 	}
 }
 

@@ -134,6 +134,7 @@ func (h *connHandler) RawRead(data []byte, n netserver.ClientNum, failed bool) {
 func (c *Client) end(ls *loopState, ac *appConn, r *request, clean bool) {
 	c.cnt.completed.Add(1)
 	r.finished = true
+	c.unpauseBody(r)
 	if ls.reqs[r.hc] == r {
 		delete(ls.reqs, r.hc)
 	}

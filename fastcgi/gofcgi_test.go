@@ -361,3 +361,26 @@ func TestClientGoneMidResponse(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// TestBodyNotRead: the application answers without reading a large
+// body; the paused HTTP client is resumed (the rest of its body is
+// discarded) and its connection serves on.
+func TestBodyNotRead(t *testing.T) {
+	app := startGoApp(t, "unix")
+	f, base := startFront(t, Config{Addr: app.addr}, 1, "/scripts")
+	hc := newHTTPClient(t)
+	resp, err := hc.Post(base+"/fcgi/hello?n=7", "application/octet-stream", bytes.NewReader(pattern(16<<20, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "hello 7\n" {
+		t.Fatalf("%d %q", resp.StatusCode, b)
+	}
+	resp, b = get(t, hc, base+"/fcgi/hello?n=8")
+	if resp.StatusCode != 200 || string(b) != "hello 8\n" {
+		t.Fatalf("after: %d %q", resp.StatusCode, b)
+	}
+	waitFor(t, "one pooled connection", func() bool { st := f.cl.Stats(); return st.Conns == 1 && st.Idle == 1 })
+}
