@@ -83,17 +83,17 @@ type Config struct {
 
 // Stats are a Handler's counters since it was made.
 type Stats struct {
-	Started          uint64 // scripts started
-	Running          int64  // scripts not reaped yet
-	ExitedNonZero    uint64 // exits with a non-zero status or by a signal
-	Timeouts         uint64 // scripts killed for running past Timeout
-	KilledClientGone uint64 // scripts killed because their client went away
-	Redirects        uint64 // local redirects followed
-	Status502        uint64 // bad head, exec failure
-	Status503        uint64 // over MaxConcurrent (or out of fds)
-	Status504        uint64 // timeouts before the head
-	StderrLines      uint64 // stderr lines logged
-	StderrDropped    uint64 // stderr lines over the rate limit
+	Started          uint64 `json:"started"`            // scripts started
+	Running          int64  `json:"running"`            // scripts not reaped yet
+	ExitedNonZero    uint64 `json:"exited_nonzero"`     // exits with a non-zero status or by a signal
+	Timeouts         uint64 `json:"timeouts"`           // scripts killed for running past Timeout
+	KilledClientGone uint64 `json:"killed_client_gone"` // scripts killed because their client went away
+	Redirects        uint64 `json:"redirects"`          // local redirects followed
+	Status502        uint64 `json:"status_502"`         // bad head, exec failure
+	Status503        uint64 `json:"status_503"`         // over MaxConcurrent (or out of fds)
+	Status504        uint64 `json:"status_504"`         // timeouts before the head
+	StderrLines      uint64 `json:"stderr_lines"`       // stderr lines logged
+	StderrDropped    uint64 `json:"stderr_dropped"`     // stderr lines over the rate limit
 }
 
 type counters struct {
@@ -232,6 +232,10 @@ func (h *Handler) HTTPBody(data []byte, c netserver.ClientNum, last bool) {
 func (h *Handler) HTTPWrite(data []byte, c netserver.ClientNum, failed bool) {
 	if j := h.loops[c.Loop()].clients[c]; j != nil {
 		j.out.HTTPWrite(data, failed)
+		if failed {
+			j.goneClient()
+			j.stop()
+		}
 		j.maybeUnmap()
 	}
 }
@@ -248,10 +252,7 @@ func (h *Handler) HTTPClose(c netserver.ClientNum) {
 		return
 	}
 	delete(h.loops[c.Loop()].clients, c)
-	j.clientGone = true
-	if !j.exited {
-		h.cnt.killedGone.Add(1)
-	}
+	j.goneClient()
 	j.stop()
 }
 

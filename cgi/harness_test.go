@@ -96,7 +96,8 @@ func startServer(t *testing.T, mod func(*Config)) *harness {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	a := &app{}
-	srv, err := http.NewServer(http.Config{Net: netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 2, Logger: log}}, a)
+	srv, err := http.NewServer(http.Config{Net: netserver.Config{Addrs: []string{"127.0.0.1:0"}, Loops: 2, Logger: log},
+		Limits: http.Limits{MaxBodyBytes: 1 << 30}}, a)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,7 @@ func (j *job) start(p EnvParams, env []string) error {
 	if err != nil {
 		// The process runs but its pipes could not all be adopted.
 		j.stop()
+		h.cnt.s503.Add(1)
 		j.out.Abort(http.StatusServiceUnavailable)
 		return nil
 	}
@@ -332,6 +333,15 @@ func (j *job) stdout(data []byte, failed bool) {
 	if err != nil {
 		j.outEnd = true
 		j.outputFailed(err)
+		var (
+			he *HeadError
+			lr *LocalRedirect
+		)
+		if !errors.As(err, &he) && !errors.As(err, &lr) {
+			// The client's writes failed: it is gone (HTTPClose follows,
+			// after the Output was unmapped).
+			j.goneClient()
+		}
 		j.stop()
 		j.maybeUnmap()
 		if r, ok := err.(*LocalRedirect); ok && !j.clientGone {
@@ -340,6 +350,17 @@ func (j *job) stdout(data []byte, failed bool) {
 		return
 	}
 	j.readStdout()
+}
+
+// goneClient records that the client went away while the script ran.
+func (j *job) goneClient() {
+	if j.clientGone {
+		return
+	}
+	j.clientGone = true
+	if !j.exited && !j.stopped {
+		j.h.cnt.killedGone.Add(1)
+	}
 }
 
 // outputFailed counts and logs a failed output.

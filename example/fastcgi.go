@@ -48,7 +48,7 @@ func (fo *fastcgiOptions) checkFastCGI(stdlib bool) error {
 // scripts go to the FastCGI client, everything else (and every callback
 // about another request) to the demo.
 type fcgiFront struct {
-	next   *demo
+	next   http.HTTPHandler // the demo's routes (behind /cgi-bin/ with -cgi-dir)
 	s      *http.Server
 	cl     *fastcgi.Client
 	root   *os.Root
@@ -57,11 +57,11 @@ type fcgiFront struct {
 	log    *slog.Logger
 }
 
-// newNativeServer makes the native mode's server: calling d, through an
-// fcgiFront with -fastcgi.
-func (d *demo) newNativeServer(cfg http.Config, o options, root string, log *slog.Logger) (*http.Server, error) {
+// newNativeServer makes the native mode's server: calling h (the demo's
+// handler), through an fcgiFront with -fastcgi.
+func (d *demo) newNativeServer(cfg http.Config, h http.HTTPHandler, o options, root string, log *slog.Logger) (*http.Server, error) {
 	if o.fastcgiAddr == "" {
-		return http.NewServer(cfg, d)
+		return http.NewServer(cfg, h)
 	}
 	dir, err := filepath.Abs(root)
 	if err != nil {
@@ -71,7 +71,7 @@ func (d *demo) newNativeServer(cfg http.Config, o options, root string, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("-fastcgi: the root: %w", err)
 	}
-	f := &fcgiFront{next: d, root: r, dir: dir, suffix: o.fastcgiPattern, log: log}
+	f := &fcgiFront{next: h, root: r, dir: dir, suffix: o.fastcgiPattern, log: log}
 	s, err := http.NewServer(cfg, f)
 	if err != nil {
 		r.Close()

@@ -46,7 +46,8 @@ type options struct {
 	upgradeTimeout, drainTimeout time.Duration
 	wsGrace                      time.Duration
 	drainSpread                  time.Duration
-	fastcgiOptions               // -fastcgi (fastcgi.go)
+	fastcgiOptions                          // -fastcgi (fastcgi.go)
+	cgi                          cgiOptions // -cgi-dir, -cgi-timeout (cgi.go)
 }
 
 // usageHead is printed by -h above the flag list.
@@ -148,7 +149,11 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.drainSpread, "drain-spread", 300*time.Millisecond, "`time` over which a drain's Connection: close reaches the busy keep-alive connections, so that they reconnect to the successor a few at a time (0: all at once)")
 	fs.DurationVar(&o.wsGrace, "ws-grace", time.Second, "`time` WebSocket clients keep the old process of an upgrade before their 1001 (going away)")
 	o.registerFastCGIFlags(fs)
+	o.cgi.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.cgi.check(o.stdlib); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {

@@ -110,6 +110,7 @@ type demo struct {
 	metricsBody [maxLoops]map[netserver.ClientNum]struct{}
 	sendFiles   [maxLoops]map[netserver.ClientNum]int
 	fcgi        *fcgiFront // -fastcgi (nil without); the server's handler, in front of the demo
+	cgi         *cgiDemo   // /cgi-bin/ in front of the routes (-cgi-dir), or nil
 }
 
 // HTTPRead routes a request in native mode.
@@ -328,7 +329,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		s, front = std.Uringnet(), std
 	} else {
 		cfg.Net.TLS = tlsCfg // every connection: the handshake, then HTTP in plaintext
-		if s, err = d.newNativeServer(cfg, o, root, log); err != nil {
+		if s, err = d.newNativeServer(cfg, d.withCGI(o.cgi), o, root, log); err != nil {
 			return err
 		}
 		front = s
@@ -362,6 +363,9 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
 	d.stats.upgrade = func() upgradeSample { return upgradeSample{Stats: up.Stats(), Draining: s.Draining()} }
+	if err := d.startCGI(s, log); err != nil {
+		return err
+	}
 	reg, err := newMetricsRegistry(d.stats)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uringnet/uringnet/cgi"
 	"github.com/uringnet/uringnet/fastcgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
@@ -40,6 +41,7 @@ type wsStats struct {
 // snapshot is everything the demo counts, taken at one moment.
 type snapshot struct {
 	Time time.Time
+	CGI  *cgi.Stats // nil without -cgi-dir
 	// PID is the server's process id: the live page tells an upgraded
 	// server (a new process on the same address) by it.
 	PID      int
@@ -98,6 +100,7 @@ type counterSources struct {
 	tls      bool                 // the listener speaks TLS: the TLS counters are shown
 	upgrade  func() upgradeSample // nil leaves the upgrade metrics out
 	fastcgi  func() fastcgi.Stats // nil leaves the FastCGI metrics out
+	cgi      func() cgi.Stats     // nil leaves the CGI counters out (no -cgi-dir)
 }
 
 // processID is the process id the stats report, read once. It is atomic
@@ -135,6 +138,10 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.fastcgi != nil {
 		f := src.fastcgi()
 		s.FastCGI = &f
+	}
+	if src.cgi != nil {
+		c := src.cgi()
+		s.CGI = &c
 	}
 	return s
 }
@@ -529,6 +536,8 @@ type statsJSON struct {
 	Upgrade *upgradeJSON `json:"upgrade"`
 	// FastCGI is the FastCGI client's counters (absent without -fastcgi).
 	FastCGI *fastcgiJSON `json:"fastcgi,omitempty"`
+	// CGI is the CGI handler's counters (null without -cgi-dir).
+	CGI *cgi.Stats `json:"cgi"`
 }
 
 // upgradeJSON is the upgrade part of statsJSON.
@@ -564,7 +573,7 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,
-		WebSocket: s.WS,
+		WebSocket: s.WS, CGI: s.CGI,
 	}
 	if s.TLS {
 		js.TLS = &tlsJSON{Handshakes: s.Net.TLSHandshakes, Resumed: s.Net.TLSResumed,

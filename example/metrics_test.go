@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uringnet/uringnet/cgi"
 	"github.com/uringnet/uringnet/fastcgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
@@ -357,6 +358,7 @@ func TestStatsCollector(t *testing.T) {
 				SubscribeErrors: 38, Bus: rooms.BusStatus{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41,
 					LastError: "nats: connection refused"}}}
 		},
+		cgi: func() cgi.Stats { return cgi.Stats{Started: 47, Running: 3} },
 	}
 	defer src.access.close()
 	got := parseExposition(t, scrape(t, src))
@@ -386,6 +388,7 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_draining": 1, "uringnet_upgrades_started_total": 42, "uringnet_upgrades_succeeded_total": 43,
 		"uringnet_upgrades_failed_total": 44, "uringnet_upgrades_ignored_total": 45, "uringnet_http_drain_closed_total": 46,
 		"uringnet_fastcgi_requests_total": 47, "uringnet_fastcgi_connections": 2, "uringnet_fastcgi_bad_gateway_total": 48,
+		"uringnet_cgi_started_total": 47, "uringnet_cgi_running": 3,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
