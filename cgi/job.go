@@ -134,6 +134,7 @@ func (j *job) start(p EnvParams, env []string) error {
 	if err != nil {
 		// The process runs but its pipes could not all be adopted.
 		j.stop()
+		h.cnt.s503.Add(1)
 		j.out.Abort(http.StatusServiceUnavailable)
 		return nil
 	}

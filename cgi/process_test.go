@@ -258,3 +258,25 @@ func TestStderr(t *testing.T) {
 		t.Errorf("first line not logged: %s", hs.logs.String())
 	}
 }
+
+// TestUnreadBody: a script that never reads its stdin while a large body
+// arrives answers, and nothing is left behind.
+func TestUnreadBody(t *testing.T) {
+	hs := startServer(t, func(c *Config) { c.MaxStdinQueued = 64 << 10 })
+	base := fdCount(t)
+	for i := 0; i < 3; i++ {
+		resp, err := hs.cl.Post(hs.url+"/cgi-bin/quick.sh", "application/octet-stream", bytes.NewReader(make([]byte, 4<<20)))
+		if err != nil {
+			// The server may close before the client has sent it all.
+			t.Logf("POST: %v", err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "quick\n" {
+			t.Fatalf("status %d body %q", resp.StatusCode, b)
+		}
+	}
+	hs.cl.CloseIdleConnections()
+	checkClean(t, hs.cgi, base)
+}
