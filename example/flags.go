@@ -46,6 +46,8 @@ type options struct {
 	upgradeTimeout, drainTimeout time.Duration
 	wsGrace                      time.Duration
 	drainSpread                  time.Duration
+	fastcgiOptions                          // -fastcgi (fastcgi.go)
+	cgi                          cgiOptions // -cgi-dir, -cgi-timeout (cgi.go)
 }
 
 // usageHead is printed by -h above the flag list.
@@ -72,6 +74,8 @@ WebSockets too, is served over TLS only). Routes:
 	/healthz        200 while the process serves (liveness), with its pid
 	/readyz         200 while it takes new work, 503 once it drains (readiness)
 	/big.bin        a generated file of -big-file bytes (embedded site only)
+	*.php           with -fastcgi ADDR: a script under the root, run by that
+	                FastCGI application (-fastcgi-pattern sets the suffix)
 	anything else   a file under the root (Range, conditional requests, HEAD)
 
 Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
@@ -144,7 +148,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 60*time.Second, "`time` the old process of an upgrade lets requests in flight finish before it closes what is left")
 	fs.DurationVar(&o.drainSpread, "drain-spread", 300*time.Millisecond, "`time` over which a drain's Connection: close reaches the busy keep-alive connections, so that they reconnect to the successor a few at a time (0: all at once)")
 	fs.DurationVar(&o.wsGrace, "ws-grace", time.Second, "`time` WebSocket clients keep the old process of an upgrade before their 1001 (going away)")
+	o.registerFastCGIFlags(fs)
+	o.cgi.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if err := o.cgi.check(o.stdlib); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
@@ -167,6 +176,9 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	}
 	if o.tlsSelfSigned && o.tlsCert != "" {
 		return o, fmt.Errorf("-tls-self-signed and -tls-cert/-tls-key exclude each other: pick one")
+	}
+	if err := o.checkFastCGI(o.stdlib); err != nil {
+		return o, err
 	}
 	if o.natsName != "" && o.natsURL == "" {
 		return o, fmt.Errorf("-nats-name needs -nats")

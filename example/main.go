@@ -109,6 +109,8 @@ type demo struct {
 	echoing     [maxLoops]map[netserver.ClientNum]struct{}
 	metricsBody [maxLoops]map[netserver.ClientNum]struct{}
 	sendFiles   [maxLoops]map[netserver.ClientNum]int
+	fcgi        *fcgiFront // -fastcgi (nil without); the server's handler, in front of the demo
+	cgi         *cgiDemo   // /cgi-bin/ in front of the routes (-cgi-dir), or nil
 }
 
 // HTTPRead routes a request in native mode.
@@ -327,7 +329,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		s, front = std.Uringnet(), std
 	} else {
 		cfg.Net.TLS = tlsCfg // every connection: the handshake, then HTTP in plaintext
-		if s, err = http.NewServer(cfg, d); err != nil {
+		if s, err = d.newNativeServer(cfg, d.withCGI(o.cgi), o, root, log); err != nil {
 			return err
 		}
 		front = s
@@ -356,11 +358,14 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		}
 	}()
 	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
-		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil,
+		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil, fastcgi: d.fastcgiStats(),
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
 	d.stats.upgrade = func() upgradeSample { return upgradeSample{Stats: up.Stats(), Draining: s.Draining()} }
+	if err := d.startCGI(s, log); err != nil {
+		return err
+	}
 	reg, err := newMetricsRegistry(d.stats)
 	if err != nil {
 		return err

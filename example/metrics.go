@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uringnet/uringnet/cgi"
+	"github.com/uringnet/uringnet/fastcgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
@@ -39,6 +41,7 @@ type wsStats struct {
 // snapshot is everything the demo counts, taken at one moment.
 type snapshot struct {
 	Time time.Time
+	CGI  *cgi.Stats // nil without -cgi-dir
 	// PID is the server's process id: the live page tells an upgraded
 	// server (a new process on the same address) by it.
 	PID      int
@@ -64,6 +67,8 @@ type snapshot struct {
 	// Upgrade is this process's upgrades and drain (nil without an
 	// upgrader).
 	Upgrade *upgradeSample
+	// FastCGI is the FastCGI client's counters (nil without -fastcgi).
+	FastCGI *fastcgi.Stats
 }
 
 // upgradeSample is what the demo shows of its upgrades: the Upgrader's
@@ -94,6 +99,8 @@ type counterSources struct {
 	access   *accessLog           // nil when the access log is off
 	tls      bool                 // the listener speaks TLS: the TLS counters are shown
 	upgrade  func() upgradeSample // nil leaves the upgrade metrics out
+	fastcgi  func() fastcgi.Stats // nil leaves the FastCGI metrics out
+	cgi      func() cgi.Stats     // nil leaves the CGI counters out (no -cgi-dir)
 }
 
 // processID is the process id the stats report, read once. It is atomic
@@ -127,6 +134,14 @@ func (src *counterSources) take(now time.Time) snapshot {
 	if src.upgrade != nil {
 		u := src.upgrade()
 		s.Upgrade = &u
+	}
+	if src.fastcgi != nil {
+		f := src.fastcgi()
+		s.FastCGI = &f
+	}
+	if src.cgi != nil {
+		c := src.cgi()
+		s.CGI = &c
 	}
 	return s
 }
@@ -242,7 +257,7 @@ var infoMetrics = []infoMetric{
 // metrics lists the other metrics /metrics exposes. Names follow the
 // Prometheus conventions: the uringnet_ prefix, base units, _total on
 // counters. The table is never modified.
-var metrics = []metric{
+var metrics = append([]metric{
 	{"uringnet_loops", "Event loops, each with its own io_uring (or epoll instance) and OS thread.", gauge,
 		func(s *snapshot) (uint64, bool) { return uint64(s.Loops), true }},
 	{"uringnet_connections_open", "Connections open now.", gauge,
@@ -419,7 +434,7 @@ var metrics = []metric{
 		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Aborts })},
 	{"uringnet_stdhttp_hijacked_total", "Connections taken from the adapter (Hijack, or TakeOver to a WebSocket).", counter,
 		adapterValue(func(c *stdhttp.Counters) uint64 { return c.Hijacked })},
-}
+}, fastcgiMetrics()...)
 
 // statsCollector is a prometheus.Collector over the demo's counters:
 // every Collect takes one snapshot, so that the metrics of one scrape are
@@ -519,6 +534,10 @@ type statsJSON struct {
 	Bus   *busJSON   `json:"bus"`
 	// Upgrade is this process's upgrades (null without an upgrader).
 	Upgrade *upgradeJSON `json:"upgrade"`
+	// FastCGI is the FastCGI client's counters (absent without -fastcgi).
+	FastCGI *fastcgiJSON `json:"fastcgi,omitempty"`
+	// CGI is the CGI handler's counters (null without -cgi-dir).
+	CGI *cgi.Stats `json:"cgi"`
 }
 
 // upgradeJSON is the upgrade part of statsJSON.
@@ -554,7 +573,7 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 		Connections: s.Net.ConnsOpen, Accepted: s.Net.Accepted, Requests: s.Requests,
 		TasksInFlight: s.Net.TasksInFlight, SQEs: s.Net.SQEs, Enters: s.Net.Enters,
 		BytesIn: s.Net.BytesIn, BytesOut: s.Net.BytesOut, Events: s.Net.Events,
-		WebSocket: s.WS,
+		WebSocket: s.WS, CGI: s.CGI,
 	}
 	if s.TLS {
 		js.TLS = &tlsJSON{Handshakes: s.Net.TLSHandshakes, Resumed: s.Net.TLSResumed,
@@ -569,6 +588,7 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 		js.Upgrade = &upgradeJSON{Draining: u.Draining, Inherited: u.Inherited, Started: u.Attempts,
 			Succeeded: u.Succeeded, Failed: u.Failed, Ignored: u.Ignored}
 	}
+	js.FastCGI = fastcgiJSONOf(s.FastCGI)
 	b, err := json.Marshal(js)
 	if err != nil { // cannot happen: plain numbers
 		panic("example: stats JSON: " + err.Error())

@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/uringnet/uringnet/cgi"
+	"github.com/uringnet/uringnet/fastcgi"
 	"github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/rooms"
@@ -346,8 +348,9 @@ func TestStatsCollector(t *testing.T) {
 		adapter: func() stdhttp.Counters {
 			return stdhttp.Counters{Requests: 12, Running: 3, Waiting: 4, Waited: 5, Panics: 6, Aborts: 7, Hijacked: 8}
 		},
-		bounds: bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
-		access: newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
+		bounds:  bounds{MaxQueued: 256 << 10, MaxMemory: 1 << 30, MaxBuffered: 1 << 20},
+		access:  newAccessLog(io.Discard, false, slog.New(slog.DiscardHandler)),
+		fastcgi: func() fastcgi.Stats { return fastcgi.Stats{Requests: 47, Conns: 2, BadGateway: 48} },
 		rooms: func() roomsSample {
 			return roomsSample{Bus: true, Instance: 0xabc, ChatMembers: 22, ChatPresence: 23, Stats: rooms.Stats{
 				Rooms: 24, Members: 25, Sent: 26, Published: 27, Dropped: 28, Queued: 29, QueuedBytes: 30,
@@ -355,6 +358,7 @@ func TestStatsCollector(t *testing.T) {
 				SubscribeErrors: 38, Bus: rooms.BusStatus{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41,
 					LastError: "nats: connection refused"}}}
 		},
+		cgi: func() cgi.Stats { return cgi.Stats{Started: 47, Running: 3} },
 	}
 	defer src.access.close()
 	got := parseExposition(t, scrape(t, src))
@@ -383,6 +387,8 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_bus_slow_consumer_total": 41, "uringnet_bus_connected": 0, `uringnet_bus_info{state="reconnecting"}`: 1,
 		"uringnet_draining": 1, "uringnet_upgrades_started_total": 42, "uringnet_upgrades_succeeded_total": 43,
 		"uringnet_upgrades_failed_total": 44, "uringnet_upgrades_ignored_total": 45, "uringnet_http_drain_closed_total": 46,
+		"uringnet_fastcgi_requests_total": 47, "uringnet_fastcgi_connections": 2, "uringnet_fastcgi_bad_gateway_total": 48,
+		"uringnet_cgi_started_total": 47, "uringnet_cgi_running": 3,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)

@@ -221,3 +221,26 @@ func openErrorStatus(err error) int {
 	}
 	return 403 // permission, escapes from the root, symlink loops, not regular
 }
+
+// CleanPath applies the path rules of SendFile to a raw request path for
+// another package that serves files (or programs) under a root, such as
+// package cgi: it returns the clean absolute path (see SendFile: no "..",
+// no NUL, percent-decoded, "/" separated), or the status to answer (400
+// or 403) with the error that says why.
+func CleanPath(raw []byte) (clean string, status int, err error) {
+	clean, err = cleanPath(raw)
+	if err != nil {
+		var pe *pathError
+		if errors.As(err, &pe) {
+			return "", pe.Status, err
+		}
+		return "", StatusBadRequest, err
+	}
+	return clean, 0, nil
+}
+
+// OpenErrorStatus maps an error from opening or stating a file under a
+// root to the status SendFile would answer: 404 for a missing file or
+// path component, 503 when out of file descriptors or memory, 500 for I/O
+// errors, 403 otherwise (permissions, escapes from the root).
+func OpenErrorStatus(err error) int { return openErrorStatus(err) }

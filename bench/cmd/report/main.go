@@ -73,6 +73,11 @@ var comparisons = []comparison{
 	{key: "upgrade", cmd: "upgradebench",
 		title: "Upgrade under load",
 		quick: []string{"-rounds", "1", "-duration", "4s", "-upgrades", "2s,3s", "-baseline", "500ms"}},
+	// Issue 14: CGI and FastCGI (cgibench): the demo against nginx with fcgiwrap, and with a Go
+	// net/http/fcgi application; req/s ratios, a chart group of their own.
+	{key: "cgi", cmd: "cgibench", column: "uringnet / nginx",
+		title: "CGI and FastCGI: uringnet req/s ÷ nginx (scenario · server)",
+		quick: []string{"-duration", "1s", "-rounds", "1"}},
 }
 
 // config holds the command-line settings.

@@ -422,3 +422,34 @@ func TestRenderUpgrade(t *testing.T) {
 		t.Errorf("-benches upgrade -quick: %+v %v", cfg, err)
 	}
 }
+
+const cgiReport = `## CGI and FastCGI (issue 14)
+
+| scenario                    | server           | req/s | p50 ms | p99 ms | errors | CPU 0 ms/req | uringnet / nginx |
+| --------------------------- | ---------------- | ----: | -----: | -----: | -----: | -----------: | ---------------: |
+| CGI hello world (sh script) | uringnet (CGI)   |  1500 |  20.00 |  30.00 |      0 |        0.667 |            1.50x |
+| CGI hello world (sh script) | nginx → fcgiwrap |  1000 |  30.00 |  40.00 |      0 |        1.000 |                  |
+
+Issue 14's floors:
+
+- CGI hello world (sh script), uringnet req/s ≥ nginx + fcgiwrap: floor met: yes (1500 vs 1000 req/s, 1.50x)
+`
+
+// TestRenderCGI checks that the cgi section (issue 14) goes into the document and its
+// ratios into a chart group of their own.
+func TestRenderCGI(t *testing.T) {
+	when := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+	c, ok := lookup("cgi")
+	if !ok || c.cmd != "cgibench" || c.column != "uringnet / nginx" {
+		t.Fatalf("cgi comparison %+v", c)
+	}
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[0], report: echoReport}, {c: c, report: cgiReport}})
+	if !strings.Contains(md, "### CGI and FastCGI (issue 14)") || !strings.Contains(md, "floor met: yes") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	if !strings.Contains(texts, c.title) || !strings.Contains(texts, "CGI hello world (sh script) · uringnet (CGI)") ||
+		!strings.Contains(texts, "1.50x") {
+		t.Errorf("cgi chart group missing:\n%s", texts)
+	}
+}

@@ -27,6 +27,9 @@ type Spec struct {
 	// succeeds (for programs that print nothing, such as nginx). Otherwise the process is
 	// ready when it prints a line containing "listening on ADDR".
 	ReadyDial string
+	// ReadyUnix, when set (and ReadyDial is not), makes the process ready once a connection
+	// to the Unix socket at this path succeeds (fcgiwrap, a FastCGI application).
+	ReadyUnix string
 	// ReadyTimeout bounds the wait for readiness; 0 means 10 s.
 	ReadyTimeout time.Duration
 }
@@ -161,7 +164,9 @@ func (g *Group) Start(ctx context.Context, s Spec) (*Proc, error) {
 	defer cancel()
 	var err error
 	if s.ReadyDial != "" {
-		err = p.waitDial(ctx, s.ReadyDial)
+		err = p.waitDial(ctx, "tcp", s.ReadyDial)
+	} else if s.ReadyUnix != "" {
+		err = p.waitDial(ctx, "unix", s.ReadyUnix)
 	} else {
 		err = p.waitLine(ctx)
 	}
@@ -184,9 +189,9 @@ func (p *Proc) waitLine(ctx context.Context) error {
 	}
 }
 
-func (p *Proc) waitDial(ctx context.Context, addr string) error {
+func (p *Proc) waitDial(ctx context.Context, network, addr string) error {
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		c, err := net.DialTimeout(network, addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			p.Addr = addr

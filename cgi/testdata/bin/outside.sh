@@ -1,0 +1,2 @@
+#!/bin/sh
+printf 'Location: /elsewhere?x=1\n\n'

@@ -1,0 +1,3 @@
+#!/bin/sh
+printf 'Content-Type: application/octet-stream\r\n\r\n'
+exec cat
