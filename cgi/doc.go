@@ -45,6 +45,11 @@
 //     reused, and whatever the script left running in its group is
 //     killed (SIGKILL to the group); then it reaps (os.Process, which uses
 //     a pidfd on Linux) and tells the loop with RunOnLoop.
+//   - A response ends (its last chunk, the keep-alive connection's next
+//     request) once stdout reached EOF and the script was reaped, not at
+//     EOF alone: the next request of a client then always finds its
+//     script's MaxConcurrent slot free again. A script that closes stdout
+//     and lingers holds its response until it exits or Timeout kills it.
 //   - Every script is the leader of a process group of its own (Setpgid):
 //     a timeout, a client that goes away, or a failed output kill the
 //     whole group, children in the background included.

@@ -263,10 +263,6 @@ func (h *Handler) HTTPClose(c netserver.ClientNum) {
 // CONTENT_LENGTH), 503 over MaxConcurrent, 502 when the script cannot be
 // started.
 func (h *Handler) Serve(req *http.Request, c netserver.ClientNum) {
-	h.serve(req, c, 0)
-}
-
-func (h *Handler) serve(req *http.Request, c netserver.ClientNum, redirects int) {
 	clean, status, err := http.CleanPath(req.Path)
 	if err != nil {
 		h.srv.RespondError(c, status)
@@ -301,7 +297,7 @@ func (h *Handler) serve(req *http.Request, c netserver.ClientNum, redirects int)
 	if a, err := h.ns.RemoteAddr(c); err == nil {
 		p.Remote = a
 	}
-	j := &job{h: h, c: c, loop: c.Loop(), redirects: redirects, req: req.Clone()}
+	j := &job{h: h, c: c, loop: c.Loop(), req: req.Clone()}
 	if err := j.start(p, Env(req, p)); err != nil {
 		h.running.Add(-1)
 		status := http.StatusBadGateway
@@ -363,50 +359,19 @@ func (h *Handler) respond503(req *http.Request, c netserver.ClientNum) {
 	h.srv.EndResponse(c)
 }
 
-// redirect follows a local redirect of j's request to r.
+// redirect follows a local redirect of j's request to r: a path under
+// Prefix is served here, another through Config.Dispatch (or a 302).
 func (h *Handler) redirect(j *job, r *LocalRedirect) {
-	c := j.c
-	if j.redirects+1 > h.cfg.MaxRedirects {
+	dispatch := h.cfg.Dispatch
+	if h.Match([]byte(r.Path)) {
+		dispatch = h.Serve
+	}
+	if !Follow(h.srv, j.c, j.req, r, h.cfg.MaxRedirects, dispatch) {
 		h.cnt.s502.Add(1)
 		h.log.Warn("cgi: too many local redirects", "path", string(j.req.Path))
-		h.srv.RespondError(c, http.StatusBadGateway)
 		return
 	}
 	h.cnt.redirects.Add(1)
-	req := *j.req
-	req.Method = []byte("GET")
-	req.Path = []byte(r.Path)
-	req.Query = []byte(r.Query)
-	target := r.Path
-	if r.Query != "" {
-		target += "?" + r.Query
-	}
-	req.Target = []byte(target)
-	req.Body, req.ContentLength = http.BodyNone, -1
-	req.Expect100 = false
-	hs := make([]http.Header, 0, len(req.Headers))
-	for _, f := range req.Headers {
-		switch strings.ToLower(string(f.Name)) {
-		case "content-type", "content-length", "transfer-encoding", "expect":
-			continue
-		}
-		hs = append(hs, f)
-	}
-	req.Headers = hs
-	if h.Match(req.Path) {
-		h.serve(&req, c, j.redirects+1)
-		return
-	}
-	if h.cfg.Dispatch != nil {
-		h.cfg.Dispatch(&req, c)
-		return
-	}
-	b := h.srv.AppendHeadStart(nil, c, http.StatusFound, true)
-	b = http.AppendHeader(b, "Location", target)
-	b = http.AppendContentLength(b, 0)
-	b = h.srv.AppendHeadEnd(b, c, false)
-	h.srv.Send(c, b)
-	h.srv.EndResponse(c)
 }
 
 // tokenBucket rate-limits the stderr lines logged.

@@ -32,21 +32,24 @@ type pipe struct {
 // job is one script run. Every field is touched on the loop of its HTTP
 // client only (the reaper goroutine posts back with RunOnLoop).
 type job struct {
-	h         *Handler
-	c         netserver.ClientNum
-	loop      int
-	req       *http.Request // a clone, for a local redirect
-	redirects int
-	proc      *os.Process
-	pgid      int
-	pc        [3]netserver.ClientNum // stdin, stdout, stderr
-	open      [3]bool                // the pipe client is not closed yet
-	out       *Output
-	timer     *time.Timer
+	h     *Handler
+	c     netserver.ClientNum
+	loop  int
+	req   *http.Request // a clone, for a local redirect
+	proc  *os.Process
+	pgid  int
+	pc    [3]netserver.ClientNum // stdin, stdout, stderr
+	open  [3]bool                // the pipe client is not closed yet
+	out   *Output
+	timer *time.Timer
 
 	free    [][]byte // stdout buffers not in use
 	reading bool     // a stdout read is in flight
 	outEnd  bool     // stdout reading is over (EOF, failure, stop)
+	// closeWait: stdout reached EOF before the process was reaped; the
+	// response ends (Output.Close) once it is, so that the client's next
+	// request finds the script's concurrency slot free again.
+	closeWait bool
 
 	stdinQueued int
 	bodyPaused  bool
@@ -174,7 +177,22 @@ func (j *job) reap() {
 // reaped runs on the loop once the process was reaped.
 func (j *job) reaped() {
 	j.exited = true
+	if j.closeWait {
+		j.closeWait = false
+		j.closeOutput()
+	}
 	j.maybeFinish()
+	j.maybeUnmap()
+}
+
+// closeOutput ends the response after stdout's EOF.
+func (j *job) closeOutput() {
+	if j.clientGone {
+		return
+	}
+	if err := j.out.Close(); err != nil {
+		j.outputFailed(err)
+	}
 }
 
 // kill kills the process group, while the leader is not reaped.
@@ -236,7 +254,7 @@ func (j *job) maybeFinish() {
 // maybeUnmap stops routing the client's callbacks to the job once its
 // output is over and no buffer is pending.
 func (j *job) maybeUnmap() {
-	if !j.outEnd || j.out.Pending() > 0 {
+	if !j.outEnd || j.closeWait || j.out.Pending() > 0 {
 		return
 	}
 	lj := &j.h.loops[j.loop]
@@ -312,10 +330,10 @@ func (j *job) stdout(data []byte, failed bool) {
 	}
 	if failed || len(data) == 0 {
 		j.outEnd = true
-		if !j.clientGone {
-			if err := j.out.Close(); err != nil {
-				j.outputFailed(err)
-			}
+		if j.exited {
+			j.closeOutput()
+		} else {
+			j.closeWait = true
 		}
 		j.closePipe(pipeStdout)
 		j.closePipe(pipeStdin)

@@ -239,6 +239,40 @@ func TestLoad(t *testing.T) {
 	checkClean(t, hs.cgi, base)
 }
 
+// TestSlotFreedBeforeNextRequest: with MaxConcurrent 2, two keep-alive
+// clients asking one after another never get a 503: a response ends only
+// once its script was reaped, so the client's next request finds its slot
+// free. Both a Content-Length and a chunked response are checked.
+func TestSlotFreedBeforeNextRequest(t *testing.T) {
+	hs := startServer(t, func(c *Config) { c.MaxConcurrent = 2 })
+	for _, path := range []string{"/cgi-bin/quick.sh", "/cgi-bin/length.py?100"} {
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 25; i++ {
+					resp, err := hs.cl.Get(hs.url + path)
+					if err != nil {
+						t.Errorf("GET %s: %v", path, err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						t.Errorf("GET %s #%d: status %d", path, i, resp.StatusCode)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if n := hs.cgi.Stats().Status503; n != 0 {
+		t.Errorf("%d 503s", n)
+	}
+}
+
 // TestStderr: stderr in volume is logged rate-limited and counted.
 func TestStderr(t *testing.T) {
 	hs := startServer(t, func(c *Config) { c.StderrBurst = 10; c.StderrRate = 1 })

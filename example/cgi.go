@@ -63,10 +63,14 @@ func (d *demo) startCGI(s *http.Server, log *slog.Logger) error {
 	if d.cgi == nil {
 		return nil
 	}
-	// A script's local redirect out of /cgi-bin/ is served by the demo's
-	// routes, as a GET.
+	// A script's local redirect out of /cgi-bin/ is served by the server's
+	// handler (the FastCGI front with -fastcgi, the demo's routes), as a GET.
+	var front http.HTTPHandler = d.cgi
+	if d.fcgi != nil {
+		front = d.fcgi
+	}
 	h, err := cgi.New(s, cgi.Config{Dir: d.cgi.opts.dir, Timeout: d.cgi.opts.timeout, Logger: log,
-		Dispatch: func(req *http.Request, c netserver.ClientNum) { d.cgi.HTTPRead(req, c, false) }})
+		Dispatch: func(req *http.Request, c netserver.ClientNum) { front.HTTPRead(req, c, false) }})
 	if err != nil {
 		return fmt.Errorf("-cgi-dir: %w", err)
 	}

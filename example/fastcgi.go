@@ -77,7 +77,10 @@ func (d *demo) newNativeServer(cfg http.Config, h http.HTTPHandler, o options, r
 		r.Close()
 		return nil, err
 	}
-	if f.cl, err = fastcgi.New(s, fastcgi.Config{Addr: o.fastcgiAddr, Logger: log}); err != nil {
+	// The application's local redirects are served by the front, as a
+	// GET: a script again, a CGI script, or the demo's routes.
+	dispatch := func(req *http.Request, c netserver.ClientNum) { f.HTTPRead(req, c, false) }
+	if f.cl, err = fastcgi.New(s, fastcgi.Config{Addr: o.fastcgiAddr, Logger: log, Dispatch: dispatch}); err != nil {
 		s.Close()
 		r.Close()
 		return nil, fmt.Errorf("-fastcgi: %w", err)
@@ -167,6 +170,7 @@ type fastcgiJSON struct {
 	Rejected      uint64 `json:"rejected"`
 	ClientAborts  uint64 `json:"client_aborts"`
 	StderrBytes   uint64 `json:"stderr_bytes"`
+	Redirects     uint64 `json:"redirects"`
 }
 
 // fastcgiJSONOf converts the client's counters (nil: nil).
@@ -177,7 +181,7 @@ func fastcgiJSONOf(st *fastcgi.Stats) *fastcgiJSON {
 	return &fastcgiJSON{Requests: st.Requests, Completed: st.Completed, Connects: st.Connects,
 		ConnectErrors: st.ConnectErrors, Reused: st.Reused, Conns: st.Conns, Idle: st.Idle, Waiting: st.Waiting,
 		BadGateway: st.BadGateway, Timeouts: st.Timeouts, Rejected: st.Rejected, ClientAborts: st.ClientAborts,
-		StderrBytes: st.StderrBytes}
+		StderrBytes: st.StderrBytes, Redirects: st.Redirects}
 }
 
 // fcgiValue reads a FastCGI counter, there with -fastcgi.
@@ -219,5 +223,7 @@ func fastcgiMetrics() []metric {
 			fcgiValue(func(st *fastcgi.Stats) uint64 { return st.ClientAborts })},
 		{"uringnet_fastcgi_stderr_bytes_total", "Bytes the FastCGI application wrote to STDERR.", counter,
 			fcgiValue(func(st *fastcgi.Stats) uint64 { return st.StderrBytes })},
+		{"uringnet_fastcgi_redirects_total", "FastCGI local redirects followed.", counter,
+			fcgiValue(func(st *fastcgi.Stats) uint64 { return st.Redirects })},
 	}
 }

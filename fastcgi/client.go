@@ -17,15 +17,16 @@ import (
 
 // Defaults of the Config fields left zero.
 const (
-	DefaultMaxConns    = 16
-	DefaultMaxWaiting  = 1024
-	DefaultIdleTimeout = 30 * time.Second
-	DefaultTimeout     = 60 * time.Second
-	DefaultMaxQueued   = 256 << 10
-	DefaultMaxStdin    = 256 << 10
-	DefaultMaxParams   = 256 << 10
-	DefaultStderrRate  = 10
-	readBufSize        = 32 << 10
+	DefaultMaxConns     = 16
+	DefaultMaxWaiting   = 1024
+	DefaultIdleTimeout  = 30 * time.Second
+	DefaultTimeout      = 60 * time.Second
+	DefaultMaxQueued    = 256 << 10
+	DefaultMaxStdin     = 256 << 10
+	DefaultMaxParams    = 256 << 10
+	DefaultStderrRate   = 10
+	DefaultMaxRedirects = 10
+	readBufSize         = 32 << 10
 )
 
 // requestID is the id of every request: one request per connection at a
@@ -78,6 +79,14 @@ type Config struct {
 	// Logger receives STDERR lines and connection errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Dispatch serves the application's local redirects (a Location that
+	// is a path, RFC 3875 §6.2.2) as a GET, on the client's loop, as
+	// HTTPRead would: pass the application's router. When nil such a
+	// redirect is sent to the client as a 302.
+	Dispatch func(req *http.Request, c netserver.ClientNum)
+	// MaxRedirects bounds the local redirects followed for one client
+	// request (http.Request.Redirects); one more is a 502. Default 10.
+	MaxRedirects int
 }
 
 // Stats are a Client's counters.
@@ -99,6 +108,7 @@ type Stats struct {
 	StderrDropped uint64 // STDERR lines not logged (StderrRate)
 	BodyPauses    uint64 // PauseBody calls (MaxStdin)
 	OutputPauses  uint64 // reads stopped for a slow HTTP client (MaxQueued)
+	Redirects     uint64 // local redirects followed (Dispatch) or sent as 302
 }
 
 type counters struct {
@@ -106,6 +116,7 @@ type counters struct {
 	conns, idle, waiting                                         atomic.Int64
 	badGateway, timeouts, rejected, clientAborts                 atomic.Uint64
 	stderrBytes, stderrDropped, bodyPauses, outputPauses         atomic.Uint64
+	redirects                                                    atomic.Uint64
 }
 
 // Client sends requests of a uringnet http.Server to one FastCGI
@@ -157,6 +168,7 @@ func New(srv *http.Server, cfg Config) (*Client, error) {
 	c.cfg.MaxStdin = resolve(cfg.MaxStdin, DefaultMaxStdin)
 	c.cfg.MaxParams = resolve(cfg.MaxParams, DefaultMaxParams)
 	c.cfg.StderrRate = resolve(cfg.StderrRate, DefaultStderrRate)
+	c.cfg.MaxRedirects = resolve(cfg.MaxRedirects, DefaultMaxRedirects)
 	if c.cfg.MaxConns < 0 || c.cfg.MaxWaiting < 0 || c.cfg.MaxQueued < 0 || c.cfg.MaxStdin < 0 ||
 		c.cfg.MaxParams < 0 {
 		return nil, fmt.Errorf("fastcgi: negative limit in %+v", cfg)
@@ -211,7 +223,7 @@ func (c *Client) Stats() Stats {
 		Conns: n.conns.Load(), Idle: n.idle.Load(), Waiting: n.waiting.Load(), BadGateway: n.badGateway.Load(),
 		Timeouts: n.timeouts.Load(), Rejected: n.rejected.Load(), ClientAborts: n.clientAborts.Load(),
 		StderrBytes: n.stderrBytes.Load(), StderrDropped: n.stderrDropped.Load(),
-		BodyPauses: n.bodyPauses.Load(), OutputPauses: n.outputPauses.Load()}
+		BodyPauses: n.bodyPauses.Load(), OutputPauses: n.outputPauses.Load(), Redirects: n.redirects.Load()}
 }
 
 // Param is one FCGI_PARAMS name-value pair.
@@ -240,7 +252,10 @@ func (c *Client) Serve(req *http.Request, hc netserver.ClientNum, params []Param
 		c.srv.RespondError(hc, http.StatusInternalServerError)
 		return fmt.Errorf("fastcgi: %d bytes of params: %w", size, ErrTooLarge)
 	}
-	r := &request{hc: hc, ls: ls}
+	r := &request{hc: hc, ls: ls, orig: &http.Request{Redirects: req.Redirects}}
+	if c.cfg.Dispatch != nil {
+		r.orig = req.Clone() // to follow a local redirect later
+	}
 	r.out = cgi.NewOutput(cgi.OutputConfig{Server: c.srv, Client: hc, Head: req.IsHead(),
 		HTTP10: req.Major == 1 && req.Minor == 0, Release: func(buf []byte) { c.released(r, buf) }})
 	ls.outs[hc] = r.out

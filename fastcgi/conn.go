@@ -25,8 +25,11 @@ type appConn struct {
 
 // request is one HTTP request handed to the application.
 type request struct {
-	hc      netserver.ClientNum
-	ls      *loopState
+	hc netserver.ClientNum
+	ls *loopState
+	// orig is the HTTP request: a Clone when Config.Dispatch is set (a
+	// local redirect re-dispatches it), else only its Redirects count.
+	orig    *http.Request
 	conn    *appConn
 	waiting bool
 
@@ -203,18 +206,17 @@ func (c *Client) stdout(r *request, p []byte) bool {
 		c.cnt.badGateway.Add(1)
 		c.log.Warn("fastcgi: bad response head from the application", "client", r.hc, "err", err)
 	case errors.As(err, &lr):
-		// A local redirect (RFC 3875 §6.2.2) is not re-dispatched here:
-		// the client is sent there.
-		loc := lr.Path
-		if lr.Query != "" {
-			loc += "?" + lr.Query
+		// A local redirect (RFC 3875 §6.2.2): r is over (its application
+		// connection closes, mid-response); the new request may come back
+		// here through Dispatch.
+		c.drop(r.ls, r)
+		if cgi.Follow(c.srv, r.hc, r.orig, lr, c.cfg.MaxRedirects, c.cfg.Dispatch) {
+			c.cnt.redirects.Add(1)
+		} else {
+			c.cnt.badGateway.Add(1)
+			c.log.Warn("fastcgi: too many local redirects", "client", r.hc, "location", lr.Target())
 		}
-		b := c.srv.AppendHeadStart(nil, r.hc, http.StatusFound, true)
-		b = http.AppendHeader(b, "Location", loc)
-		b = http.AppendContentLength(b, 0)
-		b = c.srv.AppendHeadEnd(b, r.hc, false)
-		c.srv.Send(r.hc, b)
-		c.srv.EndResponse(r.hc)
+		return false
 	default: // the HTTP client is gone
 		c.cnt.clientAborts.Add(1)
 	}

@@ -7,8 +7,12 @@ import (
 	"net"
 	nethttp "net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/http"
+	"github.com/uringnet/uringnet/netserver"
 )
 
 // startRawApp runs a minimal FastCGI application on a unix socket: for
@@ -229,5 +233,61 @@ func TestPoolLimits(t *testing.T) {
 	waitFor(t, "the idle timeout", func() bool { st := f.cl.Stats(); return st.Conns == 0 && st.Idle == 0 })
 	if st := f.cl.Stats(); st.Rejected != 1 || st.Timeouts != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestRawLocalRedirect: with Config.Dispatch an application's local
+// redirect is served as a GET of its Location (here or elsewhere), and a
+// redirect loop ends in a 502 after MaxRedirects.
+func TestRawLocalRedirect(t *testing.T) {
+	var notGET atomic.Int64
+	addr := startRawApp(t, func(script string) []byte {
+		switch script {
+		case "/s/redirect":
+			return stdoutEnd("Location: /fcgi/target?q=1\r\n\r\n")
+		case "/s/loop":
+			return stdoutEnd("Location: /fcgi/loop\r\n\r\n")
+		case "/s/out":
+			return stdoutEnd("Location: /elsewhere\r\n\r\n")
+		}
+		return stdoutEnd("Content-Type: text/plain\r\n\r\n" + script)
+	})
+	var frp atomic.Pointer[front] // set once the server runs
+	cfg := Config{Addr: addr, MaxRedirects: 3, Dispatch: func(req *http.Request, c netserver.ClientNum) {
+		if string(req.Method) != "GET" {
+			notGET.Add(1)
+		}
+		frp.Load().HTTPRead(req, c, false)
+	}}
+	fr, base := startFront(t, cfg, 1, "/s")
+	frp.Store(fr)
+	hc := newHTTPClient(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{"POST", "/fcgi/redirect", 200, "/s/target"},
+		{"GET", "/fcgi/out", 404, "not here\n"},
+		{"GET", "/fcgi/loop", 502, ""},
+		{"GET", "/fcgi/redirect", 200, "/s/target"},
+	} {
+		req, _ := nethttp.NewRequest(tc.method, base+tc.path, strings.NewReader("body"))
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || tc.body != "" && string(b) != tc.body {
+			t.Errorf("%s %s: %d %q", tc.method, tc.path, resp.StatusCode, b)
+		}
+	}
+	// 1 + 1 + 3 (the loop's fourth is the 502) + 1.
+	if st := fr.cl.Stats(); st.Redirects != 6 || st.BadGateway != 1 {
+		t.Errorf("stats: %+v", st)
+	}
+	if n := notGET.Load(); n != 0 {
+		t.Errorf("%d redirects dispatched with another method than GET", n)
 	}
 }

@@ -66,6 +66,11 @@ type Request struct {
 	Expect100 bool // "Expect: 100-continue" in an HTTP/1.1 request
 	Upgrade   bool // "Connection: upgrade" and an Upgrade field are present
 
+	// Redirects counts the local redirects (CGI, RFC 3875 §6.2.2) followed
+	// to reach this request: 0 for a request the client sent. Handlers
+	// that follow them (packages cgi and fastcgi) bound it.
+	Redirects int
+
 	slash [1]byte // backing storage for Path "/" of an absolute-form target
 }
 
