@@ -50,6 +50,13 @@
 // parameters are cgi.Env's (Params). STDERR is logged (at most
 // Config.StderrRate lines a second) and counted.
 //
+// A local redirect (a head that is only a Location path, RFC 3875
+// §6.2.2) ends the request (its connection is closed, not pooled) and is
+// served as a GET through Config.Dispatch, the application's router, on
+// the client's loop (cgi.Follow; a 302 without Dispatch). A request
+// already redirected Config.MaxRedirects times (http.Request.Redirects)
+// gets 502 instead, so a loop through CGI and FastCGI ends too.
+//
 // # Errors
 //
 // An application that cannot be reached, closes the connection early or
