@@ -97,6 +97,28 @@ func (l *loop) closeListener(ln *listener) {
 		l.closeFD(ln.fd)
 		ln.closed = true
 	}
+	l.checkUnlistened()
+}
+
+// checkUnlistened tells StopAccepting when the loop stopped accepting and
+// closed all its listeners: no connection is accepted here any more.
+func (l *loop) checkUnlistened() {
+	if !l.acceptStopped() {
+		return
+	}
+	for i := range l.listeners {
+		if !l.listeners[i].closed {
+			return
+		}
+	}
+	l.signalUnlistened()
+}
+
+func (l *loop) signalUnlistened() {
+	if !l.unlistenedDone {
+		l.unlistenedDone = true
+		close(l.unlistened)
+	}
 }
 
 // newConn sets up an accepted connection.
@@ -144,17 +166,36 @@ func (l *loop) stopAccepting() {
 			l.closeListener(ln) // backing off after an accept error, or never armed
 		}
 	}
+	l.checkUnlistened() // no listeners, or all closed already
 }
 
 // StopAccepting closes the listeners while the open connections are
 // served on: the first step of a drain (the net/http adapter's Shutdown
 // waits for its handlers in between). Shutdown or Close still ends the
-// rest.
+// rest. Called off the loops, it returns once every loop has closed its
+// listeners (an accept in flight cancelled, or completed and served): a
+// connection that arrives afterwards is left to whoever else listens on
+// the socket, such as an upgrade's successor. Called on a loop, it cannot
+// wait and returns at once.
 func (s *Server) StopAccepting() error {
 	s.closingListeners()
+	wait := true
 	for i, l := range s.loops {
+		if l.onLoop() {
+			wait = false
+		}
 		if err := s.RunOnLoop(i, l.stopAccepting); err != nil {
 			return err
+		}
+	}
+	for _, l := range s.loops {
+		if !wait {
+			break
+		}
+		select {
+		case <-l.unlistened:
+		case <-s.done:
+			return nil
 		}
 	}
 	return nil

@@ -112,6 +112,10 @@ type loop struct {
 	nextTick  int64 // when to call the Ticker next (unix nanos), 0 = never
 	stopping  bool
 	noAccept  bool // StopAccepting: listeners closed, clients served on
+	// unlistened is closed once noAccept is set and every listener is
+	// closed, or when the loop ends (StopAccepting waits for it).
+	unlistened     chan struct{}
+	unlistenedDone bool
 	// watchUntil and nextWatch time the shared-listener watch (watch.go).
 	watchUntil, nextWatch int64
 	abort                 bool
@@ -124,7 +128,7 @@ func newLoop(s *Server, idx int) (*loop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loop{s: s, idx: idx, h: s.h, log: s.cfg.Logger, wake: wake}
+	l := &loop{s: s, idx: idx, h: s.h, log: s.cfg.Logger, wake: wake, unlistened: make(chan struct{})}
 	l.clients.max = min(s.cfg.MaxConns+1<<16, 1<<24)
 	if s.cfg.TLS != nil {
 		l.hsMax = max(1, s.cfg.MaxHandshakes/s.cfg.Loops)
@@ -187,6 +191,7 @@ func (l *loop) setup() error {
 }
 
 func (l *loop) teardown() {
+	l.signalUnlistened()
 	if l.buf != nil {
 		l.buf.Close()
 	}

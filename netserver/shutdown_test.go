@@ -58,8 +58,9 @@ func TestShutdownWrite(t *testing.T) {
 	}
 }
 
-// StopAccepting closes the listeners on both backends: new connections are
-// refused while the open ones are served on.
+// StopAccepting closes the listeners on both backends, and returns only
+// once they are closed: new connections are refused from then on, while
+// the open ones are served on.
 func TestBackendsStopAccepting(t *testing.T) {
 	onBackends(t, func(t *testing.T, kind string) {
 		s := startOn(t, kind, Config{Loops: 2}, &echoHandler{})
@@ -67,13 +68,13 @@ func TestBackendsStopAccepting(t *testing.T) {
 		if err := s.StopAccepting(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the listener closed", func() bool {
+		for i := 0; i < 20; i++ {
 			nc, err := net.DialTimeout("tcp", s.Addr().String(), time.Second)
 			if err == nil {
 				nc.Close()
+				t.Fatalf("dial %d after StopAccepting returned: connected", i)
 			}
-			return err != nil
-		})
+		}
 		c.Write([]byte("still"))
 		if got := readFull(t, c, 5); string(got) != "still" {
 			t.Fatalf("open connection got %q", got)
