@@ -125,10 +125,10 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-// waitFor polls cond for up to 10 s.
+// waitFor polls cond for up to 30 s.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
