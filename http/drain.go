@@ -23,6 +23,10 @@ const drainPoll = 10 * time.Millisecond
 // as after Connection: close, and counted in Counters.DrainClosed. A
 // partial request head still has Config.HeaderTimeout to complete.
 //
+// Connections still in their TLS handshake count as HTTP connections
+// (HandshakeTimeout bounds them): once it ends, their first answer
+// closes them.
+//
 // Drain returns nil once no HTTP connection remains, or ctx.Err() when
 // ctx ends first; either way the server still runs: Shutdown or Close
 // ends it and whatever is left. Connections handed over with Detach
@@ -56,7 +60,10 @@ func (s *Server) Drain(ctx context.Context) error {
 	}
 	t := time.NewTicker(drainPoll)
 	defer t.Stop()
-	for pending > 0 || s.open.Load() > 0 {
+	// Connections in their TLS handshake are not open yet: they are
+	// waited for too (HandshakeTimeout bounds them), and served once open.
+	// The handshakes are read first (netserver leaves them after Accept).
+	for pending > 0 || s.ns.TLSHandshaking() > 0 || s.open.Load() > 0 {
 		select {
 		case <-passes:
 			pending--

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -631,5 +632,47 @@ func TestDrainSpread(t *testing.T) {
 			}
 			t.Logf("told to close %v after the drain began", time.Since(start).Round(time.Millisecond))
 		})
+	}
+}
+
+// TestDrainTLSHandshaking: a connection accepted but still in its TLS
+// handshake when the drain starts keeps Drain waiting; once its handshake
+// ends it is served, its answer closes it, and Drain returns.
+func TestDrainTLSHandshaking(t *testing.T) {
+	s, _, _ := startHTTPS(t, Config{})
+	raw, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	waitFor(t, "the handshake to begin", func() bool { return s.Net().TLSHandshaking() == 1 }, s)
+	drained := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		drained <- s.Drain(ctx)
+	}()
+	waitFor(t, "the drain to start", s.Draining, s)
+	select {
+	case err := <-drained:
+		t.Fatalf("Drain returned (%v) with a handshake in progress", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	c := tls.Client(raw, testPair().ClientConfig())
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := nethttp.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != string(helloBody) || !resp.Close {
+		t.Fatalf("%s %q close=%v", resp.Status, body, resp.Close)
+	}
+	c.Close() // as a client does after Connection: close
+	if err := <-drained; err != nil {
+		t.Fatalf("Drain: %v", err)
 	}
 }

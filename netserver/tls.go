@@ -197,7 +197,6 @@ func (l *loop) tlsHandshakeDone(c ClientNum, cl *client, err error) {
 	}
 	t.ready = true
 	l.handshaking--
-	l.s.tlsCnt.handshaking.Add(-1)
 	l.s.tlsCnt.handshakes.Add(1)
 	if t.conn.ConnectionState().DidResume {
 		l.s.tlsCnt.resumed.Add(1)
@@ -208,6 +207,9 @@ func (l *loop) tlsHandshakeDone(c ClientNum, cl *client, err error) {
 		l.setPaused(c, cl, false)
 	}
 	l.cbAccept(c)
+	// After Accept: a reader of TLSHandshaking, then of the Handler's own
+	// count, never misses the connection in between (http's Drain).
+	l.s.tlsCnt.handshaking.Add(-1)
 	if cl = l.client(c); cl != nil && cl.state == stOpen {
 		// The client's first request may have come with its Finished.
 		if l.readable(cl) {
@@ -533,3 +535,11 @@ func (s *Server) KernelTLS(c ClientNum) bool {
 	cl := l.client(c)
 	return cl != nil && cl.tls != nil && cl.tls.ktx
 }
+
+// TLSHandshaking returns the number of TLS connections whose handshake
+// has not ended: accepted, but not the Handler's clients yet (Accept
+// comes when the handshake ends well). A connection leaves this count
+// only after its Accept, so a drain that reads it, then the Handler's own
+// count of clients, sees every connection in one of the two. Safe from
+// any goroutine.
+func (s *Server) TLSHandshaking() int64 { return s.tlsCnt.handshaking.Load() }
