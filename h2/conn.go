@@ -1,0 +1,298 @@
+package h2
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// ClientPreface is what an HTTP/2 client sends first (RFC 9113 §3.4).
+const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+// frameHeaderLen is the size of a frame header (RFC 9113 §4.1).
+const frameHeaderLen = 9
+
+// phase is where a connection is in its life.
+type phase uint8
+
+const (
+	phasePreface  phase = iota // waiting for the client preface
+	phaseSettings              // preface seen, the first frame must be SETTINGS
+	phaseOpen                  // frames flow
+	phaseDone                  // failed or finished: input ignored
+)
+
+// Conn is the server side of one HTTP/2 connection, without a socket:
+// bytes go in with Input, come out through Events.Output. A Conn is not
+// safe for concurrent use: it belongs to one goroutine (an event loop) and
+// starts none.
+type Conn struct {
+	cfg Config
+	ev  Events
+
+	phase         phase
+	preface       int  // bytes of ClientPreface matched
+	started       bool // our SETTINGS written
+	inInput       bool // Input is running: Output waits for its end
+	closing       bool // Shutdown: GOAWAY(NO_ERROR) sent, waiting for streams
+	reported      bool // Closed called
+	err           error
+	peerGone      bool // the peer sent GOAWAY
+	lastPeer      uint32
+	lastDone      uint32 // last stream id processed (for GOAWAY)
+	streams       map[uint32]*stream
+	settingsAcked bool
+
+	// in holds a partial frame between Input calls, at most
+	// 9 + MaxFrameSize bytes.
+	in []byte
+	// src is what the Framer reads: one whole frame at a time.
+	src frameSource
+	fr  *http2.Framer
+	out bytes.Buffer
+
+	// The header block being collected.
+	block       []byte
+	blockID     uint32
+	blockEnd    bool // END_STREAM on its HEADERS
+	blockFrames int
+	blockPrio   bool // self-dependent priority
+
+	dec      *hpack.Decoder
+	fields   []hpack.HeaderField
+	listSize uint32
+	tooLarge bool
+	enc      *hpack.Encoder
+	encBuf   bytes.Buffer
+
+	// Send side: the peer's settings and our connection send window.
+	peerInitialWindow int64
+	peerMaxFrame      uint32
+	connSend          int64
+	// Receive side: what the peer may still send on the connection, and
+	// consumed bytes not yet credited.
+	connRecv    int64
+	connUnacked int64
+
+	resets, pings, settings, empties bucket
+	wroteSincePing                   bool
+
+	stats Stats
+}
+
+// frameSource is an io.Reader over one frame, swapped before each
+// ReadFrame.
+type frameSource struct{ b []byte }
+
+func (s *frameSource) Read(p []byte) (int, error) {
+	n := copy(p, s.b)
+	s.b = s.b[n:]
+	return n, nil
+}
+
+// NewConn returns a Conn for a connection whose first bytes are still to
+// come to Input, reporting to ev. Zero fields of cfg take their defaults.
+func NewConn(cfg Config, ev Events) *Conn {
+	cfg = cfg.withDefaults()
+	c := &Conn{
+		cfg:               cfg,
+		ev:                ev,
+		peerInitialWindow: 65535,
+		peerMaxFrame:      16384,
+		connSend:          65535,
+		connRecv:          65535,
+		resets:            newBucket(cfg.ResetRate, cfg.ResetBurst),
+		pings:             newBucket(cfg.PingRate, cfg.PingBurst),
+		settings:          newBucket(cfg.SettingsRate, cfg.SettingsBurst),
+		empties:           newBucket(cfg.EmptyFrameRate, cfg.EmptyFrameBurst),
+	}
+	c.fr = http2.NewFramer(&c.out, &c.src)
+	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
+	c.dec = hpack.NewDecoder(cfg.HeaderTableSize, c.onField)
+	c.dec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	c.dec.SetAllowedMaxDynamicTableSize(cfg.HeaderTableSize)
+	c.enc = hpack.NewEncoder(&c.encBuf)
+	// A table of size 0: the encoder never indexes, so it keeps no state
+	// that the peer's HEADER_TABLE_SIZE could invalidate.
+	c.enc.SetMaxDynamicTableSizeLimit(0)
+	return c
+}
+
+// Stats returns the Conn's counters.
+func (c *Conn) Stats() Stats { return c.stats }
+
+// Err returns the connection error, or nil while the connection works or
+// after a graceful end.
+func (c *Conn) Err() error {
+	if e, ok := c.err.(*ConnError); ok {
+		return e
+	}
+	return nil
+}
+
+// Start writes the server preface: our SETTINGS and a WINDOW_UPDATE
+// raising the connection window to Config.ConnWindow. Input calls it when
+// the client preface is complete if the owner has not.
+func (c *Conn) Start() {
+	if c.started || c.phase == phaseDone {
+		return
+	}
+	c.started = true
+	c.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: c.cfg.InitialWindow},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: c.cfg.MaxFrameSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: c.cfg.MaxHeaderListSize},
+		http2.Setting{ID: settingNoRFC7540Priorities, Val: 1},
+	)
+	if inc := int64(c.cfg.ConnWindow) - c.connRecv; inc > 0 {
+		c.fr.WriteWindowUpdate(0, uint32(inc))
+		c.connRecv += inc
+	}
+	c.flush()
+}
+
+// settingNoRFC7540Priorities is SETTINGS_NO_RFC7540_PRIORITIES (RFC 9218
+// §2.1).
+const settingNoRFC7540Priorities http2.SettingID = 0x9
+
+// Input feeds bytes from the peer, split anywhere. It returns the
+// connection error once the connection failed (the GOAWAY is then already
+// out); later input is ignored.
+func (c *Conn) Input(p []byte) error {
+	if c.phase == phaseDone {
+		return c.Err()
+	}
+	c.inInput = true
+	c.input(p)
+	c.inInput = false
+	c.flush()
+	return c.Err()
+}
+
+func (c *Conn) input(p []byte) {
+	if c.phase == phasePreface {
+		n := min(len(p), len(ClientPreface)-c.preface)
+		if string(p[:n]) != ClientPreface[c.preface:c.preface+n] {
+			c.fail(http2.ErrCodeProtocol, "bad client preface")
+			return
+		}
+		c.preface += n
+		p = p[n:]
+		if c.preface < len(ClientPreface) {
+			return
+		}
+		c.phase = phaseSettings
+		c.Start()
+	}
+	// Complete the saved partial frame first, taking from p only what it
+	// lacks.
+	for len(c.in) > 0 && len(p) > 0 && c.phase != phaseDone {
+		need := frameHeaderLen
+		if len(c.in) >= frameHeaderLen {
+			need += int(frameLen(c.in))
+		}
+		k := min(need-len(c.in), len(p))
+		c.in = append(c.in, p[:k]...)
+		p = p[k:]
+		if len(c.in) == frameHeaderLen && !c.prescan(c.in) {
+			return
+		}
+		if len(c.in) >= frameHeaderLen && len(c.in) == frameHeaderLen+int(frameLen(c.in)) {
+			c.frame(c.in)
+			c.in = c.in[:0]
+		}
+	}
+	// Then whole frames straight from p; a partial one is saved.
+	for len(p) > 0 && c.phase != phaseDone {
+		if len(p) < frameHeaderLen {
+			c.in = append(c.in, p...)
+			return
+		}
+		if !c.prescan(p) {
+			return
+		}
+		n := frameHeaderLen + int(frameLen(p))
+		if len(p) < n {
+			c.in = append(c.in, p...)
+			return
+		}
+		c.frame(p[:n])
+		p = p[n:]
+	}
+	if c.phase == phaseDone || cap(c.in) > 2*frameHeaderLen+int(c.cfg.MaxFrameSize) {
+		c.in = nil
+	}
+}
+
+// frameLen is the payload length in a frame header.
+func frameLen(h []byte) uint32 { return uint32(h[0])<<16 | uint32(h[1])<<8 | uint32(h[2]) }
+
+// prescan checks a frame header before its payload is buffered or parsed.
+func (c *Conn) prescan(h []byte) bool {
+	if frameLen(h) > c.cfg.MaxFrameSize {
+		c.fail(http2.ErrCodeFrameSize, fmt.Sprintf("frame of %d bytes over MAX_FRAME_SIZE %d", frameLen(h), c.cfg.MaxFrameSize))
+		return false
+	}
+	if c.phase == phaseSettings {
+		if http2.FrameType(h[3]) != http2.FrameSettings || http2.Flags(h[4]).Has(http2.FlagSettingsAck) {
+			c.fail(http2.ErrCodeProtocol, "first frame is not SETTINGS")
+			return false
+		}
+		c.phase = phaseOpen
+	}
+	return true
+}
+
+// flush hands the pending output to the owner, then reports the end of
+// the connection if it came. Inside Input it waits for Input's end.
+func (c *Conn) flush() {
+	if c.inInput {
+		return
+	}
+	if c.out.Len() > 0 {
+		c.ev.Output(c.out.Bytes())
+		c.out.Reset()
+	}
+	if c.phase == phaseDone && !c.reported {
+		c.reported = true
+		c.ev.Closed(c.Err())
+	}
+}
+
+// fail ends the connection with a connection error: GOAWAY(code) with the
+// last processed stream.
+func (c *Conn) fail(code http2.ErrCode, reason string) {
+	if c.phase == phaseDone {
+		return
+	}
+	c.phase = phaseDone
+	c.err = &ConnError{Code: code, Reason: reason}
+	switch code {
+	case http2.ErrCodeNo, http2.ErrCodeEnhanceYourCalm:
+	case http2.ErrCodeFlowControl:
+		c.stats.FlowControlErrors++
+		c.stats.ProtocolErrors++
+	default:
+		c.stats.ProtocolErrors++
+	}
+	c.fr.WriteGoAway(c.lastDone, code, nil)
+	c.stats.GoAwaySent++
+	c.streams = nil
+	c.block = nil
+}
+
+// calm ends the connection with ENHANCE_YOUR_CALM for a flood and counts it.
+func (c *Conn) calm(counter *uint64, reason string) {
+	*counter++
+	c.fail(http2.ErrCodeEnhanceYourCalm, reason)
+}
+
+// now is the Conn's clock.
+func (c *Conn) now() time.Time { return c.cfg.Now() }
