@@ -226,7 +226,9 @@ func (c *Conn) input(p []byte) {
 		c.frame(p[:n])
 		p = p[n:]
 	}
-	if c.phase == phaseDone || cap(c.in) > 2*frameHeaderLen+int(c.cfg.MaxFrameSize) {
+	// A large buffer is given back once empty: an idle connection holds
+	// none.
+	if c.phase == phaseDone || len(c.in) == 0 && cap(c.in) > 1024 {
 		c.in = nil
 	}
 }

@@ -123,10 +123,13 @@ func (c *Conn) endBlock() {
 // trailers handles a header block on a stream already opened.
 func (c *Conn) trailers(id uint32, end bool) {
 	st := c.streams[id]
-	if st == nil || st.remoteDone {
-		if c.closing || c.peerGone {
-			return
-		}
+	switch {
+	case st != nil && st.remoteDone:
+		c.streamError(id, http2.ErrCodeStreamClosed)
+		return
+	case st == nil && (c.closing || c.peerGone):
+		return
+	case st == nil:
 		c.fail(http2.ErrCodeStreamClosed, fmt.Sprintf("HEADERS on closed stream %d", id))
 		return
 	}
