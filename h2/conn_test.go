@@ -97,8 +97,8 @@ func TestInputConnection(t *testing.T) {
 			frames: []string{"PING ack=true abcdefgh"},
 		},
 		{
-			name:   "PING ACK ignored",
-			send:   func(cl *client) { cl.fr.WritePing(true, [8]byte{}) },
+			name: "PING ACK ignored",
+			send: func(cl *client) { cl.fr.WritePing(true, [8]byte{}) },
 		},
 		{
 			name: "frame over MAX_FRAME_SIZE",

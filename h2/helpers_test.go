@@ -149,7 +149,7 @@ var modes = []string{"whole", "bytes", "random"}
 func frames(t testing.TB, b []byte) []string {
 	t.Helper()
 	fr := http2.NewFramer(nil, bytes.NewReader(b))
-	fr.SetMaxReadFrameSize(1 << 24 - 1)
+	fr.SetMaxReadFrameSize(1<<24 - 1)
 	dec := hpack.NewDecoder(4096, nil)
 	var out []string
 	for {

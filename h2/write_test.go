@@ -1,0 +1,317 @@
+package h2
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+func status(s string, kv ...string) []hpack.HeaderField {
+	fs := []hpack.HeaderField{{Name: ":status", Value: s}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		fs = append(fs, hpack.HeaderField{Name: kv[i], Value: kv[i+1]})
+	}
+	return fs
+}
+
+// session is a Conn past its handshake, with the frames it wrote since.
+type session struct {
+	t    *testing.T
+	c    *Conn
+	r    *recorder
+	cl   *client
+	clk  *clock
+	seen int
+}
+
+func newSession(t *testing.T, cfg Config, settings ...http2.Setting) *session {
+	clk := newClock()
+	cfg.Now = clk.now
+	c, r := newConn(cfg)
+	s := &session{t: t, c: c, r: r, cl: newClient().start(settings...), clk: clk}
+	s.send()
+	after(t, s.frames())
+	return s
+}
+
+// send feeds what the client wrote since the last send.
+func (s *session) send() {
+	s.t.Helper()
+	b := s.cl.buf.Bytes()
+	s.cl.buf.Reset()
+	if err := s.c.Input(b); err != nil {
+		s.t.Fatalf("Input: %v", err)
+	}
+}
+
+// frames returns the frames written since the last call.
+func (s *session) frames() []string {
+	s.t.Helper()
+	all := frames(s.t, s.r.out.Bytes())
+	got := all[s.seen:]
+	s.seen = len(all)
+	return got
+}
+
+func (s *session) expect(want ...string) {
+	s.t.Helper()
+	if got := s.frames(); !slices.Equal(got, want) {
+		s.t.Fatalf("frames:\n got %q\nwant %q", got, want)
+	}
+}
+
+func (s *session) write(id uint32, n int, end bool) int {
+	s.t.Helper()
+	w, err := s.c.WriteData(id, make([]byte, n), end)
+	if err != nil {
+		s.t.Fatalf("WriteData: %v", err)
+	}
+	return w
+}
+
+func TestWriteResponse(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	if err := s.c.WriteHeaders(1, status("200", "content-type", "text/plain"), false); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.write(1, 5, true); n != 5 {
+		t.Fatalf("wrote %d", n)
+	}
+	s.expect("HEADERS 1 end=false :status=200 content-type=text/plain", "DATA 1 5 end=true")
+	if _, err := s.c.WriteData(1, []byte("x"), false); !errors.Is(err, ErrStreamClosed) {
+		t.Fatalf("WriteData after the end: %v", err)
+	}
+	if err := s.c.WriteHeaders(1, status("200"), true); !errors.Is(err, ErrStreamClosed) {
+		t.Fatalf("WriteHeaders after the end: %v", err)
+	}
+	if len(s.c.streams) != 0 {
+		t.Fatalf("%d streams left", len(s.c.streams))
+	}
+}
+
+func TestWriteHeadersContinuation(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	long := strings.Repeat("a", 40000)
+	if err := s.c.WriteHeaders(1, status("200", "x-long", long), true); err != nil {
+		t.Fatal(err)
+	}
+	got := s.frames()
+	if len(got) != 2 || !strings.HasPrefix(got[0], "HEADERS 1 end=true") || got[1] != "CONTINUATION" {
+		t.Fatalf("frames %.80q", got)
+	}
+}
+
+func TestWriteTrailers(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	s.c.WriteHeaders(1, status("200"), false)
+	s.write(1, 3, false)
+	s.c.WriteHeaders(1, status("")[1:], true)
+	s.expect("HEADERS 1 end=false :status=200", "DATA 1 3 end=false", "HEADERS 1 end=true ")
+}
+
+func TestWriteDataWindows(t *testing.T) {
+	// The peer's INITIAL_WINDOW_SIZE of 10 and MAX_FRAME_SIZE of 16384.
+	s := newSession(t, Config{}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	s.c.WriteHeaders(1, status("200"), false)
+	if n := s.write(1, 25, true); n != 10 {
+		t.Fatalf("wrote %d, want 10", n)
+	}
+	if n := s.write(1, 15, true); n != 0 {
+		t.Fatalf("wrote %d at a zero window", n)
+	}
+	s.expect("HEADERS 1 end=false :status=200", "DATA 1 10 end=false")
+
+	// WINDOW_UPDATE reopens it.
+	s.cl.fr.WriteWindowUpdate(1, 5)
+	s.send()
+	if !slices.Equal(s.r.events, []string{"headers 1 end=true", "window 1"}) {
+		t.Fatalf("events %q", s.r.events)
+	}
+	if n := s.write(1, 15, true); n != 5 {
+		t.Fatalf("wrote %d, want 5", n)
+	}
+	// SETTINGS raising INITIAL_WINDOW_SIZE moves the window by the delta.
+	s.cl.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 30})
+	s.send()
+	if n := s.write(1, 10, true); n != 10 {
+		t.Fatalf("wrote %d, want 10", n)
+	}
+	s.expect("DATA 1 5 end=false", "SETTINGS ACK", "DATA 1 10 end=true")
+	if got := s.r.events[len(s.r.events)-1]; got != "window 1" {
+		t.Fatalf("last event %q", got)
+	}
+}
+
+func TestWriteDataNegativeWindow(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	s.write(1, 60000, false)
+	s.cl.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1000})
+	s.send()
+	if n := s.write(1, 10, false); n != 0 {
+		t.Fatalf("wrote %d at a negative window", n)
+	}
+	s.cl.fr.WriteWindowUpdate(1, 59000) // back to 0: still closed
+	s.send()
+	s.cl.fr.WriteWindowUpdate(1, 1)
+	s.send()
+	if n := s.write(1, 10, false); n != 1 {
+		t.Fatalf("wrote %d, want 1", n)
+	}
+}
+
+func TestWriteDataFrameSizeAndConnWindow(t *testing.T) {
+	s := newSession(t, Config{}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: 20000})
+	s.cl.headers(1, true, get("/")...)
+	s.cl.headers(3, true, get("/")...)
+	s.send()
+	if n := s.write(1, 50000, false); n != 50000 {
+		t.Fatalf("wrote %d", n)
+	}
+	if n := s.write(3, 50000, false); n != 65535-50000 {
+		t.Fatalf("wrote %d, want the connection window's rest", n)
+	}
+	s.expect("DATA 1 20000 end=false", "DATA 1 20000 end=false", "DATA 1 10000 end=false", "DATA 3 15535 end=false")
+	s.cl.fr.WriteWindowUpdate(0, 100)
+	s.send()
+	if got := s.r.events[len(s.r.events)-1]; got != "window 3" {
+		t.Fatalf("events %q", s.r.events)
+	}
+}
+
+func TestWriteReset(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, false, post("/")...)
+	s.send()
+	if err := s.c.WriteReset(1, http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.WriteReset(1, http2.ErrCodeCancel); !errors.Is(err, ErrStreamClosed) {
+		t.Fatalf("second WriteReset: %v", err)
+	}
+	s.expect("RST_STREAM 1 CANCEL")
+	if s.c.Stats().ResetsSent != 1 {
+		t.Fatalf("ResetsSent = %d", s.c.Stats().ResetsSent)
+	}
+}
+
+func TestShutdown(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, false, post("/")...)
+	s.send()
+	s.c.Shutdown()
+	s.c.Shutdown()                          // once
+	s.cl.headers(3, false, get("/late")...) // above the GOAWAY: ignored
+	s.cl.fr.WriteData(3, true, []byte("x"))
+	s.cl.fr.WriteData(1, true, []byte("body"))
+	s.send()
+	s.c.WriteHeaders(1, status("200"), true)
+	s.expect("GOAWAY 1 NO_ERROR", "HEADERS 1 end=true :status=200")
+	want := []string{"headers 1 end=false", "data 1 4 end=true", "closed <nil>"}
+	if !slices.Equal(s.r.events, want) {
+		t.Fatalf("events %q, want %q", s.r.events, want)
+	}
+	if err := s.c.Input([]byte("x")); err != nil {
+		t.Fatalf("Input after a graceful end: %v", err)
+	}
+	if _, err := s.c.WriteData(1, nil, true); !errors.Is(err, ErrConnClosed) {
+		t.Fatalf("WriteData after the end: %v", err)
+	}
+}
+
+func TestShutdownIdle(t *testing.T) {
+	c, r := newConn(Config{})
+	c.Shutdown()
+	got := frames(t, r.out.Bytes())
+	if !slices.Equal(got, []string{"SETTINGS", "WINDOW_UPDATE 0 983041", "GOAWAY 0 NO_ERROR"}) || r.closed != 1 || r.err != nil {
+		t.Fatalf("frames %q, closed %d %v", got, r.closed, r.err)
+	}
+}
+
+func TestGoAway(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	s.c.GoAway(http2.ErrCodeInternal)
+	s.c.GoAway(http2.ErrCodeInternal)
+	s.expect("GOAWAY 1 INTERNAL_ERROR")
+	if err := s.c.Input([]byte("x")); code(err) != "INTERNAL_ERROR" || s.r.closed != 1 {
+		t.Fatalf("Input after GoAway: %v, closed %d", err, s.r.closed)
+	}
+	if err := s.c.WriteReset(1, http2.ErrCodeCancel); !errors.Is(err, ErrConnClosed) {
+		t.Fatalf("WriteReset: %v", err)
+	}
+	if !strings.Contains(s.c.Err().Error(), "INTERNAL_ERROR") {
+		t.Fatalf("Err %v", s.c.Err())
+	}
+}
+
+func TestStallTimeout(t *testing.T) {
+	s := newSession(t, Config{StallTimeout: time.Second}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	s.cl.headers(1, true, get("/")...)
+	s.cl.headers(3, true, get("/")...)
+	s.send()
+	s.write(1, 10, true) // stalls
+	s.write(3, 0, false) // wrote all it asked: no stall
+	s.c.Tick(s.clk.t.Add(500 * time.Millisecond))
+	s.expect()
+	s.c.Tick(s.clk.t.Add(2 * time.Second))
+	s.expect("RST_STREAM 1 CANCEL")
+	if s.c.Stats().StallResets != 1 || s.r.events[len(s.r.events)-1] != "reset 1 CANCEL" {
+		t.Fatalf("stats %+v, events %q", s.c.Stats(), s.r.events)
+	}
+}
+
+func TestPauseResume(t *testing.T) {
+	s := newSession(t, Config{InitialWindow: 100})
+	s.cl.headers(1, false, post("/")...)
+	s.cl.fr.WriteData(1, false, make([]byte, 60))
+	s.send()
+	s.c.Pause(1)
+	s.c.Consumed(1, 60)
+	s.expect()
+	s.c.Resume(1)
+	s.expect("WINDOW_UPDATE 1 60")
+	s.c.Consumed(99, 10) // an unknown stream credits the connection only
+	s.c.Consumed(1, 0)
+	s.expect()
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg := Config{MaxFrameSize: 1, InitialWindow: 1 << 31}.withDefaults()
+	if cfg.MaxFrameSize != 16384 || cfg.InitialWindow != maxWindow || cfg.MaxConcurrentStreams != 128 ||
+		cfg.ResetBurst != 200 || cfg.Now == nil || cfg.StallTimeout != DefaultStallTimeout {
+		t.Fatalf("%+v", cfg)
+	}
+}
+
+func TestStreamState(t *testing.T) {
+	for _, tt := range []struct {
+		st   stream
+		want string
+	}{
+		{stream{}, "open"},
+		{stream{remoteDone: true}, "half-closed (remote)"},
+		{stream{localDone: true}, "half-closed (local)"},
+		{stream{remoteDone: true, localDone: true}, "closed"},
+	} {
+		if got := tt.st.state(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.st, got, tt.want)
+		}
+	}
+}
