@@ -246,6 +246,45 @@ func TestInputConnection(t *testing.T) {
 			events: []string{"closed PROTOCOL_ERROR"},
 		},
 		{
+			name:   "RST_STREAM on stream 0",
+			send:   func(cl *client) { cl.fr.WriteRawFrame(http2.FrameRSTStream, 0, 0, []byte{0, 0, 0, 8}) },
+			frames: []string{"GOAWAY 0 PROTOCOL_ERROR"},
+			events: []string{"closed PROTOCOL_ERROR"},
+		},
+		{
+			name:   "DATA on stream 0",
+			send:   func(cl *client) { cl.fr.WriteRawFrame(http2.FrameData, 0, 0, []byte("x")) },
+			frames: []string{"GOAWAY 0 PROTOCOL_ERROR"},
+			events: []string{"closed PROTOCOL_ERROR"},
+		},
+		{
+			name:   "SETTINGS on a stream",
+			send:   func(cl *client) { cl.fr.WriteRawFrame(http2.FrameSettings, 0, 1, nil) },
+			frames: []string{"GOAWAY 0 PROTOCOL_ERROR"},
+			events: []string{"closed PROTOCOL_ERROR"},
+		},
+		{
+			name:   "PING of 7 bytes",
+			send:   func(cl *client) { cl.fr.WriteRawFrame(http2.FramePing, 0, 0, make([]byte, 7)) },
+			frames: []string{"GOAWAY 0 FRAME_SIZE_ERROR"},
+			events: []string{"closed FRAME_SIZE_ERROR"},
+		},
+		{
+			name:   "WINDOW_UPDATE of 3 bytes",
+			send:   func(cl *client) { cl.fr.WriteRawFrame(http2.FrameWindowUpdate, 0, 0, make([]byte, 3)) },
+			frames: []string{"GOAWAY 0 FRAME_SIZE_ERROR"},
+			events: []string{"closed FRAME_SIZE_ERROR"},
+		},
+		{
+			name: "DATA padding too long",
+			send: func(cl *client) {
+				cl.headers(1, false, post("/")...)
+				cl.fr.WriteRawFrame(http2.FrameData, http2.FlagDataPadded, 1, []byte{5, 'x'})
+			},
+			frames: []string{"GOAWAY 1 PROTOCOL_ERROR"},
+			events: []string{"headers 1 end=false", "closed PROTOCOL_ERROR"},
+		},
+		{
 			name: "peer GOAWAY: later streams ignored",
 			send: func(cl *client) {
 				cl.headers(1, true, get("/")...)

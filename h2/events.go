@@ -30,7 +30,8 @@ type Events interface {
 	Output(b []byte)
 	// Closed reports, once, that the connection is finished: err is nil
 	// after a graceful Shutdown once the last stream closed, else a
-	// *ConnError after the GOAWAY was handed to Output. The owner closes
-	// the socket once the output is sent.
+	// *ConnError after the GOAWAY was handed to Output. Every stream is
+	// then gone, without a Reset event each. The owner closes the socket
+	// once the output is sent.
 	Closed(err error)
 }

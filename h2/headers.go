@@ -87,7 +87,6 @@ func (c *Conn) endBlock() {
 	if c.closing || c.peerGone {
 		return // above the GOAWAY's last stream: ignored (RFC 9113 §6.8)
 	}
-	c.lastDone = id
 	switch {
 	case c.blockPrio:
 		c.streamError(id, http2.ErrCodeProtocol)
@@ -101,8 +100,10 @@ func (c *Conn) endBlock() {
 		}
 	case c.tooLarge:
 		c.stats.HeaderListTooLarge++
+		c.lastDone = id
 		c.tooLargeResponse(id, end)
 	default:
+		c.lastDone = id
 		st := &stream{
 			id:         id,
 			remoteDone: end,

@@ -34,7 +34,7 @@ func TestDefences(t *testing.T) {
 				cl.headers(3, false, post("/")...)
 				cl.headers(5, false, post("/")...)
 			},
-			frames: []string{"RST_STREAM 3 REFUSED_STREAM", "RST_STREAM 5 REFUSED_STREAM", "GOAWAY 5 ENHANCE_YOUR_CALM"},
+			frames: []string{"RST_STREAM 3 REFUSED_STREAM", "RST_STREAM 5 REFUSED_STREAM", "GOAWAY 1 ENHANCE_YOUR_CALM"},
 			events: []string{"headers 1 end=false", "closed ENHANCE_YOUR_CALM"},
 		}, func(s Stats) uint64 { return s.RapidResets }},
 		{inputCase{

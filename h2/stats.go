@@ -8,7 +8,7 @@ type Stats struct {
 	ResetsReceived uint64 // RST_STREAM frames from the peer on live streams
 	ResetsSent     uint64 // RST_STREAM frames written
 	GoAwaySent     uint64 // GOAWAY frames written
-	ProtocolErrors uint64 // connection errors, any code but NO_ERROR and the floods
+	ProtocolErrors uint64 // connection errors (but NO_ERROR and floods) and PROTOCOL_ERROR stream errors we sent
 
 	RapidResets        uint64 // GOAWAY(ENHANCE_YOUR_CALM) for resets over ResetRate
 	ContinuationFloods uint64 // header blocks over MaxHeaderBlock or MaxBlockFrames
