@@ -17,6 +17,7 @@ const (
 	DefaultSettingsRate         = 10
 	DefaultEmptyFrameRate       = 200
 	DefaultStallTimeout         = 30 * time.Second
+	DefaultSettingsTimeout      = 10 * time.Second
 )
 
 // maxWindow is the largest flow-control window RFC 9113 §6.9.1 allows.
@@ -76,6 +77,11 @@ type Config struct {
 	// RST_STREAM(CANCEL). Negative: never.
 	StallTimeout time.Duration
 
+	// SettingsTimeout is how long the peer may take to acknowledge our
+	// SETTINGS before Tick ends the connection with
+	// GOAWAY(SETTINGS_TIMEOUT). Negative: never.
+	SettingsTimeout time.Duration
+
 	// Now returns the current time for the rate caps; nil means time.Now.
 	Now func() time.Time
 }
@@ -115,6 +121,9 @@ func (cfg Config) withDefaults() Config {
 	rate(&cfg.EmptyFrameRate, &cfg.EmptyFrameBurst, DefaultEmptyFrameRate)
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = DefaultStallTimeout
+	}
+	if cfg.SettingsTimeout == 0 {
+		cfg.SettingsTimeout = DefaultSettingsTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

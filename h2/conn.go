@@ -12,6 +12,9 @@ import (
 // ClientPreface is what an HTTP/2 client sends first (RFC 9113 §3.4).
 const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
+// maxIdleOut is the largest output buffer kept between flushes.
+const maxIdleOut = 64 << 10
+
 // frameHeaderLen is the size of a frame header (RFC 9113 §4.1).
 const frameHeaderLen = 9
 
@@ -45,6 +48,7 @@ type Conn struct {
 	lastDone      uint32 // last stream id processed (for GOAWAY)
 	streams       map[uint32]*stream
 	settingsAcked bool
+	settingsSent  time.Time // when Start wrote our SETTINGS
 
 	// in holds a partial frame between Input calls, at most
 	// 9 + MaxFrameSize bytes.
@@ -142,6 +146,7 @@ func (c *Conn) Start() {
 		return
 	}
 	c.started = true
+	c.settingsSent = c.now()
 	c.fr.WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
@@ -168,6 +173,9 @@ const settingNoRFC7540Priorities http2.SettingID = 0x9
 func (c *Conn) Input(p []byte) error {
 	if c.phase == phaseDone {
 		return c.Err()
+	}
+	if c.inInput {
+		return errReentrantInput
 	}
 	c.inInput = true
 	c.input(p)
@@ -261,6 +269,9 @@ func (c *Conn) flush() {
 	if c.out.Len() > 0 {
 		c.ev.Output(c.out.Bytes())
 		c.out.Reset()
+		if c.out.Cap() > maxIdleOut {
+			c.out = bytes.Buffer{} // an idle connection keeps no large buffer
+		}
 	}
 	if c.phase == phaseDone && !c.reported {
 		c.reported = true

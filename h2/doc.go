@@ -21,29 +21,37 @@
 //     bytes. A header block is gathered across CONTINUATION frames (at
 //     most MaxHeaderBlock bytes and MaxBlockFrames frames) and decoded
 //     whole.
+//
 //   - This step keeps one Framer, one HPACK decoder and one HPACK encoder
 //     per Conn (the plan's per-loop reader, writer and encoder come with
 //     the server glue). The encoder has a dynamic table of size 0: it
 //     never indexes, so the peer's HEADER_TABLE_SIZE never matters.
+//
 //   - A header list over MaxHeaderListSize is decoded to its end (the
 //     dynamic table stays in step) with emission off, and the engine
 //     answers 431 itself; the owner never sees the request.
+//
 //   - Receive flow control: the owner calls Consumed for the bytes of
 //     every Data event; WINDOW_UPDATE goes out when half a window is owed
 //     (none for a stream after END_STREAM or while paused by Pause).
+//
 //   - Send flow control: WriteData writes what the windows allow and says
 //     how much; WindowOpened asks for the rest. Priorities are ignored
 //     (RFC 9113 §5.3.2; SETTINGS_NO_RFC7540_PRIORITIES=1), except that a
 //     self-dependency is a stream error.
+//
 //   - Defences, each counted in [Stats]: rapid reset, CONTINUATION flood,
 //     HPACK bomb, SETTINGS and PING floods, empty-frame floods, too many
-//     streams, and zero-window stalls (Tick with StallTimeout).
+//     streams, and zero-window stalls.
+//
+//   - Timeouts run from Tick: zero-window stalls (StallTimeout) and our
+//     unacknowledged SETTINGS (SettingsTimeout).
 //
 // Not done yet (later steps of the plan): the per-loop shared Framer and
 // encoder, the write scheduler (the owner decides the order of
-// WriteData), a timeout for our unacknowledged SETTINGS, the two-step
-// GOAWAY of a drain (Shutdown sends one GOAWAY with the last processed
-// stream), and the idle and header timeouts (the owner's).
+// WriteData), the two-step GOAWAY of a drain (Shutdown sends one GOAWAY
+// with the last processed stream), and the preface, idle and header-block
+// timeouts (the owner's until the server glue exists).
 //
 // # What it must never do
 //

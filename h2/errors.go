@@ -25,4 +25,6 @@ var (
 	ErrStreamClosed = errors.New("h2: stream closed for writing")
 	// ErrConnClosed: the connection failed or finished.
 	ErrConnClosed = errors.New("h2: connection closed")
+
+	errReentrantInput = errors.New("h2: Input called from an event")
 )

@@ -315,3 +315,58 @@ func TestStreamState(t *testing.T) {
 		}
 	}
 }
+
+func TestSettingsTimeout(t *testing.T) {
+	s := newSession(t, Config{})
+	s.c.Tick(s.clk.t.Add(5 * time.Second))
+	s.expect()
+	s.c.Tick(s.clk.t.Add(11 * time.Second))
+	s.expect("GOAWAY 0 SETTINGS_TIMEOUT")
+	if code(s.c.Err()) != "SETTINGS_TIMEOUT" || s.r.closed != 1 {
+		t.Fatalf("Err %v, closed %d", s.c.Err(), s.r.closed)
+	}
+	s.c.Tick(s.clk.t.Add(time.Hour)) // nothing more
+	s.expect()
+
+	acked := newSession(t, Config{})
+	acked.cl.fr.WriteSettingsAck()
+	acked.send()
+	acked.c.Tick(acked.clk.t.Add(time.Hour))
+	acked.expect()
+}
+
+func TestInitialWindowOverflow(t *testing.T) {
+	s := newSession(t, Config{})
+	s.cl.headers(1, true, get("/")...)
+	s.cl.fr.WriteWindowUpdate(1, 1<<31-1-65535)
+	s.cl.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 65536})
+	b := s.cl.buf.Bytes()
+	if err := s.c.Input(b); code(err) != "FLOW_CONTROL_ERROR" {
+		t.Fatalf("Input: %v", err)
+	}
+	s.expect("GOAWAY 1 FLOW_CONTROL_ERROR")
+}
+
+func TestReentrantInput(t *testing.T) {
+	s := newSession(t, Config{})
+	var inner error
+	s.r.onHeaders = func(id uint32, end bool) { inner = s.c.Input([]byte("x")) }
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	if inner == nil {
+		t.Fatal("Input from an event accepted")
+	}
+}
+
+func TestLargeOutputReleased(t *testing.T) {
+	s := newSession(t, Config{}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	s.cl.fr.WriteWindowUpdate(0, 1<<20)
+	s.cl.headers(1, true, get("/")...)
+	s.send()
+	if n := s.write(1, 200<<10, true); n != 200<<10 {
+		t.Fatalf("wrote %d", n)
+	}
+	if s.c.out.Cap() > maxIdleOut {
+		t.Fatalf("output buffer of %d bytes kept", s.c.out.Cap())
+	}
+}
