@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -209,8 +210,11 @@ func (c *Conn) input(p []byte) {
 		k := min(need-len(c.in), len(p))
 		c.in = append(c.in, p[:k]...)
 		p = p[k:]
-		if len(c.in) == frameHeaderLen && !c.prescan(c.in) {
-			return
+		if len(c.in) == frameHeaderLen {
+			if !c.prescan(c.in) {
+				return
+			}
+			c.in = slices.Grow(c.in, int(frameLen(c.in)))
 		}
 		if len(c.in) >= frameHeaderLen && len(c.in) == frameHeaderLen+int(frameLen(c.in)) {
 			c.frame(c.in)
@@ -228,7 +232,7 @@ func (c *Conn) input(p []byte) {
 		}
 		n := frameHeaderLen + int(frameLen(p))
 		if len(p) < n {
-			c.in = append(c.in, p...)
+			c.in = append(slices.Grow(c.in, n), p...)
 			return
 		}
 		c.frame(p[:n])
