@@ -190,13 +190,23 @@ func TestInputConnection(t *testing.T) {
 			events: []string{"closed PROTOCOL_ERROR"},
 		},
 		{
-			name: "HEADERS on a closed stream",
+			name: "HEADERS with a decreasing stream id",
 			send: func(cl *client) {
 				cl.headers(5, true, get("/")...)
 				cl.headers(3, true, get("/")...)
 			},
+			frames: []string{"GOAWAY 5 PROTOCOL_ERROR"},
+			events: []string{"headers 5 end=true", "closed PROTOCOL_ERROR"},
+		},
+		{
+			name: "HEADERS on a closed stream",
+			send: func(cl *client) {
+				cl.headers(5, false, post("/")...)
+				cl.fr.WriteRSTStream(5, http2.ErrCodeCancel)
+				cl.headers(5, true, get("/")...)
+			},
 			frames: []string{"GOAWAY 5 STREAM_CLOSED"},
-			events: []string{"headers 5 end=true", "closed STREAM_CLOSED"},
+			events: []string{"headers 5 end=false", "reset 5 CANCEL", "closed STREAM_CLOSED"},
 		},
 		{
 			name: "HPACK garbage",

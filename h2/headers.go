@@ -130,8 +130,13 @@ func (c *Conn) trailers(id uint32, end bool) {
 		return
 	case st == nil && (c.closing || c.peerGone):
 		return
-	case st == nil:
+	case st == nil && id == c.lastPeer:
 		c.fail(http2.ErrCodeStreamClosed, fmt.Sprintf("HEADERS on closed stream %d", id))
+		return
+	case st == nil:
+		// Closed too, but more likely a new stream with an id below the
+		// last (RFC 9113 §5.1.1; h2spec 5.1.1.2 wants PROTOCOL_ERROR).
+		c.fail(http2.ErrCodeProtocol, fmt.Sprintf("HEADERS on stream %d after stream %d", id, c.lastPeer))
 		return
 	}
 	if !end || c.tooLarge || validTrailers(c.fields) != nil || st.declared >= 0 && st.received != st.declared {
