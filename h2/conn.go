@@ -82,6 +82,10 @@ type Conn struct {
 	connRecv    int64
 	connUnacked int64
 
+	// resetIDs are the last streams we reset, resetNext the next slot.
+	resetIDs  [4]uint32
+	resetNext uint8
+
 	resets, pings, settings, empties bucket
 	wroteSincePing                   bool
 

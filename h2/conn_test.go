@@ -429,6 +429,15 @@ func TestInputStreams(t *testing.T) {
 			events: []string{"headers 1 end=false", "reset 1 CANCEL"},
 		},
 		{
+			name: "DATA in flight after our reset is dropped",
+			send: func(cl *client) {
+				cl.headers(1, false, append(post("/"), "Bad", "x")...)
+				cl.fr.WriteData(1, false, []byte("in flight"))
+				cl.fr.WriteData(1, true, []byte("more"))
+			},
+			frames: []string{"RST_STREAM 1 PROTOCOL_ERROR"},
+		},
+		{
 			name: "content-length mismatch",
 			send: func(cl *client) {
 				cl.headers(1, false, append(post("/"), "content-length", "2")...)

@@ -27,8 +27,8 @@ func (c *Conn) onData(f *http2.DataFrame) {
 	st := c.streams[id]
 	if st == nil || st.remoteDone {
 		c.credit(nil, int64(len(data)))
-		if (c.closing || c.peerGone) && id > c.lastDone {
-			return // a stream ignored after GOAWAY
+		if (c.closing || c.peerGone) && id > c.lastDone || st == nil && c.recentlyReset(id) && len(data) > 0 {
+			return // a stream ignored after GOAWAY, or DATA in flight when we reset it
 		}
 		c.empty()
 		c.streamError(id, http2.ErrCodeStreamClosed)

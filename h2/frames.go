@@ -106,10 +106,12 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) {
 		}
 		return nil
 	}); err != nil {
+		code := http2.ErrCodeProtocol
 		var ce http2.ConnectionError
 		if errors.As(err, &ce) {
-			c.fail(http2.ErrCode(ce), "invalid SETTINGS")
+			code = http2.ErrCode(ce)
 		}
+		c.fail(code, "invalid SETTINGS: "+err.Error())
 		return
 	}
 	c.fr.WriteSettingsAck()
@@ -193,13 +195,31 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode) {
 	if code == http2.ErrCodeProtocol {
 		c.stats.ProtocolErrors++
 	}
-	c.fr.WriteRSTStream(id, code)
-	c.stats.ResetsSent++
+	c.writeReset(id, code)
 	if st := c.streams[id]; st != nil {
 		c.remove(st)
 		c.ev.Reset(id, code)
 		c.maybeFinish()
 	}
+}
+
+// writeReset writes RST_STREAM and remembers the id for a while: DATA
+// the peer sent before it saw the reset is then dropped quietly.
+func (c *Conn) writeReset(id uint32, code http2.ErrCode) {
+	c.fr.WriteRSTStream(id, code)
+	c.stats.ResetsSent++
+	c.resetIDs[c.resetNext%uint8(len(c.resetIDs))] = id
+	c.resetNext++
+}
+
+// recentlyReset reports whether we reset stream id lately.
+func (c *Conn) recentlyReset(id uint32) bool {
+	for _, r := range c.resetIDs {
+		if r == id {
+			return true
+		}
+	}
+	return false
 }
 
 // remove forgets a stream: it no longer counts against

@@ -155,8 +155,7 @@ func (c *Conn) trailers(id uint32, end bool) {
 func (c *Conn) tooLargeResponse(id uint32, end bool) {
 	c.writeHeaderBlock(id, []hpack.HeaderField{{Name: ":status", Value: "431"}}, true)
 	if !end {
-		c.fr.WriteRSTStream(id, http2.ErrCodeNo)
-		c.stats.ResetsSent++
+		c.writeReset(id, http2.ErrCodeNo)
 	}
 }
 

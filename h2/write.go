@@ -119,8 +119,7 @@ func (c *Conn) WriteReset(id uint32, code http2.ErrCode) error {
 	if st == nil {
 		return fmt.Errorf("h2: WriteReset: stream %d: %w", id, ErrStreamClosed)
 	}
-	c.fr.WriteRSTStream(id, code)
-	c.stats.ResetsSent++
+	c.writeReset(id, code)
 	c.remove(st)
 	c.maybeFinish()
 	c.flush()
