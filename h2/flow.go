@@ -78,6 +78,9 @@ func (c *Conn) Consumed(id uint32, n int) {
 // credit gives n bytes back to the connection window and, if st is not
 // nil, to the stream's, writing WINDOW_UPDATEs at half a window.
 func (c *Conn) credit(st *stream, n int64) {
+	// Never credit more than was taken from a window: an owner's wrong
+	// count must not push the peer's window past what we advertised.
+	n = min(n, int64(c.cfg.ConnWindow)-c.connRecv-c.connUnacked)
 	if n <= 0 || c.phase == phaseDone {
 		return
 	}
@@ -90,7 +93,7 @@ func (c *Conn) credit(st *stream, n int64) {
 	if st == nil {
 		return
 	}
-	st.unacked += n
+	st.unacked += min(n, int64(c.cfg.InitialWindow)-st.recvWindow-st.unacked)
 	c.creditStream(st)
 }
 

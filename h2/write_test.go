@@ -370,3 +370,14 @@ func TestLargeOutputReleased(t *testing.T) {
 		t.Fatalf("output buffer of %d bytes kept", s.c.out.Cap())
 	}
 }
+
+func TestConsumedOverCount(t *testing.T) {
+	s := newSession(t, Config{InitialWindow: 100, ConnWindow: 65535})
+	s.cl.headers(1, false, post("/")...)
+	s.cl.fr.WriteData(1, false, make([]byte, 60))
+	s.send()
+	s.c.Consumed(1, 1<<30) // more than was delivered
+	s.expect("WINDOW_UPDATE 1 60")
+	s.c.Consumed(1, 1<<30)
+	s.expect()
+}
