@@ -1,6 +1,8 @@
 package h2
 
 import (
+	"bytes"
+	"io"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -43,7 +45,10 @@ func fuzzSeeds() [][]byte {
 
 // fuzzEvents answers every request and consumes every body byte, so that
 // fuzzing reaches the write side too.
-type fuzzEvents struct{ c *Conn }
+type fuzzEvents struct {
+	c   *Conn
+	out bytes.Buffer
+}
 
 func (e *fuzzEvents) Headers(id uint32, _ []hpack.HeaderField, end bool) {
 	e.c.WriteHeaders(id, status("200"), false)
@@ -87,5 +92,16 @@ func FuzzInput(f *testing.F) {
 		}
 		c.Tick(c.now().Add(c.cfg.StallTimeout * 2))
 		c.Shutdown()
+		// Everything the Conn wrote must parse.
+		fr := http2.NewFramer(nil, &ev.out)
+		fr.SetMaxReadFrameSize(1<<24 - 1)
+		for {
+			if _, err := fr.ReadFrame(); err != nil {
+				if err != io.EOF {
+					t.Fatalf("output does not parse: %v", err)
+				}
+				break
+			}
+		}
 	})
 }
