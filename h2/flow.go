@@ -23,7 +23,8 @@ func (c *Conn) onData(f *http2.DataFrame) {
 	}
 	c.connRecv -= n
 	data := f.Data()
-	c.credit(nil, n-int64(len(data)))
+	pad := n - int64(len(data))
+	c.credit(nil, pad)
 	st := c.streams[id]
 	if st == nil || st.remoteDone {
 		c.credit(nil, int64(len(data)))
@@ -41,6 +42,7 @@ func (c *Conn) onData(f *http2.DataFrame) {
 		return
 	}
 	st.recvWindow -= n
+	st.unacked += pad
 	st.received += int64(len(data))
 	end := f.StreamEnded()
 	if st.declared >= 0 && (st.received > st.declared || end && st.received != st.declared) {
@@ -57,6 +59,7 @@ func (c *Conn) onData(f *http2.DataFrame) {
 	if end {
 		st.remoteDone = true
 	}
+	c.creditStream(st)
 	c.ev.Data(id, data, end)
 	if end {
 		c.closeIfDone(st)

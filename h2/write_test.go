@@ -381,3 +381,15 @@ func TestConsumedOverCount(t *testing.T) {
 	s.c.Consumed(1, 1<<30)
 	s.expect()
 }
+
+func TestPaddingCredited(t *testing.T) {
+	s := newSession(t, Config{InitialWindow: 16})
+	s.r.consume = true
+	s.cl.headers(1, false, post("/")...)
+	s.cl.fr.WriteDataPadded(1, false, []byte("a"), make([]byte, 6)) // 8 bytes of window
+	s.send()
+	s.expect("WINDOW_UPDATE 1 8")
+	s.cl.fr.WriteDataPadded(1, false, []byte("a"), make([]byte, 14)) // the whole window
+	s.send()
+	s.expect("WINDOW_UPDATE 1 15") // the padding at once; the byte when half a window is owed
+}
