@@ -317,3 +317,7 @@ func (c *Conn) calm(counter *uint64, reason string) {
 
 // now is the Conn's clock.
 func (c *Conn) now() time.Time { return c.cfg.Now() }
+
+// Streams returns the number of streams open or half-closed: the owner's
+// idle timeout runs while it is zero.
+func (c *Conn) Streams() int { return len(c.streams) }

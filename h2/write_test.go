@@ -91,8 +91,8 @@ func TestWriteResponse(t *testing.T) {
 	if err := s.c.WriteHeaders(1, status("200"), true); !errors.Is(err, ErrStreamClosed) {
 		t.Fatalf("WriteHeaders after the end: %v", err)
 	}
-	if len(s.c.streams) != 0 {
-		t.Fatalf("%d streams left", len(s.c.streams))
+	if s.c.Streams() != 0 {
+		t.Fatalf("%d streams left", s.c.Streams())
 	}
 }
 
