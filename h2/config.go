@@ -18,6 +18,7 @@ const (
 	DefaultEmptyFrameRate       = 200
 	DefaultStallTimeout         = 30 * time.Second
 	DefaultSettingsTimeout      = 10 * time.Second
+	DefaultHeaderTimeout        = 10 * time.Second
 )
 
 // maxWindow is the largest flow-control window RFC 9113 §6.9.1 allows.
@@ -82,6 +83,12 @@ type Config struct {
 	// GOAWAY(SETTINGS_TIMEOUT). Negative: never.
 	SettingsTimeout time.Duration
 
+	// HeaderTimeout bounds, as checked by Tick, the time from NewConn to
+	// the client's preface and SETTINGS, and the time a header block may
+	// stay unfinished across CONTINUATION frames (slowloris); beyond it,
+	// GOAWAY(PROTOCOL_ERROR). Negative: never.
+	HeaderTimeout time.Duration
+
 	// Now returns the current time for the rate caps; nil means time.Now.
 	Now func() time.Time
 }
@@ -124,6 +131,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.SettingsTimeout == 0 {
 		cfg.SettingsTimeout = DefaultSettingsTimeout
+	}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = DefaultHeaderTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -50,6 +50,7 @@ type Conn struct {
 	streams       map[uint32]*stream
 	settingsAcked bool
 	settingsSent  time.Time // when Start wrote our SETTINGS
+	created       time.Time // when NewConn made it
 
 	// in holds a partial frame between Input calls, at most
 	// 9 + MaxFrameSize bytes.
@@ -64,7 +65,8 @@ type Conn struct {
 	blockID     uint32
 	blockEnd    bool // END_STREAM on its HEADERS
 	blockFrames int
-	blockPrio   bool // self-dependent priority
+	blockPrio   bool      // self-dependent priority
+	blockSince  time.Time // when its HEADERS came; zero when no block is open
 
 	dec      *hpack.Decoder
 	fields   []hpack.HeaderField
@@ -118,6 +120,7 @@ func NewConn(cfg Config, ev Events) *Conn {
 		settings:          newBucket(cfg.SettingsRate, cfg.SettingsBurst),
 		empties:           newBucket(cfg.EmptyFrameRate, cfg.EmptyFrameBurst),
 	}
+	c.created = cfg.Now()
 	c.fr = http2.NewFramer(&c.out, &c.src)
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)

@@ -44,14 +44,15 @@
 //     HPACK bomb, SETTINGS and PING floods, empty-frame floods, too many
 //     streams, and zero-window stalls.
 //
-//   - Timeouts run from Tick: zero-window stalls (StallTimeout) and our
-//     unacknowledged SETTINGS (SettingsTimeout).
+//   - Timeouts run from Tick: zero-window stalls (StallTimeout), our
+//     unacknowledged SETTINGS (SettingsTimeout), a late preface and an
+//     unfinished header block (HeaderTimeout).
 //
 // Not done yet (later steps of the plan): the per-loop shared Framer and
 // encoder, the write scheduler (the owner decides the order of
 // WriteData), the two-step GOAWAY of a drain (Shutdown sends one GOAWAY
-// with the last processed stream), and the preface, idle and header-block
-// timeouts (the owner's until the server glue exists).
+// with the last processed stream), and the idle timeout (the owner's, with
+// Streams and Shutdown).
 //
 // # What it must never do
 //

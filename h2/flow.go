@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -131,7 +132,7 @@ func (c *Conn) Resume(id uint32) {
 func (c *Conn) wake(st *stream) {
 	if st.blocked && st.sendWindow > 0 && c.connSend > 0 {
 		st.blocked = false
-		st.blockedSince = timeZero()
+		st.blockedSince = time.Time{}
 		c.ev.WindowOpened(st.id)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
@@ -20,6 +21,9 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) {
 	c.blockEnd = f.StreamEnded()
 	c.blockFrames = 0
 	c.blockPrio = f.HasPriority() && f.Priority.StreamDep == f.StreamID
+	if !f.HeadersEnded() {
+		c.blockSince = c.now()
+	}
 	c.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
 }
 
@@ -64,6 +68,7 @@ func (c *Conn) onField(f hpack.HeaderField) {
 // trailers.
 func (c *Conn) endBlock() {
 	block, id, end := c.block, c.blockID, c.blockEnd
+	c.blockSince = time.Time{}
 	c.block = c.block[:0]
 	if cap(c.block) > 16<<10 {
 		c.block = nil

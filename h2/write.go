@@ -2,6 +2,7 @@ package h2
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
@@ -92,7 +93,7 @@ func (c *Conn) WriteData(id uint32, p []byte, endStream bool) (n int, err error)
 			st.blockedSince = c.now()
 		}
 	} else {
-		st.blockedSince = timeZero()
+		st.blockedSince = time.Time{}
 	}
 	if done {
 		c.endLocal(st)

@@ -393,3 +393,30 @@ func TestPaddingCredited(t *testing.T) {
 	s.send()
 	s.expect("WINDOW_UPDATE 1 15") // the padding at once; the byte when half a window is owed
 }
+
+func TestHeaderTimeout(t *testing.T) {
+	clk := newClock()
+	c, r := newConn(Config{HeaderTimeout: time.Second, Now: clk.now})
+	c.Input([]byte(ClientPreface[:5]))
+	c.Tick(clk.t.Add(500 * time.Millisecond))
+	c.Tick(clk.t.Add(2 * time.Second))
+	if got := frames(t, r.out.Bytes()); !slices.Equal(got, []string{"GOAWAY 0 PROTOCOL_ERROR"}) || r.closed != 1 {
+		t.Fatalf("preface timeout: frames %q, closed %d", got, r.closed)
+	}
+
+	s := newSession(t, Config{HeaderTimeout: time.Second})
+	s.cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: s.cl.block(get("/")...)})
+	s.send()
+	s.c.Tick(s.clk.t.Add(500 * time.Millisecond))
+	s.expect()
+	s.c.Tick(s.clk.t.Add(2 * time.Second))
+	s.expect("GOAWAY 0 PROTOCOL_ERROR")
+
+	done := newSession(t, Config{HeaderTimeout: time.Second, SettingsTimeout: -1, StallTimeout: -1})
+	b := done.cl.block(get("/")...)
+	done.cl.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b[:2], EndStream: true})
+	done.cl.fr.WriteContinuation(1, true, b[2:])
+	done.send()
+	done.c.Tick(done.clk.t.Add(time.Hour))
+	done.expect()
+}
