@@ -52,19 +52,18 @@ type Conn struct {
 	settingsSent  time.Time // when Start wrote our SETTINGS
 	created       time.Time // when NewConn made it
 
+	loop *Loop
 	// in holds a partial frame between Input calls, at most
 	// 9 + MaxFrameSize bytes.
-	in []byte
-	// src is what the Framer reads: one whole frame at a time.
-	src frameSource
-	fr  *http2.Framer
-	out bytes.Buffer
+	in  []byte
+	out bytes.Buffer // output until the next flush
 
 	// The header block being collected.
 	block       []byte
 	blockID     uint32
 	blockEnd    bool // END_STREAM on its HEADERS
 	blockFrames int
+	inBlock     bool      // a HEADERS without END_HEADERS came: CONTINUATION must follow
 	blockPrio   bool      // self-dependent priority
 	blockSince  time.Time // when its HEADERS came; zero when no block is open
 
@@ -72,8 +71,6 @@ type Conn struct {
 	fields   []hpack.HeaderField
 	listSize uint32
 	tooLarge bool
-	enc      *hpack.Encoder
-	encBuf   bytes.Buffer
 
 	// Send side: the peer's settings and our connection send window.
 	peerInitialWindow int64
@@ -94,21 +91,16 @@ type Conn struct {
 	stats Stats
 }
 
-// frameSource is an io.Reader over one frame, swapped before each
-// ReadFrame.
-type frameSource struct{ b []byte }
+// NewConn returns a Conn with a Loop of its own, for a connection whose
+// first bytes are still to come to Input, reporting to ev. Zero fields of
+// cfg take their defaults. Conns on one event loop should share a Loop
+// (Loop.NewConn).
+func NewConn(cfg Config, ev Events) *Conn { return makeConn(NewLoop(), cfg, ev) }
 
-func (s *frameSource) Read(p []byte) (int, error) {
-	n := copy(p, s.b)
-	s.b = s.b[n:]
-	return n, nil
-}
-
-// NewConn returns a Conn for a connection whose first bytes are still to
-// come to Input, reporting to ev. Zero fields of cfg take their defaults.
-func NewConn(cfg Config, ev Events) *Conn {
+func makeConn(l *Loop, cfg Config, ev Events) *Conn {
 	cfg = cfg.withDefaults()
 	c := &Conn{
+		loop:              l,
 		cfg:               cfg,
 		ev:                ev,
 		peerInitialWindow: 65535,
@@ -121,16 +113,9 @@ func NewConn(cfg Config, ev Events) *Conn {
 		empties:           newBucket(cfg.EmptyFrameRate, cfg.EmptyFrameBurst),
 	}
 	c.created = cfg.Now()
-	c.fr = http2.NewFramer(&c.out, &c.src)
-	c.fr.SetReuseFrames()
-	c.fr.SetMaxReadFrameSize(cfg.MaxFrameSize)
 	c.dec = hpack.NewDecoder(cfg.HeaderTableSize, c.onField)
 	c.dec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
 	c.dec.SetAllowedMaxDynamicTableSize(cfg.HeaderTableSize)
-	c.enc = hpack.NewEncoder(&c.encBuf)
-	// A table of size 0: the encoder never indexes, so it keeps no state
-	// that the peer's HEADER_TABLE_SIZE could invalidate.
-	c.enc.SetMaxDynamicTableSizeLimit(0)
 	return c
 }
 
@@ -155,7 +140,7 @@ func (c *Conn) Start() {
 	}
 	c.started = true
 	c.settingsSent = c.now()
-	c.fr.WriteSettings(
+	c.framer().WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: c.cfg.HeaderTableSize},
 		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: c.cfg.MaxConcurrentStreams},
@@ -165,7 +150,7 @@ func (c *Conn) Start() {
 		http2.Setting{ID: settingNoRFC7540Priorities, Val: 1},
 	)
 	if inc := int64(c.cfg.ConnWindow) - c.connRecv; inc > 0 {
-		c.fr.WriteWindowUpdate(0, uint32(inc))
+		c.framer().WriteWindowUpdate(0, uint32(inc))
 		c.connRecv += inc
 	}
 	c.flush()
@@ -306,7 +291,7 @@ func (c *Conn) fail(code http2.ErrCode, reason string) {
 	default:
 		c.stats.ProtocolErrors++
 	}
-	c.fr.WriteGoAway(c.lastDone, code, nil)
+	c.framer().WriteGoAway(c.lastDone, code, nil)
 	c.stats.GoAwaySent++
 	c.streams = nil
 	c.block = nil

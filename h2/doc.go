@@ -22,10 +22,14 @@
 //     most MaxHeaderBlock bytes and MaxBlockFrames frames) and decoded
 //     whole.
 //
-//   - This step keeps one Framer, one HPACK decoder and one HPACK encoder
-//     per Conn (the plan's per-loop reader, writer and encoder come with
-//     the server glue). The encoder has a dynamic table of size 0: it
-//     never indexes, so the peer's HEADER_TABLE_SIZE never matters.
+//   - The Conns of one event loop share a [Loop]: one Framer (reading one
+//     whole frame at a time from a swapped slice, writing into the output
+//     of the Conn at hand; replaced after a read error) and one HPACK
+//     encoder with a dynamic table of size 0, which never indexes, so its
+//     output suits every peer. Frame order (CONTINUATION right after its
+//     HEADERS) is checked per Conn, since frames of many connections pass
+//     through the Framer. Each Conn keeps its own HPACK decoder. NewConn
+//     makes a Conn with a Loop of its own.
 //
 //   - A header list over MaxHeaderListSize is decoded to its end (the
 //     dynamic table stays in step) with emission off, and the engine
@@ -48,8 +52,7 @@
 //     unacknowledged SETTINGS (SettingsTimeout), a late preface and an
 //     unfinished header block (HeaderTimeout).
 //
-// Not done yet (later steps of the plan): the per-loop shared Framer and
-// encoder, the write scheduler (the owner decides the order of
+// Not done yet (later steps of the plan): the write scheduler (the owner decides the order of
 // WriteData), the two-step GOAWAY of a drain (Shutdown sends one GOAWAY
 // with the last processed stream), and the idle timeout (the owner's, with
 // Streams and Shutdown).

@@ -90,7 +90,7 @@ func (c *Conn) credit(st *stream, n int64) {
 	}
 	c.connUnacked += n
 	if c.connUnacked >= int64(c.cfg.ConnWindow)/2 {
-		c.fr.WriteWindowUpdate(0, uint32(c.connUnacked))
+		c.framer().WriteWindowUpdate(0, uint32(c.connUnacked))
 		c.connRecv += c.connUnacked
 		c.connUnacked = 0
 	}
@@ -106,7 +106,7 @@ func (c *Conn) creditStream(st *stream) {
 	if st.remoteDone || st.paused || st.unacked < int64(c.cfg.InitialWindow)/2 {
 		return
 	}
-	c.fr.WriteWindowUpdate(st.id, uint32(st.unacked))
+	c.framer().WriteWindowUpdate(st.id, uint32(st.unacked))
 	st.recvWindow += st.unacked
 	st.unacked = 0
 }

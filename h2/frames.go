@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -9,10 +10,21 @@ import (
 
 // frame parses one whole frame with the Framer and acts on it.
 func (c *Conn) frame(b []byte) {
-	c.src.b = b
-	f, err := c.fr.ReadFrame()
+	t := http2.FrameType(b[3])
+	id := binary.BigEndian.Uint32(b[5:9]) & (1<<31 - 1)
+	switch {
+	case c.inBlock && (t != http2.FrameContinuation || id != c.blockID):
+		c.fail(http2.ErrCodeProtocol, fmt.Sprintf("%v on stream %d inside the header block of stream %d", t, id, c.blockID))
+		return
+	case !c.inBlock && t == http2.FrameContinuation:
+		c.fail(http2.ErrCodeProtocol, fmt.Sprintf("CONTINUATION on stream %d without HEADERS", id))
+		return
+	}
+	c.loop.src.b = b
+	f, err := c.framer().ReadFrame()
 	if err != nil {
-		c.readError(http2.FrameType(b[3]), err)
+		c.readError(t, err)
+		c.loop.newFramer()
 		return
 	}
 	switch f := f.(type) {
@@ -48,7 +60,7 @@ func (c *Conn) readError(t http2.FrameType, err error) {
 	switch {
 	case errors.As(err, &ce):
 		reason := "malformed " + t.String()
-		if d := c.fr.ErrorDetail(); d != nil {
+		if d := c.framer().ErrorDetail(); d != nil {
 			reason = d.Error()
 		}
 		c.fail(http2.ErrCode(ce), reason)
@@ -114,7 +126,7 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) {
 		c.fail(code, "invalid SETTINGS: "+err.Error())
 		return
 	}
-	c.fr.WriteSettingsAck()
+	c.framer().WriteSettingsAck()
 	c.wakeBlocked()
 }
 
@@ -127,7 +139,7 @@ func (c *Conn) onPing(f *http2.PingFrame) {
 		return
 	}
 	c.wroteSincePing = false
-	c.fr.WritePing(true, f.Data)
+	c.framer().WritePing(true, f.Data)
 }
 
 func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) {
@@ -206,7 +218,7 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode) {
 // writeReset writes RST_STREAM and remembers the id for a while: DATA
 // the peer sent before it saw the reset is then dropped quietly.
 func (c *Conn) writeReset(id uint32, code http2.ErrCode) {
-	c.fr.WriteRSTStream(id, code)
+	c.framer().WriteRSTStream(id, code)
 	c.stats.ResetsSent++
 	c.resetIDs[c.resetNext%uint8(len(c.resetIDs))] = id
 	c.resetNext++

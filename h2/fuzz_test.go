@@ -69,31 +69,42 @@ func FuzzInput(f *testing.F) {
 		f.Add(byte(7), s)
 	}
 	f.Fuzz(func(t *testing.T, split byte, data []byte) {
+		// Two Conns share a Loop and get the same input, chunk by chunk in
+		// turn: they must write the same bytes.
+		loop := NewLoop()
 		cfg := Config{MaxHeaderBlock: 1 << 10, MaxConcurrentStreams: 4, InitialWindow: 1 << 10, Now: newClock().now}
-		ev := &fuzzEvents{}
-		c := NewConn(cfg, ev)
-		ev.c = c
-		cl := newClient().start()
-		c.Input(cl.buf.Bytes())
+		evs := []*fuzzEvents{{}, {}}
+		for _, ev := range evs {
+			ev.c = loop.NewConn(cfg, ev)
+			ev.c.Input(newClient().start().buf.Bytes())
+		}
 		step := int(split)%64 + 1
 		for len(data) > 0 {
 			n := min(step, len(data))
-			c.Input(data[:n])
+			for _, ev := range evs {
+				c := ev.c
+				c.Input(data[:n])
+				if len(c.in) > frameHeaderLen+int(c.cfg.MaxFrameSize) {
+					t.Fatalf("partial frame buffer %d bytes", len(c.in))
+				}
+				if len(c.block) > c.cfg.MaxHeaderBlock {
+					t.Fatalf("header block %d bytes", len(c.block))
+				}
+				if uint32(len(c.streams)) > c.cfg.MaxConcurrentStreams {
+					t.Fatalf("%d streams", len(c.streams))
+				}
+			}
 			data = data[n:]
-			if len(c.in) > frameHeaderLen+int(c.cfg.MaxFrameSize) {
-				t.Fatalf("partial frame buffer %d bytes", len(c.in))
-			}
-			if len(c.block) > c.cfg.MaxHeaderBlock {
-				t.Fatalf("header block %d bytes", len(c.block))
-			}
-			if uint32(len(c.streams)) > c.cfg.MaxConcurrentStreams {
-				t.Fatalf("%d streams", len(c.streams))
-			}
 		}
-		c.Tick(c.now().Add(c.cfg.StallTimeout * 2))
-		c.Shutdown()
-		// Everything the Conn wrote must parse.
-		fr := http2.NewFramer(nil, &ev.out)
+		for _, ev := range evs {
+			ev.c.Tick(ev.c.now().Add(ev.c.cfg.StallTimeout * 2))
+			ev.c.Shutdown()
+		}
+		if !bytes.Equal(evs[0].out.Bytes(), evs[1].out.Bytes()) {
+			t.Fatalf("two Conns on one Loop wrote different bytes for the same input")
+		}
+		// Everything a Conn wrote must parse.
+		fr := http2.NewFramer(nil, &evs[0].out)
 		fr.SetMaxReadFrameSize(1<<24 - 1)
 		for {
 			if _, err := fr.ReadFrame(); err != nil {

@@ -22,6 +22,7 @@ func (c *Conn) onHeaders(f *http2.HeadersFrame) {
 	c.blockFrames = 0
 	c.blockPrio = f.HasPriority() && f.Priority.StreamDep == f.StreamID
 	if !f.HeadersEnded() {
+		c.inBlock = true
 		c.blockSince = c.now()
 	}
 	c.fragment(f.HeaderBlockFragment(), f.HeadersEnded())
@@ -69,6 +70,7 @@ func (c *Conn) onField(f hpack.HeaderField) {
 func (c *Conn) endBlock() {
 	block, id, end := c.block, c.blockID, c.blockEnd
 	c.blockSince = time.Time{}
+	c.inBlock = false
 	c.block = c.block[:0]
 	if cap(c.block) > 16<<10 {
 		c.block = nil

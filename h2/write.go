@@ -39,23 +39,24 @@ func (c *Conn) WriteHeaders(id uint32, fields []hpack.HeaderField, endStream boo
 
 // writeHeaderBlock encodes fields and frames the block.
 func (c *Conn) writeHeaderBlock(id uint32, fields []hpack.HeaderField, endStream bool) {
-	c.encBuf.Reset()
+	l := c.loop
+	l.encBuf.Reset()
 	for _, f := range fields {
-		c.enc.WriteField(f)
+		l.enc.WriteField(f)
 	}
-	block := c.encBuf.Bytes()
+	block := l.encBuf.Bytes()
 	max := int(c.peerMaxFrame)
 	first := true
 	for first || len(block) > 0 {
 		frag := block[:min(len(block), max)]
 		block = block[len(frag):]
 		if first {
-			c.fr.WriteHeaders(http2.HeadersFrameParam{
+			c.framer().WriteHeaders(http2.HeadersFrameParam{
 				StreamID: id, BlockFragment: frag, EndStream: endStream, EndHeaders: len(block) == 0,
 			})
 			first = false
 		} else {
-			c.fr.WriteContinuation(id, len(block) == 0, frag)
+			c.framer().WriteContinuation(id, len(block) == 0, frag)
 		}
 	}
 	c.wroteSincePing = true
@@ -76,7 +77,7 @@ func (c *Conn) WriteData(id uint32, p []byte, endStream bool) (n int, err error)
 	done := endStream && n == len(p)
 	for off := 0; off < n || (off == 0 && n == 0 && done); {
 		k := min(n-off, int(c.peerMaxFrame))
-		c.fr.WriteData(id, done && off+k == n, p[off:off+k])
+		c.framer().WriteData(id, done && off+k == n, p[off:off+k])
 		off += k
 		if k == 0 {
 			break
@@ -146,7 +147,7 @@ func (c *Conn) Shutdown() {
 	}
 	c.Start()
 	c.closing = true
-	c.fr.WriteGoAway(c.lastDone, http2.ErrCodeNo, nil)
+	c.framer().WriteGoAway(c.lastDone, http2.ErrCodeNo, nil)
 	c.stats.GoAwaySent++
 	c.maybeFinish()
 	c.flush()
