@@ -13,8 +13,9 @@ import (
 // ClientPreface is what an HTTP/2 client sends first (RFC 9113 §3.4).
 const ClientPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
-// maxIdleOut is the largest output buffer kept between flushes.
-const maxIdleOut = 64 << 10
+// maxIdleOut is the largest output buffer a Conn keeps between flushes;
+// a larger one goes to its Loop's spare.
+const maxIdleOut = 4 << 10
 
 // frameHeaderLen is the size of a frame header (RFC 9113 §4.1).
 const frameHeaderLen = 9
@@ -56,7 +57,7 @@ type Conn struct {
 	// in holds a partial frame between Input calls, at most
 	// 9 + MaxFrameSize bytes.
 	in  []byte
-	out bytes.Buffer // output until the next flush
+	out *bytes.Buffer // output until the next flush; nil: none yet
 
 	// The header block being collected.
 	block       []byte
@@ -262,11 +263,12 @@ func (c *Conn) flush() {
 	if c.inInput {
 		return
 	}
-	if c.out.Len() > 0 {
+	if c.out != nil && c.out.Len() > 0 {
 		c.ev.Output(c.out.Bytes())
 		c.out.Reset()
 		if c.out.Cap() > maxIdleOut {
-			c.out = bytes.Buffer{} // an idle connection keeps no large buffer
+			c.loop.putSpare(c.out) // an idle connection keeps no large buffer
+			c.out = nil
 		}
 	}
 	if c.phase == phaseDone && !c.reported {

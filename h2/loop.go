@@ -22,6 +22,24 @@ type Loop struct {
 	dst    connWriter
 	enc    *hpack.Encoder
 	encBuf bytes.Buffer
+	spare  *bytes.Buffer // a large output buffer a Conn gave back
+}
+
+// getSpare returns an empty output buffer, the spare if there is one.
+func (l *Loop) getSpare() *bytes.Buffer {
+	if b := l.spare; b != nil {
+		l.spare = nil
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putSpare keeps one large, empty output buffer for the next Conn with
+// much to write; others are left to the garbage collector.
+func (l *Loop) putSpare(b *bytes.Buffer) {
+	if l.spare == nil || b.Cap() > l.spare.Cap() {
+		l.spare = b
+	}
 }
 
 // NewLoop returns the shared state for the Conns of one event loop.
@@ -76,6 +94,9 @@ func (w *connWriter) Write(p []byte) (int, error) { return w.out.Write(p) }
 
 // framer returns the Loop's Framer, writing into c's output.
 func (c *Conn) framer() *http2.Framer {
-	c.loop.dst.out = &c.out
+	if c.out == nil {
+		c.out = c.loop.getSpare()
+	}
+	c.loop.dst.out = c.out
 	return c.loop.fr
 }

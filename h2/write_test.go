@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -366,8 +367,20 @@ func TestLargeOutputReleased(t *testing.T) {
 	if n := s.write(1, 200<<10, true); n != 200<<10 {
 		t.Fatalf("wrote %d", n)
 	}
-	if s.c.out.Cap() > maxIdleOut {
+	if s.c.out != nil {
 		t.Fatalf("output buffer of %d bytes kept", s.c.out.Cap())
+	}
+	if s.c.loop.spare == nil || s.c.loop.spare.Cap() < 200<<10 {
+		t.Fatal("the large buffer did not go to the Loop's spare")
+	}
+	s.c.Shutdown() // borrows the spare and gives it back
+	if s.c.out != nil || s.c.loop.spare == nil {
+		t.Fatal("the spare was not given back")
+	}
+	small := &bytes.Buffer{}
+	s.c.loop.putSpare(small) // a smaller one does not replace it
+	if s.c.loop.spare == small {
+		t.Fatal("a small buffer replaced the spare")
 	}
 }
 
