@@ -72,10 +72,11 @@ func (c *Conn) endBlock() {
 	c.blockSince = time.Time{}
 	c.inBlock = false
 	c.block = c.block[:0]
-	if cap(c.block) > 16<<10 {
-		c.block = nil
+	if cap(c.block) > 1<<10 {
+		c.block = nil // kept only if small: most blocks are
 	}
 	c.fields, c.listSize, c.tooLarge = c.fields[:0], 0, false
+	defer c.dropFields()
 	c.dec.SetEmitEnabled(true)
 	_, err := c.dec.Write(block)
 	if err == nil {
@@ -125,7 +126,16 @@ func (c *Conn) endBlock() {
 		c.stats.Streams++
 		c.ev.Headers(id, c.fields, end)
 	}
+}
+
+// dropFields forgets the decoded fields, so that an idle connection keeps
+// none of their strings alive.
+func (c *Conn) dropFields() {
+	clear(c.fields)
 	c.fields = c.fields[:0]
+	if cap(c.fields) > 64 {
+		c.fields = nil
+	}
 }
 
 // trailers handles a header block on a stream already opened.
@@ -152,7 +162,6 @@ func (c *Conn) trailers(id uint32, end bool) {
 	}
 	st.remoteDone = true
 	c.ev.Headers(id, c.fields, true)
-	c.fields = c.fields[:0]
 	c.closeIfDone(st)
 }
 
