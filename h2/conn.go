@@ -266,10 +266,10 @@ func (c *Conn) flush() {
 	if c.out != nil && c.out.Len() > 0 {
 		c.ev.Output(c.out.Bytes())
 		c.out.Reset()
-		if c.out.Cap() > maxIdleOut {
-			c.loop.putSpare(c.out) // an idle connection keeps no large buffer
-			c.out = nil
-		}
+	}
+	if c.out != nil && c.out.Cap() > maxIdleOut {
+		c.loop.putSpare(c.out) // an idle connection keeps no large buffer
+		c.out = nil
 	}
 	if c.phase == phaseDone && !c.reported {
 		c.reported = true

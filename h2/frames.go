@@ -21,7 +21,7 @@ func (c *Conn) frame(b []byte) {
 		return
 	}
 	c.loop.src.b = b
-	f, err := c.framer().ReadFrame()
+	f, err := c.loop.fr.ReadFrame()
 	if err != nil {
 		c.readError(t, err)
 		c.loop.newFramer()
@@ -60,7 +60,7 @@ func (c *Conn) readError(t http2.FrameType, err error) {
 	switch {
 	case errors.As(err, &ce):
 		reason := "malformed " + t.String()
-		if d := c.framer().ErrorDetail(); d != nil {
+		if d := c.loop.fr.ErrorDetail(); d != nil {
 			reason = d.Error()
 		}
 		c.fail(http2.ErrCode(ce), reason)

@@ -2,6 +2,7 @@ package h2
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -89,5 +90,25 @@ func TestLoopEncoderStateless(t *testing.T) {
 		if got[len(got)-1] != want {
 			t.Fatalf("conn %d: %q", i, got[len(got)-1])
 		}
+	}
+}
+
+// TestIdleHoldsNothing: after a large request and response, an idle Conn
+// keeps no stream map, partial frame, header block or large output.
+func TestIdleHoldsNothing(t *testing.T) {
+	c, r := newConn(Config{})
+	r.onHeaders = func(id uint32, end bool) {
+		c.WriteHeaders(id, status("200"), false)
+		c.WriteData(id, make([]byte, 20000), true)
+	}
+	cl := newClient().start()
+	cl.headers(1, false, append(post("/"), "x-big", strings.Repeat("x", 8000))...)
+	cl.fr.WriteData(1, true, make([]byte, 16000))
+	b := cl.buf.Bytes()
+	c.Input(b[:len(b)-100]) // a partial frame waits...
+	c.Input(b[len(b)-100:]) // ...and completes
+	if c.streams != nil || c.in != nil || cap(c.block) > 1<<10 || c.out != nil || len(c.fields) != 0 {
+		t.Fatalf("idle Conn holds streams %v, in %d, block %d, out %v, fields %d",
+			c.streams, cap(c.in), cap(c.block), c.out != nil, len(c.fields))
 	}
 }
