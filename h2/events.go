@@ -7,9 +7,9 @@ import (
 
 // Events receives what a Conn has to tell its owner. Its methods are called
 // synchronously, on the owner's goroutine, from Input, Start, Tick and the
-// Write methods; they may call the Conn's Write methods, Consumed, Pause,
-// Resume and Shutdown (but not Input). Slices passed to them are only valid
-// during the call.
+// Write methods; they may call any method of any Conn but Input (of this
+// Conn or another on its Loop: the Loop's Framer holds the frame being
+// handled). Slices passed to them are only valid during the call.
 type Events interface {
 	// Headers delivers a request's header list on a new stream, or its
 	// trailers on an open one; endStream says the request is complete. The
