@@ -168,12 +168,12 @@ func (c *Conn) Input(p []byte) error {
 	if c.phase == phaseDone {
 		return c.Err()
 	}
-	if c.inInput {
+	if c.loop.reading {
 		return errReentrantInput
 	}
-	c.inInput = true
+	c.inInput, c.loop.reading = true, true
 	c.input(p)
-	c.inInput = false
+	c.inInput, c.loop.reading = false, false
 	c.flush()
 	return c.Err()
 }

@@ -23,6 +23,9 @@ type Loop struct {
 	enc    *hpack.Encoder
 	encBuf bytes.Buffer
 	spare  *bytes.Buffer // a large output buffer a Conn gave back
+	// reading: a Conn's Input runs, and the Framer's read buffer holds
+	// its frame; no other Input may start.
+	reading bool
 }
 
 // getSpare returns an empty output buffer, the spare if there is one.

@@ -351,7 +351,8 @@ func TestInitialWindowOverflow(t *testing.T) {
 func TestReentrantInput(t *testing.T) {
 	s := newSession(t, Config{})
 	var inner error
-	s.r.onHeaders = func(id uint32, end bool) { inner = s.c.Input([]byte("x")) }
+	other := s.c.loop.NewConn(Config{}, &recorder{})
+	s.r.onHeaders = func(id uint32, end bool) { inner = other.Input([]byte("x")) }
 	s.cl.headers(1, true, get("/")...)
 	s.send()
 	if inner == nil {
