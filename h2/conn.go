@@ -172,8 +172,9 @@ func (c *Conn) Input(p []byte) error {
 		return errReentrantInput
 	}
 	c.inInput, c.loop.reading = true, true
+	defer func() { c.loop.reading = false }() // even if an event panics
 	c.input(p)
-	c.inInput, c.loop.reading = false, false
+	c.inInput = false
 	c.flush()
 	return c.Err()
 }
