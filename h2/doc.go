@@ -52,16 +52,19 @@
 //     unacknowledged SETTINGS (SettingsTimeout), a late preface and an
 //     unfinished header block (HeaderTimeout).
 //
-// Not done yet (later steps of the plan): the write scheduler (the owner decides the order of
-// WriteData), the two-step GOAWAY of a drain (Shutdown sends one GOAWAY
-// with the last processed stream), and the idle timeout (the owner's, with
-// Streams and Shutdown).
+// Not done yet (later steps of the plan): the write scheduler (the owner
+// decides the order of WriteData; DATA payloads are copied through the
+// Framer, not yet framed apart), the two-step GOAWAY of a drain (Shutdown
+// sends one GOAWAY with the last processed stream), RFC 8441 extended
+// CONNECT, and the idle timeout (the owner's, with Streams and Shutdown).
 //
 // # What it must never do
 //
 // A Conn never blocks, never starts a goroutine, never holds more input
 // than one partial frame and one header block within the configured
-// bounds, and never panics on any input: every protocol violation ends
-// as RST_STREAM or GOAWAY. It keeps no global mutable state; its clock is
-// Config.Now and Tick's argument.
+// bounds (an idle Conn holds neither, nor a large output buffer), and
+// never panics on any input: every protocol violation ends as RST_STREAM
+// or GOAWAY (FuzzInput checks this, and that the output always parses).
+// It keeps no global mutable state; its clock is Config.Now and Tick's
+// argument.
 package h2
