@@ -69,8 +69,9 @@ type Config struct {
 	SettingsRate, SettingsBurst int
 	// EmptyFrameRate caps the frames per second that carry nothing a
 	// request needs (burst EmptyFrameBurst): DATA without payload or
-	// END_STREAM, empty CONTINUATION, PRIORITY, unknown frame types and
-	// frames on closed streams. CVE-2019-9518.
+	// END_STREAM, empty CONTINUATION, PRIORITY, unknown frame types, and
+	// DATA or RST_STREAM on closed streams (not WINDOW_UPDATE: clients
+	// credit streams that just ended as they read). CVE-2019-9518.
 	EmptyFrameRate, EmptyFrameBurst int
 
 	// StallTimeout is how long a stream may wait for send window (after

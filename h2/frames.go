@@ -159,7 +159,8 @@ func (c *Conn) onWindowUpdate(f *http2.WindowUpdateFrame) {
 	}
 	st := c.streams[f.StreamID]
 	if st == nil {
-		c.empty()
+		// Not an empty frame: clients keep crediting a stream while they
+		// read the end of its body, after it closed here.
 		return
 	}
 	if st.sendWindow+inc > maxWindow {
