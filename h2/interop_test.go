@@ -20,7 +20,7 @@ import (
 type echoServer struct {
 	c       *Conn
 	nc      net.Conn
-	out     chan []byte // to the writer goroutine: the pipe has no buffer
+	out     chan []byte       // to the writer goroutine: the pipe has no buffer
 	bodies  map[uint32][]byte // request bodies being received
 	pending map[uint32][]byte // response bodies not yet written
 }
