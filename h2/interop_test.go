@@ -18,14 +18,27 @@ import (
 // the request body, pumping DATA as the windows allow. It runs on the
 // goroutine that calls Input, as a loop would.
 type echoServer struct {
-	c       *Conn
-	nc      net.Conn
-	out     chan []byte       // to the writer goroutine: the pipe has no buffer
-	bodies  map[uint32][]byte // request bodies being received
-	pending map[uint32][]byte // response bodies not yet written
+	c        *Conn
+	nc       net.Conn
+	out      chan []byte       // to the writer goroutine: the pipe has no buffer
+	bodies   map[uint32][]byte // request bodies being received
+	pending  map[uint32][]byte // response bodies not yet written
+	trailers []string          // x-sum of request trailers
+	closed   chan error
 }
 
 func (e *echoServer) Headers(id uint32, fields []hpack.HeaderField, end bool) {
+	if body, ok := e.bodies[id]; ok { // trailers
+		e.trailers = append(e.trailers, fieldValue(fields, "x-sum"))
+		e.respond(id, body)
+		delete(e.bodies, id)
+		return
+	}
+	if fieldValue(fields, ":path") == "/shutdown" {
+		e.respond(id, []byte("bye"))
+		e.c.Shutdown()
+		return
+	}
 	if fieldValue(fields, ":method") == "POST" {
 		e.bodies[id] = []byte{}
 		if end {
@@ -70,20 +83,22 @@ func (e *echoServer) WindowOpened(id uint32) {
 	e.pending[id] = rest[n:]
 }
 
-func (e *echoServer) Output(b []byte) { e.out <- bytes.Clone(b) }
-func (e *echoServer) Closed(error)    {}
+func (e *echoServer) Output(b []byte)  { e.out <- bytes.Clone(b) }
+func (e *echoServer) Closed(err error) { e.closed <- err }
 
-// TestInterop runs x/net's HTTP/2 client against the engine over a pipe:
-// concurrent GETs and POSTs with bodies larger than every window.
-func TestInterop(t *testing.T) {
+// startEcho runs an echoServer on a goroutine, as a loop would, and
+// returns x/net's client connected to it over a pipe, and a channel closed
+// when the server's loop ends.
+func startEcho(t *testing.T, cfg Config) (*echoServer, *http2.ClientConn, chan struct{}) {
 	cside, sside := net.Pipe()
-	e := &echoServer{nc: sside, out: make(chan []byte, 1<<16), bodies: map[uint32][]byte{}, pending: map[uint32][]byte{}}
+	e := &echoServer{nc: sside, out: make(chan []byte, 1<<16), bodies: map[uint32][]byte{},
+		pending: map[uint32][]byte{}, closed: make(chan error, 1)}
 	go func() {
 		for b := range e.out {
 			sside.Write(b)
 		}
 	}()
-	e.c = NewConn(Config{InitialWindow: 20000, ConnWindow: 70000}, e)
+	e.c = NewConn(cfg, e)
 	done := make(chan struct{})
 	go func() { // the loop
 		defer close(done)
@@ -100,11 +115,19 @@ func TestInterop(t *testing.T) {
 			}
 		}
 	}()
-	tr := &http2.Transport{}
+	tr := &http2.Transport{StrictMaxConcurrentStreams: true} // wait for a slot, do not fail
 	cc, err := tr.NewClientConn(cside)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, cc, done
+}
+
+// TestInterop runs x/net's HTTP/2 client against the engine: concurrent
+// GETs and POSTs with bodies larger than every window, more streams than
+// MAX_CONCURRENT_STREAMS allows at once.
+func TestInterop(t *testing.T) {
+	e, cc, done := startEcho(t, Config{InitialWindow: 20000, ConnWindow: 70000, MaxConcurrentStreams: 5})
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
 	for i := range 20 {
@@ -148,7 +171,51 @@ func TestInterop(t *testing.T) {
 	cc.Close()
 	<-done
 	close(e.out)
-	if s := e.c.Stats(); s.Streams != 40 || s.ProtocolErrors != 0 {
+	if s := e.c.Stats(); s.Streams != 40 || s.ProtocolErrors != 0 || s.RefusedStreams != 0 {
 		t.Errorf("stats %+v", s)
 	}
+}
+
+// TestInteropTrailersShutdown: request trailers reach the owner; Shutdown
+// lets the stream in flight finish, then the connection ends cleanly.
+func TestInteropTrailersShutdown(t *testing.T) {
+	e, cc, done := startEcho(t, Config{})
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://example.com/echo", pr)
+	req.Trailer = http.Header{"X-Sum": nil}
+	go func() {
+		pw.Write([]byte("abc"))
+		req.Trailer.Set("X-Sum", "3")
+		pw.Close()
+	}()
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "abc" || len(e.trailers) != 1 || e.trailers[0] != "3" {
+		t.Fatalf("body %q, trailers %q", b, e.trailers)
+	}
+
+	req, _ = http.NewRequest("GET", "http://example.com/shutdown", nil)
+	resp, err = cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "bye" {
+		t.Fatalf("body %q", b)
+	}
+	if err := <-e.closed; err != nil {
+		t.Fatalf("Closed(%v)", err)
+	}
+	req, _ = http.NewRequest("GET", "http://example.com/late", nil)
+	if _, err := cc.RoundTrip(req); err == nil {
+		t.Fatal("a request after GOAWAY succeeded")
+	}
+	cc.Close()
+	<-done
+	close(e.out)
 }
