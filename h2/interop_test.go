@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -218,4 +219,39 @@ func TestInteropTrailersShutdown(t *testing.T) {
 	cc.Close()
 	<-done
 	close(e.out)
+}
+
+// TestInteropCancel: requests the client cancels mid-body reach the owner
+// as Reset events, within the rapid-reset cap, and the connection goes on.
+func TestInteropCancel(t *testing.T) {
+	e, cc, done := startEcho(t, Config{})
+	for range 5 {
+		// Larger than the client's 4 MiB stream window: the response
+		// waits for window when the client cancels.
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://example.com/4500000", nil)
+		resp, err := cc.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadFull(resp.Body, make([]byte, 1000))
+		cancel()
+		resp.Body.Close()
+	}
+	req, _ := http.NewRequest("GET", "http://example.com/5", nil)
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(b) != 5 {
+		t.Fatalf("%d bytes after the cancellations", len(b))
+	}
+	cc.Close()
+	<-done
+	close(e.out)
+	if s := e.c.Stats(); s.ResetsReceived != 5 || s.RapidResets != 0 || e.c.Err() != nil {
+		t.Fatalf("stats %+v, Err %v", s, e.c.Err())
+	}
 }
