@@ -146,7 +146,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.upgradeBinary, "upgrade-binary", "", "`path` of the binary a SIGHUP upgrade starts (default: this process's own)")
 	fs.DurationVar(&o.upgradeTimeout, "upgrade-timeout", 30*time.Second, "`time` an upgrade's successor has to serve before it is killed and this process serves on")
 	fs.DurationVar(&o.drainTimeout, "drain-timeout", 60*time.Second, "`time` the old process of an upgrade lets requests in flight finish before it closes what is left")
-	fs.DurationVar(&o.drainSpread, "drain-spread", 300*time.Millisecond, "`time` over which a drain's Connection: close reaches the busy keep-alive connections, so that they reconnect to the successor a few at a time (0: all at once)")
+	fs.DurationVar(&o.drainSpread, "drain-spread", time.Second, "`time` over which a drain's Connection: close reaches the busy keep-alive connections, so that they reconnect to the successor a few at a time (0: all at once)")
 	fs.DurationVar(&o.wsGrace, "ws-grace", time.Second, "`time` WebSocket clients keep the old process of an upgrade before their 1001 (going away)")
 	o.registerFastCGIFlags(fs)
 	o.cgi.register(fs)
