@@ -252,7 +252,7 @@ func (c *Client) Serve(req *http.Request, hc netserver.ClientNum, params []Param
 		c.srv.RespondError(hc, http.StatusInternalServerError)
 		return fmt.Errorf("fastcgi: %d bytes of params: %w", size, ErrTooLarge)
 	}
-	r := &request{hc: hc, ls: ls, orig: &http.Request{Redirects: req.Redirects}}
+	r := &request{hc: hc, ls: ls, redirects: req.Redirects}
 	if c.cfg.Dispatch != nil {
 		r.orig = req.Clone() // to follow a local redirect later
 	}

@@ -27,11 +27,13 @@ type appConn struct {
 type request struct {
 	hc netserver.ClientNum
 	ls *loopState
-	// orig is the HTTP request: a Clone when Config.Dispatch is set (a
-	// local redirect re-dispatches it), else only its Redirects count.
-	orig    *http.Request
-	conn    *appConn
-	waiting bool
+	// orig is a Clone of the HTTP request when Config.Dispatch is set (a
+	// local redirect re-dispatches it), else nil; redirects is its
+	// Redirects count.
+	orig      *http.Request
+	redirects int
+	conn      *appConn
+	waiting   bool
 
 	held        []byte // records written before a connection was found
 	stdinQueued int    // record bytes toward the application not yet sent
@@ -210,7 +212,11 @@ func (c *Client) stdout(r *request, p []byte) bool {
 		// connection closes, mid-response); the new request may come back
 		// here through Dispatch.
 		c.drop(r.ls, r)
-		if cgi.Follow(c.srv, r.hc, r.orig, lr, c.cfg.MaxRedirects, c.cfg.Dispatch) {
+		orig := r.orig
+		if orig == nil { // no Dispatch: only the count matters (a 302 or a 502)
+			orig = &http.Request{Redirects: r.redirects}
+		}
+		if cgi.Follow(c.srv, r.hc, orig, lr, c.cfg.MaxRedirects, c.cfg.Dispatch) {
 			c.cnt.redirects.Add(1)
 		} else {
 			c.cnt.badGateway.Add(1)

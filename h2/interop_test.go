@@ -127,6 +127,16 @@ func startEcho(t *testing.T, cfg Config) (*echoServer, *http2.ClientConn, chan s
 // TestInterop runs x/net's HTTP/2 client against the engine: concurrent
 // GETs and POSTs with bodies larger than every window, more streams than
 // MAX_CONCURRENT_STREAMS allows at once.
+// roundTrip sends req on cc and reads the whole response body.
+func roundTrip(cc *http2.ClientConn, req *http.Request) ([]byte, error) {
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
+
 func TestInterop(t *testing.T) {
 	e, cc, done := startEcho(t, Config{InitialWindow: 20000, ConnWindow: 70000, MaxConcurrentStreams: 5})
 	var wg sync.WaitGroup
@@ -137,13 +147,7 @@ func TestInterop(t *testing.T) {
 			defer wg.Done()
 			n := i * 25000
 			req, _ := http.NewRequest("GET", fmt.Sprintf("http://example.com/%d", n), nil)
-			resp, err := cc.RoundTrip(req)
-			if err != nil {
-				errs <- err
-				return
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			b, err := roundTrip(cc, req)
 			if err != nil || len(b) != n || n > 0 && b[n-1] != byte((n-1)*7) {
 				errs <- fmt.Errorf("GET %d: %d bytes, %v", n, len(b), err)
 			}
@@ -152,13 +156,7 @@ func TestInterop(t *testing.T) {
 			defer wg.Done()
 			body := bytes.Repeat([]byte{byte(i)}, i*30000+1)
 			req, _ := http.NewRequest("POST", "http://example.com/echo", bytes.NewReader(body))
-			resp, err := cc.RoundTrip(req)
-			if err != nil {
-				errs <- err
-				return
-			}
-			b, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			b, err := roundTrip(cc, req)
 			if err != nil || !bytes.Equal(b, body) {
 				errs <- fmt.Errorf("POST %d: %d bytes back, %v", len(body), len(b), err)
 			}
