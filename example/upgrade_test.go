@@ -348,12 +348,14 @@ func TestDemoSocketActivation(t *testing.T) {
 	}
 	old := int(u.pid.Load())
 	pid, _ := u.upgrade()
+	// Until its drain begins the old process still accepts on the shared
+	// sockets: both addresses are checked once it has exited.
+	u.waitExit(old, 30*time.Second)
 	for _, a := range []string{a1, a2} {
 		if got := healthOf(t, a, nil); got != pid {
 			t.Errorf("after the upgrade %s is served by %d, want %d", a, got, pid)
 		}
 	}
-	u.waitExit(old, 30*time.Second)
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago
