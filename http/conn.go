@@ -5,7 +5,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/uringnet/uringnet/h2"
 	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/net/http2/hpack"
 )
 
 // loopState is what one event loop keeps for its connections. Only that
@@ -17,6 +19,16 @@ type loopState struct {
 	bufs  [][]byte // pooled input buffers
 	colls []*BodyCollector
 	entry AccessEntry // the access log's entry, reused
+
+	// HTTP/2 (h2*.go), made at the loop's first HTTP/2 connection.
+	h2       *h2.Loop
+	h2conns  map[netserver.ClientNum]*h2conn
+	h2free   []*h2stream
+	h2in     []byte              // a preface and what followed it, for the engine
+	h2req    []byte              // a request head or body piece fed to a stream
+	h2fields []hpack.HeaderField // a response head being framed
+	h2names  []byte              // its lower-cased names
+	h2file   []byte              // file data being framed
 }
 
 // conn is the HTTP state of one connection, kept small.
@@ -33,6 +45,8 @@ type conn struct {
 	dec          *ChunkedDecoder
 	coll         *BodyCollector
 	detached     netserver.Handler
+	h2           *h2stream  // an HTTP/2 stream's conn: its stream (nil on HTTP/1.1)
+	h2up         *h2Upgrade // an Upgrade: h2c accepted, for h2Start
 	bodyMode     BodyMode
 	headWait     bool // a partial head is buffered: the header timeout runs
 	responding   bool // the current request waits for its response to end
@@ -51,6 +65,8 @@ type conn struct {
 	inHandler    bool // the input loop runs (no recursion from callbacks)
 	congested    bool // pipelined input waits for the output backlog to drain (RawDrained)
 	logged       bool // the access log has the current request
+	served       bool // a request was read: no HTTP/2 preface may follow
+	h2pre        bool // the HTTP/2 preface came: the connection turns HTTP/2
 }
 
 // pauseBuffered is the input a connection buffers behind a request being
@@ -65,6 +81,10 @@ func (s *Server) syncPause(cn *conn) {
 		return
 	}
 	cn.readPaused = want
+	if cn.h2 != nil {
+		s.h2Pause(cn, want)
+		return
+	}
 	if want {
 		s.ns.PauseRead(cn.c)
 	} else {
@@ -92,6 +112,18 @@ func (r *rawHandler) Accept(c netserver.ClientNum) {
 	cn := r.conns.New(c) // a reused conn keeps its decoder and log line
 	*cn = conn{c: c, since: (*Server)(r).ns.Now(c).UnixNano(), logLine: cn.logLine[:0], dec: cn.dec}
 	r.open.Add(1)
+	s := (*Server)(r)
+	if s.cfg.Net.TLS != nil && !s.cfg.HTTP2.Disable {
+		if st, ok, _ := s.ns.TLSState(c); ok && st.NegotiatedProtocol == "h2" {
+			ls := &s.loops[c.Loop()]
+			s.h2cnt.alpn.Add(1)
+			s.release(ls, cn)
+			s.open.Add(1)
+			if hc := s.h2Begin(ls, c); hc != nil {
+				hc.conn.Start()
+			}
+		}
+	}
 }
 
 // release drops c's HTTP state: it was closed, or detached.
@@ -99,9 +131,13 @@ func (s *Server) release(ls *loopState, cn *conn) {
 	s.dropBuf(ls, cn)
 	s.releaseColl(ls, cn)
 	c := cn.c
+	if cn.h2 != nil {
+		s.h2Release(ls, cn)
+	} else {
+		s.open.Add(-1)
+	}
 	*cn = conn{dec: cn.dec, logLine: cn.logLine[:0]}
 	s.conns.Delete(c)
-	s.open.Add(-1)
 }
 
 func (r *rawHandler) RawRead(data []byte, c netserver.ClientNum, failed bool) {
@@ -133,6 +169,10 @@ func (s *Server) input(ls *loopState, cn *conn, in []byte, buffered bool) {
 	cn.inHandler = false
 	if ls2, cn2 := s.conn(cn.c); cn2 != cn || ls2 != ls {
 		return // closed during a callback
+	}
+	if cn.h2pre {
+		s.h2Start(ls, cn, rest)
+		return
 	}
 	if h := cn.detached; h != nil {
 		// The connection belongs to h now (netserver routes its callbacks
@@ -201,7 +241,7 @@ func (s *Server) dropBuf(ls *loopState, cn *conn) {
 // consume handles as much of in as it can and returns the rest.
 func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 	for len(in) > 0 {
-		if cn.detached != nil || cn.lingering {
+		if cn.detached != nil || cn.lingering || cn.h2pre {
 			return in
 		}
 		if cn.inBody {
@@ -232,6 +272,16 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 			// its pipelined requests until the backlog drains.
 			cn.congested = true
 			return in
+		}
+		if in[0] == 'P' && !cn.served && s.h2Cleartext() {
+			if ok, full := isPreface(in); ok {
+				if !full {
+					return in // the rest of the preface is to come
+				}
+				s.h2cnt.prior.Add(1)
+				cn.h2pre = true
+				return in
+			}
 		}
 		req := &ls.req
 		n, err := Parse(in, req, &s.lim)
@@ -267,8 +317,12 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 		req.KeepAlive = false
 	}
 	cn.keepAlive = req.KeepAlive
+	cn.served = true
+	if cn.h2 != nil {
+		req.Major, req.Minor = 2, 0
+	}
 	cn.head = req.IsHead()
-	cn.http10 = req.Minor == 0
+	cn.http10 = req.Major == 1 && req.Minor == 0
 	cn.expect100 = req.Expect100
 	cn.continued = !req.Expect100
 	cn.holdContinue, cn.bodyPaused, cn.headOut = false, false, false
@@ -290,6 +344,9 @@ func (s *Server) request(ls *loopState, cn *conn, req *Request) {
 		ls.out = appendConnection(out, cn)
 		s.ns.Send(cn.c, ls.out)
 		s.endResponse(ls, cn)
+		return
+	}
+	if s.maybeH2Upgrade(cn, req) {
 		return
 	}
 	s.h.HTTPRead(req, cn.c, false)
@@ -433,7 +490,7 @@ func (s *Server) endResponse(ls *loopState, cn *conn) {
 		cn.bodyPaused = false
 		s.syncPause(cn)
 	}
-	if cn.inBody && (!cn.continued || !cn.keepAlive) {
+	if cn.inBody && (!cn.continued || !cn.keepAlive || cn.h2 != nil) {
 		// The body was never asked for, or the connection closes anyway:
 		// do not wait for it.
 		cn.keepAlive = false
@@ -457,8 +514,8 @@ func (s *Server) maybeDone(ls *loopState, cn *conn) {
 	if cn.coll != nil {
 		s.releaseColl(ls, cn)
 	}
-	if !cn.keepAlive {
-		s.linger(ls, cn)
+	if !cn.keepAlive || cn.h2 != nil {
+		s.linger(ls, cn) // a stream ends with its response
 		return
 	}
 	cn.since = s.ns.Now(cn.c).UnixNano()
@@ -478,7 +535,7 @@ func (s *Server) linger(ls *loopState, cn *conn) {
 	s.syncPause(cn) // lingering reads and discards until EOF
 	cn.since = s.ns.Now(cn.c).UnixNano()
 	s.dropBuf(ls, cn)
-	if s.set.lingerTimeout == 0 {
+	if s.set.lingerTimeout == 0 || cn.h2 != nil {
 		s.ns.RawClose(cn.c)
 		return
 	}
@@ -496,6 +553,10 @@ func (r *rawHandler) RawDrained(c netserver.ClientNum) {
 		return
 	}
 	cn.congested = false
+	if cn.h2 != nil {
+		s.h2Sync(ls, cn)
+		return
+	}
 	if !cn.inHandler && !cn.lingering && len(cn.buf) > 0 {
 		s.input(ls, cn, cn.buf, true)
 	}
@@ -579,6 +640,9 @@ func (r *rawHandler) Tick(loop int, now time.Time) {
 			s.ns.Abort(cn.c)
 		}
 	})
+	if ls.h2 != nil {
+		s.h2Tick(ls, now, draining)
+	}
 	if s.cfg.AccessLog != nil {
 		s.cfg.AccessLog.FlushAccess(loop, now)
 	}

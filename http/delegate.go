@@ -91,6 +91,9 @@ func (s *Server) ResumeBody(c netserver.ClientNum) error {
 		cn.bodyPaused = false
 		cn.bodySince += s.ns.Now(c).UnixNano() - cn.pausedAt
 		s.syncPause(cn)
+		if cn.h2 != nil {
+			s.h2Sync(&s.loops[c.Loop()], cn)
+		}
 	})
 }
 
@@ -103,5 +106,5 @@ func (cn *conn) bodyClockRuns() bool { return cn.continued && !cn.bodyPaused }
 // backend), and then calls done. Queue it on c's output stream with
 // netserver's QueueOp.
 func (s *Server) FileOp(head []byte, f *os.File, off, n int64, done func(failed bool)) netserver.Op {
-	return s.sender.TransferHead(head, f, off, n, done)
+	return &fileOpSwitch{s: s, head: head, f: f, off: off, n: n, done: done}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/uringnet/uringnet/cache"
 	"github.com/uringnet/uringnet/netserver"
-	"github.com/uringnet/uringnet/sendfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -250,7 +249,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		s.endResponse(ls, cn)
 		return
 	}
-	if e != nil && len(ranges) <= 1 && m.size >= memSendFrom {
+	if e != nil && len(ranges) <= 1 && m.size >= memSendFrom && cn.h2 == nil {
 		body := e.Data
 		if len(ranges) == 1 {
 			body, _ = e.Range(ranges[0].Start, ranges[0].Length)
@@ -294,12 +293,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 	if parts == nil && (s.sender.MayDirect() || f.f == nil) {
 		// The head goes with the file: with a direct sender one sendto(MSG_MORE)
 		// and sendfile on the loop.
-		var t *sendfile.Transfer
-		if f.f == nil {
-			t = s.sender.TransferFD(out, f.fd, ranges[0].Start, ranges[0].Length, done)
-		} else {
-			t = s.sender.TransferHead(out, f.f, ranges[0].Start, ranges[0].Length, done)
-		}
+		t := s.fileOp(cn, out, f.f, f.fd, ranges[0].Start, ranges[0].Length, done)
 		if err := s.ns.QueueOp(c, t); err != nil {
 			done(true)
 		}
@@ -327,7 +321,7 @@ func (s *Server) serveFile(ls *loopState, cn *conn, req *Request, m *fileMeta, e
 		if i == len(ranges)-1 && closing == nil {
 			cb = done
 		}
-		if err := s.ns.QueueOp(c, s.sender.Transfer(f.f, r.Start, r.Length, cb)); err != nil {
+		if err := s.ns.QueueOp(c, s.fileOp(cn, nil, f.f, -1, r.Start, r.Length, cb)); err != nil {
 			done(true)
 			s.endResponse(ls, cn)
 			return

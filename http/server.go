@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/uringnet/uringnet/cache"
+	"github.com/uringnet/uringnet/h2"
 	"github.com/uringnet/uringnet/netserver"
 	"github.com/uringnet/uringnet/sendfile"
 	"golang.org/x/sys/unix"
@@ -114,6 +115,8 @@ type Config struct {
 	// handler's, the file server's and the error pages of requests the
 	// parser rejected. See AccessLogger.
 	AccessLog AccessLogger
+	// HTTP2 configures HTTP/2, on unless HTTP2.Disable.
+	HTTP2 HTTP2Config
 }
 
 // settings are the Config values in effect: defaults applied, "none" as
@@ -205,6 +208,8 @@ type Server struct {
 	loops  []loopState
 	conns  *netserver.Table[conn] // each connection's HTTP state
 	cnt    counters
+	h2cfg  h2.Config // each HTTP/2 connection's engine settings
+	h2cnt  h2counters
 	// open counts the HTTP connections: accepted and neither closed nor
 	// detached (Drain waits for it to reach zero).
 	open        atomic.Int64
@@ -237,6 +242,8 @@ type Counters struct {
 	// DrainClosed counts keep-alive connections closed while idle by a
 	// drain (see Drain and Config.DrainIdleTimeout).
 	DrainClosed uint64
+	// HTTP2 counts HTTP/2 connections, streams and the defences.
+	HTTP2 H2Counters
 }
 
 // NewServer creates a server that calls h, and opens its listeners.
@@ -257,6 +264,10 @@ func NewServer(cfg Config, h HTTPHandler) (*Server, error) {
 	netCfg := cfg.Net
 	netCfg.IdleTimeout = resolveTimeout(cfg.Net.IdleTimeout, DefaultStallTimeout)
 	netCfg.TickInterval = st.tickInterval(cfg.Net.TickInterval)
+	if !cfg.HTTP2.Disable {
+		netCfg.TLS = withH2ALPN(netCfg.TLS)
+	}
+	s.h2cfg = s.h2Config()
 	if cfg.Root != "" {
 		root, err := os.OpenRoot(cfg.Root)
 		if err != nil {
@@ -363,6 +374,7 @@ func (s *Server) Counters() Counters {
 		BodyTimeouts:   s.cnt.bodyTimeouts.Load(),
 		IdleTimeouts:   s.cnt.idleTimeouts.Load(),
 		DrainClosed:    s.cnt.drainClosed.Load(),
+		HTTP2:          s.h2cnt.read(),
 	}
 }
 
@@ -559,6 +571,9 @@ func (s *Server) Detach(c netserver.ClientNum, h netserver.Handler) error {
 	ls, cn := s.conn(c)
 	if cn == nil || !s.ns.OnLoop(c) {
 		return ErrNoRequest
+	}
+	if cn.h2 != nil {
+		return ErrHTTP2
 	}
 	if err := s.ns.SetHandler(c, h); err != nil {
 		return err

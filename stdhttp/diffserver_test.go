@@ -30,7 +30,8 @@ func serveAdapter(t *testing.T, h http.Handler, o serverOpts) (string, func()) {
 		IdleTimeout:       o.idleTimeout,
 		MaxHeaderBytes:    o.maxHeaderBytes,
 		ErrorLog:          quietLog,
-		Native:            uhttp.Config{Net: netserver.Config{Loops: 1}},
+		Native: uhttp.Config{Net: netserver.Config{Loops: 1},
+			HTTP2: uhttp.HTTP2Config{NoCleartext: true}}, // as the net/http peer: no h2c
 	}
 	if err := s.Listen(); err != nil {
 		t.Fatal(err)

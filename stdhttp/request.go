@@ -26,7 +26,11 @@ func newRequest(ctx context.Context, req *uhttp.Request, remote string) *http.Re
 	r.RequestURI = string(req.Target)
 	r.Body = http.NoBody
 	r.Close = !req.KeepAlive
-	if req.Minor == 0 {
+	switch {
+	case req.Major == 2:
+		// HTTP/2 (uringnet/http frames it; gRPC checks ProtoMajor).
+		r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/2.0", 2, 0
+	case req.Minor == 0:
 		r.Proto = "HTTP/1.0"
 	}
 	r.URL = targetURL(r.RequestURI, req)

@@ -54,7 +54,7 @@ func (w *response) init(cl *call, req *uhttp.Request) {
 	w.cl = cl
 	w.header = make(http.Header)
 	w.head = req.IsHead()
-	w.http10 = req.Minor == 0
+	w.http10 = req.Major == 1 && req.Minor == 0
 	w.keepAlive = req.KeepAlive
 	w.done = make(chan bool, 1)
 	if d := cl.a.opt.WriteTimeout; d > 0 {
