@@ -292,6 +292,13 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 				status = e.Status
 			}
 			s.cnt.rejected.Add(1)
+			if !cn.served && notHTTP(in) {
+				// Not an HTTP/1 client (a broken HTTP/2 preface, say):
+				// closed without an answer it could not read.
+				s.log.Debug("http: not an HTTP request line; closing", "client", cn.c.String())
+				s.ns.Abort(cn.c)
+				return nil
+			}
 			s.logRejected(ls, cn, status)
 			s.fail(ls, cn, status)
 			return nil

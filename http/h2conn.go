@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -19,6 +20,11 @@ type h2conn struct {
 	c       netserver.ClientNum // the socket
 	conn    *h2.Conn
 	streams map[uint32]netserver.ClientNum
+	lastID  uint32 // the last stream begun: a HEADERS on one at or below it is trailers
+	// discard are streams answered before their request body ended: the
+	// rest is read and dropped, up to discardMax bytes, then refused with
+	// RST_STREAM(NO_ERROR) (RFC 9113 §8.1).
+	discard map[uint32]int
 	// waiting are streams that stopped taking output while the socket's
 	// backlog was over its limit; RawDrained offers them again.
 	waiting []netserver.ClientNum
@@ -150,21 +156,16 @@ func (s *Server) h2Tick(ls *loopState, now time.Time, draining bool) {
 			continue
 		}
 		if draining && s.closeDue(hc.c) {
+			hc.endDiscards()
 			hc.conn.Shutdown()
 			continue
 		}
 		if len(hc.streams) == 0 && s.set.idleTimeout > 0 && t-hc.idle > int64(s.set.idleTimeout) &&
 			!s.ns.Sending(hc.c) {
 			s.cnt.idleTimeouts.Add(1)
+			hc.endDiscards()
 			hc.conn.Shutdown()
 		}
-	}
-}
-
-// h2Shutdown sends GOAWAY to every HTTP/2 connection of ls (a drain).
-func (s *Server) h2Shutdown(ls *loopState) {
-	for _, hc := range ls.h2conns {
-		hc.conn.Shutdown()
 	}
 }
 
@@ -199,6 +200,7 @@ func (hc *h2conn) WindowOpened(id uint32) {
 func (hc *h2conn) Reset(id uint32, code http2.ErrCode) {
 	sc, ok := hc.streams[id]
 	if !ok {
+		delete(hc.discard, id)
 		return
 	}
 	delete(hc.streams, id)
@@ -208,17 +210,54 @@ func (hc *h2conn) Reset(id uint32, code http2.ErrCode) {
 
 // Headers implements h2.Events: a new request, or its trailers.
 func (hc *h2conn) Headers(id uint32, fields []hpack.HeaderField, end bool) {
-	if sc, ok := hc.streams[id]; ok {
-		hc.s.h2Trailers(hc, sc, end)
+	if id <= hc.lastID {
+		if sc, ok := hc.streams[id]; ok {
+			hc.s.h2Trailers(hc, sc, end)
+		} else if end {
+			delete(hc.discard, id)
+		}
 		return
 	}
+	hc.lastID = id
 	hc.s.h2Request(hc, id, fields, end)
+}
+
+// discardMax is the most request body read and dropped after its
+// response ended before the stream is refused.
+const discardMax = 64 << 10
+
+// discarded counts body bytes for a stream whose response ended.
+func (hc *h2conn) discarded(id uint32, n int, end bool) {
+	d, ok := hc.discard[id]
+	if !ok {
+		return
+	}
+	d += n
+	switch {
+	case end:
+		delete(hc.discard, id)
+	case d > discardMax:
+		delete(hc.discard, id)
+		hc.conn.WriteReset(id, http2.ErrCodeNo)
+	default:
+		hc.discard[id] = d
+	}
+}
+
+// endDiscards refuses every stream still being discarded.
+func (hc *h2conn) endDiscards() {
+	for id := range hc.discard {
+		hc.conn.WriteReset(id, http2.ErrCodeNo)
+	}
+	clear(hc.discard)
 }
 
 // Data implements h2.Events: request body bytes.
 func (hc *h2conn) Data(id uint32, p []byte, end bool) {
 	if sc, ok := hc.streams[id]; ok {
 		hc.s.h2Body(hc, sc, p, end)
+	} else {
+		hc.discarded(id, len(p), end)
 	}
 	// Credited once handed over or held: the stream's credit waits
 	// while it is paused (h2Body pauses it when it holds the bytes).
@@ -238,4 +277,11 @@ func isPreface(in []byte) (ok, full bool) {
 		return false, false
 	}
 	return true, n == len(h2.ClientPreface)
+}
+
+// notHTTP reports whether in's first line is complete and names no HTTP
+// version: the client does not speak HTTP/1.
+func notHTTP(in []byte) bool {
+	i := bytes.IndexByte(in, '\n')
+	return i >= 0 && !bytes.Contains(in[:i], []byte(" HTTP/"))
 }

@@ -107,7 +107,10 @@ func (k *h2Sink) StreamEnd(sc netserver.ClientNum, graceful bool) {
 		return
 	}
 	if !st.reqEnded {
-		hc.conn.WriteReset(st.id, http2.ErrCodeNo)
+		if hc.discard == nil {
+			hc.discard = make(map[uint32]int)
+		}
+		hc.discard[st.id] = 0
 	}
 }
 
