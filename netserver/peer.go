@@ -24,7 +24,7 @@ func (s *Server) RemoteAddr(c ClientNum) (net.Addr, error) {
 	if !l.onLoop() {
 		return nil, ErrNotOnLoop
 	}
-	cl := l.client(c)
+	_, cl := l.peer(c, l.client(c))
 	if cl == nil || cl.state != stOpen {
 		return nil, fmt.Errorf("netserver: RemoteAddr(%v): %w", c, ErrClosed)
 	}
