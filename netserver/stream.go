@@ -42,6 +42,15 @@ type StreamSink interface {
 // (from a callback of the parent). Its callbacks go to the server's Handler unless
 // SetHandler says otherwise; Accept is not called for it. It fails when the parent is not
 // open or the loop's client table is full (Config max clients).
+//
+// Errors: ErrNotOnLoop off parent's loop, ErrClosed when parent is not
+// open, ErrStream when parent is itself a stream, and an error for a nil
+// sink or a full table. The stream's RawClose ends it gracefully once its
+// sink took all it queued, Abort cuts it; closing the parent, in any way,
+// aborts it with the parent's cause. A stream is not a connection
+// (Stats.Streams and StreamsOpen count it, ConnsOpen and Closed do not),
+// the idle sweep skips it, and its congestion threshold is
+// Config.StreamMaxQueued.
 func (s *Server) NewStream(parent ClientNum, sink StreamSink) (ClientNum, error) {
 	l, err := s.loopOf(parent)
 	if err != nil {
@@ -79,6 +88,8 @@ func (s *Server) NewStream(parent ClientNum, sink StreamSink) (ClientNum, error)
 
 // StreamReady says the sink can take more of c's output: netserver offers it again in the
 // loop's current flush (or the next); safe to call from inside StreamWrite. On the loop only.
+// (Called from StreamWrite, it makes the loop offer again at once: a sink
+// that takes nothing must not call it there, or the flush never ends.)
 func (s *Server) StreamReady(c ClientNum) {
 	l, err := s.loopOf(c)
 	if err != nil || !l.onLoop() {

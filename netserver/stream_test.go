@@ -271,7 +271,11 @@ func (o *pipeOp) Complete(x *OpContext, tag uint64, res int32) {
 
 func (o *pipeOp) Cancel(c ClientNum) { o.log.add("op cancel %v", c) }
 
-func (e *streamEnv) newPipe(data string) int {
+func (e *streamEnv) newPipe(data string) int { return e.pipe(data, false) }
+
+// pipe returns the read end of a pipe holding data; with keep, its write
+// end stays open (a read waits for more).
+func (e *streamEnv) pipe(data string, keep bool) int {
 	t := e.t
 	t.Helper()
 	var p [2]int
@@ -281,7 +285,11 @@ func (e *streamEnv) newPipe(data string) int {
 	if _, err := unix.Write(p[1], []byte(data)); err != nil {
 		t.Fatal(err)
 	}
-	unix.Close(p[1])
+	if keep {
+		e.pipes = append(e.pipes, p[1])
+	} else {
+		unix.Close(p[1])
+	}
 	e.pipes = append(e.pipes, p[0])
 	return p[0]
 }
@@ -436,6 +444,17 @@ func TestStreamEnds(t *testing.T) {
 				e.run(func() { e.s.QueueOp(sc, op); e.s.Send(sc, []byte("z")) })
 				e.waitLog("op start fd=-1 sealed=false took=")
 				e.run(func() { e.s.Abort(sc) })
+			},
+			want: func(sc ClientNum) []string { return []string{"end %v false", "close %v"} },
+		},
+		{
+			name: "Abort while an op reads", limit: -1,
+			do: func(e *streamEnv, sc ClientNum) {
+				op := &pipeOp{log: e.log, sink: e.sink, rfd: e.pipe("", true)}
+				e.run(func() { e.s.QueueOp(sc, op) })
+				e.waitLog("op start fd=-1 sealed=false took=")
+				e.run(func() { e.s.Abort(sc) })
+				e.waitLog("op read error " + unix.ECANCELED.Error())
 			},
 			want: func(sc ClientNum) []string { return []string{"end %v false", "close %v"} },
 		},
