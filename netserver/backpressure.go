@@ -225,8 +225,8 @@ func (l *loop) setPaused(c ClientNum, cl *client, paused bool) {
 }
 
 // Congested reports whether c's output backlog has reached
-// Config.MaxQueued (Config.StreamMaxQueued for a stream, see NewStream): the server has stopped reading from c, and a layer that
-// produces output from input it already holds (pipelined requests) should
+// Config.MaxQueued (Config.StreamMaxQueued for a stream, see NewStream):
+// the server has stopped reading from c, and a layer that produces output from input it already holds (pipelined requests) should
 // stop until the Handler's RawDrained (see Drainer). It is meaningful on
 // c's loop only (from a callback, a Tick or RunOnLoop); anywhere else, and
 // for a client that is not open, it returns false.

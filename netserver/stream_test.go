@@ -130,6 +130,16 @@ func (h *streamHandler) RawWritev(bufs [][]byte, c ClientNum, failed bool) {
 
 func (h *streamHandler) RawDrained(c ClientNum) { h.log.add("drained %v", c) }
 
+func (h *streamHandler) RawRead(data []byte, c ClientNum, failed bool) {
+	if failed {
+		h.log.add("r %v %v", c, failed)
+	}
+}
+
+func (h *streamHandler) RawReadv(bufs [][]byte, c ClientNum, failed bool) {
+	h.log.add("rv %v %v", c, failed)
+}
+
 func (h *streamHandler) RawClose(c ClientNum, cause error) {
 	h.log.mu.Lock()
 	if h.log.causes == nil {
@@ -652,6 +662,14 @@ func TestStreamCalls(t *testing.T) {
 	e.s.StreamReady(sc) // off the loop: nothing
 	waitFor(t, "write callback to SetHandler's handler", func() bool {
 		return len(h2.log.get()) == 1 && h2.log.get()[0] == fmt.Sprintf("w %v to h2 false", sc)
+	})
+	// Off the loop, reads are refused through their callbacks.
+	h2.log.reset()
+	e.s.RawRead(sc, make([]byte, 4))
+	e.s.RawReadv(sc, [][]byte{make([]byte, 4)})
+	waitFor(t, "failed read callbacks", func() bool {
+		got := h2.log.get()
+		return len(got) == 2 && got[0] == fmt.Sprintf("r %v true", sc) && got[1] == fmt.Sprintf("rv %v true", sc)
 	})
 	// Off the loop, a write is posted and reaches the sink as well.
 	if err := e.s.Send(sc, []byte("posted")); err != nil {
