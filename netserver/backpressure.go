@@ -64,7 +64,11 @@ func itemCharge(it *writeItem) int {
 func (l *loop) charge(c ClientNum, cl *client, d int) {
 	cl.cost += d
 	l.mem += int64(d)
-	if limit := l.s.cfg.MaxQueued; limit > 0 {
+	limit := l.s.cfg.MaxQueued
+	if cl.kind == kindStream {
+		limit = l.s.cfg.StreamMaxQueued
+	}
+	if limit > 0 {
 		switch {
 		case d > 0 && !cl.congested && cl.cost >= limit:
 			cl.congested = true
@@ -208,7 +212,7 @@ func (l *loop) releaseCharges(cl *client) {
 
 // setPaused pauses or resumes c's reads (PauseRead, ResumeRead).
 func (l *loop) setPaused(c ClientNum, cl *client, paused bool) {
-	if cl.paused == paused {
+	if cl.paused == paused || cl.kind == kindStream {
 		return
 	}
 	cl.paused = paused
@@ -221,8 +225,8 @@ func (l *loop) setPaused(c ClientNum, cl *client, paused bool) {
 }
 
 // Congested reports whether c's output backlog has reached
-// Config.MaxQueued: the server has stopped reading from c, and a layer that
-// produces output from input it already holds (pipelined requests) should
+// Config.MaxQueued (Config.StreamMaxQueued for a stream, see NewStream):
+// the server has stopped reading from c, and a layer that produces output from input it already holds (pipelined requests) should
 // stop until the Handler's RawDrained (see Drainer). It is meaningful on
 // c's loop only (from a callback, a Tick or RunOnLoop); anywhere else, and
 // for a client that is not open, it returns false.
@@ -237,7 +241,7 @@ func (s *Server) Congested(c ClientNum) bool {
 
 // PauseRead stops delivering reads from c until ResumeRead: its recv is
 // cancelled, and bytes that were already on their way are held and
-// delivered after ResumeRead.
+// delivered after ResumeRead. On a stream (NewStream) it does nothing.
 func (s *Server) PauseRead(c ClientNum) error {
 	return s.do(c, command{op: cmdPauseRead, c: c})
 }

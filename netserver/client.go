@@ -22,6 +22,7 @@ const (
 	kindConn   clientKind = iota + 1 // accepted connection, read automatically
 	kindPassed                       // fd adopted with PassFD
 	kindEvent                        // eventfd opened with EventOpen
+	kindStream                       // virtual client with no fd (NewStream, stream.go)
 )
 
 // client is one slot of a loop's client table.
@@ -38,6 +39,9 @@ type client struct {
 	readOnce         bool // a recv brought bytes: later ones may be multishot
 	needRecv         bool // the recv must be re-armed at the next flush
 	closeAfterWrites bool
+	blocked          bool    // stream: the sink took part of what it was offered (StreamReady)
+	readyAgain       bool    // stream: StreamReady came during StreamWrite
+	ended            bool    // stream: StreamEnd was called
 	inflight         int32   // tasks referencing this client
 	sendItems        int32   // outq items covered by the send in flight
 	queued           int     // bytes in outq not yet written (custom ops excluded)
@@ -58,7 +62,11 @@ type client struct {
 	outq             []writeItem
 	recvBuf          []byte // per-connection read buffer (no buffer ring)
 	ev               *eventfd.EventFD
-	tls              *tlsState // the record layer of a TLS connection
+	tls              *tlsState  // the record layer of a TLS connection
+	sink             StreamSink // stream: takes its output
+	parent           ClientNum  // stream: the client it belongs to
+	kids             int32      // parent: slot+1 of its first open stream, or 0
+	nextKid, prevKid int32      // stream: slot+1 of its siblings, or 0
 }
 
 const chunkBits = 10
@@ -158,6 +166,12 @@ func (l *loop) closeGracefully(c ClientNum, cl *client, cause error) {
 		cl.cause = cause
 	}
 	if !cl.sending && len(cl.outq) == 0 {
+		if cl.kind == kindStream {
+			l.endStream(c, cl, true)
+			if cl = l.client(c); cl == nil {
+				return
+			}
+		}
 		l.closeClient(c, cl, nil)
 		return
 	}
@@ -178,6 +192,9 @@ func (l *loop) closeClient(c ClientNum, cl *client, cause error) {
 	}
 	cl.state = stClosing
 	l.failQueued(c, cl)
+	if cl.kids != 0 || cl.kind == kindStream {
+		l.closeStreams(c, cl)
+	}
 	if cl.inflight > 0 {
 		l.cancelClient(c, cl)
 	}
@@ -189,7 +206,7 @@ func (l *loop) closeClient(c ClientNum, cl *client, cause error) {
 // the task table that cancelQueued runs once per loop turn for every
 // client closed in it.
 func (l *loop) cancelClient(c ClientNum, cl *client) {
-	if l.cancelFD {
+	if l.cancelFD && cl.fd >= 0 {
 		id, t, ok := l.tbl.Acquire()
 		if ok {
 			t.Kind = uint8(opCancel)
@@ -244,11 +261,13 @@ func (l *loop) maybeFinish(c ClientNum, cl *client) {
 		return
 	}
 	cl.state = stClosingFD
-	if cl.kind == kindEvent {
-		l.s.events.Delete(c)
-		l.be.Forget(int(cl.fd))
-		cl.ev.Close()
-		l.finishClose(c, cl)
+	if cl.kind >= kindEvent {
+		if cl.kind == kindEvent {
+			l.s.events.Delete(c)
+			l.be.Forget(int(cl.fd))
+			cl.ev.Close()
+		}
+		l.finishClose(c, cl) // a stream has no fd
 		return
 	}
 	id, t, ok := l.tbl.Acquire()
@@ -293,6 +312,11 @@ func (l *loop) finishClose(c ClientNum, cl *client) {
 		l.putReadBuf(cl.recvBuf)
 	}
 	l.clients.release(c.Slot())
+	if kind == kindStream {
+		l.cnt.streamsOpen--
+		l.cbClose(h, c, cause)
+		return
+	}
 	l.cnt.closed++
 	switch kind {
 	case kindConn:

@@ -120,10 +120,17 @@ func (l *loop) exec(cmd *command, direct bool) error {
 		l.queueWrite(cmd.c, cl, writeItem{bufs: cmd.bufs, size: totalLen(cmd.bufs), cb: cbWritev})
 	case cmdSend:
 		l.queueCopy(cmd.c, cl, cmd.data)
-	case cmdRead:
-		return l.userRead(cmd.c, cl, cmd.data, nil)
-	case cmdReadv:
-		return l.userRead(cmd.c, cl, nil, cmd.bufs)
+	case cmdRead, cmdReadv:
+		var err error
+		if cmd.op == cmdRead {
+			err = l.userRead(cmd.c, cl, cmd.data, nil)
+		} else {
+			err = l.userRead(cmd.c, cl, nil, cmd.bufs)
+		}
+		if err != nil && !direct {
+			l.failCommand(cmd) // a stream, or TLS: the callback says it failed
+		}
+		return err
 	case cmdCloseClient:
 		l.closeGracefully(cmd.c, cl, ErrLocalClose)
 	case cmdAbort:

@@ -183,6 +183,11 @@ type Config struct {
 	// loop past its share delivers no new reads until its backlogs fall to
 	// three quarters of it. Default 1 GiB; negative means no limit.
 	MaxMemory int64
+	// StreamMaxQueued is MaxQueued for a virtual client (NewStream): its
+	// backlog makes it congested (Server.Congested, Drainer) at this size,
+	// so that many streams of one connection stay within a connection's
+	// budget. Default 64 KiB (DefaultStreamMaxQueued); negative means no limit.
+	StreamMaxQueued int
 	// IdleTimeout closes connections with no read or write for this long.
 	// Zero means no limit.
 	IdleTimeout time.Duration
@@ -246,6 +251,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxQueued == 0 {
 		c.MaxQueued = DefaultMaxQueued
+	}
+	if c.StreamMaxQueued == 0 {
+		c.StreamMaxQueued = DefaultStreamMaxQueued
 	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory

@@ -34,6 +34,16 @@
 // or hands sealing to the kernel (kernel TLS, ktls.go) where it can, so
 // that files still leave by splice or sendfile.
 //
+// A virtual client (a stream, stream.go) is a ClientNum of its parent's
+// loop with no fd, for protocols that multiplex one connection (HTTP/2):
+// NewStream makes it, every call keyed by a ClientNum works on it, and
+// what it writes is offered, in order and up to its next custom Op, to its
+// StreamSink instead of a socket; taking bytes completes writes as a send
+// would. RawClose and Abort end it (StreamEnd), and closing the parent
+// aborts its streams. Streams take client table slots but are not
+// connections (Stats.Streams, StreamsOpen), and have their own congestion
+// threshold, Config.StreamMaxQueued.
+//
 // The loop describes operations (package ops) and reads CQEs whichever
 // backend runs them; it never asks which one does (Probe tells what a backend has).
 //

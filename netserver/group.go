@@ -128,8 +128,11 @@ func (m *groupMember) Complete(_ *OpContext, tag uint64, res int32) {
 func (l *loop) submitGroup(ops []groupOp, direct bool) error {
 	for _, op := range ops {
 		cl := l.client(op.c)
-		if cl == nil || cl.state != stOpen || cl.tls != nil {
+		if cl == nil || cl.state != stOpen || cl.tls != nil || cl.kind == kindStream {
 			if direct {
+				if cl != nil && cl.state == stOpen && cl.kind == kindStream {
+					return ErrStream // a group reads and writes fds
+				}
 				if cl != nil && cl.state == stOpen {
 					return ErrNotPlain // a group writes and reads the socket, bypassing the record layer
 				}

@@ -80,6 +80,10 @@ type loop struct {
 	copyBufs  [][]byte
 	sendPool  []*sendState
 	doneItems []writeItem
+	// streamBufs is the scratch of what a stream's sink is offered;
+	// flushing and streaming say flush or a StreamWrite is running.
+	streamBufs          [][]byte
+	flushing, streaming bool
 
 	handshaking int         // TLS clients whose handshake has not ended
 	hsRunning   int         // handshake goroutines running
@@ -478,6 +482,7 @@ func (l *loop) flush() {
 		}
 		l.deferred = kept
 	}
+	l.flushing = true
 	for len(l.dirty) > 0 {
 		batch := l.dirty
 		l.dirty = nil
@@ -497,6 +502,7 @@ func (l *loop) flush() {
 			break
 		}
 	}
+	l.flushing = false
 	l.cancelQueued()
 	if l.bufDirty {
 		l.buf.Publish()

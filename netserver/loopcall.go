@@ -79,13 +79,14 @@ func (s *Server) Sending(c ClientNum) bool {
 // acknowledged (SIOCOUTQ): output the kernel took but has not delivered.
 // It is a system call: use it before giving up on a client, not on every
 // tick. Like Queued it is only meaningful on c's loop; elsewhere, and for
-// a client that is not an open socket, it returns -1.
+// a client that is not an open socket, it returns -1. A stream answers for
+// its parent.
 func (s *Server) Unsent(c ClientNum) int {
 	l, err := s.loopOf(c)
 	if err != nil || !l.onLoop() {
 		return -1
 	}
-	cl := l.client(c)
+	_, cl := l.peer(c, l.client(c))
 	if cl == nil || cl.state != stOpen || !cl.socket {
 		return -1
 	}
@@ -116,13 +117,13 @@ const maxHandoffRounds = 16
 // goroutines readied with Handoff post during the turn (a net/http
 // handler's response to the next pipelined request) then go out with
 // them in one send instead of one each. Call it on c's loop; elsewhere
-// it does nothing.
+// it does nothing. Cork on a stream corks its parent.
 func (s *Server) Cork(c ClientNum) {
 	l, err := s.loopOf(c)
 	if err != nil || !l.onLoop() {
 		return
 	}
-	if cl := l.client(c); cl != nil && cl.state == stOpen && !cl.corked {
+	if c, cl := l.peer(c, l.client(c)); cl != nil && cl.state == stOpen && !cl.corked {
 		cl.corked = true
 		l.corked = append(l.corked, c)
 	}

@@ -15,7 +15,8 @@ var ErrNotOnLoop = errors.New("netserver: not called on the client's loop")
 // RemoteAddr returns the address of c's peer (getpeername(2) on its
 // socket): a *net.TCPAddr for TCP, a *net.UnixAddr for a unix socket. Call
 // it on c's loop; it costs a system call, so a layer that needs it per
-// request keeps it per connection.
+// request keeps it per connection. A stream (NewStream) answers for its
+// parent.
 func (s *Server) RemoteAddr(c ClientNum) (net.Addr, error) {
 	l, err := s.loopOf(c)
 	if err != nil {
@@ -24,7 +25,7 @@ func (s *Server) RemoteAddr(c ClientNum) (net.Addr, error) {
 	if !l.onLoop() {
 		return nil, ErrNotOnLoop
 	}
-	cl := l.client(c)
+	_, cl := l.peer(c, l.client(c))
 	if cl == nil || cl.state != stOpen {
 		return nil, fmt.Errorf("netserver: RemoteAddr(%v): %w", c, ErrClosed)
 	}

@@ -147,6 +147,9 @@ func (l *loop) userRead(c ClientNum, cl *client, buf []byte, bufs [][]byte) erro
 	if cl.tls != nil {
 		return ErrNotPlain
 	}
+	if cl.kind == kindStream {
+		return ErrStream
+	}
 	id, t, ok := l.tbl.Acquire()
 	if !ok {
 		l.deferred = append(l.deferred, func() bool {

@@ -7,7 +7,8 @@ import "golang.org/x/sys/unix"
 // then end of file, while c can still be read. A failed shutdown closes c.
 // It is a half-close for protocols that close in two steps (HTTP's
 // lingering close, the WebSocket close handshake). A TLS client gets a
-// close_notify alert first.
+// close_notify alert first. On a stream (NewStream) it is RawClose: its
+// output ends gracefully after the writes queued before it.
 func (s *Server) ShutdownWrite(c ClientNum) error {
 	return s.QueueOp(c, &shutdownWrite{})
 }
@@ -24,6 +25,9 @@ const (
 )
 
 func (w *shutdownWrite) Start(x *OpContext) {
+	if x.fd < 0 && streamShutdown(x) {
+		return
+	}
 	if cl := x.l.client(x.c); cl != nil && cl.tls != nil {
 		if w.notify = x.l.tlsNotifyRecord(cl); w.notify != nil {
 			o := x.NewOp(tagNotify)

@@ -30,6 +30,8 @@ type Stats struct {
 	HeldBytes     uint64 // input read but not yet delivered (held while reads wait)
 	OverBudget    uint64 // loops over their share of MaxMemory now (delivering no reads)
 	BudgetPauses  uint64 // times a loop went over its share of MaxMemory
+	Streams       uint64 // virtual clients made (NewStream); not counted as connections
+	StreamsOpen   uint64 // virtual clients open now
 
 	TLSHandshakes        uint64 // TLS handshakes that ended well
 	TLSResumed           uint64 // of which resumed a session (a ticket)
@@ -57,6 +59,7 @@ func (s Stats) String() string {
 		{"congested", s.Congested}, {"congestions", s.Congestions},
 		{"queued_bytes", s.QueuedBytes}, {"held_bytes", s.HeldBytes},
 		{"over_budget", s.OverBudget}, {"budget_pauses", s.BudgetPauses},
+		{"streams", s.Streams}, {"streams_open", s.StreamsOpen},
 		{"tls_handshakes", s.TLSHandshakes}, {"tls_resumed", s.TLSResumed},
 		{"tls_handshake_errors", s.TLSHandshakeErrors}, {"tls_handshake_timeouts", s.TLSHandshakeTimeouts},
 		{"tls_handshaking", uint64(max(s.TLSHandshaking, 0))}, {"tls_record_errors", s.TLSRecordErrors},
@@ -91,11 +94,12 @@ type counters struct {
 	connsOpen, accepted, closed, rejected, acceptErrors, acceptRearms uint64
 	sqes, enters, bytesIn, bytesOut, panics, noBuffers, events        uint64
 	congestions, budgetPauses                                         uint64
+	streams, streamsOpen                                              uint64
 }
 
 // published is the copy of a loop's counters other goroutines read.
 type published struct {
-	c                    [15]atomic.Uint64
+	c                    [17]atomic.Uint64
 	tasksInFlight, stale atomic.Uint64
 	congested, mem, held atomic.Uint64
 	overBudget           atomic.Uint64
@@ -112,7 +116,7 @@ type gauges struct {
 func (p *published) store(c *counters, g gauges) {
 	for i, v := range [...]uint64{c.connsOpen, c.accepted, c.closed, c.rejected, c.acceptErrors,
 		c.sqes, c.enters, c.bytesIn, c.bytesOut, c.panics, c.noBuffers, c.events,
-		c.congestions, c.budgetPauses, c.acceptRearms} {
+		c.congestions, c.budgetPauses, c.acceptRearms, c.streams, c.streamsOpen} {
 		p.c[i].Store(v)
 	}
 	p.congested.Store(uint64(g.congested))
@@ -143,6 +147,8 @@ func (p *published) addTo(s *Stats) {
 	s.Congestions += p.c[12].Load()
 	s.BudgetPauses += p.c[13].Load()
 	s.AcceptRearms += p.c[14].Load()
+	s.Streams += p.c[15].Load()
+	s.StreamsOpen += p.c[16].Load()
 	s.Congested += p.congested.Load()
 	s.QueuedBytes += p.mem.Load()
 	s.HeldBytes += p.held.Load()

@@ -506,7 +506,7 @@ func (l *loop) tlsRelease(cl *client) {
 }
 
 // TLSState returns the TLS state of client c: ok is false when c does not
-// speak TLS. Call it on c's loop.
+// speak TLS. Call it on c's loop. A stream answers for its parent.
 func (s *Server) TLSState(c ClientNum) (st tls.ConnectionState, ok bool, err error) {
 	l, err := s.loopOf(c)
 	if err != nil {
@@ -515,7 +515,7 @@ func (s *Server) TLSState(c ClientNum) (st tls.ConnectionState, ok bool, err err
 	if !l.onLoop() {
 		return st, false, ErrNotOnLoop
 	}
-	cl := l.client(c)
+	_, cl := l.peer(c, l.client(c))
 	if cl == nil || cl.state != stOpen {
 		return st, false, fmt.Errorf("netserver: TLSState(%v): %w", c, ErrClosed)
 	}
@@ -526,13 +526,13 @@ func (s *Server) TLSState(c ClientNum) (st tls.ConnectionState, ok bool, err err
 }
 
 // KernelTLS reports whether the kernel seals what c sends (kTLS TX). Call
-// it on c's loop.
+// it on c's loop. A stream answers for its parent.
 func (s *Server) KernelTLS(c ClientNum) bool {
 	l, err := s.loopOf(c)
 	if err != nil || !l.onLoop() {
 		return false
 	}
-	cl := l.client(c)
+	_, cl := l.peer(c, l.client(c))
 	return cl != nil && cl.tls != nil && cl.tls.ktx
 }
 

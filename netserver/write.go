@@ -123,6 +123,10 @@ func (l *loop) service(c ClientNum, cl *client) {
 	if cl.state != stOpen {
 		return
 	}
+	if cl.kind == kindStream {
+		l.serviceStream(c, cl)
+		return
+	}
 	if !cl.sending && len(cl.outq) > 0 {
 		// Writes with nothing left (empty ones) complete at once.
 		if cl.outq[0].size == cl.outq[0].done {
