@@ -35,9 +35,7 @@ var curlHTTP2 = sync.OnceValues(func() (bool, string) {
 // %{http_version}. It skips the test without a curl that speaks HTTP/2.
 func h2Curl(t *testing.T, args ...string) (body []byte, version string) {
 	t.Helper()
-	if ok, why := curlHTTP2(); !ok {
-		t.Skip(why)
-	}
+	needCurlHTTP2(t)
 	out := filepath.Join(t.TempDir(), "body")
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -105,5 +103,12 @@ func h2CurlPost(t *testing.T, addr string, tlsOn bool) {
 	}
 }
 
-func TestH2CurlGet(t *testing.T)  { h2Modes(t, h2CurlGet) }
-func TestH2CurlPost(t *testing.T) { h2Modes(t, h2CurlPost) }
+// needCurlHTTP2 skips the test without a curl that speaks HTTP/2.
+func needCurlHTTP2(t *testing.T) {
+	if ok, why := curlHTTP2(); !ok {
+		t.Skip(why)
+	}
+}
+
+func TestH2CurlGet(t *testing.T)  { needCurlHTTP2(t); h2Modes(t, h2CurlGet) }
+func TestH2CurlPost(t *testing.T) { needCurlHTTP2(t); h2Modes(t, h2CurlPost) }

@@ -61,4 +61,7 @@ func h2loadRun(t *testing.T, addr string, tlsOn bool) {
 	}
 }
 
-func TestH2Load(t *testing.T) { h2Modes(t, h2loadRun) }
+func TestH2Load(t *testing.T) {
+	lookTool(t, "h2load", "apt-get install nghttp2-client")
+	h2Modes(t, h2loadRun)
+}

@@ -135,4 +135,7 @@ func tail(s string, n int) string {
 	return "..." + s[len(s)-n:]
 }
 
-func TestH2Spec(t *testing.T) { h2Modes(t, h2specRun) }
+func TestH2Spec(t *testing.T) {
+	lookTool(t, "h2spec", "go install github.com/summerwind/h2spec/cmd/h2spec@latest")
+	h2Modes(t, h2specRun)
+}
