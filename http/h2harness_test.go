@@ -193,6 +193,19 @@ func h2Modes(t *testing.T, f func(t *testing.T, addr string, tls bool)) {
 	}
 }
 
+// h2ModesParallel is h2Modes with the two runs at once (for h2spec, which
+// mostly waits on its timeouts). Both servers start first, one after the
+// other, so that each one's fd count at cleanup (after both runs) holds.
+func h2ModesParallel(t *testing.T, f func(t *testing.T, addr string, tls bool)) {
+	addrs := []string{startH2(t, false), startH2(t, true)}
+	for i, name := range []string{"h2c", "tls"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f(t, addrs[i], i == 1)
+		})
+	}
+}
+
 // h2Base is the URL of addr's root, without the final slash.
 func h2Base(addr string, tls bool) string {
 	if tls {

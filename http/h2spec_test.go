@@ -149,5 +149,5 @@ func tail(s string, n int) string {
 
 func TestH2Spec(t *testing.T) {
 	lookTool(t, "h2spec", "go install github.com/summerwind/h2spec/cmd/h2spec@latest")
-	h2Modes(t, h2specRun)
+	h2ModesParallel(t, h2specRun)
 }
