@@ -85,7 +85,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.rounds, "rounds", 3, "runs per peer (alternated)")
 	fs.IntVar(&cfg.conns, "conns", 8, "h2load clients (connections, -c)")
 	fs.IntVar(&cfg.streams, "streams", 100, "concurrent streams per connection (h2load -m)")
-	fs.Float64Var(&cfg.fixed, "fixed", 8000, "the plaintext runs again at this offered req/s over all connections "+
+	fs.Float64Var(&cfg.fixed, "fixed", 5000, "the plaintext runs again at this offered req/s over all connections "+
 		"(h2load --rps RATE/conns per client), reporting server CPU per request; 0 skips them")
 	fs.IntVar(&cfg.idle, "idle", 5000, "idle h2c connections (one GET /plaintext each, prior knowledge) for the "+
 		"RSS-per-connection measure, on a fresh server of each peer (0: skip)")
