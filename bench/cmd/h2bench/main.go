@@ -291,7 +291,9 @@ func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, 
 		"epoll backend; \"net/http h2c\" is bench/nethttp -h2c (http.Server.Protocols with UnencryptedHTTP2: net/http's own "+
 		"HTTP/2); nginx serves h2c with %s. Latency is h2load's per-request mean and max; CPU µs/req is the server's "+
 		"utime+stime (/proc, nginx's worker included) over the run per 2xx response h2load received. "+
-		"\"uringnet / peer\" is the ratio of requests per second.\n\n",
+		"\"uringnet / peer\" is the ratio of requests per second. *server CPU %%* is the server's CPU time over h2load's "+
+		"run time: a server well under 100%% beside others near it was held back by h2load's one thread (or by other work "+
+		"on its core), not by its own cost.\n\n",
 		cfg.conns, cfg.streams, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU), backendEnv, nginxH2Note())
 	b.WriteString(satTable(cfg, peers, sat).Markdown())
 	if cfg.fixed > 0 {
