@@ -20,18 +20,24 @@ func main() {
 	root := flag.String("root", ".", "directory served for paths other than /plaintext and /json")
 	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "the PEM private key of -tls-cert")
+	h2c := flag.Bool("h2c", false, "also serve HTTP/2 in cleartext (prior knowledge) beside HTTP/1.1: net/http's own HTTP/2 "+
+		"(http.Server.Protocols with UnencryptedHTTP2)")
 	flag.Parse()
-	if err := run(*addr, *root, *certFile, *keyFile); err != nil {
+	if err := run(*addr, *root, *certFile, *keyFile, *h2c); err != nil {
 		fmt.Fprintln(os.Stderr, "nethttp:", err)
 		os.Exit(1)
 	}
 }
 
 // run serves until SIGINT or SIGTERM: HTTPS (ListenAndServeTLS's way, TLS 1.3 only) when
-// certFile and keyFile are set, plain HTTP otherwise.
-func run(addr, root, certFile, keyFile string) error {
+// certFile and keyFile are set, plain HTTP otherwise. With h2c, plain HTTP is HTTP/1.1 and
+// HTTP/2 by prior knowledge (net/http's HTTP/2 server, as x/net/http2/h2c wraps it).
+func run(addr, root, certFile, keyFile string, h2c bool) error {
 	if (certFile == "") != (keyFile == "") {
 		return errors.New("-tls-cert and -tls-key go together")
+	}
+	if h2c && certFile != "" {
+		return errors.New("-h2c is for plain HTTP, not with -tls-cert")
 	}
 	var accepted, requests, resumed atomic.Int64
 	count := func(r *http.Request) {
@@ -64,6 +70,11 @@ func run(addr, root, certFile, keyFile string) error {
 				accepted.Add(1)
 			}
 		},
+	}
+	if h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

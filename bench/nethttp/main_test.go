@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	done := make(chan error, 1)
-	go func() { done <- run(addr, root, "", "") }()
+	go func() { done <- run(addr, root, "", "", false) }()
 	get := func(path string) string {
 		for i := 0; ; i++ {
 			resp, err := http.Get("http://" + addr + path)
@@ -55,7 +55,7 @@ func TestRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on SIGINT")
 	}
-	if err := run("256.0.0.1:1", root, "", ""); err == nil {
+	if err := run("256.0.0.1:1", root, "", "", false); err == nil {
 		t.Error("bad address accepted")
 	}
 }
@@ -72,7 +72,7 @@ func TestRunTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- run(addr, root, cert.CertFile, cert.KeyFile) }()
+	go func() { done <- run(addr, root, cert.CertFile, cert.KeyFile, false) }()
 	cfg := harness.ClientTLS(cert.Pool)
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
@@ -109,7 +109,59 @@ func TestRunTLS(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on SIGINT")
 	}
-	if err := run(addr, root, cert.CertFile, ""); err == nil {
+	if err := run(addr, root, cert.CertFile, "", false); err == nil {
 		t.Error("-tls-cert without -tls-key accepted")
+	}
+}
+
+// TestRunH2C serves HTTP/2 by prior knowledge with -h2c, and HTTP/1.1 beside it.
+func TestRunH2C(t *testing.T) {
+	root := t.TempDir()
+	addr, err := harness.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(addr, root, "", "", true) }()
+	var h2 http.Protocols
+	h2.SetUnencryptedHTTP2(true)
+	for _, tc := range []struct {
+		name  string
+		tr    *http.Transport
+		major int
+	}{
+		{"h2c", &http.Transport{Protocols: &h2}, 2},
+		{"http/1.1", &http.Transport{}, 1},
+	} {
+		client := &http.Client{Transport: tc.tr}
+		for i := 0; ; i++ {
+			resp, err := client.Get("http://" + addr + "/plaintext")
+			if err != nil {
+				if i == 100 {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(b) != "Hello, World!" || resp.ProtoMajor != tc.major {
+				t.Errorf("%s: GET /plaintext = %q over %s", tc.name, b, resp.Proto)
+			}
+			break
+		}
+		tc.tr.CloseIdleConnections()
+	}
+	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop on SIGINT")
+	}
+	if err := run(addr, root, "x.pem", "y.pem", true); err == nil {
+		t.Error("-h2c with -tls-cert accepted")
 	}
 }

@@ -1,5 +1,5 @@
 // Command report runs every peer comparison in bench/ (echobench, httpbench,
-// wsbench, upgradebench and cgibench) and writes docs/benchmarks.md with their tables and
+// wsbench, upgradebench, cgibench and h2bench) and writes docs/benchmarks.md with their tables and
 // docs/benchmarks.svg, a bar chart of uringnet's throughput as a ratio of
 // each peer's (the HTTPS rows of httpbench, issue 11, in a group of their
 // own). wsbench runs twice: its echo and broadcast sections ("websocket"),
@@ -9,7 +9,8 @@
 // fixed load, p99 during an upgrade against without one) has floors but
 // no peer either. cgibench ("cgi", issue 14: CGI and FastCGI against nginx
 // with fcgiwrap and with a Go net/http/fcgi application) has its ratios,
-// uringnet req/s over nginx's, in a chart group of its own. -benches runs a subset: "-benches upgrade -docs DIR",
+// uringnet req/s over nginx's, in a chart group of its own; so has h2bench ("http2", issue 15:
+// HTTP/2 in cleartext against net/http's own HTTP/2 and nginx, with h2load). -benches runs a subset: "-benches upgrade -docs DIR",
 // say, runs that section alone (into DIR/benchmarks.md).
 // Run it from bench/:
 //

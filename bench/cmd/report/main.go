@@ -78,6 +78,11 @@ var comparisons = []comparison{
 	{key: "cgi", cmd: "cgibench", column: "uringnet / nginx",
 		title: "CGI and FastCGI: uringnet req/s ÷ nginx (scenario · server)",
 		quick: []string{"-duration", "1s", "-rounds", "1"}},
+	// Issue 15: HTTP/2 in cleartext (h2bench, h2load): the demo against net/http's own HTTP/2
+	// and nginx; req/s ratios, a chart group of their own.
+	{key: "http2", cmd: "h2bench", column: "uringnet / peer",
+		title: "HTTP/2 h2c (8 conns x 100 streams): uringnet req/s ÷ peer",
+		quick: []string{"-duration", "1s", "-rounds", "1", "-idle", "500"}, install: true},
 }
 
 // config holds the command-line settings.

@@ -453,3 +453,30 @@ func TestRenderCGI(t *testing.T) {
 		t.Errorf("cgi chart group missing:\n%s", texts)
 	}
 }
+
+const http2Report = `## HTTP/2 (h2c): uringnet vs net/http, nginx
+
+| scenario                              | server       | req/s | mean ms | max ms | CPU µs/req | server CPU % | RSS MiB | uringnet / peer | CPU/req uringnet / peer |
+| ------------------------------------- | ------------ | ----: | ------: | -----: | ---------: | -----------: | ------: | --------------: | ----------------------: |
+| plaintext h2c (8 conns x 100 streams) | uringnet     | 60000 |   12.00 |  30.00 |      15.00 |           90 |    10.0 |               — |                       — |
+| plaintext h2c (8 conns x 100 streams) | net/http h2c | 20000 |   36.00 |  90.00 |      46.00 |          100 |    22.0 |           3.00x |                   0.33x |
+`
+
+// TestRenderHTTP2 checks that the http2 section (issue 15) goes into the document and its
+// ratios into a chart group of their own.
+func TestRenderHTTP2(t *testing.T) {
+	when := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	c, ok := lookup("http2")
+	if !ok || c.cmd != "h2bench" || c.column != "uringnet / peer" || !c.install {
+		t.Fatalf("http2 comparison %+v", c)
+	}
+	md, svg := render("go run ./cmd/report", when, []outcome{{c: comparisons[0], report: echoReport}, {c: c, report: http2Report}})
+	if !strings.Contains(md, "### HTTP/2 (h2c): uringnet vs net/http, nginx") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	texts := strings.Join(checkSVG(t, svg), "\n")
+	if !strings.Contains(texts, c.title) || !strings.Contains(texts, "plaintext h2c (8 conns x 100 streams) · net/http h2c") ||
+		!strings.Contains(texts, "3.00x") {
+		t.Errorf("http2 chart group missing:\n%s", texts)
+	}
+}

@@ -159,3 +159,44 @@ func TestNginxServesTLS(t *testing.T) {
 		t.Error("nginx accepted TLS 1.2")
 	}
 }
+
+func TestNginxConfigH2(t *testing.T) {
+	for _, tc := range []struct {
+		on          bool
+		want, never string
+	}{
+		{false, "listen 127.0.0.1:8080 http2;", "http2 on;"},
+		{true, "http2 on;", " http2;"},
+	} {
+		c := NginxConfigH2("/tmp/d", "127.0.0.1:8080", "/srv/www", tc.on)
+		if !strings.Contains(c, tc.want) || strings.Contains(c, tc.never) || !strings.Contains(c, "access_log off;") {
+			t.Errorf("on=%v: config lacks %q or has %q:\n%s", tc.on, tc.want, tc.never, c)
+		}
+	}
+	if c := NginxConfig("/tmp/d", "127.0.0.1:8080", "/srv/www"); strings.Contains(c, "http2") {
+		t.Errorf("HTTP/1.1 config mentions http2:\n%s", c)
+	}
+}
+
+func TestNginxHTTP2On(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		on, ok  bool
+	}{
+		{"nginx version: nginx/1.22.1", false, true},
+		{"nginx version: nginx/1.22.1\n", false, true},
+		{"nginx version: nginx/1.25.0", false, true},
+		{"nginx version: nginx/1.25.1", true, true},
+		{"nginx version: nginx/1.26.3 (Ubuntu)", true, true},
+		{"nginx version: nginx/1.24", false, true},
+		{"nginx version: nginx/2.0.0", true, true},
+		{"nginx version: openresty/1.21.4.1", false, false},
+		{"nginx version: nginx/x.y", false, false},
+		{"", false, false},
+	} {
+		on, ok := NginxHTTP2On(tc.version)
+		if on != tc.on || ok != tc.ok {
+			t.Errorf("NginxHTTP2On(%q) = %v, %v; want %v, %v", tc.version, on, ok, tc.on, tc.ok)
+		}
+	}
+}

@@ -1,0 +1,761 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
+)
+
+// config holds the command-line settings.
+type config struct {
+	repo     string
+	duration time.Duration
+	rounds   int
+	conns    int     // h2load clients (-c)
+	streams  int     // concurrent streams per client (-m)
+	fixed    float64 // offered req/s of the fixed-load runs, over all clients; 0 skips them
+	idle     int     // idle h2c connections of the RSS measure; 0 skips it
+	peers    []string
+	loops    int
+	install  bool
+	out      string
+}
+
+var allPeers = []string{"uringnet", "epoll", "nethttp", "nginx"}
+
+const plaintext = "Hello, World!"
+
+// peer is one server under test.
+type peer struct {
+	key, name string
+	spec      harness.Spec
+	// specAt returns the peer's spec listening on another address: a fresh server for the
+	// idle mode. Nil when the peer is not available.
+	specAt  func(addr string) (harness.Spec, error)
+	backend string // the uringnet backend it must run ("io_uring", "epoll"); "" for the other peers
+	tree    bool   // count child processes (nginx workers) too
+	why     string // why it is n/a
+	failed  string // why its h2c check or a run failed (it is then not benchmarked further)
+	proc    *harness.Proc
+}
+
+// sample is what one h2load run measured.
+type sample struct {
+	perSec, meanMs, maxMs, cpuUsPerReq, cpuPct, csPerReq, rssMiB float64
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "h2bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "h2bench:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("h2bench", flag.ContinueOnError)
+	fs.StringVar(&cfg.repo, "repo", "", "repository root (default: found from the working directory)")
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each h2load run (-D, whole seconds)")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "runs per peer (alternated)")
+	fs.IntVar(&cfg.conns, "conns", 8, "h2load clients (connections, -c)")
+	fs.IntVar(&cfg.streams, "streams", 100, "concurrent streams per connection (h2load -m)")
+	fs.Float64Var(&cfg.fixed, "fixed", 5000, "the plaintext runs again at this offered req/s over all connections "+
+		"(h2load --rps RATE/conns per client), reporting server CPU per request; 0 skips them")
+	fs.IntVar(&cfg.idle, "idle", 5000, "idle h2c connections (one GET /plaintext each, prior knowledge) for the "+
+		"RSS-per-connection measure, on a fresh server of each peer (0: skip)")
+	peers := fs.String("peers", strings.Join(allPeers, ","), "servers to compare")
+	fs.IntVar(&cfg.loops, "loops", 1, "uringnet event loops")
+	fs.BoolVar(&cfg.install, "install", true, "apt-get install nghttp2-client (h2load) when it is missing")
+	fs.StringVar(&cfg.out, "o", "", "also write the markdown report to this file")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if cfg.peers, err = list(*peers, allPeers); err != nil {
+		return cfg, fmt.Errorf("-peers: %w", err)
+	}
+	if cfg.rounds < 1 || cfg.conns < 1 || cfg.streams < 1 || cfg.loops < 1 || cfg.duration < time.Second ||
+		cfg.idle < 0 || cfg.fixed < 0 || math.IsNaN(cfg.fixed) || math.IsInf(cfg.fixed, 0) {
+		return cfg, errors.New("-rounds, -conns, -streams, -loops must be positive, -duration at least 1s, -idle and -fixed not negative")
+	}
+	return cfg, nil
+}
+
+// list splits a comma-separated list and checks every entry is known; duplicates are dropped.
+func list(s string, known []string) ([]string, error) {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		v = strings.TrimSpace(v)
+		found := false
+		for _, k := range known {
+			found = found || k == v
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown %q (want some of %s)", v, strings.Join(known, ","))
+		}
+		dup := false
+		for _, o := range out {
+			dup = dup || o == v
+		}
+		if !dup {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "h2bench: "+format+"\n", args...)
+}
+
+// scenarioName is the load's name in the tables.
+func scenarioName(cfg config) string {
+	return fmt.Sprintf("plaintext h2c (%d conns x %d streams)", cfg.conns, cfg.streams)
+}
+
+func run(ctx context.Context, cfg config) error {
+	command := harness.CommandLine("h2bench", os.Args[1:])
+	if cfg.repo == "" {
+		root, err := harness.FindRepoRoot(".")
+		if err != nil {
+			return err
+		}
+		cfg.repo = root
+	}
+	h2load, err := findH2load(cfg.install)
+	if err != nil {
+		return err
+	}
+	serverCPU, err0 := harness.PinCPU(0)
+	loadCPU, err1 := harness.PinCPU(1)
+	if err0 != nil || err1 != nil {
+		progress("running unpinned: %v", errors.Join(err0, err1))
+		serverCPU, loadCPU = "", ""
+	}
+	if _, err := harness.RaiseNoFile(max(16384, 2*uint64(cfg.idle)+1024)); err != nil {
+		progress("%v", err)
+	}
+	tmp, err := os.MkdirTemp("", "h2bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	// nginx's workers run as nobody when started by root.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(tmp, "www"), 0o755); err != nil {
+		return err
+	}
+
+	peers := setupPeers(ctx, cfg, tmp, serverCPU)
+	var g harness.Group
+	defer g.KillAll()
+	for _, p := range peers {
+		if p.why != "" {
+			continue
+		}
+		proc, err := g.Start(ctx, p.spec)
+		if err == nil {
+			if err = checkBackend(ctx, proc.Addr, p.backend); err != nil {
+				proc.Kill()
+			}
+		}
+		if err != nil {
+			p.why = firstLine(err.Error())
+			progress("%s: n/a: %v", p.name, err)
+			continue
+		}
+		p.proc = proc
+		if err := checkH2(ctx, proc.Addr, h2load, loadCPU); err != nil {
+			p.failed = firstLine(err.Error())
+			progress("%s: h2c check failed, not benchmarked: %v", p.name, err)
+		}
+	}
+
+	url := func(p *peer) string { return "http://" + p.proc.Addr + "/plaintext" }
+	sat := map[string][]sample{}
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, p := range peers {
+			if p.proc == nil || p.failed != "" {
+				continue
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, 0, url(p)), loadCPU)
+			if err != nil {
+				progress("h2c round %d/%d %s: FAILED: %v", round, cfg.rounds, p.name, err)
+				if !p.proc.Alive() {
+					p.failed = "server exited"
+				}
+				continue
+			}
+			progress("h2c round %d/%d %s: %.0f req/s mean %.2fms cpu %.2fus/req (%.0f%%)",
+				round, cfg.rounds, p.name, sm.perSec, sm.meanMs, sm.cpuUsPerReq, sm.cpuPct)
+			sat[p.key] = append(sat[p.key], sm)
+		}
+	}
+
+	fixed := map[string][]sample{}
+	if cfg.fixed > 0 {
+		perClient := cfg.fixed / float64(cfg.conns)
+		for round := 1; round <= cfg.rounds; round++ {
+			for _, p := range peers {
+				if p.proc == nil || p.failed != "" {
+					continue
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, perClient, url(p)), loadCPU)
+				if err != nil {
+					progress("fixed %.0f/s round %d/%d %s: FAILED: %v", cfg.fixed, round, cfg.rounds, p.name, err)
+					continue
+				}
+				progress("fixed %.0f/s round %d/%d %s: %.0f req/s cpu %.2fus/req (%.0f%%)",
+					cfg.fixed, round, cfg.rounds, p.name, sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
+				fixed[p.key] = append(fixed[p.key], sm)
+			}
+		}
+	}
+
+	var idle map[string]idleResult
+	if cfg.idle > 0 && ctx.Err() == nil {
+		idle = runIdle(ctx, &g, peers, cfg.idle)
+	}
+
+	// Stop the servers, and drop the figures of a uringnet peer whose final stats line names
+	// another backend than the one it was started for.
+	final := map[string]string{}
+	for _, p := range peers {
+		if p.proc == nil {
+			continue
+		}
+		stats, err := p.proc.Stop(5 * time.Second)
+		if err != nil {
+			progress("%v", err)
+		}
+		final[p.key] = stats
+		if err := finalBackend(stats, p.backend); err != nil {
+			progress("%s: %v: its figures are dropped", p.name, err)
+			p.why = err.Error() + "; its figures are dropped"
+			delete(sat, p.key)
+			delete(fixed, p.key)
+			delete(idle, p.key)
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return harness.WriteReport(render(cfg, command, serverCPU, loadCPU, peers, sat, fixed, idle, final), cfg.out)
+}
+
+// render is the markdown report.
+func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, fixed map[string][]sample,
+	idle map[string]idleResult, final map[string]string) string {
+	var b strings.Builder
+	b.WriteString(harness.Header("HTTP/2 (h2c): uringnet vs net/http, nginx", command))
+	fmt.Fprintf(&b, "h2load -t1 -c%d -m%d (HTTP/2 over cleartext TCP by prior knowledge), GET /plaintext, %v per run, "+
+		"%d rounds alternated, medians. Servers on CPU %s (GOMAXPROCS=1, uringnet -loops %d, nginx 1 worker), h2load on CPU %s. "+
+		"\"uringnet\" is the demo server on its io_uring backend (%s=uring), \"uringnet (epoll)\" the same binary on its "+
+		"epoll backend; \"net/http h2c\" is bench/nethttp -h2c (http.Server.Protocols with UnencryptedHTTP2: net/http's own "+
+		"HTTP/2); nginx serves h2c with %s. Latency is h2load's per-request mean and max; CPU µs/req is the server's "+
+		"utime+stime (/proc, nginx's worker included) over the run per 2xx response h2load received. "+
+		"\"uringnet / peer\" is the ratio of requests per second. *server CPU %%* is the server's CPU time over h2load's "+
+		"run time: a server well under 100%% beside others near it was held back by h2load's one thread (or by other work "+
+		"on its core), not by its own cost.\n\n",
+		cfg.conns, cfg.streams, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU), backendEnv, nginxH2Note())
+	b.WriteString(satTable(cfg, peers, sat).Markdown())
+	if cfg.fixed > 0 {
+		b.WriteString("\n### Fixed load: server CPU per request\n\n")
+		fmt.Fprintf(&b, "The same connections and streams at a fixed offered rate of %.0f req/s (h2load --rps %s per "+
+			"connection), which saturates no server: CPU per request then compares the servers' costs rather than who wins "+
+			"a race for a shared core; context switches per request (every thread's, from /proc) are a cost that a busy "+
+			"machine does not inflate. %v per run, %d rounds alternated, medians.\n\n",
+			cfg.fixed, strconv.FormatFloat(cfg.fixed/float64(cfg.conns), 'f', -1, 64), cfg.duration, cfg.rounds)
+		b.WriteString(fixedTable(cfg, peers, fixed).Markdown())
+	}
+	if idle != nil {
+		b.WriteString("\n### Idle h2c connections\n\n")
+		fmt.Fprintf(&b, "A fresh server of each peer (pinned as above), %d connections that each send the HTTP/2 preface, "+
+			"SETTINGS and one GET /plaintext (HEADERS with END_STREAM), read the whole 200 response and then stay open, idle; "+
+			"the server's RSS (VmRSS from /proc, nginx's worker included) 0.3 s after it started and %g s after the last "+
+			"response: (after − before) / connections.\n\n", cfg.idle, idleSettle.Seconds())
+		b.WriteString(idleTable(peers, cfg.idle, idle).Markdown())
+	}
+	if hasPeer(peers, "uringnet") {
+		b.WriteString("\n### uringnet against issue 15's floors\n\n")
+		b.WriteString("Read off the tables above: medians of this run's rounds, uringnet (io_uring) against the peers in the " +
+			"same run. One run on a shared machine is noisy: a pass or a miss by a few percent is within the noise.\n\n")
+		b.WriteString(floorsTable(cfg, peers, sat, fixed, idle).Markdown())
+	}
+	var notes []string
+	for _, p := range peers {
+		switch {
+		case p.why != "":
+			notes = append(notes, fmt.Sprintf("- %s: n/a (%s)", p.name, p.why))
+		case p.failed != "":
+			notes = append(notes, fmt.Sprintf("- %s: failed: %s", p.name, p.failed))
+		}
+	}
+	for _, p := range peers {
+		if got := rateOf(fixed[p.key]); cfg.fixed > 0 && got < 0.9*cfg.fixed {
+			notes = append(notes, fmt.Sprintf("- fixed load, %s: %.0f req/s achieved, below 90%% of the %.0f offered "+
+				"(saturated: its CPU per request is not comparable)", p.name, got, cfg.fixed))
+		}
+	}
+	for _, p := range peers {
+		if r, ok := idle[p.key]; ok && r.err != nil {
+			notes = append(notes, fmt.Sprintf("- idle h2c, %s: failed: %s", p.name, firstLine(r.err.Error())))
+		}
+	}
+	for _, p := range peers {
+		if stats := final[p.key]; stats != "" {
+			notes = append(notes, fmt.Sprintf("- %s final `%s`", p.name, stats))
+		}
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n" + strings.Join(notes, "\n") + "\n")
+	}
+	return b.String()
+}
+
+func median(ss []sample, f func(sample) float64) float64 {
+	xs := make([]float64, len(ss))
+	for i, s := range ss {
+		xs[i] = f(s)
+	}
+	return harness.Median(xs)
+}
+
+func rateOf(ss []sample) float64 { return median(ss, func(s sample) float64 { return s.perSec }) }
+func cpuOf(ss []sample) float64  { return median(ss, func(s sample) float64 { return s.cpuUsPerReq }) }
+
+// rowName is p's name in a table, marked when it failed.
+func rowName(p *peer) string {
+	if p.failed != "" {
+		return p.name + " (failed, see below)"
+	}
+	return p.name
+}
+
+// satTable is the saturated runs' table.
+func satTable(cfg config, peers []*peer, res map[string][]sample) *harness.Table {
+	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "req/s", "mean ms", "max ms", "CPU µs/req",
+		"server CPU %", "RSS MiB", "uringnet / peer", "CPU/req uringnet / peer"}}
+	u := res["uringnet"]
+	for _, p := range peers {
+		ss := res[p.key]
+		vs, vsCPU := "—", "—"
+		if p.key != "uringnet" {
+			vs, vsCPU = harness.Ratio(rateOf(u), rateOf(ss)), harness.Ratio(cpuOf(u), cpuOf(ss))
+		}
+		t.AddRow(scenarioName(cfg), rowName(p),
+			harness.Num(rateOf(ss), 0),
+			harness.Num(median(ss, func(s sample) float64 { return s.meanMs }), 2),
+			harness.Num(median(ss, func(s sample) float64 { return s.maxMs }), 2),
+			harness.Num(cpuOf(ss), 2),
+			harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
+			harness.Num(median(ss, func(s sample) float64 { return s.rssMiB }), 1),
+			vs, vsCPU)
+	}
+	return t
+}
+
+// fixedTable is the fixed-load runs' table.
+func fixedTable(cfg config, peers []*peer, res map[string][]sample) *harness.Table {
+	t := &harness.Table{Labels: 2, Header: []string{"scenario", "server", "offered req/s", "req/s", "mean ms", "max ms",
+		"server CPU %", "CPU µs/req", "ctx switches/req", "CPU/req uringnet / peer"}}
+	u := res["uringnet"]
+	for _, p := range peers {
+		ss := res[p.key]
+		vs := "—"
+		if p.key != "uringnet" {
+			vs = harness.Ratio(cpuOf(u), cpuOf(ss))
+		}
+		t.AddRow(scenarioName(cfg), rowName(p),
+			harness.Num(cfg.fixed, 0),
+			harness.Num(rateOf(ss), 0),
+			harness.Num(median(ss, func(s sample) float64 { return s.meanMs }), 2),
+			harness.Num(median(ss, func(s sample) float64 { return s.maxMs }), 2),
+			harness.Num(median(ss, func(s sample) float64 { return s.cpuPct }), 0),
+			harness.Num(cpuOf(ss), 2),
+			harness.Num(median(ss, func(s sample) float64 { return s.csPerReq }), 2),
+			vs)
+	}
+	return t
+}
+
+// Issue 15's floors for uringnet's HTTP/2.
+const (
+	floorVsNethttp = 1.5 // plaintext h2c req/s ≥ 1.5x net/http h2c's
+	floorVsNginx   = 1.0 // ≥ nginx's
+	maxIdleKiB     = 8.0 // RSS per idle h2c connection
+)
+
+// floorsTable reads issue 15's floors off this run, PASS or FAIL (n/a when a side was not
+// measured), then the CPU per request at the fixed load against each peer, with no floor.
+func floorsTable(cfg config, peers []*peer, sat, fixed map[string][]sample, idle map[string]idleResult) *harness.Table {
+	t := &harness.Table{Labels: 1, Header: []string{"floor (issue 15)", "measured", "met"}}
+	name := map[string]string{}
+	for _, p := range peers {
+		name[p.key] = p.name
+	}
+	u := rateOf(sat["uringnet"])
+	for _, f := range []struct {
+		peer string
+		min  float64
+	}{{"nethttp", floorVsNethttp}, {"nginx", floorVsNginx}} {
+		if name[f.peer] == "" {
+			continue
+		}
+		o := rateOf(sat[f.peer])
+		t.AddRow(fmt.Sprintf("%s: req/s ≥ %.2fx %s's", scenarioName(cfg), f.min, name[f.peer]),
+			harness.Ratio(u, o), verdict(u/o, f.min, true))
+	}
+	if r, ok := idle["uringnet"]; ok {
+		kib := r.perConnKiB(cfg.idle)
+		measured := harness.Num(kib, 2)
+		if measured != harness.NA {
+			measured += " KiB"
+		}
+		t.AddRow(fmt.Sprintf("RSS per idle h2c connection ≤ %.2f KiB (%d connections)", maxIdleKiB, cfg.idle),
+			measured, verdict(kib, maxIdleKiB, false))
+	}
+	if cfg.fixed > 0 {
+		uc := cpuOf(fixed["uringnet"])
+		for _, p := range peers {
+			if p.key == "uringnet" {
+				continue
+			}
+			o := cpuOf(fixed[p.key])
+			measured := harness.NA
+			if uc > 0 && o > 0 {
+				measured = fmt.Sprintf("%.2f vs %.2f µs (%s)", uc, o, harness.Ratio(uc, o))
+			}
+			t.AddRow(fmt.Sprintf("CPU per request at %.0f req/s offered, uringnet vs %s (no floor)", cfg.fixed, p.name),
+				measured, "—")
+		}
+	}
+	return t
+}
+
+// verdict says whether v reaches the floor (atLeast) or stays under the ceiling: PASS, FAIL,
+// or n/a when v is not a number.
+func verdict(v, limit float64, atLeast bool) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (atLeast && v == 0) {
+		return harness.NA
+	}
+	ok := v <= limit
+	if atLeast {
+		ok = v >= limit
+	}
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func hasPeer(peers []*peer, key string) bool {
+	for _, p := range peers {
+		if p.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+func orAny(cpu string) string {
+	if cpu == "" {
+		return "any (unpinned)"
+	}
+	return cpu
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// nginxVersion is what `nginx -v` printed, set by setupPeers.
+var nginxVersion string
+
+// nginxH2Note says how nginx's h2c listener is configured.
+func nginxH2Note() string {
+	on, _ := harness.NginxHTTP2On(nginxVersion)
+	v := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(nginxVersion), "nginx version: "))
+	if v == "" {
+		v = "nginx"
+	}
+	if on {
+		return "\"http2 on;\" (" + v + ")"
+	}
+	return "\"listen ADDR http2;\" (" + v + ")"
+}
+
+// setupPeers builds the Go peers and prepares nginx's configurations. A peer that cannot be
+// set up keeps a reason in why.
+func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
+	www := filepath.Join(tmp, "www")
+	bench := filepath.Join(cfg.repo, "bench")
+	built := map[string]error{}
+	var peers []*peer
+	for _, key := range cfg.peers {
+		p := &peer{key: key}
+		goPeer := func(dir, pkg, bin string, env []string, extra ...string) {
+			out := filepath.Join(tmp, bin)
+			err, done := built[out]
+			if !done {
+				err = harness.GoBuild(ctx, dir, pkg, out)
+				built[out] = err
+			}
+			if err != nil {
+				p.why = firstLine(err.Error())
+				return
+			}
+			p.specAt = func(addr string) (harness.Spec, error) {
+				return harness.Spec{Path: out, CPU: cpu, Env: append([]string{"GOMAXPROCS=1"}, env...),
+					Args: append([]string{"-addr", addr, "-root", www}, extra...)}, nil
+			}
+		}
+		switch key {
+		case "uringnet", "epoll":
+			p.name, p.backend = "uringnet", uringBackend
+			env := []string{backendEnv + "=uring"}
+			if key == "epoll" {
+				p.name, p.backend = "uringnet (epoll)", epollBackend
+				env = []string{backendEnv + "=epoll"}
+			}
+			if _, err := os.Stat(filepath.Join(cfg.repo, "example")); err != nil {
+				p.why = "example/ (the demo server) is not in the repository"
+				break
+			}
+			goPeer(cfg.repo, "./example", "uringnet-demo", env, "-loops", strconv.Itoa(cfg.loops), "-access-log=false")
+		case "nethttp":
+			p.name = "net/http h2c"
+			goPeer(bench, "./nethttp", "nethttp", nil, "-h2c")
+		case "nginx":
+			p.name, p.tree = "nginx", true
+			nginx, err := lookNginx()
+			if err != nil {
+				p.why = err.Error()
+				break
+			}
+			var out bytes.Buffer
+			cmd := exec.CommandContext(ctx, nginx, "-v")
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				p.why = fmt.Sprintf("nginx -v: %v", err)
+				break
+			}
+			nginxVersion = strings.TrimSpace(out.String())
+			on, _ := harness.NginxHTTP2On(nginxVersion) // unknown: "listen ... http2", which newer nginx still takes
+			n := 0
+			p.specAt = func(addr string) (harness.Spec, error) {
+				n++
+				dir := filepath.Join(tmp, fmt.Sprintf("nginx-%d", n))
+				if err := os.Mkdir(dir, 0o755); err != nil {
+					return harness.Spec{}, err
+				}
+				conf := filepath.Join(dir, "nginx.conf")
+				if err := os.WriteFile(conf, []byte(harness.NginxConfigH2(dir, addr, www, on)), 0o644); err != nil {
+					return harness.Spec{}, err
+				}
+				return harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}, nil
+			}
+		}
+		if p.why == "" {
+			addr, err := harness.FreePort()
+			if err == nil {
+				p.spec, err = p.specAt(addr)
+			}
+			if err != nil {
+				p.why = err.Error()
+			}
+		}
+		p.spec.Name = p.name
+		if p.why != "" {
+			progress("%s: n/a: %s", p.name, p.why)
+		}
+		peers = append(peers, p)
+	}
+	return peers
+}
+
+// lookNginx finds nginx on PATH or in /usr/sbin.
+func lookNginx() (string, error) {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p, nil
+	}
+	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
+		return "/usr/sbin/nginx", nil
+	}
+	return "", errors.New("nginx not installed (apt-get install nginx-light)")
+}
+
+// checkH2 checks the server at addr once before it is benchmarked: a Go client speaking
+// HTTP/2 by prior knowledge must get a 200 with the plaintext body over HTTP/2, and a short
+// h2load run (1,000 requests, 1 connection x 10 streams) must use h2c and have every
+// request succeed with a 2xx.
+func checkH2(ctx context.Context, addr, h2load, loadCPU string) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, "GET", "http://"+addr+"/plaintext", nil)
+	if err != nil {
+		return err
+	}
+	var protos http.Protocols
+	protos.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &protos, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return fmt.Errorf("h2c GET /plaintext: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	switch {
+	case err != nil:
+		return fmt.Errorf("h2c GET /plaintext: body: %w", err)
+	case resp.ProtoMajor != 2:
+		return fmt.Errorf("h2c GET /plaintext: answered over %s", resp.Proto)
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("h2c GET /plaintext: status %s", resp.Status)
+	case string(body) != plaintext:
+		return fmt.Errorf("h2c GET /plaintext: body %q, want %q", body, plaintext)
+	}
+	out, err := harness.Run(ctx, harness.Spec{Name: "h2load", Path: h2load, CPU: loadCPU,
+		Args: h2loadArgs(1, 10, 0, 1000, 0, "http://"+addr+"/plaintext")}, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	r, err := parseH2load(out)
+	if err == nil {
+		err = r.check()
+	}
+	if err == nil && r.succeeded != 1000 {
+		err = fmt.Errorf("%d of 1000 requests succeeded", r.succeeded)
+	}
+	if err != nil {
+		return fmt.Errorf("h2load -n 1000: %w", err)
+	}
+	return nil
+}
+
+// runOnce runs h2load once with args against p and measures the server meanwhile.
+func runOnce(ctx context.Context, cfg config, p *peer, h2load string, args []string, loadCPU string) (sample, error) {
+	if !p.proc.Alive() {
+		return sample{}, errors.New("server exited")
+	}
+	pid := p.proc.Pid()
+	cpu0, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	cs0, err := harness.CtxSwitches(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	out, err := harness.Run(ctx, harness.Spec{Name: "h2load", Path: h2load, Args: args, CPU: loadCPU}, cfg.duration+30*time.Second)
+	if err != nil {
+		return sample{}, err
+	}
+	cpu1, err := harness.CPUTime(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	cs1, err := harness.CtxSwitches(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	rss, err := harness.RSS(pid, p.tree)
+	if err != nil {
+		return sample{}, err
+	}
+	r, err := parseH2load(out)
+	if err != nil {
+		return sample{}, err
+	}
+	if err := r.check(); err != nil {
+		return sample{}, err
+	}
+	resp := float64(r.status2xx) // every response the server sent during the run
+	return sample{
+		perSec:      r.perSec,
+		meanMs:      r.meanMs,
+		maxMs:       r.maxMs,
+		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / resp,
+		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.duration.Seconds(),
+		csPerReq:    float64(cs1-cs0) / resp,
+		rssMiB:      float64(rss) / (1 << 20),
+	}, nil
+}
+
+// findH2load returns the path of h2load, installing Debian's nghttp2-client when allowed.
+func findH2load(install bool) (string, error) {
+	if p, err := exec.LookPath("h2load"); err == nil {
+		return p, nil
+	}
+	if !install {
+		return "", errors.New("h2load not found (apt-get install nghttp2-client, or drop -install=false)")
+	}
+	progress("h2load not found; installing nghttp2-client with apt-get")
+	if err := apt("install", "-y", "--no-install-recommends", "nghttp2-client"); err != nil {
+		if err := apt("update"); err != nil {
+			return "", fmt.Errorf("installing nghttp2-client: %w", err)
+		}
+		if err := apt("install", "-y", "--no-install-recommends", "nghttp2-client"); err != nil {
+			return "", fmt.Errorf("installing nghttp2-client: %w", err)
+		}
+	}
+	p, err := exec.LookPath("h2load")
+	if err != nil {
+		return "", fmt.Errorf("nghttp2-client was installed but h2load is not on PATH: %w", err)
+	}
+	return p, nil
+}
+
+// apt runs apt-get with args (through sudo -n when not root), its output on stderr.
+func apt(args ...string) error {
+	argv := append([]string{"apt-get"}, args...)
+	if os.Geteuid() != 0 {
+		argv = append([]string{"sudo", "-n"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
+	}
+	return nil
+}
