@@ -26,8 +26,8 @@ func h2cClient() *nethttp.Client {
 	}}
 }
 
-// h2Get fetches url with cl and checks it came over HTTP/2.
-func h2Get(t *testing.T, cl *nethttp.Client, url string) (int, []byte) {
+// h2GetProto fetches url with cl and checks it came over HTTP/2.
+func h2GetProto(t *testing.T, cl *nethttp.Client, url string) (int, []byte) {
 	t.Helper()
 	resp, err := cl.Get(url)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestH2PriorKnowledgeRoutes(t *testing.T) {
 		{"/error", 503, nil},
 		{"/missing", 404, nil},
 	} {
-		status, body := h2Get(t, cl, base+tc.path)
+		status, body := h2GetProto(t, cl, base+tc.path)
 		if status != tc.status || (tc.body != nil && !bytes.Equal(body, tc.body)) {
 			t.Errorf("%s: %d %d bytes, want %d %d bytes", tc.path, status, len(body), tc.status, len(tc.body))
 		}
