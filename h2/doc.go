@@ -2,9 +2,9 @@
 // engine: bytes from the peer go in with [Conn.Input], in any split; what
 // the peer must receive comes out through [Events.Output]; requests,
 // bodies and resets come out as the other [Events]; responses go in with
-// [Conn.WriteHeaders] and [Conn.WriteData]. It is the engine the HTTP
-// server will run for each HTTP/2 connection (issue 15, step 2 of
-// docs/design/http2.md); nothing uses it yet.
+// [Conn.WriteHeaders] and [Conn.WriteData]. It is the engine package
+// http runs for each HTTP/2 connection (http/h2*.go); [Conn.Upgrade]
+// starts one upgraded from HTTP/1.1 ("Upgrade: h2c").
 //
 // Frames are parsed and written by golang.org/x/net/http2's Framer and
 // header blocks by golang.org/x/net/http2/hpack; this package holds the
@@ -52,11 +52,11 @@
 //     unacknowledged SETTINGS (SettingsTimeout), a late preface and an
 //     unfinished header block (HeaderTimeout).
 //
-// Not done yet (later steps of the plan): the write scheduler (the owner
-// decides the order of WriteData; DATA payloads are copied through the
-// Framer, not yet framed apart), the two-step GOAWAY of a drain (Shutdown
-// sends one GOAWAY with the last processed stream), RFC 8441 extended
-// CONNECT, and the idle timeout (the owner's, with Streams and Shutdown).
+// Left out: a write scheduler (the owner decides the order of WriteData;
+// DATA payloads are copied through the Framer, not framed apart), the
+// two-step GOAWAY of a drain (Shutdown sends one GOAWAY with the last
+// processed stream), RFC 8441 extended CONNECT, and the idle timeout (the
+// owner's, with Streams and Shutdown).
 //
 // # What it must never do
 //
