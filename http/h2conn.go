@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"time"
 
@@ -284,4 +285,31 @@ func isPreface(in []byte) (ok, full bool) {
 func notHTTP(in []byte) bool {
 	i := bytes.IndexByte(in, '\n')
 	return i >= 0 && !bytes.Contains(in[:i], []byte(" HTTP/"))
+}
+
+// h2GoAway sends GOAWAY on every HTTP/2 connection and waits, within
+// ctx, until their streams have finished (Shutdown's graceful part).
+func (s *Server) h2GoAway(ctx context.Context) {
+	if s.h2cnt.connsOpen.Load() == 0 {
+		return
+	}
+	for i := range s.loops {
+		s.ns.RunOnLoop(i, func() {
+			for _, hc := range s.loops[i].h2conns {
+				hc.endDiscards()
+				hc.conn.Shutdown()
+			}
+		})
+	}
+	t := time.NewTicker(drainPoll)
+	defer t.Stop()
+	for s.h2cnt.streamsOpen.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ended:
+			return
+		case <-t.C:
+		}
+	}
 }

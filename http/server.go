@@ -331,8 +331,11 @@ func (s *Server) Serve() error {
 // closes every connection and waits for Serve's loops to end. When ctx
 // ends first, the remaining connections are closed at once and ctx's
 // error is returned. A response still being produced (a stream) is cut
-// short: call Drain first for a graceful stop.
+// short: call Drain first for a graceful stop. HTTP/2 connections get
+// GOAWAY first, and their streams in flight finish (within ctx) before
+// the connections close.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.h2GoAway(ctx)
 	if err := s.ns.Shutdown(ctx); err != nil {
 		return fmt.Errorf("http: shutdown: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,9 +20,6 @@ const hijackHigh = 256 << 10
 // it as a net.Conn (on the handler's goroutine).
 func (cl *call) hijack() (*hijackConn, error) {
 	a := cl.a
-	if cl.req.ProtoMajor == 2 {
-		return nil, http.ErrNotSupported // as net/http's HTTP/2: a stream is no connection
-	}
 	hc := &hijackConn{ns: a.ns, c: cl.c, local: a.ns.Addr(), notify: make(chan struct{}, 1), wdone: make(chan bool, 1)}
 	ready := make(chan error, 1)
 	err := a.queue(cl.c, func() {

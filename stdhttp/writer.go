@@ -503,6 +503,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.detached {
 		return nil, nil, http.ErrHijacked
 	}
+	if w.cl.req.ProtoMajor == 2 {
+		return nil, nil, http.ErrNotSupported // as net/http's HTTP/2: a stream is no connection
+	}
 	if w.wroteHeader && !w.headSent {
 		// net/http sends what was written before the hijack.
 		if err := w.flushBuf(); err != nil {
