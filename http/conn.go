@@ -292,7 +292,7 @@ func (s *Server) consume(ls *loopState, cn *conn, in []byte) []byte {
 				status = e.Status
 			}
 			s.cnt.rejected.Add(1)
-			if !cn.served && notHTTP(in) {
+			if !cn.served && s.h2Cleartext() && notHTTP(in) {
 				// Not an HTTP/1 client (a broken HTTP/2 preface, say):
 				// closed without an answer it could not read.
 				s.log.Debug("http: not an HTTP request line; closing", "client", cn.c.String())

@@ -280,11 +280,18 @@ func isPreface(in []byte) (ok, full bool) {
 	return true, n == len(h2.ClientPreface)
 }
 
-// notHTTP reports whether in's first line is complete and names no HTTP
-// version: the client does not speak HTTP/1.
+// notHTTP reports whether in's first line is complete and has three
+// tokens, the last of which is no HTTP version in any case ("INVALID
+// CONNECTION PREFACE", a mangled HTTP/2 preface, say): the client speaks
+// another protocol, and an HTTP/1.1 400 would be garbage to it. Other
+// malformed lines get their 400.
 func notHTTP(in []byte) bool {
 	i := bytes.IndexByte(in, '\n')
-	return i >= 0 && !bytes.Contains(in[:i], []byte(" HTTP/"))
+	if i < 0 {
+		return false
+	}
+	f := bytes.Fields(in[:i])
+	return len(f) == 3 && !bytes.HasPrefix(bytes.ToUpper(f[2]), []byte("HTTP/"))
 }
 
 // h2GoAway sends GOAWAY on every HTTP/2 connection and waits, within

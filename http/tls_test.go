@@ -456,8 +456,10 @@ func TestTLSVersionsALPN(t *testing.T) {
 		protos  []string
 		want    string
 	}{
-		{tls.VersionTLS13, []string{"h2", "http/1.1"}, "http/1.1"},
-		{tls.VersionTLS12, []string{"h2", "http/1.1"}, "http/1.1"},
+		{tls.VersionTLS13, []string{"h2", "http/1.1"}, "h2"},
+		{tls.VersionTLS12, []string{"h2", "http/1.1"}, "h2"},
+		{tls.VersionTLS13, []string{"http/1.1"}, "http/1.1"},
+		{tls.VersionTLS12, []string{"http/1.1"}, "http/1.1"},
 		{tls.VersionTLS13, nil, ""},
 		{tls.VersionTLS12, nil, ""},
 	} {
@@ -469,6 +471,15 @@ func TestTLSVersionsALPN(t *testing.T) {
 			t.Fatalf("%#x %v: version %#x, alpn %q", tc.version, tc.protos, st.Version, st.NegotiatedProtocol)
 		}
 		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if tc.want == "h2" {
+			// The server's preface: a SETTINGS frame (type 4) on stream 0.
+			var h [9]byte
+			if _, err := io.ReadFull(c, h[:]); err != nil || h[3] != 4 {
+				t.Fatalf("%#x h2: preface % x, %v", tc.version, h, err)
+			}
+			c.Close()
+			continue
+		}
 		io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 		resp, err := nethttp.ReadResponse(bufio.NewReader(c), nil)
 		if err != nil {
@@ -493,7 +504,7 @@ func TestTLSVersionsALPN(t *testing.T) {
 	}
 	waitFor(t, "handshakes counted", func() bool {
 		st := s.Stats()
-		return st.TLSHandshakes == 4 && st.TLSHandshakeErrors == 2 && st.TLSHandshaking == 0
+		return st.TLSHandshakes == 6 && st.TLSHandshakeErrors == 2 && st.TLSHandshaking == 0
 	}, s)
 }
 
@@ -558,7 +569,7 @@ func TestTLSCurl(t *testing.T) {
 	port := strconv.Itoa(s.Addr().(*net.TCPAddr).Port)
 	for _, host := range []string{"localhost", "127.0.0.1"} {
 		u := "https://" + host + ":" + port
-		out, _ := curlTLS(t, "-i", u+"/plaintext")
+		out, _ := curlTLS(t, "-i", "--http1.1", u+"/plaintext")
 		if !strings.HasPrefix(out, "HTTP/1.1 200 OK\n") || !strings.HasSuffix(out, "\n\nHello, World!") {
 			t.Fatalf("%s: %q", host, out)
 		}
@@ -568,7 +579,7 @@ func TestTLSCurl(t *testing.T) {
 		{"--tlsv1.3", "TLSv1.3"},
 		{"--tls-max 1.2", "TLSv1.2"},
 	} {
-		out, verbose := curlTLS(t, append(strings.Fields(tc.flags), "-v", u+"/small.txt")...)
+		out, verbose := curlTLS(t, append(strings.Fields(tc.flags), "--http1.1", "-v", u+"/small.txt")...)
 		if out != "hello small file\n" || !strings.Contains(verbose, "SSL connection using "+tc.want) {
 			t.Fatalf("%s: %q\n%s", tc.flags, out, verbose)
 		}
@@ -582,7 +593,7 @@ func TestTLSCurl(t *testing.T) {
 	if out, _ := curlTLS(t, u+"/mid.bin"); out != string(midContent) {
 		t.Fatalf("mid.bin: %d bytes", len(out))
 	}
-	out, _ := curlTLS(t, "-i", "-r", "0-1,10-11", u+"/digits.txt")
+	out, _ := curlTLS(t, "-i", "--http1.1", "-r", "0-1,10-11", u+"/digits.txt")
 	for _, w := range []string{"HTTP/1.1 206", "multipart/byteranges; boundary=", "Content-Range: bytes 0-1/20", "\n01\n", "\nab\n"} {
 		if !strings.Contains(out, w) {
 			t.Fatalf("ranges: no %q in\n%s", w, out)
