@@ -12,8 +12,10 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -444,4 +446,63 @@ func TestH2AttackDrainIsBounded(t *testing.T) {
 	if _, err := h.c.Read(make([]byte, 1)); errors.As(err, &ne) && ne.Timeout() {
 		t.Fatal("connection still open")
 	}
+}
+
+// TestH2AttackFileCut cuts a stream whose file response waits for window
+// (the client gave none), by RST_STREAM and by closing the connection:
+// the file must be closed and the stream gone (the fix in h2Sink.StreamEnd;
+// startHTTP's cleanup checks the fds too).
+func TestH2AttackFileCut(t *testing.T) {
+	for _, how := range []string{"reset", "close"} {
+		t.Run(how, func(t *testing.T) {
+			s, _, _ := startHTTP(t, Config{})
+			h := dialH2Raw(t, s.Addr().String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+			defer h.close()
+			h.request(1, "GET", "/big.bin", true)
+			h.flush()
+			h.response1Head(1)
+			if !strings.Contains(fdList(), "big.bin") {
+				t.Fatal("big.bin is not open while its response waits")
+			}
+			if how == "reset" {
+				h.w.WriteRSTStream(1, http2.ErrCodeCancel)
+				h.flush()
+				waitH2Counters(t, s, func(c H2Counters) bool { return c.StreamsOpen == 0 && c.ConnsOpen == 1 })
+			} else {
+				h.close()
+				waitH2Counters(t, s, func(c H2Counters) bool { return c.StreamsOpen == 0 && c.ConnsOpen == 0 })
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for strings.Contains(fdList(), "big.bin") && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if l := fdList(); strings.Contains(l, "big.bin") {
+				t.Fatalf("the file is still open after its stream was cut:%s", l)
+			}
+			h.close()
+			h2Honest(t, s)
+		})
+	}
+}
+
+// response1Head reads until stream id's response HEADERS.
+func (h *h2raw) response1Head(id uint32) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if f, ok := h.next(deadline).(*http2.MetaHeadersFrame); ok && f.StreamID == id {
+			return
+		}
+	}
+}
+
+// fdList names the process's open fds.
+func fdList() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		l, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fmt.Fprintf(&b, " %s=%s", e.Name(), l)
+	}
+	return b.String()
 }
