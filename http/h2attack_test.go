@@ -260,6 +260,21 @@ func TestH2Attack(t *testing.T) {
 			done: func(c H2Counters) bool { return c.ContinuationFloods == 1 },
 		},
 		{
+			// The same, in full frames: the block's bytes (MaxHeaderBlock,
+			// 64 KiB) give out before its frame count.
+			name: "ContinuationBytes",
+			attack: func(t *testing.T, s *Server, h *h2raw) {
+				blk := h.block(":method", "GET", ":scheme", "http", ":authority", "x", ":path", "/plaintext")
+				h.w.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk[:1], EndStream: true})
+				for range 10 {
+					h.w.WriteContinuation(1, false, make([]byte, 16384))
+				}
+				h.flush()
+				h.goAway(http2.ErrCodeEnhanceYourCalm)
+			},
+			done: func(c H2Counters) bool { return c.ContinuationFloods == 1 },
+		},
+		{
 			// An HPACK bomb: a 4 KiB field put in the dynamic table, then
 			// named a thousand times by its index (1 byte each, 4 MiB
 			// decoded). The request gets 431, and the connection, whose
