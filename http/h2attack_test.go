@@ -440,9 +440,12 @@ func TestH2Attack(t *testing.T) {
 	}
 }
 
-// TestH2AttackDrainIsBounded checks the helper itself: drain returns at
-// the server's close, not at its deadline.
-func TestH2AttackDrainIsBounded(t *testing.T) {
+// TestH2AttackClosesAfterGoAway sends, after its own GOAWAY, an unknown
+// frame, a PING and DATA on an idle (even) stream: GOAWAY(PROTOCOL_ERROR),
+// and the server closes the socket at once (drain returns at the close,
+// not at its deadline), so that the counters the other cases wait for come
+// soon.
+func TestH2AttackClosesAfterGoAway(t *testing.T) {
 	s, _, _ := startHTTP(t, Config{})
 	h := dialH2Raw(t, s.Addr().String())
 	defer h.close()
