@@ -88,6 +88,16 @@ func (k *h2Sink) StreamEnd(sc netserver.ClientNum, graceful bool) {
 	}
 	st := cn.h2
 	hc := st.hc
+	if op := st.fileOp; op != nil {
+		// The stream is cut (reset by the peer or by a zero-window stall,
+		// or its connection gone) while a file is framed. The op waits for
+		// window (pump runs only from h2Ready) and submits nothing, so the
+		// closing stream does not wait for it and nothing would end it:
+		// without this its file stayed open (h2attack_test.go,
+		// ZeroWindowStall). Ended as netserver ends a cancelled op.
+		st.fileOp = nil
+		op.Cancel(sc)
+	}
 	if id, ok := hc.streams[st.id]; !ok || id != sc {
 		return // reset by the peer, or the connection is gone
 	}
