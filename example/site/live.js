@@ -69,6 +69,11 @@
     $("bytes-in").textContent = bytes(s.bytes_in);
     $("bytes-out").textContent = bytes(s.bytes_out);
     $("ws-clients").textContent = s.websocket ? count(s.websocket.clients) : "n/a";
+    // HTTP/2: null when the server runs with -http2=false.
+    $("h2-conns").textContent = s.http2 ? count(s.http2.conns_open) : "n/a";
+    if (!s.http2) {
+      $("h2-streams-rate").textContent = "n/a";
+    }
     // The chat room: its members on every instance (from the others'
     // heartbeats over the bus) and here; the bus's counters with -nats.
     $("chat-presence").textContent = s.rooms ? count(s.rooms.chat_presence) : "n/a";
@@ -103,6 +108,9 @@
       $("enters").textContent = count(rate("enters"));
       $("bytes-in-rate").textContent = bytes(rate("bytes_in"));
       $("bytes-out-rate").textContent = bytes(rate("bytes_out"));
+      if (s.http2 && prev.http2) {
+        $("h2-streams-rate").textContent = count((s.http2.streams - prev.http2.streams) / dt);
+      }
     }
     prev = s;
   }
