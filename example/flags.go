@@ -86,6 +86,8 @@ ALPN gets it (browsers do), and on a plain port h2c by prior knowledge
 (curl --http2-prior-knowledge) or by Upgrade: h2c (curl --http2). Every
 route serves HTTP/2 alike, except the WebSockets, which stay on HTTP/1.1
 (no RFC 8441): browsers open an HTTP/1.1 connection for them.
+/stats.json ("http2"), /metrics and the live page count its connections
+and streams.
 
 Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
 take, 501 to one RFC 9110 does not define. -stdlib serves them all through

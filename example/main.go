@@ -1,6 +1,6 @@
 // Command example is the uringnet demo HTTP server:
 //
-//	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false]
+//	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false] [-http2=false]
 //	go run ./example -addr 127.0.0.1:8443 -tls-self-signed    # or -tls-cert FILE -tls-key FILE
 //	go run ./example -addr 127.0.0.1:8081 -nats nats://127.0.0.1:4222   # /chat across instances
 //
