@@ -442,7 +442,7 @@ func checkTLSTiles(t *testing.T, ctx context.Context, tls bool) {
 	}
 	transport, _ := textOf(ctx, "#transport")
 	if !tls {
-		if !hidden || transport != "plain HTTP" {
+		if !hidden || !strings.HasPrefix(transport, "plain HTTP") {
 			t.Errorf("without TLS: the TLS counters hidden %v, transport %q", hidden, transport)
 		}
 		return
@@ -491,6 +491,9 @@ func checkHTTP2(t *testing.T, ctx context.Context, tls bool) {
 		if name, p, _ := strings.Cut(r, " "); (strings.HasSuffix(name, ".js") || strings.HasSuffix(name, ".css")) && p != want {
 			t.Errorf("%s came over %q, want %q", name, p, want)
 		}
+	}
+	if tr, _ := textOf(ctx, "#transport"); !strings.HasSuffix(tr, "this page over "+want) {
+		t.Errorf("#transport shows %q, want it to say the page came over %s", tr, want)
 	}
 	c, err := textOf(ctx, "#h2-conns")
 	if err != nil {

@@ -91,7 +91,11 @@
     }
     // The TLS counters: present (not null) when the server speaks TLS.
     $("tls").hidden = !s.tls;
-    $("transport").textContent = s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP";
+    // How this page came: h2 over TLS where the server offers it (the
+    // WebSocket has an HTTP/1.1 connection of its own).
+    const nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    const proto = nav && nav.nextHopProtocol ? " · this page over " + nav.nextHopProtocol : "";
+    $("transport").textContent = (s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP") + proto;
     if (s.tls) {
       $("tls-handshakes").textContent = count(s.tls.handshakes);
       $("tls-handshaking").textContent = count(s.tls.handshaking);
