@@ -23,6 +23,9 @@ type options struct {
 	bigFile   int64 // size of the generated big.bin in the embedded site
 	logOut    io.Writer
 	stdlib    bool // serve through net/http handlers on the stdhttp adapter
+	// noHTTP2 turns HTTP/2 off (-http2=false): HTTP/1.1 only, h2 not
+	// offered by ALPN, no h2c. The zero value serves HTTP/2.
+	noHTTP2 bool
 	// The memory bounds (negative: none).
 	maxQueued   int   // per-client output backlog that stops reading the client
 	maxMemory   int64 // server-wide output backlog budget
@@ -51,8 +54,8 @@ type options struct {
 }
 
 // usageHead is printed by -h above the flag list.
-const usageHead = `uringnet demo: an HTTP/1.1 server on io_uring, or on epoll where io_uring
-is refused (URINGNET_BACKEND=uring|epoll|auto picks; auto is the default).
+const usageHead = `uringnet demo: an HTTP/1.1 and HTTP/2 server on io_uring, or on epoll where
+io_uring is refused (URINGNET_BACKEND=uring|epoll|auto picks; auto is the default).
 
 Usage:
 
@@ -77,6 +80,14 @@ WebSockets too, is served over TLS only). Routes:
 	*.php           with -fastcgi ADDR: a script under the root, run by that
 	                FastCGI application (-fastcgi-pattern sets the suffix)
 	anything else   a file under the root (Range, conditional requests, HEAD)
+
+HTTP/2 is on unless -http2=false: over TLS a client that offers h2 by
+ALPN gets it (browsers do), and on a plain port h2c by prior knowledge
+(curl --http2-prior-knowledge) or by Upgrade: h2c (curl --http2). Every
+route serves HTTP/2 alike, except the WebSockets, which stay on HTTP/1.1
+(no RFC 8441): browsers open an HTTP/1.1 connection for them.
+/stats.json ("http2"), /metrics and the live page count its connections
+and streams.
 
 Routes answer HEAD wherever GET, 405 (with Allow) to a method they do not
 take, 501 to one RFC 9110 does not define. -stdlib serves them all through
@@ -124,6 +135,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.StringVar(&o.logFormat, "log", "text", "log `format`: text or json")
 	level := fs.String("log-level", "info", "least `level` logged: debug, info, warn or error")
 	fs.BoolVar(&o.stdlib, "stdlib", false, "serve every route through a net/http ServeMux on the stdhttp adapter (default: native callbacks)")
+	http2 := fs.Bool("http2", true, "serve HTTP/2: h2 by ALPN over TLS, h2c (prior knowledge, Upgrade: h2c) in cleartext; false: HTTP/1.1 only")
 	fs.BoolVar(&o.accessLog, "access-log", true, "log every request (method, path, status) at info level")
 	fs.Int64Var(&o.bigFile, "big-file", 32<<20, "`bytes` of the generated /big.bin streamed by the range demo (embedded site only)")
 	fs.IntVar(&o.maxQueued, "max-queued", netserver.DefaultMaxQueued,
@@ -153,6 +165,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	o.noHTTP2 = !*http2
 	if err := o.cgi.check(o.stdlib); err != nil {
 		return o, err
 	}

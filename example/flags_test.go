@@ -29,6 +29,8 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{[]string{"-nats-name", "demo-a"}, "-nats-name needs -nats", nil},
 		{[]string{"-stdlib"}, "", func(o options) bool { return o.stdlib }},
+		{[]string{"-http2=false"}, "", func(o options) bool { return o.noHTTP2 }},
+		{[]string{"-http2"}, "", func(o options) bool { return !o.noHTTP2 }},
 		{[]string{"-max-queued", "65536", "-max-memory", "-1", "-max-buffered", "32768"}, "", func(o options) bool {
 			return o.maxQueued == 64<<10 && o.maxMemory == -1 && o.maxBuffered == 32<<10
 		}},

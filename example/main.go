@@ -1,6 +1,6 @@
 // Command example is the uringnet demo HTTP server:
 //
-//	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false]
+//	go run ./example -addr 127.0.0.1:8080 [-stdlib] [-root DIR] [-loops N] [-log json] [-access-log=false] [-http2=false]
 //	go run ./example -addr 127.0.0.1:8443 -tls-self-signed    # or -tls-cert FILE -tls-key FILE
 //	go run ./example -addr 127.0.0.1:8081 -nats nats://127.0.0.1:4222   # /chat across instances
 //
@@ -49,6 +49,13 @@
 // TLS only: HTTPS and WSS, in both modes. The TLS counters (handshakes,
 // resumed sessions, errors, connections whose sends the kernel encrypts)
 // join /metrics, /stats.json and the live page.
+//
+// HTTP/2 is served unless -http2=false (http.Config.HTTP2.Disable), in
+// both modes and by the same handlers: over TLS by ALPN (http.NewServer
+// puts "h2" first in NextProtos), in cleartext by prior knowledge or
+// Upgrade: h2c on the same port. The WebSockets stay on HTTP/1.1. Its
+// connections, streams and defences are counted in /stats.json
+// ("http2"), /metrics (uringnet_http2_*) and on the live page.
 package main
 
 import (
@@ -300,6 +307,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		Root:        root,
 		MaxBuffered: o.maxBuffered,
 		DrainSpread: o.drainSpread,
+		HTTP2:       http.HTTP2Config{Disable: o.noHTTP2},
 	}
 	if o.accessLog && o.logLevel <= slog.LevelInfo && o.logOut != nil {
 		d.access = newAccessLog(o.logOut, o.logFormat == "json", log)
@@ -358,7 +366,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 		}
 	}()
 	d.stats = &counterSources{loops: s.Net().Loops(), net: s.Stats, requests: s.Requests, http: s.Counters,
-		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil, fastcgi: d.fastcgiStats(),
+		ws: d.ws.stats, rooms: d.ws.roomsSample, access: d.access, tls: tlsCfg != nil, http2: !o.noHTTP2, fastcgi: d.fastcgiStats(),
 		bounds: bounds{MaxQueued: int(bound(int64(o.maxQueued), netserver.DefaultMaxQueued)),
 			MaxMemory:   bound(o.maxMemory, netserver.DefaultMaxMemory),
 			MaxBuffered: int(bound(int64(o.maxBuffered), http.DefaultMaxBuffered))}}
@@ -394,7 +402,7 @@ func run(o options, out io.Writer, stop <-chan os.Signal) error {
 	case <-s.Ready():
 	}
 	log.Info("serving", "addr", s.Addr().String(), "url", o.scheme()+"://"+s.Addr().String()+"/", "mode", mode,
-		"backend", s.Net().Backend(), "tls", o.tlsMode(), "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog,
+		"backend", s.Net().Backend(), "tls", o.tlsMode(), "http2", !o.noHTTP2, "root", root, "loops", s.Net().Loops(), "access_log", o.accessLog,
 		"chat", map[bool]string{false: "local", true: "nats"}[bus != nil], "pid", os.Getpid(),
 		"listeners", map[string]string{"": "bound", "upgrade": "from the predecessor", "systemd": "from systemd"}[up.Inherited()])
 	fmt.Fprintf(out, "listening on %s\n", s.Addr())

@@ -64,6 +64,9 @@ type snapshot struct {
 	// TLS tells whether the listener speaks TLS: the TLS counters of Net
 	// are shown only then.
 	TLS bool
+	// HTTP2 tells whether HTTP/2 is on: the HTTP/2 counters of HTTP are
+	// shown only then.
+	HTTP2 bool
 	// Upgrade is this process's upgrades and drain (nil without an
 	// upgrader).
 	Upgrade *upgradeSample
@@ -98,6 +101,7 @@ type counterSources struct {
 	bounds   bounds
 	access   *accessLog           // nil when the access log is off
 	tls      bool                 // the listener speaks TLS: the TLS counters are shown
+	http2    bool                 // HTTP/2 is on: the HTTP/2 counters are shown
 	upgrade  func() upgradeSample // nil leaves the upgrade metrics out
 	fastcgi  func() fastcgi.Stats // nil leaves the FastCGI metrics out
 	cgi      func() cgi.Stats     // nil leaves the CGI counters out (no -cgi-dir)
@@ -111,7 +115,7 @@ func init() { processID.Store(int64(os.Getpid())) }
 
 // take reads every counter now.
 func (src *counterSources) take(now time.Time) snapshot {
-	s := snapshot{Time: now, PID: int(processID.Load()), Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls}
+	s := snapshot{Time: now, PID: int(processID.Load()), Loops: src.loops, Net: src.net(), Requests: src.requests(), Bounds: src.bounds, TLS: src.tls, HTTP2: src.http2}
 	if src.http != nil {
 		c := src.http()
 		s.HTTP = &c
@@ -178,6 +182,17 @@ func httpValue(f func(c *http.Counters) uint64) func(*snapshot) (uint64, bool) {
 			return 0, false
 		}
 		return f(s.HTTP), true
+	}
+}
+
+// h2Value reads an HTTP/2 counter, there when the HTTP counters are and
+// HTTP/2 is on.
+func h2Value(f func(c *http.H2Counters) uint64) func(*snapshot) (uint64, bool) {
+	return func(s *snapshot) (uint64, bool) {
+		if s.HTTP == nil || !s.HTTP2 {
+			return 0, false
+		}
+		return f(&s.HTTP.HTTP2), true
 	}
 }
 
@@ -348,6 +363,50 @@ var metrics = append([]metric{
 		httpValue(func(c *http.Counters) uint64 { return c.BodyTimeouts })},
 	{"uringnet_http_idle_timeouts_total", "Keep-alive connections closed for idleness.", counter,
 		httpValue(func(c *http.Counters) uint64 { return c.IdleTimeouts })},
+	{"uringnet_http2_connections_total", "HTTP/2 connections begun (ALPN, prior knowledge and Upgrade: h2c).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.Conns })},
+	{"uringnet_http2_conns_open", "HTTP/2 connections open now.", gauge,
+		h2Value(func(c *http.H2Counters) uint64 { return uint64(max(c.ConnsOpen, 0)) })},
+	{"uringnet_http2_alpn_total", "HTTP/2 connections begun over TLS by ALPN h2.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.ALPN })},
+	{"uringnet_http2_prior_knowledge_total", "HTTP/2 connections begun in cleartext by the connection preface (h2c prior knowledge).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.PriorKnowledge })},
+	{"uringnet_http2_upgrades_total", "HTTP/2 connections begun in cleartext by Upgrade: h2c.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.Upgrades })},
+	{"uringnet_http2_streams_total", "HTTP/2 request streams served.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.Streams })},
+	{"uringnet_http2_streams_open", "HTTP/2 streams open now.", gauge,
+		h2Value(func(c *http.H2Counters) uint64 { return uint64(max(c.StreamsOpen, 0)) })},
+	{"uringnet_http2_refused_total", "HTTP/2 streams refused for want of a client slot (RST_STREAM REFUSED_STREAM).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.Refused })},
+	{"uringnet_http2_goaways_sent_total", "HTTP/2 GOAWAY frames sent (shutdown, drain, errors, defences).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.GoAwaySent })},
+	{"uringnet_http2_resets_sent_total", "HTTP/2 RST_STREAM frames sent.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.ResetsSent })},
+	{"uringnet_http2_resets_received_total", "HTTP/2 RST_STREAM frames received.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.ResetsReceived })},
+	{"uringnet_http2_protocol_errors_total", "HTTP/2 protocol errors (PROTOCOL_ERROR) of peers.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.ProtocolErrors })},
+	{"uringnet_http2_flow_control_errors_total", "HTTP/2 flow-control errors (FLOW_CONTROL_ERROR) of peers.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.FlowControlErrors })},
+	{"uringnet_http2_rapid_resets_total", "HTTP/2 connections ended for resetting streams too fast (CVE-2023-44487).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.RapidResets })},
+	{"uringnet_http2_continuation_floods_total", "HTTP/2 header blocks over the bound across CONTINUATION frames (CVE-2024-27316).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.ContinuationFloods })},
+	{"uringnet_http2_header_list_too_large_total", "HTTP/2 requests whose decoded header list was over the bound (431).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.HeaderListTooLarge })},
+	{"uringnet_http2_hpack_errors_total", "HTTP/2 header blocks HPACK could not decode (COMPRESSION_ERROR).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.HPACKErrors })},
+	{"uringnet_http2_settings_floods_total", "HTTP/2 connections ended for sending SETTINGS too fast.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.SettingsFloods })},
+	{"uringnet_http2_ping_floods_total", "HTTP/2 connections ended for sending PING too fast.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.PingFloods })},
+	{"uringnet_http2_empty_frame_floods_total", "HTTP/2 connections ended for sending empty frames too fast.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.EmptyFrameFloods })},
+	{"uringnet_http2_stall_resets_total", "HTTP/2 streams reset because the peer kept their window shut too long.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.StallResets })},
+	{"uringnet_http2_refused_streams_total", "HTTP/2 streams refused over the concurrent streams limit.", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.RefusedStreams })},
 	{"uringnet_access_log_dropped_total", "Access log lines dropped because the writer was behind.", counter,
 		func(s *snapshot) (uint64, bool) { return s.AccessDropped, s.AccessLog }},
 	{"uringnet_websocket_clients", "WebSocket connections open now.", gauge,
@@ -528,6 +587,7 @@ type statsJSON struct {
 	Events        uint64   `json:"events"`
 	WebSocket     *wsStats `json:"websocket"` // null without a WebSocket server
 	TLS           *tlsJSON `json:"tls"`       // null when the listener does not speak TLS
+	HTTP2         *h2JSON  `json:"http2"`     // null with -http2=false
 	// Rooms are the chat's rooms (null without them); Bus is the bus
 	// they span instances on (null without -nats).
 	Rooms *roomsJSON `json:"rooms"`
@@ -566,6 +626,45 @@ type tlsJSON struct {
 	KernelTXFailed uint64 `json:"kernel_tx_failed"`
 }
 
+// h2JSON are the HTTP/2 counters of statsJSON. The defence counters
+// (goaway_sent to refused_streams) are added when a connection ends.
+type h2JSON struct {
+	Conns          uint64 `json:"conns"`           // connections begun
+	ConnsOpen      int64  `json:"conns_open"`      // connections open now
+	ALPN           uint64 `json:"alpn"`            // begun over TLS by ALPN h2
+	PriorKnowledge uint64 `json:"prior_knowledge"` // begun in cleartext by the preface
+	Upgrades       uint64 `json:"upgrades"`        // begun in cleartext by Upgrade: h2c
+	Streams        uint64 `json:"streams"`         // request streams served
+	StreamsOpen    int64  `json:"streams_open"`    // streams open now
+	Refused        uint64 `json:"refused"`         // streams refused: no client slot
+
+	GoAwaySent         uint64 `json:"goaway_sent"`
+	ResetsSent         uint64 `json:"resets_sent"`
+	ResetsReceived     uint64 `json:"resets_received"`
+	ProtocolErrors     uint64 `json:"protocol_errors"`
+	FlowControlErrors  uint64 `json:"flow_control_errors"`
+	RapidResets        uint64 `json:"rapid_resets"`
+	ContinuationFloods uint64 `json:"continuation_floods"`
+	HeaderListTooLarge uint64 `json:"header_list_too_large"`
+	HPACKErrors        uint64 `json:"hpack_errors"`
+	SettingsFloods     uint64 `json:"settings_floods"`
+	PingFloods         uint64 `json:"ping_floods"`
+	EmptyFrameFloods   uint64 `json:"empty_frame_floods"`
+	StallResets        uint64 `json:"stall_resets"`
+	RefusedStreams     uint64 `json:"refused_streams"`
+}
+
+// h2JSONOf converts the server's HTTP/2 counters.
+func h2JSONOf(c *http.H2Counters) *h2JSON {
+	return &h2JSON{Conns: c.Conns, ConnsOpen: max(c.ConnsOpen, 0), ALPN: c.ALPN, PriorKnowledge: c.PriorKnowledge,
+		Upgrades: c.Upgrades, Streams: c.Streams, StreamsOpen: max(c.StreamsOpen, 0), Refused: c.Refused,
+		GoAwaySent: c.GoAwaySent, ResetsSent: c.ResetsSent, ResetsReceived: c.ResetsReceived,
+		ProtocolErrors: c.ProtocolErrors, FlowControlErrors: c.FlowControlErrors, RapidResets: c.RapidResets,
+		ContinuationFloods: c.ContinuationFloods, HeaderListTooLarge: c.HeaderListTooLarge, HPACKErrors: c.HPACKErrors,
+		SettingsFloods: c.SettingsFloods, PingFloods: c.PingFloods, EmptyFrameFloods: c.EmptyFrameFloods,
+		StallResets: c.StallResets, RefusedStreams: c.RefusedStreams}
+}
+
 // appendStatsJSON appends s as one JSON object.
 func appendStatsJSON(dst []byte, s *snapshot) []byte {
 	js := statsJSON{
@@ -580,6 +679,9 @@ func appendStatsJSON(dst []byte, s *snapshot) []byte {
 			Errors: s.Net.TLSHandshakeErrors, Timeouts: s.Net.TLSHandshakeTimeouts,
 			KernelTX: s.Net.TLSKernelTX, Handshaking: max(s.Net.TLSHandshaking, 0),
 			RecordErrors: s.Net.TLSRecordErrors, Unsupported: s.Net.TLSUnsupported, KernelTXFailed: s.Net.TLSKernelTXFailed}
+	}
+	if s.HTTP2 && s.HTTP != nil {
+		js.HTTP2 = h2JSONOf(&s.HTTP.HTTP2)
 	}
 	if s.Rooms != nil {
 		js.Rooms, js.Bus = roomsJSONOf(s.Rooms)

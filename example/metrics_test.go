@@ -107,7 +107,7 @@ func get(t testing.TB, url string) (*nethttp.Response, string) {
 }
 
 var (
-	metricName = regexp.MustCompile(`^uringnet_[a-z_]+$`)
+	metricName = regexp.MustCompile(`^uringnet_[a-z][a-z0-9_]*$`) // digits for http2
 	labelsText = regexp.MustCompile(`^\{[a-z_]+="(?:[^"\\\n]|\\[\\"n])*"\}$`)
 	helpLine   = regexp.MustCompile(`^# HELP (\S+) (.+)$`)
 	typeLine   = regexp.MustCompile(`^# TYPE (\S+) (counter|gauge)$`)
@@ -294,6 +294,9 @@ func testStatsJSON(t *testing.T, stdlib bool) {
 	if r, ok := s["rooms"].(map[string]any); !ok || r["chat_members"] != float64(0) || r["chat_presence"] != float64(0) || r["published"] != nil {
 		t.Errorf("rooms = %v, want the local chat room's counters (no members, no bus counters)", s["rooms"])
 	}
+	if h, ok := s["http2"].(map[string]any); !ok || h["conns"] != float64(0) || h["streams_open"] != float64(0) || h["rapid_resets"] != float64(0) {
+		t.Errorf("http2 = %v, want the HTTP/2 counters (nothing over HTTP/2 yet)", s["http2"])
+	}
 	if b, ok := s["bus"]; !ok || b != nil {
 		t.Errorf("bus = %v, want null without -nats", s["bus"])
 	}
@@ -340,7 +343,14 @@ func TestStatsCollector(t *testing.T) {
 		},
 		tls:      true,
 		requests: func() uint64 { return 7 },
-		http:     func() http.Counters { return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2, DrainClosed: 46} },
+		http: func() http.Counters {
+			return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2, DrainClosed: 46, HTTP2: http.H2Counters{
+				Conns: 60, ConnsOpen: 61, ALPN: 62, PriorKnowledge: 63, Upgrades: 64, Streams: 65, StreamsOpen: 66, Refused: 67,
+				GoAwaySent: 68, ResetsSent: 69, ResetsReceived: 70, ProtocolErrors: 71, FlowControlErrors: 72, RapidResets: 73,
+				ContinuationFloods: 74, HeaderListTooLarge: 75, HPACKErrors: 76, SettingsFloods: 77, PingFloods: 78,
+				EmptyFrameFloods: 79, StallResets: 80, RefusedStreams: 81}}
+		},
+		http2: true,
 		upgrade: func() upgradeSample {
 			return upgradeSample{Draining: true, Stats: upgrade.Stats{Attempts: 42, Succeeded: 43, Failed: 44, Ignored: 45, Inherited: "systemd"}}
 		},
@@ -389,6 +399,16 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_upgrades_failed_total": 44, "uringnet_upgrades_ignored_total": 45, "uringnet_http_drain_closed_total": 46,
 		"uringnet_fastcgi_requests_total": 47, "uringnet_fastcgi_connections": 2, "uringnet_fastcgi_bad_gateway_total": 48,
 		"uringnet_cgi_started_total": 47, "uringnet_cgi_running": 3,
+		"uringnet_http2_connections_total": 60, "uringnet_http2_conns_open": 61, "uringnet_http2_alpn_total": 62,
+		"uringnet_http2_prior_knowledge_total": 63, "uringnet_http2_upgrades_total": 64, "uringnet_http2_streams_total": 65,
+		"uringnet_http2_streams_open": 66, "uringnet_http2_refused_total": 67, "uringnet_http2_goaways_sent_total": 68,
+		"uringnet_http2_resets_sent_total": 69, "uringnet_http2_resets_received_total": 70,
+		"uringnet_http2_protocol_errors_total": 71, "uringnet_http2_flow_control_errors_total": 72,
+		"uringnet_http2_rapid_resets_total": 73, "uringnet_http2_continuation_floods_total": 74,
+		"uringnet_http2_header_list_too_large_total": 75, "uringnet_http2_hpack_errors_total": 76,
+		"uringnet_http2_settings_floods_total": 77, "uringnet_http2_ping_floods_total": 78,
+		"uringnet_http2_empty_frame_floods_total": 79, "uringnet_http2_stall_resets_total": 80,
+		"uringnet_http2_refused_streams_total": 81,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %d (present %v), want %d", name, v, ok, want)
@@ -412,6 +432,12 @@ func TestStatsCollector(t *testing.T) {
 		RecordErrors: 19, Unsupported: 20, KernelTXFailed: 21}); js.TLS == nil || *js.TLS != want {
 		t.Errorf("stats JSON: tls %+v, want %+v", js.TLS, want)
 	}
+	if want := (h2JSON{Conns: 60, ConnsOpen: 61, ALPN: 62, PriorKnowledge: 63, Upgrades: 64, Streams: 65, StreamsOpen: 66,
+		Refused: 67, GoAwaySent: 68, ResetsSent: 69, ResetsReceived: 70, ProtocolErrors: 71, FlowControlErrors: 72,
+		RapidResets: 73, ContinuationFloods: 74, HeaderListTooLarge: 75, HPACKErrors: 76, SettingsFloods: 77,
+		PingFloods: 78, EmptyFrameFloods: 79, StallResets: 80, RefusedStreams: 81}); js.HTTP2 == nil || *js.HTTP2 != want {
+		t.Errorf("stats JSON: http2 %+v, want %+v", js.HTTP2, want)
+	}
 	if want := (busJSON{State: "reconnecting", Disconnects: 39, Reconnects: 40, SlowConsumer: 41, LastError: "nats: connection refused"}); js.Bus == nil || *js.Bus != want {
 		t.Errorf("stats JSON: bus %+v, want %+v", js.Bus, want)
 	}
@@ -432,7 +458,8 @@ func TestStatsCollectorPartial(t *testing.T) {
 	for series := range got {
 		if strings.HasPrefix(series, "uringnet_websocket_") || strings.HasPrefix(series, "uringnet_tls_") || strings.HasPrefix(series, "uringnet_backend_info") ||
 			strings.HasPrefix(series, "uringnet_stdhttp_") || series == "uringnet_http_rejected_total" || series == "uringnet_access_log_dropped_total" ||
-			strings.HasPrefix(series, "uringnet_rooms") || strings.HasPrefix(series, "uringnet_chat_") || strings.HasPrefix(series, "uringnet_bus_") {
+			strings.HasPrefix(series, "uringnet_rooms") || strings.HasPrefix(series, "uringnet_chat_") || strings.HasPrefix(series, "uringnet_bus_") ||
+			strings.HasPrefix(series, "uringnet_http2_") {
 			t.Errorf("%s reported without its source", series)
 		}
 	}
@@ -440,8 +467,9 @@ func TestStatsCollectorPartial(t *testing.T) {
 		t.Error("uringnet_http_requests_total missing")
 	}
 	s := src.take(time.Unix(1, 0))
-	if b := appendStatsJSON(nil, &s); !strings.Contains(string(b), `"tls":null`) || !strings.Contains(string(b), `"rooms":null,"bus":null`) {
-		t.Errorf("stats JSON without TLS and rooms: %s, want tls, rooms and bus null", b)
+	if b := appendStatsJSON(nil, &s); !strings.Contains(string(b), `"tls":null`) || !strings.Contains(string(b), `"rooms":null,"bus":null`) ||
+		!strings.Contains(string(b), `"http2":null`) {
+		t.Errorf("stats JSON without TLS, HTTP/2 and rooms: %s, want tls, http2, rooms and bus null", b)
 	}
 }
 

@@ -52,8 +52,9 @@ func (o options) scheme() string {
 // tlsConfig returns the server's TLS configuration as o asks for it, or
 // nil without TLS: the certificate of -tls-cert and -tls-key, or a
 // throwaway self-signed one made now (which log is warned about), TLS 1.2
-// at least, and ALPN's http/1.1 (the demo speaks HTTP/1.1 only, so a
-// client that offers h2 settles on it).
+// at least, and ALPN's h2 then http/1.1 (http/1.1 only with -http2=false:
+// a client that offers h2 settles on HTTP/1.1 then). http.NewServer would
+// put h2 first itself; saying it here keeps the demo's offer in one place.
 func (o options) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 	var cert tls.Certificate
 	switch o.tlsMode() {
@@ -81,9 +82,13 @@ func (o options) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 				"not_after", cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
+	protos := []string{"h2", "http/1.1"}
+	if o.noHTTP2 {
+		protos = []string{"http/1.1"}
+	}
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		NextProtos:   protos,
 		Certificates: []tls.Certificate{cert},
 	}, nil
 }

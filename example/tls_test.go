@@ -60,9 +60,10 @@ func newTestPKI(t testing.TB) *testPKI {
 }
 
 // clientTLS is a client configuration that trusts the test CA. It offers
-// h2 before http/1.1, as browsers do: the demo must pick http/1.1.
+// http/1.1 only by ALPN, as a browser does for a WebSocket: these are the
+// HTTP/1.1 tests (h2_test.go has the h2 ones, offering h2 first).
 func (p *testPKI) clientTLS() *tls.Config {
-	return &tls.Config{RootCAs: p.pool, NextProtos: []string{"h2", "http/1.1"}}
+	return &tls.Config{RootCAs: p.pool, NextProtos: []string{"http/1.1"}}
 }
 
 // client is an HTTPS client that trusts the test CA.
@@ -220,6 +221,7 @@ func TestTLSConfig(t *testing.T) {
 		{name: "off", o: options{addr: "127.0.0.1:0"}, wantNil: true},
 		{name: "files", o: options{addr: "127.0.0.1:0", tlsCert: p.certFile, tlsKey: p.keyFile}},
 		{name: "self-signed", o: options{addr: "127.0.0.1:0", tlsSelfSigned: true}, wantWarn: "SELF-SIGNED THROWAWAY CERTIFICATE"},
+		{name: "files without HTTP/2", o: options{addr: "127.0.0.1:0", tlsCert: p.certFile, tlsKey: p.keyFile, noHTTP2: true}},
 		{name: "missing file", o: options{tlsCert: p.certFile + ".nope", tlsKey: p.keyFile}, wantErr: "no such file"},
 		{name: "not PEM", o: options{tlsCert: bad, tlsKey: p.keyFile}, wantErr: "-tls-cert " + bad},
 		{name: "key of another certificate", o: options{tlsCert: p.certFile, tlsKey: newTestPKI(t).keyFile}, wantErr: "does not match"},
@@ -243,7 +245,11 @@ func TestTLSConfig(t *testing.T) {
 				}
 				return
 			}
-			if cfg.MinVersion != tls.VersionTLS12 || !slices.Equal(cfg.NextProtos, []string{"http/1.1"}) || len(cfg.Certificates) != 1 {
+			wantProtos := []string{"h2", "http/1.1"}
+			if tc.o.noHTTP2 {
+				wantProtos = []string{"http/1.1"}
+			}
+			if cfg.MinVersion != tls.VersionTLS12 || !slices.Equal(cfg.NextProtos, wantProtos) || len(cfg.Certificates) != 1 {
 				t.Errorf("MinVersion %x, NextProtos %q, %d certificates", cfg.MinVersion, cfg.NextProtos, len(cfg.Certificates))
 			}
 			if !strings.Contains(logs.String(), tc.wantWarn) || tc.wantWarn != "" && !strings.Contains(logs.String(), "level=WARN") {
@@ -543,7 +549,9 @@ func TestDemoTLSCurl(t *testing.T) {
 				{"localhost", []string{"--cacert", p.caFile, "https://localhost:" + port + "/json"}, `{"message":"Hello, World!"}`},
 				{"range", []string{"--cacert", p.caFile, "-r", "64-127", "https://" + addr + "/big.bin"}, "0000000064 uringnet big.bin"},
 				{"echo", []string{"--cacert", p.caFile, "--data-binary", "curl says hi", "https://" + addr + "/echo"}, "curl says hi"},
-				{"http/1.1 by ALPN", []string{"--cacert", p.caFile, "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+				{"h2 by ALPN", []string{"--cacert", p.caFile, "--http2", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+					"https://" + addr + "/plaintext"}, "2 200"},
+				{"http/1.1 by ALPN", []string{"--cacert", p.caFile, "--http1.1", "-sS", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
 					"https://" + addr + "/plaintext"}, "1.1 200"},
 				{"untrusted", []string{"https://" + addr + "/plaintext"}, ""},
 			} {

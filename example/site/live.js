@@ -69,6 +69,11 @@
     $("bytes-in").textContent = bytes(s.bytes_in);
     $("bytes-out").textContent = bytes(s.bytes_out);
     $("ws-clients").textContent = s.websocket ? count(s.websocket.clients) : "n/a";
+    // HTTP/2: null when the server runs with -http2=false.
+    $("h2-conns").textContent = s.http2 ? count(s.http2.conns_open) : "n/a";
+    if (!s.http2) {
+      $("h2-streams-rate").textContent = "n/a";
+    }
     // The chat room: its members on every instance (from the others'
     // heartbeats over the bus) and here; the bus's counters with -nats.
     $("chat-presence").textContent = s.rooms ? count(s.rooms.chat_presence) : "n/a";
@@ -86,7 +91,11 @@
     }
     // The TLS counters: present (not null) when the server speaks TLS.
     $("tls").hidden = !s.tls;
-    $("transport").textContent = s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP";
+    // How this page came: h2 over TLS where the server offers it (the
+    // WebSocket has an HTTP/1.1 connection of its own).
+    const nav = performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    const proto = nav && nav.nextHopProtocol ? " · this page over " + nav.nextHopProtocol : "";
+    $("transport").textContent = (s.tls ? "TLS (HTTPS, WSS)" : "plain HTTP") + proto;
     if (s.tls) {
       $("tls-handshakes").textContent = count(s.tls.handshakes);
       $("tls-handshaking").textContent = count(s.tls.handshaking);
@@ -103,6 +112,9 @@
       $("enters").textContent = count(rate("enters"));
       $("bytes-in-rate").textContent = bytes(rate("bytes_in"));
       $("bytes-out-rate").textContent = bytes(rate("bytes_out"));
+      if (s.http2 && prev.http2) {
+        $("h2-streams-rate").textContent = count((s.http2.streams - prev.http2.streams) / dt);
+      }
     }
     prev = s;
   }

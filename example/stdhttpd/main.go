@@ -6,11 +6,13 @@
 // (http.FileServer); /stats.json names the backend the server runs, for the
 // harness's check.
 //
-//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N] [-cpuprofile FILE] [-tls-cert FILE -tls-key FILE]
+//	go run ./example/stdhttpd -addr 127.0.0.1:8082 -root DIR [-loops N] [-cpuprofile FILE] [-tls-cert FILE -tls-key FILE] [-http2=false]
 //
 // With -tls-cert and -tls-key (PEM files) it serves HTTPS, TLS 1.3 only,
 // as bench/nethttp does with the same flags: stdhttp.Server's TLSConfig
-// holds the pair (uringnet's TLS on the loops).
+// holds the pair (uringnet's TLS on the loops). It offers h2 then
+// http/1.1 by ALPN, as net/http's server does, and serves h2c on a plain
+// port; -http2=false serves HTTP/1.1 only.
 //
 // It prints "listening on ADDR" once every loop serves and, on SIGINT or
 // SIGTERM, shuts down gracefully and prints one "stats ..." line (the
@@ -48,15 +50,20 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "the PEM private key of -tls-cert")
+	http2 := flag.Bool("http2", true, "serve HTTP/2 (h2 by ALPN, h2c); false: HTTP/1.1 only")
 	flag.Parse()
 	tlsc, err := tlsConfig(*certFile, *keyFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stdhttpd:", err)
 		os.Exit(2)
 	}
+	if tlsc != nil && !*http2 {
+		tlsc.NextProtos = []string{"http/1.1"}
+	}
+	h2 := uhttp.HTTP2Config{Disable: !*http2}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	err = profiled(*cpuprofile, func() error { return run(*addr, *root, *loops, tlsc, os.Stdout, sig) })
+	err = profiled(*cpuprofile, func() error { return run(*addr, *root, *loops, tlsc, h2, os.Stdout, sig) })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "stdhttpd:", err)
 		os.Exit(1)
@@ -65,7 +72,7 @@ func main() {
 
 // tlsConfig returns the server's TLS configuration for -tls-cert and
 // -tls-key: nil when both are empty (plain HTTP), else TLS 1.3 only with
-// the pair.
+// the pair, offering h2 then http/1.1 by ALPN.
 func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
 	if certFile == "" && keyFile == "" {
 		return nil, nil
@@ -77,7 +84,7 @@ func tlsConfig(certFile, keyFile string) (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13, NextProtos: []string{"http/1.1"}}, nil
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS13, NextProtos: []string{"h2", "http/1.1"}}, nil
 }
 
 // profiled runs f under a CPU profile written to path ("" runs f alone).
@@ -124,15 +131,16 @@ func newMux(root string, requests *atomic.Int64) *http.ServeMux {
 }
 
 // run serves until stop delivers a signal, HTTPS with tlsc when it is not
-// nil; out gets the "listening on" and "stats" lines.
-func run(addr, root string, loops int, tlsc *tls.Config, out io.Writer, stop <-chan os.Signal) error {
+// nil, HTTP/2 as h2 says; out gets the "listening on" and "stats" lines.
+func run(addr, root string, loops int, tlsc *tls.Config, h2 uhttp.HTTP2Config, out io.Writer, stop <-chan os.Signal) error {
 	var requests atomic.Int64
 	mux := newMux(root, &requests)
 	srv := &stdhttp.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSConfig:         tlsc,
-		Native:            uhttp.Config{Net: netserver.Config{Addrs: []string{addr}, Loops: loops}},
+		Native: uhttp.Config{Net: netserver.Config{Addrs: []string{addr}, Loops: loops},
+			HTTP2: h2},
 	}
 	if err := srv.Listen(); err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	uhttp "github.com/uringnet/uringnet/http"
 	"github.com/uringnet/uringnet/internal/testcert"
 )
 
@@ -28,7 +29,7 @@ func TestRun(t *testing.T) {
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		err := run("127.0.0.1:0", root, 1, nil, pw, stop)
+		err := run("127.0.0.1:0", root, 1, nil, uhttp.HTTP2Config{}, pw, stop)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -108,7 +109,7 @@ func TestRun(t *testing.T) {
 	if !strings.Contains(stats, " backend=") || !strings.Contains(stats, " handled=19") {
 		t.Errorf("stats line %q", stats)
 	}
-	if err := run("256.0.0.1:1", root, 1, nil, io.Discard, stop); err == nil {
+	if err := run("256.0.0.1:1", root, 1, nil, uhttp.HTTP2Config{}, io.Discard, stop); err == nil {
 		t.Error("bad address accepted")
 	}
 }
@@ -159,7 +160,7 @@ func TestRunTLS(t *testing.T) {
 	stop := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() {
-		err := run("127.0.0.1:0", dir, 1, tlsc, pw, stop)
+		err := run("127.0.0.1:0", dir, 1, tlsc, uhttp.HTTP2Config{}, pw, stop)
 		pw.CloseWithError(io.EOF)
 		done <- err
 	}()
@@ -186,6 +187,18 @@ func TestRunTLS(t *testing.T) {
 	if resp.StatusCode != 200 || string(b) != "Hello, World!" || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
 		t.Errorf("GET /plaintext = %d %q over %+v", resp.StatusCode, b, resp.TLS)
 	}
+	// h2 by ALPN for a client that offers it.
+	h2c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cc.Clone(), ForceAttemptHTTP2: true}}
+	if resp, err := h2c.Get("https://" + addr + "/json"); err != nil {
+		t.Error(err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+			t.Errorf("GET /json with h2 offered: %d over %s, want HTTP/2", resp.StatusCode, resp.Proto)
+		}
+	}
+	h2c.CloseIdleConnections()
 	c12 := cc.Clone()
 	c12.MaxVersion = tls.VersionTLS12
 	if c, err := tls.Dial("tcp", addr, c12); err == nil {
