@@ -52,7 +52,7 @@ type HTTP2Config struct {
 	WindowTimeout time.Duration
 }
 
-// engine returns the h2.Config of a connection of s.
+// h2Config returns the h2.Config of s's HTTP/2 connections.
 func (s *Server) h2Config() h2.Config {
 	c := s.cfg.HTTP2
 	win := c.StreamWindow

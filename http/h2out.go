@@ -562,7 +562,10 @@ func (o *fileOpSwitch) Complete(x *netserver.OpContext, tag uint64, res int32) {
 	o.op.Complete(x, tag, res)
 }
 
-// Cancel implements netserver.Op.
-func (o *fileOpSwitch) Cancel(c netserver.ClientNum) {
-	o.s.sender.TransferHead(o.head, o.f, o.off, o.n, o.done).Cancel(c)
+// Cancel implements netserver.Op: the client closed before the op
+// started.
+func (o *fileOpSwitch) Cancel(netserver.ClientNum) {
+	if o.done != nil {
+		o.done(true)
+	}
 }
