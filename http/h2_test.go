@@ -10,6 +10,7 @@ import (
 	nethttp "net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 )
@@ -109,5 +110,54 @@ func TestH2Concurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A drain sends GOAWAY to HTTP/2 connections: the stream in flight
+// finishes, the connection then closes, and Drain returns.
+func TestH2Drain(t *testing.T) {
+	for _, shutdown := range []bool{false, true} {
+		t.Run(fmt.Sprint("shutdown=", shutdown), func(t *testing.T) {
+			s, _, _ := startHTTP(t, Config{})
+			cl := h2cClient()
+			base := "http://" + s.Addr().String()
+			h2GetProto(t, cl, base+"/plaintext") // the connection is up
+			// /headfirst sends its head at once and ends 5 ms later.
+			type result struct {
+				body []byte
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				resp, err := cl.Get(base + "/headfirst")
+				if err != nil {
+					done <- result{err: err}
+					return
+				}
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				done <- result{b, err}
+			}()
+			waitFor(t, "stream open", func() bool { return s.Counters().HTTP2.Streams == 2 }, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var err error
+			if shutdown {
+				err = s.Shutdown(ctx)
+			} else {
+				err = s.Drain(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil || string(r.body) != "ok" {
+				t.Fatalf("in-flight stream: %q, %v", r.body, r.err)
+			}
+			c := s.Counters().HTTP2
+			if c.ConnsOpen != 0 || c.StreamsOpen != 0 {
+				t.Errorf("after the drain: %+v", c)
+			}
+		})
 	}
 }
