@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/uringnet/uringnet/netserver"
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 	"golang.org/x/sys/unix"
@@ -219,9 +220,9 @@ func connectionField(name string) bool {
 // and sets how the body is read.
 func (s *Server) h2Headers(ls *loopState, st *h2stream, h []byte) {
 	c := st.hc.conn
-	if len(h) < 12 || !bytes.HasPrefix(h, []byte("HTTP/1.")) {
-		c.WriteReset(st.id, http2.ErrCodeInternal)
-		st.phase = outDone
+	if len(h) < 12 || !bytes.HasPrefix(h, []byte("HTTP/1.")) || h[8] != ' ' ||
+		unhex(h[9]) > 9 || unhex(h[10]) > 9 || unhex(h[11]) > 9 || unhex(h[9]) < 0 || unhex(h[10]) < 0 || unhex(h[11]) < 0 {
+		s.h2Bad(st)
 		return
 	}
 	status := int(h[9]-'0')*100 + int(h[10]-'0')*10 + int(h[11]-'0')
@@ -279,6 +280,10 @@ func (s *Server) h2Fields(ls *loopState, fields []hpack.HeaderField, lines []byt
 		}
 		name := bstr(names[at:])
 		value := bytes.TrimSpace(line[colon+1:])
+		if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(bstr(value)) {
+			names = names[:at] // not a field HTTP/2 can carry: left out
+			continue
+		}
 		if connectionField(name) {
 			if name == "transfer-encoding" && bytes.Contains(bytes.ToLower(value), []byte("chunked")) {
 				chunked = true
