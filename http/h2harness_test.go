@@ -10,7 +10,6 @@ package http
 // speaks TLS, so the same body runs against any HTTP/2 server.
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -149,33 +148,9 @@ func startH2(t testing.TB, tls bool) string {
 		cfg.Net.TLS = testPair().ServerConfig()
 	}
 	h := &h2Handler{}
-	s, err := NewServer(cfg, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.s = s
-	errc := make(chan error, 1)
-	go func() { errc <- s.Serve() }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-errc; !errors.Is(err, netserver.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-		if st := s.Stats(); st.TasksInFlight != 0 || st.Stale != 0 || st.Panics != 0 {
-			t.Errorf("after close: %s", st)
-		}
-		deadline := time.Now().Add(5 * time.Second)
-		for countFDs(t) > fds && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if n := countFDs(t); n > fds {
-			t.Errorf("fds: %d at start, %d at end", fds, n)
-		}
-	})
+	s := serveChecked(t, fds, cfg, h, func(s *Server) { h.s = s })
 	select {
 	case <-s.Ready():
-	case err := <-errc:
-		t.Fatalf("Serve: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("server not ready after 10 s")
 	}

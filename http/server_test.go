@@ -131,11 +131,20 @@ func startHTTP(t testing.TB, cfg Config) (*Server, *testHandler, string) {
 		cfg.Net.Loops = 1
 	}
 	h := &testHandler{}
+	s := serveChecked(t, fds, cfg, h, func(s *Server) { h.s = s })
+	return s, h, cfg.Root
+}
+
+// serveChecked serves cfg with h (bind gets the server before it serves)
+// and checks, at cleanup, that tasks are back to none and fds back to
+// fds.
+func serveChecked(t testing.TB, fds int, cfg Config, h HTTPHandler, bind func(*Server)) *Server {
+	t.Helper()
 	s, err := NewServer(cfg, h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.s = s
+	bind(s)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
 	t.Cleanup(func() {
@@ -155,7 +164,7 @@ func startHTTP(t testing.TB, cfg Config) (*Server, *testHandler, string) {
 			t.Errorf("fds: %d at start, %d at end", fds, n)
 		}
 	})
-	return s, h, cfg.Root
+	return s
 }
 
 func countFDs(t testing.TB) int {
