@@ -128,11 +128,5 @@ func h2Request(c net.Conn, authority, path string, body []byte) error {
 
 // idleTable is the idle mode's table.
 func idleTable(peers []*peer, n int, res map[string]harness.IdleResult) *harness.Table {
-	var rows []harness.IdleRow
-	for _, p := range peers {
-		if r, ok := res[p.key]; ok {
-			rows = append(rows, harness.IdleRow{Name: p.name, IdleResult: r})
-		}
-	}
-	return harness.IdleTable("idle h2c conns", n, rows)
+	return harness.IdleTable("idle h2c conns", n, peers, func(p *peer) (string, string) { return p.key, p.name }, res)
 }

@@ -190,50 +190,20 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 
-	url := func(p *peer) string { return "http://" + p.proc.Addr + "/plaintext" }
-	sat := map[string][]sample{}
-	for round := 1; round <= cfg.rounds; round++ {
-		for _, p := range peers {
-			if p.proc == nil || p.failed != "" {
-				continue
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, 0, url(p)), loadCPU)
-			if err != nil {
-				progress("h2c round %d/%d %s: FAILED: %v", round, cfg.rounds, p.name, err)
-				if !p.proc.Alive() {
-					p.failed = "server exited"
-				}
-				continue
-			}
-			progress("h2c round %d/%d %s: %.0f req/s mean %.2fms cpu %.2fus/req (%.0f%%)",
-				round, cfg.rounds, p.name, sm.perSec, sm.meanMs, sm.cpuUsPerReq, sm.cpuPct)
-			sat[p.key] = append(sat[p.key], sm)
-		}
+	sat, err := runRounds(ctx, cfg, peers, h2load, loadCPU, 0, "h2c", func(sm sample) string {
+		return fmt.Sprintf("%.0f req/s mean %.2fms cpu %.2fus/req (%.0f%%)", sm.perSec, sm.meanMs, sm.cpuUsPerReq, sm.cpuPct)
+	})
+	if err != nil {
+		return err
 	}
-
 	fixed := map[string][]sample{}
 	if cfg.fixed > 0 {
-		perClient := cfg.fixed / float64(cfg.conns)
-		for round := 1; round <= cfg.rounds; round++ {
-			for _, p := range peers {
-				if p.proc == nil || p.failed != "" {
-					continue
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, perClient, url(p)), loadCPU)
-				if err != nil {
-					progress("fixed %.0f/s round %d/%d %s: FAILED: %v", cfg.fixed, round, cfg.rounds, p.name, err)
-					continue
-				}
-				progress("fixed %.0f/s round %d/%d %s: %.0f req/s cpu %.2fus/req (%.0f%%)",
-					cfg.fixed, round, cfg.rounds, p.name, sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
-				fixed[p.key] = append(fixed[p.key], sm)
-			}
+		fixed, err = runRounds(ctx, cfg, peers, h2load, loadCPU, cfg.fixed/float64(cfg.conns), fmt.Sprintf("fixed %.0f/s", cfg.fixed),
+			func(sm sample) string {
+				return fmt.Sprintf("%.0f req/s cpu %.2fus/req (%.0f%%)", sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
+			})
+		if err != nil {
+			return err
 		}
 	}
 
@@ -263,6 +233,37 @@ func run(ctx context.Context, cfg config) error {
 		return ctx.Err()
 	}
 	return harness.WriteReport(render(cfg, command, serverCPU, loadCPU, peers, sat, fixed, idle, final), cfg.out)
+}
+
+// runRounds runs cfg.rounds alternated rounds of h2load against every peer still standing,
+// at perClient req/s per client (0: as fast as it goes), and returns the samples by peer; its
+// progress lines start with label and end with show(sample). A saturated run whose server
+// has exited marks the peer failed.
+func runRounds(ctx context.Context, cfg config, peers []*peer, h2load, loadCPU string, perClient float64, label string,
+	show func(sample) string) (map[string][]sample, error) {
+	res := map[string][]sample{}
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, p := range peers {
+			if p.proc == nil || p.failed != "" {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			url := "http://" + p.proc.Addr + "/plaintext"
+			sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, perClient, url), loadCPU)
+			if err != nil {
+				progress("%s round %d/%d %s: FAILED: %v", label, round, cfg.rounds, p.name, err)
+				if perClient == 0 && !p.proc.Alive() {
+					p.failed = "server exited"
+				}
+				continue
+			}
+			progress("%s round %d/%d %s: %s", label, round, cfg.rounds, p.name, show(sm))
+			res[p.key] = append(res[p.key], sm)
+		}
+	}
+	return res, nil
 }
 
 // render is the markdown report.

@@ -114,19 +114,18 @@ func RunIdle(ctx context.Context, g *Group, servers []IdleServer, n int, logf fu
 	return out
 }
 
-// IdleRow is one server's row of IdleTable.
-type IdleRow struct {
-	Name string
-	IdleResult
-}
-
-// IdleTable is the idle measure's table of n connections a server; connsHeader names the
+// IdleTable is the idle measure's table of n connections a server, a row for each of the
+// servers (whose key and name id returns) that res holds; connsHeader names the
 // connections' column.
-func IdleTable(connsHeader string, n int, rows []IdleRow) *Table {
+func IdleTable[S any](connsHeader string, n int, servers []S, id func(S) (key, name string), res map[string]IdleResult) *Table {
 	t := &Table{Labels: 1, Header: []string{"server", connsHeader, "RSS before MiB", "RSS after MiB", "KiB per conn"}}
-	for _, r := range rows {
+	for _, s := range servers {
+		key, name := id(s)
+		r, ok := res[key]
+		if !ok {
+			continue
+		}
 		before, after := math.NaN(), math.NaN()
-		name := r.Name
 		if r.Err == nil {
 			before, after = float64(r.Before)/(1<<20), float64(r.After)/(1<<20)
 		} else {

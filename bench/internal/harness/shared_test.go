@@ -10,26 +10,22 @@ import (
 )
 
 func TestFloor(t *testing.T) {
-	for _, tc := range []struct {
-		v, limit             float64
-		atLeast, zeroUnknown bool
-		want                 string
-	}{
-		{1.6, 1.5, true, true, "PASS"},
-		{1.4, 1.5, true, true, "FAIL"},
-		{0, 1.5, true, true, NA},
-		{0, 1.5, true, false, "FAIL"},
-		{7, 8, false, true, "PASS"},
-		{9, 8, false, true, "FAIL"},
-		{0, 8, false, true, "PASS"},
-		{math.NaN(), 8, false, false, NA},
-		{math.Inf(1), 1, true, false, NA},
-		{-1, 8, false, false, NA},
-	} {
-		if got := Floor(tc.v, tc.limit, tc.atLeast, tc.zeroUnknown, "PASS", "FAIL"); got != tc.want {
-			t.Errorf("Floor(%v, %v, %v, %v) = %s, want %s", tc.v, tc.limit, tc.atLeast, tc.zeroUnknown, got, tc.want)
+	floor := func(v, limit float64, atLeast, zeroUnknown bool, want string) {
+		t.Helper()
+		if got := Floor(v, limit, atLeast, zeroUnknown, "PASS", "FAIL"); got != want {
+			t.Errorf("Floor(%v, %v, %v, %v) = %s, want %s", v, limit, atLeast, zeroUnknown, got, want)
 		}
 	}
+	floor(1.6, 1.5, true, true, "PASS")
+	floor(1.4, 1.5, true, true, "FAIL")
+	floor(0, 1.5, true, true, NA) // nothing measured
+	floor(0, 1.5, true, false, "FAIL")
+	floor(7, 8, false, true, "PASS")
+	floor(9, 8, false, true, "FAIL")
+	floor(0, 8, false, true, "PASS") // a ceiling: 0 is a measure
+	floor(math.NaN(), 8, false, false, NA)
+	floor(math.Inf(1), 1, true, false, NA)
+	floor(-1, 8, false, false, NA)
 }
 
 func TestMedianOfAndText(t *testing.T) {
@@ -53,11 +49,20 @@ func TestIdleTable(t *testing.T) {
 	if !math.IsNaN((IdleResult{Err: errors.New("x")}).PerConnKiB(1)) || !math.IsNaN(ok.PerConnKiB(0)) {
 		t.Error("PerConnKiB of a failure or of no connections is a number")
 	}
-	md := IdleTable("idle h2c conns", 1024, []IdleRow{{"a", ok}, {"b", IdleResult{Err: errors.New("x")}}}).Markdown()
+	res := map[string]IdleResult{"a": ok, "b": {Err: errors.New("x")}}
+	md := IdleTable("idle h2c conns", 1024, []string{"a", "c", "b"}, func(k string) (string, string) { return k, k }, res).Markdown()
 	for _, want := range []string{"idle h2c conns", "a  ", "10.0 ", "12.0 ", "2.00 ", "b (failed, see below) | 1024"} {
 		if !strings.Contains(strings.Join(strings.Fields(md), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("no %q in\n%s", want, md)
 		}
+	}
+}
+
+func TestIdleTableSkipsUnmeasured(t *testing.T) {
+	md := IdleTable("idle conns", 1, []string{"a", "c"}, func(k string) (string, string) { return k, "server " + k },
+		map[string]IdleResult{"a": {}}).Markdown()
+	if !strings.Contains(md, "server a") || strings.Contains(md, "server c") {
+		t.Errorf("rows:\n%s", md)
 	}
 }
 
