@@ -27,34 +27,15 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(addr, root, "", "", false) }()
 	get := func(path string) string {
-		for i := 0; ; i++ {
-			resp, err := http.Get("http://" + addr + path)
-			if err != nil {
-				if i == 100 {
-					t.Fatal(err)
-				}
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return string(b)
-		}
+		_, b := getRetry(t, http.DefaultClient, "http://"+addr+path)
+		return b
 	}
 	for path, want := range map[string]string{"/plaintext": "Hello, World!", "/json": `{"message":"Hello, World!"}`, "/f.txt": "file"} {
 		if got := get(path); got != want {
 			t.Errorf("GET %s = %q, want %q", path, got, want)
 		}
 	}
-	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop on SIGINT")
-	}
+	stopRun(t, done)
 	if err := run("256.0.0.1:1", root, "", "", false); err == nil {
 		t.Error("bad address accepted")
 	}
@@ -77,17 +58,8 @@ func TestRunTLS(t *testing.T) {
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}}
 	for i := 0; ; i++ {
-		resp, err := client.Get("https://" + addr + "/plaintext")
-		if err != nil {
-			if i == 100 {
-				t.Fatal(err)
-			}
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if string(b) != "Hello, World!" || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
+		resp, b := getRetry(t, client, "https://"+addr+"/plaintext")
+		if b != "Hello, World!" || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
 			t.Errorf("GET /plaintext = %q over %v", b, resp.TLS)
 		}
 		if i > 0 || resp.TLS.DidResume {
@@ -100,15 +72,7 @@ func TestRunTLS(t *testing.T) {
 		c.Close()
 		t.Error("TLS 1.2 accepted")
 	}
-	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Error(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop on SIGINT")
-	}
+	stopRun(t, done)
 	if err := run(addr, root, cert.CertFile, "", false); err == nil {
 		t.Error("-tls-cert without -tls-key accepted")
 	}
@@ -133,25 +97,40 @@ func TestRunH2C(t *testing.T) {
 		{"h2c", &http.Transport{Protocols: &h2}, 2},
 		{"http/1.1", &http.Transport{}, 1},
 	} {
-		client := &http.Client{Transport: tc.tr}
-		for i := 0; ; i++ {
-			resp, err := client.Get("http://" + addr + "/plaintext")
-			if err != nil {
-				if i == 100 {
-					t.Fatal(err)
-				}
-				time.Sleep(20 * time.Millisecond)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if string(b) != "Hello, World!" || resp.ProtoMajor != tc.major {
-				t.Errorf("%s: GET /plaintext = %q over %s", tc.name, b, resp.Proto)
-			}
-			break
+		resp, b := getRetry(t, &http.Client{Transport: tc.tr}, "http://"+addr+"/plaintext")
+		if b != "Hello, World!" || resp.ProtoMajor != tc.major {
+			t.Errorf("%s: GET /plaintext = %q over %s", tc.name, b, resp.Proto)
 		}
 		tc.tr.CloseIdleConnections()
 	}
+	stopRun(t, done)
+	if err := run(addr, root, "x.pem", "y.pem", true); err == nil {
+		t.Error("-h2c with -tls-cert accepted")
+	}
+}
+
+// getRetry GETs url with client, retrying for about 2 s while the server starts, and
+// returns the response with its body read.
+func getRetry(t *testing.T, client *http.Client, url string) (*http.Response, string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		resp, err := client.Get(url)
+		if err != nil {
+			if i == 100 {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+}
+
+// stopRun sends SIGINT, as the harness does, and waits for run to return its error on done.
+func stopRun(t *testing.T, done <-chan error) {
+	t.Helper()
 	syscall.Kill(syscall.Getpid(), syscall.SIGINT)
 	select {
 	case err := <-done:
@@ -160,8 +139,5 @@ func TestRunH2C(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on SIGINT")
-	}
-	if err := run(addr, root, "x.pem", "y.pem", true); err == nil {
-		t.Error("-h2c with -tls-cert accepted")
 	}
 }

@@ -249,13 +249,11 @@ type result struct {
 
 func run(ctx context.Context, cfg config, args []string) error {
 	command := harness.CommandLine("cgibench", args)
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	if _, err := harness.RaiseNoFile(uint64(cfg.conns)*8 + 1024); err != nil {
 		progress("%v", err)
 	}

@@ -112,24 +112,17 @@ func parseFlags(args []string) (config, error) {
 
 func run(ctx context.Context, cfg config) error {
 	command := harness.CommandLine("echobench", os.Args[1:])
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	if cfg.idle > 0 {
 		if got, err := harness.RaiseNoFile(uint64(cfg.idle)*2 + 1024); err != nil {
 			fmt.Fprintf(os.Stderr, "echobench: %v (soft limit %d); the idle mode may fail\n", err, got)
 		}
 	}
-	serverCPU, err0 := harness.PinCPU(0)
-	loadCPU, err1 := harness.PinCPU(1)
-	if err0 != nil || err1 != nil {
-		fmt.Fprintln(os.Stderr, "echobench: running unpinned:", errors.Join(err0, err1))
-		serverCPU, loadCPU = "", ""
-	}
+	serverCPU, loadCPU := harness.PinLoadPair(progress)
 
 	bin, err := os.MkdirTemp("", "echobench-")
 	if err != nil {

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
-	"strconv"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -18,98 +15,18 @@ import (
 	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
-// idleSettle is how long the idle mode waits, once every connection has its response,
-// before it reads the server's RSS.
-const idleSettle = 2 * time.Second
-
-// idleResult is what the idle mode measured for one peer: its RSS before and after the
-// connections were opened, in bytes.
-type idleResult struct {
-	before, after int64
-	err           error
-}
-
-// perConnKiB returns the RSS growth per connection in KiB (NaN when the run failed).
-func (r idleResult) perConnKiB(n int) float64 {
-	if r.err != nil || n <= 0 {
-		return math.NaN()
-	}
-	return float64(r.after-r.before) / 1024 / float64(n)
-}
-
 // runIdle measures every available peer's RSS per idle h2c connection on a fresh server.
-func runIdle(ctx context.Context, g *harness.Group, peers []*peer, n int) map[string]idleResult {
-	out := map[string]idleResult{}
+func runIdle(ctx context.Context, g *harness.Group, peers []*peer, n int) map[string]harness.IdleResult {
+	var servers []harness.IdleServer
 	for _, p := range peers {
-		if p.specAt == nil || p.why != "" {
-			continue
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		r := idleOnce(ctx, g, p, n)
-		if r.err != nil {
-			progress("idle %s: FAILED: %v", p.name, r.err)
-		} else {
-			progress("idle %s: %.2f KiB per connection", p.name, r.perConnKiB(n))
-		}
-		out[p.key] = r
-	}
-	return out
-}
-
-// idleOnce starts a fresh server of peer p on a free port, reads its RSS 0.3 s later, opens
-// n h2c connections that each make one GET /plaintext (openH2), waits idleSettle, reads the
-// RSS again, closes the connections and stops the server (checking a uringnet peer's backend
-// in its final stats line).
-func idleOnce(ctx context.Context, g *harness.Group, p *peer, n int) idleResult {
-	fail := func(err error) idleResult { return idleResult{err: err} }
-	addr, err := harness.FreePort()
-	if err != nil {
-		return fail(err)
-	}
-	spec, err := p.specAt(addr)
-	if err != nil {
-		return fail(err)
-	}
-	spec.Name = p.name + " (idle)"
-	proc, err := g.Start(ctx, spec)
-	if err != nil {
-		return fail(errors.New(firstLine(err.Error())))
-	}
-	defer proc.Kill()
-	if err := checkBackend(ctx, proc.Addr, p.backend); err != nil {
-		return fail(err)
-	}
-	time.Sleep(300 * time.Millisecond)
-	before, err := harness.RSS(proc.Pid(), p.tree)
-	if err != nil {
-		return fail(err)
-	}
-	conns, err := openH2(ctx, proc.Addr, "/plaintext", []byte(plaintext), n, 64, 120*time.Second)
-	if err != nil {
-		return fail(err)
-	}
-	defer harness.CloseAll(conns)
-	time.Sleep(idleSettle)
-	after, err := harness.RSS(proc.Pid(), p.tree)
-	if err != nil {
-		return fail(err)
-	}
-	if !proc.Alive() {
-		return fail(errors.New("server exited"))
-	}
-	harness.CloseAll(conns)
-	if p.backend != "" {
-		stats, err := proc.Stop(5 * time.Second)
-		if err == nil {
-			err = finalBackend(stats, p.backend)
-		}
-		if err != nil {
-			return fail(err)
+		if p.specAt != nil && p.why == "" {
+			servers = append(servers, harness.IdleServer{Key: p.key, Name: p.name, SpecAt: p.specAt, Tree: p.tree,
+				Backend: p.backend})
 		}
 	}
-	return idleResult{before: before, after: after}
+	return harness.RunIdle(ctx, g, servers, n, progress, func(s harness.IdleServer, addr string) ([]net.Conn, error) {
+		return openH2(ctx, addr, "/plaintext", []byte(plaintext), n, 64, 120*time.Second)
+	})
 }
 
 // openH2 opens n connections to addr, at most parallel at a time, and on each makes one
@@ -210,21 +127,6 @@ func h2Request(c net.Conn, authority, path string, body []byte) error {
 }
 
 // idleTable is the idle mode's table.
-func idleTable(peers []*peer, n int, res map[string]idleResult) *harness.Table {
-	t := &harness.Table{Labels: 1, Header: []string{"server", "idle h2c conns", "RSS before MiB", "RSS after MiB", "KiB per conn"}}
-	for _, p := range peers {
-		r, ok := res[p.key]
-		if !ok {
-			continue
-		}
-		before, after := math.NaN(), math.NaN()
-		name := p.name
-		if r.err == nil {
-			before, after = float64(r.before)/(1<<20), float64(r.after)/(1<<20)
-		} else {
-			name += " (failed, see below)"
-		}
-		t.AddRow(name, strconv.Itoa(n), harness.Num(before, 1), harness.Num(after, 1), harness.Num(r.perConnKiB(n), 2))
-	}
-	return t
+func idleTable(peers []*peer, n int, res map[string]harness.IdleResult) *harness.Table {
+	return harness.IdleTable("idle h2c conns", n, peers, func(p *peer) (string, string) { return p.key, p.name }, res)
 }

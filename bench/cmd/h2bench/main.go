@@ -144,23 +144,16 @@ func scenarioName(cfg config) string {
 
 func run(ctx context.Context, cfg config) error {
 	command := harness.CommandLine("h2bench", os.Args[1:])
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
-	}
-	h2load, err := findH2load(cfg.install)
+	root, err := harness.RepoRoot(cfg.repo)
 	if err != nil {
 		return err
 	}
-	serverCPU, err0 := harness.PinCPU(0)
-	loadCPU, err1 := harness.PinCPU(1)
-	if err0 != nil || err1 != nil {
-		progress("running unpinned: %v", errors.Join(err0, err1))
-		serverCPU, loadCPU = "", ""
+	cfg.repo = root
+	h2load, err := harness.FindTool("h2load", "nghttp2-client", cfg.install, progress)
+	if err != nil {
+		return err
 	}
+	serverCPU, loadCPU := harness.PinLoadPair(progress)
 	if _, err := harness.RaiseNoFile(max(16384, 2*uint64(cfg.idle)+1024)); err != nil {
 		progress("%v", err)
 	}
@@ -184,72 +177,37 @@ func run(ctx context.Context, cfg config) error {
 		if p.why != "" {
 			continue
 		}
-		proc, err := g.Start(ctx, p.spec)
-		if err == nil {
-			if err = checkBackend(ctx, proc.Addr, p.backend); err != nil {
-				proc.Kill()
-			}
-		}
+		proc, err := g.StartChecked(ctx, p.spec, p.backend, nil)
 		if err != nil {
-			p.why = firstLine(err.Error())
+			p.why = harness.FirstLine(err.Error())
 			progress("%s: n/a: %v", p.name, err)
 			continue
 		}
 		p.proc = proc
 		if err := checkH2(ctx, proc.Addr, h2load, loadCPU); err != nil {
-			p.failed = firstLine(err.Error())
+			p.failed = harness.FirstLine(err.Error())
 			progress("%s: h2c check failed, not benchmarked: %v", p.name, err)
 		}
 	}
 
-	url := func(p *peer) string { return "http://" + p.proc.Addr + "/plaintext" }
-	sat := map[string][]sample{}
-	for round := 1; round <= cfg.rounds; round++ {
-		for _, p := range peers {
-			if p.proc == nil || p.failed != "" {
-				continue
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, 0, url(p)), loadCPU)
-			if err != nil {
-				progress("h2c round %d/%d %s: FAILED: %v", round, cfg.rounds, p.name, err)
-				if !p.proc.Alive() {
-					p.failed = "server exited"
-				}
-				continue
-			}
-			progress("h2c round %d/%d %s: %.0f req/s mean %.2fms cpu %.2fus/req (%.0f%%)",
-				round, cfg.rounds, p.name, sm.perSec, sm.meanMs, sm.cpuUsPerReq, sm.cpuPct)
-			sat[p.key] = append(sat[p.key], sm)
-		}
+	sat, err := runRounds(ctx, cfg, peers, h2load, loadCPU, 0, "h2c", func(sm sample) string {
+		return fmt.Sprintf("%.0f req/s mean %.2fms cpu %.2fus/req (%.0f%%)", sm.perSec, sm.meanMs, sm.cpuUsPerReq, sm.cpuPct)
+	})
+	if err != nil {
+		return err
 	}
-
 	fixed := map[string][]sample{}
 	if cfg.fixed > 0 {
-		perClient := cfg.fixed / float64(cfg.conns)
-		for round := 1; round <= cfg.rounds; round++ {
-			for _, p := range peers {
-				if p.proc == nil || p.failed != "" {
-					continue
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, perClient, url(p)), loadCPU)
-				if err != nil {
-					progress("fixed %.0f/s round %d/%d %s: FAILED: %v", cfg.fixed, round, cfg.rounds, p.name, err)
-					continue
-				}
-				progress("fixed %.0f/s round %d/%d %s: %.0f req/s cpu %.2fus/req (%.0f%%)",
-					cfg.fixed, round, cfg.rounds, p.name, sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
-				fixed[p.key] = append(fixed[p.key], sm)
-			}
+		fixed, err = runRounds(ctx, cfg, peers, h2load, loadCPU, cfg.fixed/float64(cfg.conns), fmt.Sprintf("fixed %.0f/s", cfg.fixed),
+			func(sm sample) string {
+				return fmt.Sprintf("%.0f req/s cpu %.2fus/req (%.0f%%)", sm.perSec, sm.cpuUsPerReq, sm.cpuPct)
+			})
+		if err != nil {
+			return err
 		}
 	}
 
-	var idle map[string]idleResult
+	var idle map[string]harness.IdleResult
 	if cfg.idle > 0 && ctx.Err() == nil {
 		idle = runIdle(ctx, &g, peers, cfg.idle)
 	}
@@ -261,12 +219,9 @@ func run(ctx context.Context, cfg config) error {
 		if p.proc == nil {
 			continue
 		}
-		stats, err := p.proc.Stop(5 * time.Second)
-		if err != nil {
-			progress("%v", err)
-		}
+		stats, err := p.proc.StopChecked(p.backend, progress)
 		final[p.key] = stats
-		if err := finalBackend(stats, p.backend); err != nil {
+		if err != nil {
 			progress("%s: %v: its figures are dropped", p.name, err)
 			p.why = err.Error() + "; its figures are dropped"
 			delete(sat, p.key)
@@ -280,9 +235,40 @@ func run(ctx context.Context, cfg config) error {
 	return harness.WriteReport(render(cfg, command, serverCPU, loadCPU, peers, sat, fixed, idle, final), cfg.out)
 }
 
+// runRounds runs cfg.rounds alternated rounds of h2load against every peer still standing,
+// at perClient req/s per client (0: as fast as it goes), and returns the samples by peer; its
+// progress lines start with label and end with show(sample). A saturated run whose server
+// has exited marks the peer failed.
+func runRounds(ctx context.Context, cfg config, peers []*peer, h2load, loadCPU string, perClient float64, label string,
+	show func(sample) string) (map[string][]sample, error) {
+	res := map[string][]sample{}
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, p := range peers {
+			if p.proc == nil || p.failed != "" {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			url := "http://" + p.proc.Addr + "/plaintext"
+			sm, err := runOnce(ctx, cfg, p, h2load, h2loadArgs(cfg.conns, cfg.streams, cfg.duration, 0, perClient, url), loadCPU)
+			if err != nil {
+				progress("%s round %d/%d %s: FAILED: %v", label, round, cfg.rounds, p.name, err)
+				if perClient == 0 && !p.proc.Alive() {
+					p.failed = "server exited"
+				}
+				continue
+			}
+			progress("%s round %d/%d %s: %s", label, round, cfg.rounds, p.name, show(sm))
+			res[p.key] = append(res[p.key], sm)
+		}
+	}
+	return res, nil
+}
+
 // render is the markdown report.
 func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, fixed map[string][]sample,
-	idle map[string]idleResult, final map[string]string) string {
+	idle map[string]harness.IdleResult, final map[string]string) string {
 	var b strings.Builder
 	b.WriteString(harness.Header("HTTP/2 (h2c): uringnet vs net/http, nginx", command))
 	fmt.Fprintf(&b, "h2load -t1 -c%d -m%d (HTTP/2 over cleartext TCP by prior knowledge), GET /plaintext, %v per run, "+
@@ -294,7 +280,7 @@ func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, 
 		"\"uringnet / peer\" is the ratio of requests per second. *server CPU %%* is the server's CPU time over h2load's "+
 		"run time: a server well under 100%% beside others near it was held back by h2load's one thread (or by other work "+
 		"on its core), not by its own cost.\n\n",
-		cfg.conns, cfg.streams, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU), backendEnv, nginxH2Note())
+		cfg.conns, cfg.streams, cfg.duration, cfg.rounds, harness.OrAny(serverCPU), cfg.loops, harness.OrAny(loadCPU), harness.BackendEnv, nginxH2Note())
 	b.WriteString(satTable(cfg, peers, sat).Markdown())
 	if cfg.fixed > 0 {
 		b.WriteString("\n### Fixed load: server CPU per request\n\n")
@@ -310,7 +296,7 @@ func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, 
 		fmt.Fprintf(&b, "A fresh server of each peer (pinned as above), %d connections that each send the HTTP/2 preface, "+
 			"SETTINGS and one GET /plaintext (HEADERS with END_STREAM), read the whole 200 response and then stay open, idle; "+
 			"the server's RSS (VmRSS from /proc, nginx's worker included) 0.3 s after it started and %g s after the last "+
-			"response: (after − before) / connections.\n\n", cfg.idle, idleSettle.Seconds())
+			"response: (after − before) / connections.\n\n", cfg.idle, harness.IdleSettle.Seconds())
 		b.WriteString(idleTable(peers, cfg.idle, idle).Markdown())
 	}
 	if hasPeer(peers, "uringnet") {
@@ -335,8 +321,8 @@ func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, 
 		}
 	}
 	for _, p := range peers {
-		if r, ok := idle[p.key]; ok && r.err != nil {
-			notes = append(notes, fmt.Sprintf("- idle h2c, %s: failed: %s", p.name, firstLine(r.err.Error())))
+		if r, ok := idle[p.key]; ok && r.Err != nil {
+			notes = append(notes, fmt.Sprintf("- idle h2c, %s: failed: %s", p.name, harness.FirstLine(r.Err.Error())))
 		}
 	}
 	for _, p := range peers {
@@ -350,13 +336,7 @@ func render(cfg config, command, serverCPU, loadCPU string, peers []*peer, sat, 
 	return b.String()
 }
 
-func median(ss []sample, f func(sample) float64) float64 {
-	xs := make([]float64, len(ss))
-	for i, s := range ss {
-		xs[i] = f(s)
-	}
-	return harness.Median(xs)
-}
+func median(ss []sample, f func(sample) float64) float64 { return harness.MedianOf(ss, f) }
 
 func rateOf(ss []sample) float64 { return median(ss, func(s sample) float64 { return s.perSec }) }
 func cpuOf(ss []sample) float64  { return median(ss, func(s sample) float64 { return s.cpuUsPerReq }) }
@@ -425,7 +405,7 @@ const (
 
 // floorsTable reads issue 15's floors off this run, PASS or FAIL (n/a when a side was not
 // measured), then the CPU per request at the fixed load against each peer, with no floor.
-func floorsTable(cfg config, peers []*peer, sat, fixed map[string][]sample, idle map[string]idleResult) *harness.Table {
+func floorsTable(cfg config, peers []*peer, sat, fixed map[string][]sample, idle map[string]harness.IdleResult) *harness.Table {
 	t := &harness.Table{Labels: 1, Header: []string{"floor (issue 15)", "measured", "met"}}
 	name := map[string]string{}
 	for _, p := range peers {
@@ -444,7 +424,7 @@ func floorsTable(cfg config, peers []*peer, sat, fixed map[string][]sample, idle
 			harness.Ratio(u, o), verdict(u/o, f.min, true))
 	}
 	if r, ok := idle["uringnet"]; ok {
-		kib := r.perConnKiB(cfg.idle)
+		kib := r.PerConnKiB(cfg.idle)
 		measured := harness.Num(kib, 2)
 		if measured != harness.NA {
 			measured += " KiB"
@@ -473,17 +453,7 @@ func floorsTable(cfg config, peers []*peer, sat, fixed map[string][]sample, idle
 // verdict says whether v reaches the floor (atLeast) or stays under the ceiling: PASS, FAIL,
 // or n/a when v is not a number.
 func verdict(v, limit float64, atLeast bool) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (atLeast && v == 0) {
-		return harness.NA
-	}
-	ok := v <= limit
-	if atLeast {
-		ok = v >= limit
-	}
-	if ok {
-		return "PASS"
-	}
-	return "FAIL"
+	return harness.Floor(v, limit, atLeast, true, "PASS", "FAIL")
 }
 
 func hasPeer(peers []*peer, key string) bool {
@@ -493,18 +463,6 @@ func hasPeer(peers []*peer, key string) bool {
 		}
 	}
 	return false
-}
-
-func orAny(cpu string) string {
-	if cpu == "" {
-		return "any (unpinned)"
-	}
-	return cpu
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // nginxVersion is what `nginx -v` printed, set by setupPeers.
@@ -533,28 +491,20 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 	for _, key := range cfg.peers {
 		p := &peer{key: key}
 		goPeer := func(dir, pkg, bin string, env []string, extra ...string) {
-			out := filepath.Join(tmp, bin)
-			err, done := built[out]
-			if !done {
-				err = harness.GoBuild(ctx, dir, pkg, out)
-				built[out] = err
-			}
+			specAt, err := harness.GoServer(ctx, built, dir, pkg, filepath.Join(tmp, bin), cpu, www, env, extra)
 			if err != nil {
-				p.why = firstLine(err.Error())
+				p.why = harness.FirstLine(err.Error())
 				return
 			}
-			p.specAt = func(addr string) (harness.Spec, error) {
-				return harness.Spec{Path: out, CPU: cpu, Env: append([]string{"GOMAXPROCS=1"}, env...),
-					Args: append([]string{"-addr", addr, "-root", www}, extra...)}, nil
-			}
+			p.specAt = specAt
 		}
 		switch key {
 		case "uringnet", "epoll":
-			p.name, p.backend = "uringnet", uringBackend
-			env := []string{backendEnv + "=uring"}
+			p.name, p.backend = "uringnet", harness.UringBackend
+			env := []string{harness.BackendEnv + "=uring"}
 			if key == "epoll" {
-				p.name, p.backend = "uringnet (epoll)", epollBackend
-				env = []string{backendEnv + "=epoll"}
+				p.name, p.backend = "uringnet (epoll)", harness.EpollBackend
+				env = []string{harness.BackendEnv + "=epoll"}
 			}
 			if _, err := os.Stat(filepath.Join(cfg.repo, "example")); err != nil {
 				p.why = "example/ (the demo server) is not in the repository"
@@ -566,7 +516,7 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 			goPeer(bench, "./nethttp", "nethttp", nil, "-h2c")
 		case "nginx":
 			p.name, p.tree = "nginx", true
-			nginx, err := lookNginx()
+			nginx, err := harness.LookNginx()
 			if err != nil {
 				p.why = err.Error()
 				break
@@ -580,19 +530,9 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 			}
 			nginxVersion = strings.TrimSpace(out.String())
 			on, _ := harness.NginxHTTP2On(nginxVersion) // unknown: "listen ... http2", which newer nginx still takes
-			n := 0
-			p.specAt = func(addr string) (harness.Spec, error) {
-				n++
-				dir := filepath.Join(tmp, fmt.Sprintf("nginx-%d", n))
-				if err := os.Mkdir(dir, 0o755); err != nil {
-					return harness.Spec{}, err
-				}
-				conf := filepath.Join(dir, "nginx.conf")
-				if err := os.WriteFile(conf, []byte(harness.NginxConfigH2(dir, addr, www, on)), 0o644); err != nil {
-					return harness.Spec{}, err
-				}
-				return harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}, nil
-			}
+			p.specAt = harness.NginxServer(nginx, tmp, "nginx", cpu, func(dir, addr string) string {
+				return harness.NginxConfigH2(dir, addr, www, on)
+			})
 		}
 		if p.why == "" {
 			addr, err := harness.FreePort()
@@ -610,17 +550,6 @@ func setupPeers(ctx context.Context, cfg config, tmp, cpu string) []*peer {
 		peers = append(peers, p)
 	}
 	return peers
-}
-
-// lookNginx finds nginx on PATH or in /usr/sbin.
-func lookNginx() (string, error) {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx", nil
-	}
-	return "", errors.New("nginx not installed (apt-get install nginx-light)")
 }
 
 // checkH2 checks the server at addr once before it is benchmarked: a Go client speaking
@@ -674,31 +603,7 @@ func checkH2(ctx context.Context, addr, h2load, loadCPU string) error {
 
 // runOnce runs h2load once with args against p and measures the server meanwhile.
 func runOnce(ctx context.Context, cfg config, p *peer, h2load string, args []string, loadCPU string) (sample, error) {
-	if !p.proc.Alive() {
-		return sample{}, errors.New("server exited")
-	}
-	pid := p.proc.Pid()
-	cpu0, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs0, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	out, err := harness.Run(ctx, harness.Spec{Name: "h2load", Path: h2load, Args: args, CPU: loadCPU}, cfg.duration+30*time.Second)
-	if err != nil {
-		return sample{}, err
-	}
-	cpu1, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs1, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	rss, err := harness.RSS(pid, p.tree)
+	out, use, err := p.proc.MeasureLoad(ctx, p.tree, harness.Spec{Name: "h2load", Path: h2load, Args: args, CPU: loadCPU}, cfg.duration+30*time.Second)
 	if err != nil {
 		return sample{}, err
 	}
@@ -714,48 +619,9 @@ func runOnce(ctx context.Context, cfg config, p *peer, h2load string, args []str
 		perSec:      r.perSec,
 		meanMs:      r.meanMs,
 		maxMs:       r.maxMs,
-		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / resp,
-		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.duration.Seconds(),
-		csPerReq:    float64(cs1-cs0) / resp,
-		rssMiB:      float64(rss) / (1 << 20),
+		cpuUsPerReq: use.CPUUsPer(resp),
+		cpuPct:      use.CPUPct(r.duration),
+		csPerReq:    use.CtxSwitchesPer(resp),
+		rssMiB:      use.RSSMiB(),
 	}, nil
-}
-
-// findH2load returns the path of h2load, installing Debian's nghttp2-client when allowed.
-func findH2load(install bool) (string, error) {
-	if p, err := exec.LookPath("h2load"); err == nil {
-		return p, nil
-	}
-	if !install {
-		return "", errors.New("h2load not found (apt-get install nghttp2-client, or drop -install=false)")
-	}
-	progress("h2load not found; installing nghttp2-client with apt-get")
-	if err := apt("install", "-y", "--no-install-recommends", "nghttp2-client"); err != nil {
-		if err := apt("update"); err != nil {
-			return "", fmt.Errorf("installing nghttp2-client: %w", err)
-		}
-		if err := apt("install", "-y", "--no-install-recommends", "nghttp2-client"); err != nil {
-			return "", fmt.Errorf("installing nghttp2-client: %w", err)
-		}
-	}
-	p, err := exec.LookPath("h2load")
-	if err != nil {
-		return "", fmt.Errorf("nghttp2-client was installed but h2load is not on PATH: %w", err)
-	}
-	return p, nil
-}
-
-// apt runs apt-get with args (through sudo -n when not root), its output on stderr.
-func apt(args ...string) error {
-	argv := append([]string{"apt-get"}, args...)
-	if os.Geteuid() != 0 {
-		argv = append([]string{"sudo", "-n"}, argv...)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
-	}
-	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 // TestRender checks the report's tables and floors from made-up samples: uringnet passes
@@ -12,8 +14,8 @@ import (
 func TestRender(t *testing.T) {
 	cfg := config{duration: 5 * time.Second, rounds: 3, conns: 8, streams: 100, fixed: 5000, idle: 1000, loops: 1}
 	peers := []*peer{
-		{key: "uringnet", name: "uringnet", backend: uringBackend},
-		{key: "epoll", name: "uringnet (epoll)", backend: epollBackend, failed: "h2c GET /plaintext: frame too large"},
+		{key: "uringnet", name: "uringnet", backend: harness.UringBackend},
+		{key: "epoll", name: "uringnet (epoll)", backend: harness.EpollBackend, failed: "h2c GET /plaintext: frame too large"},
 		{key: "nethttp", name: "net/http h2c"},
 		{key: "nginx", name: "nginx", tree: true},
 	}
@@ -22,10 +24,10 @@ func TestRender(t *testing.T) {
 	}
 	sat := map[string][]sample{"uringnet": s(60000, 15), "nethttp": s(20000, 45), "nginx": s(75000, 12)}
 	fixed := map[string][]sample{"uringnet": s(5000, 10), "nethttp": s(4000, 60), "nginx": s(4990, 20)}
-	idle := map[string]idleResult{
-		"uringnet": {before: 10 << 20, after: 10<<20 + 6*1024*1000},
-		"epoll":    {err: errors.New("idle h2c: connection 1 of 1000: EOF")},
-		"nethttp":  {before: 7 << 20, after: 7<<20 + 30*1024*1000},
+	idle := map[string]harness.IdleResult{
+		"uringnet": {Before: 10 << 20, After: 10<<20 + 6*1024*1000},
+		"epoll":    {Err: errors.New("idle h2c: connection 1 of 1000: EOF")},
+		"nethttp":  {Before: 7 << 20, After: 7<<20 + 30*1024*1000},
 	}
 	md := render(cfg, "go run ./cmd/h2bench", "0", "1", peers, sat, fixed, idle, map[string]string{"nethttp": "stats requests=1"})
 	flat := strings.Join(strings.Fields(md), " ") // the tables' padding collapsed

@@ -57,7 +57,7 @@ var issue10 = floorSet{
 // floorsTable reads fs's floors off this run: the subject's ratios to the peers the floors
 // name, and its RSS per idle keep-alive connection. A floor whose scenario or peer was not
 // run is left out; one that was run but not measured shows n/a.
-func floorsTable(fs floorSet, scens []scenario, peers []*peer, results map[string]map[string][]sample, idle map[string]idleResult, idleConns int) *harness.Table {
+func floorsTable(fs floorSet, scens []scenario, peers []*peer, results map[string]map[string][]sample, idle map[string]harness.IdleResult, idleConns int) *harness.Table {
 	t := &harness.Table{Labels: 1, Header: []string{"floor (" + fs.issue + ")", "measured", "met"}}
 	name := map[string]string{}
 	for _, p := range peers {
@@ -81,7 +81,7 @@ func floorsTable(fs floorSet, scens []scenario, peers []*peer, results map[strin
 		}
 	}
 	if r, ok := idle[fs.subject]; ok {
-		kib := r.perConnKiB(idleConns)
+		kib := r.PerConnKiB(idleConns)
 		label := fs.idleLabel
 		if label == "" {
 			label = "idle keep-alive connection"
@@ -106,17 +106,7 @@ func (fs floorSet) verdict(m string) string {
 // met says whether v reaches the floor (atLeast) or stays under the ceiling (!atLeast):
 // "yes", "no", or n/a when v is not a number.
 func met(v, limit float64, atLeast bool) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return harness.NA
-	}
-	ok := v <= limit
-	if atLeast {
-		ok = v >= limit
-	}
-	if ok {
-		return "yes"
-	}
-	return "no"
+	return harness.Floor(v, limit, atLeast, false, "yes", "no")
 }
 
 // handlerCostRows adds to t, the issue 10 floors table, rows without a floor that price the

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 func TestFloorsTable(t *testing.T) {
@@ -17,7 +19,7 @@ func TestFloorsTable(t *testing.T) {
 		"pipelined": {"epoll": {{perSec: 500}}, "fasthttp": {{perSec: 400}}},
 		"static1m":  {"epoll": {{perSec: 1, bytesPerSec: 9e8}}, "nginx": {{perSec: 2, bytesPerSec: 1e9}}},
 	}
-	idle := map[string]idleResult{"epoll": {before: 10 << 20, after: 10<<20 + 1000*1024}}
+	idle := map[string]harness.IdleResult{"epoll": {Before: 10 << 20, After: 10<<20 + 1000*1024}}
 	md := floorsTable(issue9, scens, peers, res, idle, 1000).Markdown()
 	for _, want := range []string{
 		"| plaintext keep-alive: req/s ≥ 0.90x uringnet's  |    0.95x | yes |",
@@ -31,7 +33,7 @@ func TestFloorsTable(t *testing.T) {
 		}
 	}
 	// Floors whose peer did not run are left out; a failed idle run is n/a.
-	md = floorsTable(issue9, scens[:1], peers[:2], res, map[string]idleResult{"epoll": {err: errors.New("x")}}, 1000).Markdown()
+	md = floorsTable(issue9, scens[:1], peers[:2], res, map[string]harness.IdleResult{"epoll": {Err: errors.New("x")}}, 1000).Markdown()
 	if strings.Contains(md, "fasthttp") || !strings.Contains(md, "n/a KiB | n/a") {
 		t.Errorf("partial floors:\n%s", md)
 	}
@@ -87,7 +89,7 @@ func TestIssue10Floors(t *testing.T) {
 		"plaintext": {"adapter": {{perSec: 150}}, "nethttp": {{perSec: 100}}},
 		"pipelined": {"adapter": {{perSec: 390}}, "nethttp": {{perSec: 100}}, "fasthttp": {{perSec: 400}}},
 	}
-	idle := map[string]idleResult{"adapter": {before: 10 << 20, after: 10<<20 + 5000*4200}}
+	idle := map[string]harness.IdleResult{"adapter": {Before: 10 << 20, After: 10<<20 + 5000*4200}}
 	tab := floorsTable(issue10, scens, peers, res, idle, 5000)
 	fixed := map[string]map[string][]sample{"plaintext": {
 		"adapter": {{cpuUsPerReq: 6}}, "uringnet": {{cpuUsPerReq: 4}}, "nethttp": {{cpuUsPerReq: 12}},

@@ -48,9 +48,9 @@ func TestOpenKeepAlive(t *testing.T) {
 
 func TestIdleTable(t *testing.T) {
 	peers := []*peer{{key: "uringnet", name: "uringnet"}, {key: "epoll", name: "uringnet (epoll)"}, {key: "nginx", name: "nginx"}}
-	res := map[string]idleResult{
-		"uringnet": {before: 10 << 20, after: 12 << 20},
-		"epoll":    {err: errors.New("boom")},
+	res := map[string]harness.IdleResult{
+		"uringnet": {Before: 10 << 20, After: 12 << 20},
+		"epoll":    {Err: errors.New("boom")},
 	}
 	md := idleTable(peers, 1024, res).Markdown()
 	for _, want := range []string{"| uringnet ", "|       1024 |           10.0 |          12.0 |         2.00 |",

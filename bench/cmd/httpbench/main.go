@@ -12,7 +12,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -264,23 +263,16 @@ func progress(format string, args ...any) {
 
 func run(ctx context.Context, cfg config) error {
 	command := harness.CommandLine("httpbench", os.Args[1:])
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	wrk, err := findWrk(cfg.install)
 	if err != nil {
 		return err
 	}
-	serverCPU, err0 := harness.PinCPU(0)
-	loadCPU, err1 := harness.PinCPU(1)
-	if err0 != nil || err1 != nil {
-		progress("running unpinned: %v", errors.Join(err0, err1))
-		serverCPU, loadCPU = "", ""
-	}
+	serverCPU, loadCPU := harness.PinLoadPair(progress)
 	if _, err := harness.RaiseNoFile(max(16384, 2*uint64(max(cfg.idle, cfg.tlsIdle))+1024)); err != nil {
 		progress("%v", err)
 	}
@@ -317,14 +309,9 @@ func run(ctx context.Context, cfg config) error {
 		if p.why != "" {
 			continue
 		}
-		proc, err := g.Start(ctx, p.spec)
-		if err == nil {
-			if err = checkBackend(ctx, proc.Addr, p.backend, p.client); err != nil {
-				proc.Kill()
-			}
-		}
+		proc, err := g.StartChecked(ctx, p.spec, p.backend, p.client)
 		if err != nil {
-			p.why = firstLine(err.Error())
+			p.why = harness.FirstLine(err.Error())
 			progress("%s: n/a: %v", p.name, err)
 			continue
 		}
@@ -341,7 +328,7 @@ func run(ctx context.Context, cfg config) error {
 				continue
 			}
 			if err := check(ctx, p.proc.Addr, sc); err != nil {
-				failed[sc.key][p.key] = firstLine(err.Error())
+				failed[sc.key][p.key] = harness.FirstLine(err.Error())
 				progress("%s %s: wrong response, not benchmarked: %v", sc.name, p.name, err)
 			}
 		}
@@ -406,7 +393,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 
 	// The idle mode: fresh servers, RSS per idle keep-alive connection.
-	var idle map[string]idleResult
+	var idle map[string]harness.IdleResult
 	if cfg.idle > 0 && ctx.Err() == nil {
 		idle = runIdle(ctx, &g, peers, cfg.idle, "/plaintext")
 	}
@@ -418,12 +405,9 @@ func run(ctx context.Context, cfg config) error {
 		if p.proc == nil {
 			continue
 		}
-		stats, err := p.proc.Stop(5 * time.Second)
-		if err != nil {
-			progress("%v", err)
-		}
+		stats, err := p.proc.StopChecked(p.backend, progress)
 		final[p.key] = stats
-		if err := finalBackend(stats, p.backend); err != nil {
+		if err != nil {
 			progress("%s: %v: its figures are dropped", p.name, err)
 			p.why = err.Error() + "; its figures are dropped"
 			for _, m := range []map[string]map[string][]sample{results, fixedRes} {
@@ -453,7 +437,7 @@ func run(ctx context.Context, cfg config) error {
 	fmt.Fprintf(&report, "wrk -t1 -c%d, %v per run, %d rounds alternated, medians. Servers on CPU %s "+
 		"(GOMAXPROCS=1, uringnet -loops %d, nginx 1 worker with sendfile), wrk on CPU %s. "+
 		"\"uringnet / peer\" is the ratio of requests per second (bytes per second for the 1 MiB file).",
-		cfg.conns, cfg.duration, cfg.rounds, orAny(serverCPU), cfg.loops, orAny(loadCPU))
+		cfg.conns, cfg.duration, cfg.rounds, harness.OrAny(serverCPU), cfg.loops, harness.OrAny(loadCPU))
 	report.WriteString(backendNote(peers))
 	report.WriteString("\n\n")
 	report.WriteString(table(scens, peers, results, failed).Markdown())
@@ -469,7 +453,7 @@ func run(ctx context.Context, cfg config) error {
 		report.WriteString("\n### Idle keep-alive connections\n\n")
 		fmt.Fprintf(&report, "A fresh server of each peer (pinned as above), %d connections that each make one "+
 			"GET /plaintext and then stay open, idle; the server's RSS (VmRSS from /proc, nginx's workers included) "+
-			"0.3 s after it started and %g s after the last connection got its response.\n\n", cfg.idle, idleSettle.Seconds())
+			"0.3 s after it started and %g s after the last connection got its response.\n\n", cfg.idle, harness.IdleSettle.Seconds())
 		report.WriteString(idleTable(peers, cfg.idle, idle).Markdown())
 	}
 	if epoll {
@@ -503,8 +487,8 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	for _, p := range peers {
-		if r, ok := idle[p.key]; ok && r.err != nil {
-			notes = append(notes, fmt.Sprintf("- idle keep-alive, %s: failed: %s", p.name, firstLine(r.err.Error())))
+		if r, ok := idle[p.key]; ok && r.Err != nil {
+			notes = append(notes, fmt.Sprintf("- idle keep-alive, %s: failed: %s", p.name, harness.FirstLine(r.Err.Error())))
 		}
 	}
 	for _, p := range peers {
@@ -519,62 +503,13 @@ func run(ctx context.Context, cfg config) error {
 	case tlsRes != nil:
 		report.WriteString(tlsReport(cfg, tlsRes, serverCPU, loadCPU))
 	case tlsErr != nil:
-		fmt.Fprintf(&report, "\n### HTTPS: TLS 1.3\n\nNot run: %s\n", firstLine(tlsErr.Error()))
+		fmt.Fprintf(&report, "\n### HTTPS: TLS 1.3\n\nNot run: %s\n", harness.FirstLine(tlsErr.Error()))
 	}
 	return harness.WriteReport(report.String(), cfg.out)
 }
 
-func orAny(cpu string) string {
-	if cpu == "" {
-		return "any (unpinned)"
-	}
-	return cpu
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
-}
-
 // findWrk returns the path of wrk, installing the Debian package when allowed.
-func findWrk(install bool) (string, error) {
-	if p, err := exec.LookPath("wrk"); err == nil {
-		return p, nil
-	}
-	if !install {
-		return "", errors.New("wrk not found (apt-get install wrk, or drop -install=false)")
-	}
-	progress("wrk not found; installing it with apt-get")
-	if err := apt("install", "-y", "--no-install-recommends", "wrk"); err != nil {
-		// Perhaps the package lists are missing or stale (a fresh container).
-		if err := apt("update"); err != nil {
-			return "", fmt.Errorf("installing wrk: %w", err)
-		}
-		if err := apt("install", "-y", "--no-install-recommends", "wrk"); err != nil {
-			return "", fmt.Errorf("installing wrk: %w", err)
-		}
-	}
-	p, err := exec.LookPath("wrk")
-	if err != nil {
-		return "", fmt.Errorf("wrk was installed but is not on PATH: %w", err)
-	}
-	return p, nil
-}
-
-// apt runs apt-get with args (through sudo -n when not root), its output on stderr.
-func apt(args ...string) error {
-	argv := append([]string{"apt-get"}, args...)
-	if os.Geteuid() != 0 {
-		argv = append([]string{"sudo", "-n"}, argv...)
-	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
-	}
-	return nil
-}
+func findWrk(install bool) (string, error) { return harness.FindTool("wrk", "wrk", install, progress) }
 
 // setupScenarios writes the static files under tmp/www and returns the chosen scenarios.
 func setupScenarios(tmp string, cfg config) ([]scenario, error) {
@@ -637,20 +572,12 @@ func setupPeers(ctx context.Context, cfg config, keys []string, tmp, cpu string,
 		}
 		goPeer := func(dir, pkg, bin string, env []string, extra ...string) {
 			extra = append(extra, tlsArgs...)
-			out := filepath.Join(tmp, bin)
-			err, done := built[out]
-			if !done {
-				err = harness.GoBuild(ctx, dir, pkg, out)
-				built[out] = err
-			}
+			specAt, err := harness.GoServer(ctx, built, dir, pkg, filepath.Join(tmp, bin), cpu, www, env, extra)
 			if err != nil {
-				p.why = firstLine(err.Error())
+				p.why = harness.FirstLine(err.Error())
 				return
 			}
-			p.specAt = func(addr string) (harness.Spec, error) {
-				return harness.Spec{Path: out, CPU: cpu, Env: append([]string{"GOMAXPROCS=1"}, env...),
-					Args: append([]string{"-addr", addr, "-root", www}, extra...)}, nil
-			}
+			p.specAt = specAt
 		}
 		switch {
 		case key == "uringnet" || key == "epoll" || strings.HasPrefix(key, "uringnet:"):
@@ -665,7 +592,7 @@ func setupPeers(ctx context.Context, cfg config, keys []string, tmp, cpu string,
 		case key == "adapter":
 			// The same ServeMux as bench/nethttp, served by the adapter on io_uring.
 			p.name = adapterName
-			env := []string{backendEnv + "=uring"}
+			env := []string{harness.BackendEnv + "=uring"}
 			p.backend = backendOf(env)
 			if _, err := os.Stat(filepath.Join(cfg.repo, "example", "stdhttpd")); err != nil {
 				p.why = "example/stdhttpd (the net/http adapter's server) is not in the repository yet"
@@ -681,31 +608,21 @@ func setupPeers(ctx context.Context, cfg config, keys []string, tmp, cpu string,
 		case key == "nginx":
 			p.name = "nginx"
 			p.tree = true
-			nginx, err := lookNginx()
+			nginx, err := harness.LookNginx()
 			if err != nil {
 				p.why = err.Error()
 				break
 			}
-			n := 0
-			p.specAt = func(addr string) (harness.Spec, error) {
-				n++
-				dir := filepath.Join(tmp, fmt.Sprintf("nginx-%d", n))
-				if cert != nil {
-					dir = filepath.Join(tmp, fmt.Sprintf("nginx-tls-%d", n))
-				}
-				conf := filepath.Join(dir, "nginx.conf")
-				if err := os.Mkdir(dir, 0o755); err != nil {
-					return harness.Spec{}, err
-				}
-				c := harness.NginxConfig(dir, addr, www)
-				if cert != nil {
-					c = harness.NginxConfigTLS(dir, addr, www, cert.CertFile, cert.KeyFile)
-				}
-				if err := os.WriteFile(conf, []byte(c), 0o644); err != nil {
-					return harness.Spec{}, err
-				}
-				return harness.Spec{Path: nginx, Args: harness.NginxArgs(dir, conf), CPU: cpu, ReadyDial: addr}, nil
+			name := "nginx"
+			if cert != nil {
+				name = "nginx-tls"
 			}
+			p.specAt = harness.NginxServer(nginx, tmp, name, cpu, func(dir, addr string) string {
+				if cert != nil {
+					return harness.NginxConfigTLS(dir, addr, www, cert.CertFile, cert.KeyFile)
+				}
+				return harness.NginxConfig(dir, addr, www)
+			})
 		}
 		if p.why == "" {
 			addr, err := harness.FreePort()
@@ -725,17 +642,6 @@ func setupPeers(ctx context.Context, cfg config, keys []string, tmp, cpu string,
 	return peers
 }
 
-// lookNginx finds nginx on PATH or in /usr/sbin (not on a normal user's PATH).
-func lookNginx() (string, error) {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx", nil
-	}
-	return "", errors.New("nginx not installed (apt-get install nginx-light)")
-}
-
 // check fetches the scenario's path once and compares status and body.
 func check(ctx context.Context, addr string, sc scenario) error {
 	_, err := checkTLS(ctx, addr, sc, nil)
@@ -747,7 +653,7 @@ func check(ctx context.Context, addr string, sc scenario) error {
 func checkTLS(ctx context.Context, addr string, sc scenario, tlsc *tls.Config) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", baseURL(addr, tlsc)+sc.path, nil)
+	req, err := http.NewRequestWithContext(ctx, "GET", harness.BaseURL(addr, tlsc)+sc.path, nil)
 	if err != nil {
 		return "", err
 	}
@@ -776,36 +682,12 @@ func checkTLS(ctx context.Context, addr string, sc scenario, tlsc *tls.Config) (
 
 // runOnce runs wrk once against p and measures the server's CPU time meanwhile.
 func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script, loadCPU string) (sample, error) {
-	if !p.proc.Alive() {
-		return sample{}, errors.New("server exited")
-	}
-	pid := p.proc.Pid()
-	cpu0, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs0, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	out, err := harness.Run(ctx, harness.Spec{
+	out, use, err := p.proc.MeasureLoad(ctx, p.tree, harness.Spec{
 		Name: "wrk",
 		Path: wrk,
-		Args: harness.WrkArgs(cfg.conns, cfg.duration, script, baseURL(p.proc.Addr, p.client)+sc.path),
+		Args: harness.WrkArgs(cfg.conns, cfg.duration, script, harness.BaseURL(p.proc.Addr, p.client)+sc.path),
 		CPU:  loadCPU,
 	}, cfg.duration+30*time.Second)
-	if err != nil {
-		return sample{}, err
-	}
-	cpu1, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs1, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	rss, err := harness.RSS(pid, p.tree)
 	if err != nil {
 		return sample{}, err
 	}
@@ -824,10 +706,10 @@ func runOnce(ctx context.Context, cfg config, p *peer, sc scenario, wrk, script,
 		bytesPerSec: r.BytesPerSec(),
 		p50ms:       latencyMs(r.P50),
 		p99ms:       latencyMs(r.P99),
-		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / float64(r.Requests),
-		cpuPct:      100 * (cpu1 - cpu0).Seconds() / r.Duration.Seconds(),
-		csPerReq:    float64(cs1-cs0) / float64(r.Requests),
-		rssMiB:      float64(rss) / (1 << 20),
+		cpuUsPerReq: use.CPUUsPer(float64(r.Requests)),
+		cpuPct:      use.CPUPct(r.Duration),
+		csPerReq:    use.CtxSwitchesPer(float64(r.Requests)),
+		rssMiB:      use.RSSMiB(),
 		errors:      r.Errors,
 	}, nil
 }
@@ -844,13 +726,7 @@ func latencyMs(d time.Duration) float64 {
 	return float64(d) / float64(time.Millisecond)
 }
 
-func median(ss []sample, f func(sample) float64) float64 {
-	xs := make([]float64, len(ss))
-	for i, s := range ss {
-		xs[i] = f(s)
-	}
-	return harness.Median(xs)
-}
+func median(ss []sample, f func(sample) float64) float64 { return harness.MedianOf(ss, f) }
 
 // rateOf returns the median throughput of ss in the scenario's unit: bytes per second for
 // the 1 MiB file, requests per second otherwise.

@@ -171,7 +171,7 @@ func TestLookups(t *testing.T) {
 	if _, err := findWrk(false); err == nil || !strings.Contains(err.Error(), "wrk not found") {
 		t.Errorf("findWrk without wrk: %v", err)
 	}
-	p, err := lookNginx()
+	p, err := harness.LookNginx()
 	if _, serr := os.Stat("/usr/sbin/nginx"); (serr == nil) != (err == nil) || (err == nil && p != "/usr/sbin/nginx") {
 		t.Errorf("lookNginx = %q, %v", p, err)
 	}

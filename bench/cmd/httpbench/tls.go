@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -70,7 +69,7 @@ type tlsRun struct {
 	results    map[string]map[string][]sample // scenario -> peer -> samples
 	fixed      map[string]map[string][]sample // the fixed-load runs: tlsPlaintext -> peer -> samples
 	failed     map[string]map[string]string   // scenario -> peer -> reason
-	idle       map[string]idleResult
+	idle       map[string]harness.IdleResult
 	negotiated map[string]string // peer -> what its handshake negotiated with the Go client
 	final      map[string]string // peer -> its final stats line
 }
@@ -113,14 +112,9 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 			continue
 		}
 		p.spec.Name = p.name + " (TLS)"
-		proc, err := g.Start(ctx, p.spec)
-		if err == nil {
-			if err = checkBackend(ctx, proc.Addr, p.backend, p.client); err != nil {
-				proc.Kill()
-			}
-		}
+		proc, err := g.StartChecked(ctx, p.spec, p.backend, p.client)
 		if err != nil {
-			p.why = firstLine(err.Error())
+			p.why = harness.FirstLine(err.Error())
 			progress("HTTPS %s: n/a: %v", p.name, err)
 			continue
 		}
@@ -138,7 +132,7 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 				r.negotiated[p.key] = neg
 			}
 			if err != nil {
-				r.failed[sc.key][p.key] = firstLine(err.Error())
+				r.failed[sc.key][p.key] = harness.FirstLine(err.Error())
 				progress("%s %s: wrong response, not benchmarked: %v", sc.name, p.name, err)
 			}
 		}
@@ -206,12 +200,9 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 		if p.proc == nil {
 			continue
 		}
-		stats, err := p.proc.Stop(5 * time.Second)
-		if err != nil {
-			progress("%v", err)
-		}
+		stats, err := p.proc.StopChecked(p.backend, progress)
 		r.final[p.key] = stats
-		if err := finalBackend(stats, p.backend); err != nil {
+		if err != nil {
 			progress("HTTPS %s: %v: its figures are dropped", p.name, err)
 			p.why = err.Error() + "; its figures are dropped"
 			for _, m := range []map[string]map[string][]sample{r.results, r.fixed} {
@@ -229,37 +220,13 @@ func runTLS(ctx context.Context, cfg config, g *harness.Group, tmp, serverCPU, l
 // one request, for cfg.duration, with cfg.conns in flight; the sample's "requests" are
 // connections (one request each).
 func runNewConn(ctx context.Context, cfg config, p *peer, sc scenario, tlsload, loadCPU string) (sample, error) {
-	if !p.proc.Alive() {
-		return sample{}, errors.New("server exited")
-	}
-	pid := p.proc.Pid()
-	cpu0, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs0, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	out, err := harness.Run(ctx, harness.Spec{
+	out, use, err := p.proc.MeasureLoad(ctx, p.tree, harness.Spec{
 		Name: "tlsload",
 		Path: tlsload,
 		Args: []string{"-addr", p.proc.Addr, "-path", sc.path, "-conns", fmt.Sprint(cfg.conns), "-duration", cfg.duration.String()},
 		Env:  []string{"GOMAXPROCS=1"},
 		CPU:  loadCPU,
 	}, cfg.duration+30*time.Second)
-	if err != nil {
-		return sample{}, err
-	}
-	cpu1, err := harness.CPUTime(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	cs1, err := harness.CtxSwitches(pid, p.tree)
-	if err != nil {
-		return sample{}, err
-	}
-	rss, err := harness.RSS(pid, p.tree)
 	if err != nil {
 		return sample{}, err
 	}
@@ -276,10 +243,10 @@ func runNewConn(ctx context.Context, cfg config, p *peer, sc scenario, tlsload, 
 		bytesPerSec: math.NaN(),
 		p50ms:       latencyMs(res.p50),
 		p99ms:       latencyMs(res.p99),
-		cpuUsPerReq: float64(cpu1-cpu0) / float64(time.Microsecond) / n,
-		cpuPct:      100 * (cpu1 - cpu0).Seconds() / res.duration.Seconds(),
-		csPerReq:    float64(cs1-cs0) / n,
-		rssMiB:      float64(rss) / (1 << 20),
+		cpuUsPerReq: use.CPUUsPer(n),
+		cpuPct:      use.CPUPct(res.duration),
+		csPerReq:    use.CtxSwitchesPer(n),
+		rssMiB:      use.RSSMiB(),
 		errors:      res.errors,
 	}, nil
 }
@@ -324,7 +291,7 @@ func tlsReport(cfg config, r *tlsRun, serverCPU, loadCPU string) string {
 	fmt.Fprintf(&b, "Every server with TLS and the same certificate, generated for the run (ECDSA P-256, self-signed): "+
 		"uringnet's demo and the adapter's server with -tls-cert/-tls-key, net/http's ServeTLS (TLS 1.3 only), nginx with one "+
 		"worker, `ssl_protocols TLSv1.3` and `ssl_conf_command Ciphersuites %s`. Servers on CPU %s, load on CPU %s; %v per run, "+
-		"%d rounds alternated, medians. ", harness.NginxTLSCiphersuite, orAny(serverCPU), orAny(loadCPU), cfg.duration, cfg.rounds)
+		"%d rounds alternated, medians. ", harness.NginxTLSCiphersuite, harness.OrAny(serverCPU), harness.OrAny(loadCPU), cfg.duration, cfg.rounds)
 	for _, sc := range r.scens {
 		switch sc.key {
 		case tlsPlaintext:
@@ -384,8 +351,8 @@ func tlsReport(cfg config, r *tlsRun, serverCPU, loadCPU string) string {
 		}
 	}
 	for _, p := range r.peers {
-		if i, ok := r.idle[p.key]; ok && i.err != nil {
-			notes = append(notes, fmt.Sprintf("- idle TLS, %s: failed: %s", p.name, firstLine(i.err.Error())))
+		if i, ok := r.idle[p.key]; ok && i.Err != nil {
+			notes = append(notes, fmt.Sprintf("- idle TLS, %s: failed: %s", p.name, harness.FirstLine(i.Err.Error())))
 		}
 	}
 	for _, p := range r.peers {
@@ -455,7 +422,7 @@ func tlsExtraRows(t *harness.Table, r *tlsRun, idleConns int) {
 			continue
 		}
 		t.AddRow(fmt.Sprintf("RSS per idle TLS connection: %s (%d connections; no floor)", name[p.key], idleConns),
-			harness.Num(i.perConnKiB(idleConns), 2)+" KiB", "—")
+			harness.Num(i.PerConnKiB(idleConns), 2)+" KiB", "—")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/uringnet/uringnet/bench/internal/harness"
 )
 
 func TestParseFlagsTLS(t *testing.T) {
@@ -57,10 +59,10 @@ func TestIssue11Floors(t *testing.T) {
 		},
 		fixed: map[string]map[string][]sample{tlsPlaintext: {"uringnet": {{perSec: 10000, cpuUsPerReq: 10}},
 			"nethttp": {{perSec: 10000, cpuUsPerReq: 25}}, "nginx": {{perSec: 10000, cpuUsPerReq: 12.5}}}},
-		idle: map[string]idleResult{
-			"uringnet": {before: 10 << 20, after: 10<<20 + 1000*12*1024},
-			"nethttp":  {before: 10 << 20, after: 10<<20 + 1000*40*1024},
-			"nginx":    {err: errors.New("x")},
+		idle: map[string]harness.IdleResult{
+			"uringnet": {Before: 10 << 20, After: 10<<20 + 1000*12*1024},
+			"nethttp":  {Before: 10 << 20, After: 10<<20 + 1000*40*1024},
+			"nginx":    {Err: errors.New("x")},
 		},
 	}
 	tb := floorsTable(issue11, r.scens, r.peers, r.results, r.idle, 1000)

@@ -186,13 +186,11 @@ func (cfg *config) args(c comparison) []string {
 }
 
 func run(ctx context.Context, cfg config, args []string, progress io.Writer) error {
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	if cfg.docs == "" {
 		cfg.docs = filepath.Join(cfg.repo, "docs")
 	}

@@ -122,13 +122,11 @@ type round struct {
 
 func run(ctx context.Context, cfg config, args []string) error {
 	command := harness.CommandLine("upgradebench", args)
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	if _, err := harness.RaiseNoFile(uint64(cfg.conns)*4 + 1024); err != nil {
 		progress("%v", err)
 	}

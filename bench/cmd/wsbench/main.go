@@ -30,7 +30,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -119,22 +118,15 @@ func progress(format string, args ...any) {
 
 func run(ctx context.Context, cfg config) error {
 	command := harness.CommandLine("wsbench", os.Args[1:])
-	if cfg.repo == "" {
-		root, err := harness.FindRepoRoot(".")
-		if err != nil {
-			return err
-		}
-		cfg.repo = root
+	root, err := harness.RepoRoot(cfg.repo)
+	if err != nil {
+		return err
 	}
+	cfg.repo = root
 	if _, err := harness.RaiseNoFile(uint64(max(cfg.clients, cfg.nats.clients))*2 + 1024); err != nil {
 		progress("%v; the broadcast may fail", err)
 	}
-	serverCPU, err0 := harness.PinCPU(0)
-	loadCPU, err1 := harness.PinCPU(1)
-	if err0 != nil || err1 != nil {
-		progress("running unpinned: %v", errors.Join(err0, err1))
-		serverCPU, loadCPU = "", ""
-	}
+	serverCPU, loadCPU := harness.PinLoadPair(progress)
 	bin, err := os.MkdirTemp("", "wsbench-")
 	if err != nil {
 		return err

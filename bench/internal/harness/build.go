@@ -108,3 +108,12 @@ func RaiseNoFile(want uint64) (uint64, error) {
 	}
 	return lim.Cur, nil
 }
+
+// RepoRoot returns repo, or when it is "" the repository root found from the working
+// directory (FindRepoRoot).
+func RepoRoot(repo string) (string, error) {
+	if repo != "" {
+		return repo, nil
+	}
+	return FindRepoRoot(".")
+}

@@ -24,3 +24,25 @@ func Median(xs []float64) float64 {
 	}
 	return (v[m-1] + v[m]) / 2
 }
+
+// MedianOf returns the median (see Median) of f over the samples ss.
+func MedianOf[S any](ss []S, f func(S) float64) float64 {
+	xs := make([]float64, len(ss))
+	for i, s := range ss {
+		xs[i] = f(s)
+	}
+	return Median(xs)
+}
+
+// Floor says whether v reaches limit (atLeast) or stays at or under it (!atLeast): pass or
+// fail, or NA when v is not a measure (NaN, infinite or negative, or 0 for a floor with
+// zeroUnknown).
+func Floor(v, limit float64, atLeast, zeroUnknown bool, pass, fail string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (atLeast && zeroUnknown && v == 0) {
+		return NA
+	}
+	if (atLeast && v >= limit) || (!atLeast && v <= limit) {
+		return pass
+	}
+	return fail
+}
