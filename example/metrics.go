@@ -377,8 +377,8 @@ var metrics = append([]metric{
 		h2Value(func(c *http.H2Counters) uint64 { return c.Streams })},
 	{"uringnet_http2_streams_open", "HTTP/2 streams open now.", gauge,
 		h2Value(func(c *http.H2Counters) uint64 { return uint64(max(c.StreamsOpen, 0)) })},
-	{"uringnet_http2_refused_total", "HTTP/2 streams refused for want of a client slot (RST_STREAM REFUSED_STREAM).", counter,
-		h2Value(func(c *http.H2Counters) uint64 { return c.Refused })},
+	{"uringnet_http2_no_slot_total", "HTTP/2 streams refused for want of a client slot (RST_STREAM REFUSED_STREAM).", counter,
+		h2Value(func(c *http.H2Counters) uint64 { return c.NoSlot })},
 	{"uringnet_http2_goaways_sent_total", "HTTP/2 GOAWAY frames sent (shutdown, drain, errors, defences).", counter,
 		h2Value(func(c *http.H2Counters) uint64 { return c.GoAwaySent })},
 	{"uringnet_http2_resets_sent_total", "HTTP/2 RST_STREAM frames sent.", counter,
@@ -636,7 +636,7 @@ type h2JSON struct {
 	Upgrades       uint64 `json:"upgrades"`        // begun in cleartext by Upgrade: h2c
 	Streams        uint64 `json:"streams"`         // request streams served
 	StreamsOpen    int64  `json:"streams_open"`    // streams open now
-	Refused        uint64 `json:"refused"`         // streams refused: no client slot
+	NoSlot         uint64 `json:"no_slot"`         // streams refused: no client slot
 
 	GoAwaySent         uint64 `json:"goaway_sent"`
 	ResetsSent         uint64 `json:"resets_sent"`
@@ -657,7 +657,7 @@ type h2JSON struct {
 // h2JSONOf converts the server's HTTP/2 counters.
 func h2JSONOf(c *http.H2Counters) *h2JSON {
 	return &h2JSON{Conns: c.Conns, ConnsOpen: max(c.ConnsOpen, 0), ALPN: c.ALPN, PriorKnowledge: c.PriorKnowledge,
-		Upgrades: c.Upgrades, Streams: c.Streams, StreamsOpen: max(c.StreamsOpen, 0), Refused: c.Refused,
+		Upgrades: c.Upgrades, Streams: c.Streams, StreamsOpen: max(c.StreamsOpen, 0), NoSlot: c.NoSlot,
 		GoAwaySent: c.GoAwaySent, ResetsSent: c.ResetsSent, ResetsReceived: c.ResetsReceived,
 		ProtocolErrors: c.ProtocolErrors, FlowControlErrors: c.FlowControlErrors, RapidResets: c.RapidResets,
 		ContinuationFloods: c.ContinuationFloods, HeaderListTooLarge: c.HeaderListTooLarge, HPACKErrors: c.HPACKErrors,

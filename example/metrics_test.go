@@ -345,7 +345,7 @@ func TestStatsCollector(t *testing.T) {
 		requests: func() uint64 { return 7 },
 		http: func() http.Counters {
 			return http.Counters{Requests: 7, Rejected: 1, BodyTimeouts: 2, DrainClosed: 46, HTTP2: http.H2Counters{
-				Conns: 60, ConnsOpen: 61, ALPN: 62, PriorKnowledge: 63, Upgrades: 64, Streams: 65, StreamsOpen: 66, Refused: 67,
+				Conns: 60, ConnsOpen: 61, ALPN: 62, PriorKnowledge: 63, Upgrades: 64, Streams: 65, StreamsOpen: 66, NoSlot: 67,
 				GoAwaySent: 68, ResetsSent: 69, ResetsReceived: 70, ProtocolErrors: 71, FlowControlErrors: 72, RapidResets: 73,
 				ContinuationFloods: 74, HeaderListTooLarge: 75, HPACKErrors: 76, SettingsFloods: 77, PingFloods: 78,
 				EmptyFrameFloods: 79, StallResets: 80, RefusedStreams: 81}}
@@ -401,7 +401,7 @@ func TestStatsCollector(t *testing.T) {
 		"uringnet_cgi_started_total": 47, "uringnet_cgi_running": 3,
 		"uringnet_http2_connections_total": 60, "uringnet_http2_conns_open": 61, "uringnet_http2_alpn_total": 62,
 		"uringnet_http2_prior_knowledge_total": 63, "uringnet_http2_upgrades_total": 64, "uringnet_http2_streams_total": 65,
-		"uringnet_http2_streams_open": 66, "uringnet_http2_refused_total": 67, "uringnet_http2_goaways_sent_total": 68,
+		"uringnet_http2_streams_open": 66, "uringnet_http2_no_slot_total": 67, "uringnet_http2_goaways_sent_total": 68,
 		"uringnet_http2_resets_sent_total": 69, "uringnet_http2_resets_received_total": 70,
 		"uringnet_http2_protocol_errors_total": 71, "uringnet_http2_flow_control_errors_total": 72,
 		"uringnet_http2_rapid_resets_total": 73, "uringnet_http2_continuation_floods_total": 74,
@@ -433,7 +433,7 @@ func TestStatsCollector(t *testing.T) {
 		t.Errorf("stats JSON: tls %+v, want %+v", js.TLS, want)
 	}
 	if want := (h2JSON{Conns: 60, ConnsOpen: 61, ALPN: 62, PriorKnowledge: 63, Upgrades: 64, Streams: 65, StreamsOpen: 66,
-		Refused: 67, GoAwaySent: 68, ResetsSent: 69, ResetsReceived: 70, ProtocolErrors: 71, FlowControlErrors: 72,
+		NoSlot: 67, GoAwaySent: 68, ResetsSent: 69, ResetsReceived: 70, ProtocolErrors: 71, FlowControlErrors: 72,
 		RapidResets: 73, ContinuationFloods: 74, HeaderListTooLarge: 75, HPACKErrors: 76, SettingsFloods: 77,
 		PingFloods: 78, EmptyFrameFloods: 79, StallResets: 80, RefusedStreams: 81}); js.HTTP2 == nil || *js.HTTP2 != want {
 		t.Errorf("stats JSON: http2 %+v, want %+v", js.HTTP2, want)

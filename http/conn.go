@@ -82,7 +82,9 @@ func (s *Server) syncPause(cn *conn) {
 	}
 	cn.readPaused = want
 	if cn.h2 != nil {
-		s.h2Pause(cn, want)
+		if want { // held input is delivered by h2Sync, never from inside input
+			cn.h2.hc.conn.Pause(cn.h2.id)
+		}
 		return
 	}
 	if want {
@@ -115,11 +117,8 @@ func (r *rawHandler) Accept(c netserver.ClientNum) {
 	s := (*Server)(r)
 	if s.cfg.Net.TLS != nil && !s.cfg.HTTP2.Disable {
 		if st, ok, _ := s.ns.TLSState(c); ok && st.NegotiatedProtocol == "h2" {
-			ls := &s.loops[c.Loop()]
 			s.h2cnt.alpn.Add(1)
-			s.release(ls, cn)
-			s.open.Add(1)
-			if hc := s.h2Begin(ls, c); hc != nil {
+			if hc := s.h2Begin(&s.loops[c.Loop()], cn); hc != nil {
 				hc.conn.Start()
 			}
 		}

@@ -113,8 +113,9 @@ func TestH2Concurrent(t *testing.T) {
 	}
 }
 
-// A drain sends GOAWAY to HTTP/2 connections: the stream in flight
-// finishes, the connection then closes, and Drain returns.
+// Drain and Shutdown with a stream in flight: the stream's request body is
+// still coming when the GOAWAY goes out, and it is served to the end; the
+// connection then closes and Drain or Shutdown returns.
 func TestH2Drain(t *testing.T) {
 	for _, shutdown := range []bool{false, true} {
 		t.Run(fmt.Sprint("shutdown=", shutdown), func(t *testing.T) {
@@ -122,14 +123,15 @@ func TestH2Drain(t *testing.T) {
 			cl := h2cClient()
 			base := "http://" + s.Addr().String()
 			h2GetProto(t, cl, base+"/plaintext") // the connection is up
-			// /headfirst sends its head at once and ends 5 ms later.
+			// /stream answers with the body once it has all come.
 			type result struct {
 				body []byte
 				err  error
 			}
 			done := make(chan result, 1)
+			pr, pw := io.Pipe()
 			go func() {
-				resp, err := cl.Get(base + "/headfirst")
+				resp, err := cl.Post(base+"/stream", "application/octet-stream", pr)
 				if err != nil {
 					done <- result{err: err}
 					return
@@ -138,24 +140,36 @@ func TestH2Drain(t *testing.T) {
 				b, err := io.ReadAll(resp.Body)
 				done <- result{b, err}
 			}()
-			waitFor(t, "stream open", func() bool { return s.Counters().HTTP2.Streams == 2 }, s)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			pw.Write([]byte("first "))
+			waitFor(t, "stream open", func() bool { return s.Counters().HTTP2.StreamsOpen == 1 }, s)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			var err error
-			if shutdown {
-				err = s.Shutdown(ctx)
-			} else {
-				err = s.Drain(ctx)
+			stopped := make(chan error, 1)
+			go func() {
+				if shutdown {
+					stopped <- s.Shutdown(ctx)
+				} else {
+					stopped <- s.Drain(ctx)
+				}
+			}()
+			// Past the drain's tick (250 ms), the GOAWAY is out; the stream
+			// holds the server up.
+			select {
+			case err := <-stopped:
+				t.Fatalf("returned %v with a stream in flight", err)
+			case <-time.After(time.Second):
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			pw.Write([]byte("second"))
+			pw.Close()
 			r := <-done
-			if r.err != nil || string(r.body) != "ok" {
+			if r.err != nil || string(r.body) != "first second" {
 				t.Fatalf("in-flight stream: %q, %v", r.body, r.err)
 			}
+			if err := <-stopped; err != nil {
+				t.Fatal(err)
+			}
 			c := s.Counters().HTTP2
-			if c.ConnsOpen != 0 || c.StreamsOpen != 0 {
+			if c.ConnsOpen != 0 || c.StreamsOpen != 0 || c.GoAwaySent == 0 {
 				t.Errorf("after the drain: %+v", c)
 			}
 		})

@@ -104,7 +104,7 @@ type H2Counters struct {
 	Upgrades       uint64 // begun in cleartext by Upgrade: h2c
 	Streams        uint64 // request streams served
 	StreamsOpen    int64  // streams open now
-	Refused        uint64 // streams refused: no client slot (RST_STREAM(REFUSED_STREAM))
+	NoSlot         uint64 // streams refused for want of a client slot (RST_STREAM(REFUSED_STREAM))
 
 	GoAwaySent         uint64
 	ResetsSent         uint64
@@ -124,8 +124,8 @@ type H2Counters struct {
 
 // h2counters are H2Counters as the loops update them.
 type h2counters struct {
-	conns, alpn, prior, upgrades, streams, refused atomic.Uint64
-	connsOpen, streamsOpen                         atomic.Int64
+	conns, alpn, prior, upgrades, streams, noSlot atomic.Uint64
+	connsOpen, streamsOpen                        atomic.Int64
 	// the engine's, summed at each connection's end
 	goAway, rstSent, rstRecv, proto, flow, rapid, cont, tooLarge, hpack, settings, ping, empty, stall, refusedEng atomic.Uint64
 }
@@ -152,7 +152,7 @@ func (c *h2counters) read() H2Counters {
 	return H2Counters{
 		Conns: c.conns.Load(), ConnsOpen: c.connsOpen.Load(), ALPN: c.alpn.Load(),
 		PriorKnowledge: c.prior.Load(), Upgrades: c.upgrades.Load(), Streams: c.streams.Load(),
-		StreamsOpen: c.streamsOpen.Load(), Refused: c.refused.Load(),
+		StreamsOpen: c.streamsOpen.Load(), NoSlot: c.noSlot.Load(),
 		GoAwaySent: c.goAway.Load(), ResetsSent: c.rstSent.Load(), ResetsReceived: c.rstRecv.Load(),
 		ProtocolErrors: c.proto.Load(), FlowControlErrors: c.flow.Load(), RapidResets: c.rapid.Load(),
 		ContinuationFloods: c.cont.Load(), HeaderListTooLarge: c.tooLarge.Load(), HPACKErrors: c.hpack.Load(),

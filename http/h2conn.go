@@ -45,9 +45,7 @@ func (s *Server) h2Start(ls *loopState, cn *conn, rest []byte) {
 	if len(rest) > 0 {
 		data = append(ls.h2in[:0], rest...)
 	}
-	s.release(ls, cn)
-	s.open.Add(1) // release dropped it: the HTTP/2 connection counts instead
-	hc := s.h2Begin(ls, c)
+	hc := s.h2Begin(ls, cn)
 	if hc == nil {
 		return
 	}
@@ -66,8 +64,12 @@ func (s *Server) h2Start(ls *loopState, cn *conn, rest []byte) {
 	}
 }
 
-// h2Begin makes the HTTP/2 state of c and sends the server preface.
-func (s *Server) h2Begin(ls *loopState, c netserver.ClientNum) *h2conn {
+// h2Begin releases the HTTP/1.1 connection cn and makes the HTTP/2 state
+// of its socket in its place; the caller starts the engine.
+func (s *Server) h2Begin(ls *loopState, cn *conn) *h2conn {
+	c := cn.c
+	s.release(ls, cn)
+	s.open.Add(1) // release dropped it: the HTTP/2 connection counts instead
 	if err := s.ns.SetHandler(c, (*h2Raw)(s)); err != nil {
 		s.open.Add(-1)
 		return nil
@@ -212,8 +214,12 @@ func (hc *h2conn) Reset(id uint32, code http2.ErrCode) {
 // Headers implements h2.Events: a new request, or its trailers.
 func (hc *h2conn) Headers(id uint32, fields []hpack.HeaderField, end bool) {
 	if id <= hc.lastID {
+		// Trailers are dropped (the handler API has none for requests);
+		// their END_STREAM ends the body.
 		if sc, ok := hc.streams[id]; ok {
-			hc.s.h2Trailers(hc, sc, end)
+			if end {
+				hc.s.h2Body(hc, sc, nil, true)
+			}
 		} else if end {
 			delete(hc.discard, id)
 		}

@@ -38,7 +38,7 @@ func (s *Server) h2Request(hc *h2conn, id uint32, fields []hpack.HeaderField, en
 	ls := hc.ls
 	sc, err := s.ns.NewStream(hc.c, (*h2Sink)(s))
 	if err != nil {
-		s.h2cnt.refused.Add(1)
+		s.h2cnt.noSlot.Add(1)
 		hc.conn.WriteReset(id, http2.ErrCodeRefusedStream)
 		return
 	}
@@ -122,14 +122,6 @@ func (s *Server) h2Request(hc *h2conn, id uint32, fields []hpack.HeaderField, en
 	s.h2Feed(ls, cn, b)
 }
 
-// h2Trailers takes the request's trailers: they are dropped (the
-// handler API has none for requests); END_STREAM ends the body.
-func (s *Server) h2Trailers(hc *h2conn, sc netserver.ClientNum, end bool) {
-	if end {
-		s.h2Body(hc, sc, nil, true)
-	}
-}
-
 // h2Body feeds request body bytes to the stream's conn, as chunks when
 // the request had no length.
 func (s *Server) h2Body(hc *h2conn, sc netserver.ClientNum, p []byte, end bool) {
@@ -198,14 +190,6 @@ func (s *Server) h2Sync(ls *loopState, cn *conn) {
 		cn.h2.hc.conn.Pause(cn.h2.id)
 	} else {
 		cn.h2.hc.conn.Resume(cn.h2.id)
-	}
-}
-
-// h2Pause follows PauseBody for a stream: the window is withheld at once;
-// held input is delivered by h2Sync (never from inside input itself).
-func (s *Server) h2Pause(cn *conn, pause bool) {
-	if pause {
-		cn.h2.hc.conn.Pause(cn.h2.id)
 	}
 }
 
