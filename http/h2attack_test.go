@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uringnet/uringnet/h2"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -501,6 +502,134 @@ func TestH2AttackFileCut(t *testing.T) {
 			h2Honest(t, s)
 		})
 	}
+}
+
+// TestH2AttackPausedBodies opens streams whose handlers pause their
+// bodies and sends all the flow control lets it: what the server holds for
+// them is bounded by the connection window (1 MiB), not by the streams'
+// windows (8 x 256 KiB), because a stream gives the connection's credit
+// back only as its handler takes the bytes. Resetting the streams frees
+// what they held, and the credit comes back.
+func TestH2AttackPausedBodies(t *testing.T) {
+	s, _, _ := startHTTP(t, Config{})
+	h := dialH2Raw(t, s.Addr().String())
+	defer h.close()
+	const streams = 8
+	for i := range streams {
+		h.request(uint32(2*i+1), "POST", "/pause", false)
+	}
+	h.flush()
+	// The framer reuses its frames: the reader passes on what matters.
+	type frame struct {
+		typ      http2.FrameType
+		stream   uint32
+		val      uint32 // a WINDOW_UPDATE's increment; SETTINGS' initial window + 1
+		settings bool   // a SETTINGS frame to acknowledge
+	}
+	frames := make(chan frame, 64)
+	go func() {
+		defer close(frames)
+		h.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			f, err := h.r.ReadFrame()
+			if err != nil {
+				return
+			}
+			fr := frame{typ: f.Header().Type, stream: f.Header().StreamID}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				fr.settings = !f.IsAck()
+				if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
+					fr.val = v + 1
+				}
+			case *http2.WindowUpdateFrame:
+				fr.val = f.Increment
+			}
+			frames <- fr
+		}
+	}()
+	connWin, initial := int64(65535), int64(65535)
+	sent := make([]int64, streams)
+	stream := make([]int64, streams) // credit beyond the initial window
+	var total int64
+	chunk := make([]byte, 16384)
+	// take applies a frame from the server.
+	take := func(f frame, ok bool) {
+		switch {
+		case !ok:
+			t.Fatal("the server closed the connection")
+		case f.settings:
+			if f.val > 0 {
+				initial = int64(f.val - 1)
+			}
+			h.w.WriteSettingsAck()
+		case f.typ == http2.FrameWindowUpdate && f.stream == 0:
+			connWin += int64(f.val)
+		case f.typ == http2.FrameWindowUpdate:
+			if i := int(f.stream-1) / 2; i < streams {
+				stream[i] += int64(f.val)
+			}
+		case f.typ == http2.FrameRSTStream || f.typ == http2.FrameGoAway:
+			t.Fatalf("the server answered %v on stream %d", f.typ, f.stream)
+		}
+	}
+	for quiet := 0; quiet < 3; {
+		select {
+		case f, ok := <-frames:
+			take(f, ok)
+			quiet = 0
+		case <-time.After(200 * time.Millisecond):
+			quiet++
+		}
+		for i := range streams {
+			for {
+				n := min(connWin, initial+stream[i]-sent[i], int64(len(chunk)))
+				if n <= 0 {
+					break
+				}
+				h.w.WriteData(uint32(2*i+1), false, chunk[:n])
+				connWin -= n
+				sent[i] += n
+				total += n
+			}
+		}
+		h.flush()
+	}
+	if total > h2.DefaultConnWindow || total < h2.DefaultConnWindow/2 {
+		t.Fatalf("sent %d bytes to paused streams: the server held more than its connection window (%d), or took too little", total, h2.DefaultConnWindow)
+	}
+	// The connection still serves a request without a body.
+	h.request(2*streams+1, "GET", "/plaintext", true)
+	h.flush()
+	got := false
+	deadline := time.After(10 * time.Second)
+	for !got {
+		select {
+		case f, ok := <-frames:
+			if f.typ == http2.FrameHeaders && f.stream == 2*streams+1 {
+				got = true
+			} else {
+				take(f, ok)
+			}
+		case <-deadline:
+			t.Fatal("no answer to a GET beside the paused streams")
+		}
+	}
+	// Resetting the paused streams gives their credit back.
+	before := connWin
+	for i := range streams {
+		h.w.WriteRSTStream(uint32(2*i+1), http2.ErrCodeCancel)
+	}
+	h.flush()
+	for connWin-before < total/2 {
+		select {
+		case f, ok := <-frames:
+			take(f, ok)
+		case <-deadline:
+			t.Fatalf("credit back after the resets: %d of %d", connWin-before, total)
+		}
+	}
+	waitH2Counters(t, s, func(c H2Counters) bool { return c.StreamsOpen == 0 })
 }
 
 // response1Head reads until stream id's response HEADERS.

@@ -28,7 +28,11 @@ type HTTP2Config struct {
 	// most request body held for a stream whose handler paused it. It is
 	// capped at MaxBuffered.
 	StreamWindow uint32
-	// ConnWindow is the connection's receive window (default 1 MiB).
+	// ConnWindow is the connection's receive window (default 1 MiB),
+	// and so the most request body held for all its streams together: a
+	// stream's credit comes back only once its handler has taken the
+	// bytes, so paused streams that fill it hold up their siblings'
+	// bodies (as with net/http's server) until they resume or end.
 	ConnWindow uint32
 	// HeaderTableSize is the HPACK dynamic table the peer may use for its
 	// requests (default 4096): memory per connection.

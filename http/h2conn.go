@@ -262,12 +262,12 @@ func (hc *h2conn) endDiscards() {
 // Data implements h2.Events: request body bytes.
 func (hc *h2conn) Data(id uint32, p []byte, end bool) {
 	if sc, ok := hc.streams[id]; ok {
-		hc.s.h2Body(hc, sc, p, end)
+		if hc.s.h2Body(hc, sc, p, end) {
+			return // credited as the stream's conn takes it (h2Credit)
+		}
 	} else {
 		hc.discarded(id, len(p), end)
 	}
-	// Credited once handed over or held: the stream's credit waits
-	// while it is paused (h2Body pauses it when it holds the bytes).
 	hc.conn.Consumed(id, len(p))
 }
 

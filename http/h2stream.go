@@ -29,6 +29,7 @@ type h2stream struct {
 	left    int64         // outLength: body bytes to come; outChunked: bytes left in the chunk
 	fileOp  *h2FileOp     // a file being framed: window openings go to it
 	waiting bool          // in hc.waiting
+	owed    int           // DATA bytes taken and not yet credited: held in the conn's buf
 }
 
 // h2Request starts stream id: a virtual client with an ordinary conn,
@@ -123,19 +124,25 @@ func (s *Server) h2Request(hc *h2conn, id uint32, fields []hpack.HeaderField, en
 }
 
 // h2Body feeds request body bytes to the stream's conn, as chunks when
-// the request had no length.
-func (s *Server) h2Body(hc *h2conn, sc netserver.ClientNum, p []byte, end bool) {
+// the request had no length. It reports whether the stream took p's
+// flow-control credit: it is given back once the conn holds nothing
+// (h2Credit), so that what a connection's paused and congested streams
+// hold is bounded by the connection window, as the peer cannot send more.
+func (s *Server) h2Body(hc *h2conn, sc netserver.ClientNum, p []byte, end bool) bool {
 	ls, cn := s.conn(sc)
 	if cn == nil || cn.h2 == nil || cn.lingering || cn.h2.reqEnded {
-		return
+		return false
 	}
 	st := cn.h2
 	st.reqEnded = end
+	st.owed += len(p) // before feeding: the feed may release the stream
 	if !st.chunkedIn {
 		if len(p) > 0 {
 			s.h2Feed(ls, cn, p)
+		} else {
+			s.h2Credit(cn)
 		}
-		return
+		return true
 	}
 	b := ls.h2req[:0]
 	if len(p) > 0 {
@@ -151,6 +158,7 @@ func (s *Server) h2Body(hc *h2conn, sc netserver.ClientNum, p []byte, end bool) 
 	if len(b) > 0 {
 		s.h2Feed(ls, cn, b)
 	}
+	return true
 }
 
 // h2Feed gives b to the stream's conn as if read from a socket, or holds
@@ -191,6 +199,16 @@ func (s *Server) h2Sync(ls *loopState, cn *conn) {
 	} else {
 		cn.h2.hc.conn.Resume(cn.h2.id)
 	}
+	s.h2Credit(cn)
+}
+
+// h2Credit gives back the credit of the DATA a stream's conn took, once
+// it holds none of it.
+func (s *Server) h2Credit(cn *conn) {
+	if st := cn.h2; st.owed > 0 && len(cn.buf) == 0 {
+		st.hc.conn.Consumed(st.id, st.owed)
+		st.owed = 0
+	}
 }
 
 // h2Ready offers the stream's output again: its window opened, or the
@@ -217,6 +235,9 @@ func (s *Server) h2Release(ls *loopState, cn *conn) {
 		hc.idle = s.ns.Now(hc.c).UnixNano()
 	}
 	s.h2cnt.streamsOpen.Add(-1)
+	if st.owed > 0 { // what its conn held is dropped
+		hc.conn.Consumed(st.id, st.owed)
+	}
 	if cap(st.head) > 4<<10 {
 		st.head = nil
 	}

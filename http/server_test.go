@@ -69,6 +69,8 @@ func (h *testHandler) HTTPRead(req *Request, c netserver.ClientNum, failed bool)
 			h.s.Send(c, []byte("ok"))
 			h.s.EndResponse(c)
 		}()
+	case p == "/pause":
+		h.s.PauseBody(c) // and never resumes: the body is held
 	case p == "/error":
 		h.s.RespondError(c, 503)
 	case p == "/nothing":
