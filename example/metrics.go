@@ -626,8 +626,9 @@ type tlsJSON struct {
 	KernelTXFailed uint64 `json:"kernel_tx_failed"`
 }
 
-// h2JSON are the HTTP/2 counters of statsJSON. The defence counters
-// (goaway_sent to refused_streams) are added when a connection ends.
+// h2JSON are the HTTP/2 counters of statsJSON. The engine's counters
+// (goaway_sent to refused_streams) are added at each loop tick and when a
+// connection ends.
 type h2JSON struct {
 	Conns          uint64 `json:"conns"`           // connections begun
 	ConnsOpen      int64  `json:"conns_open"`      // connections open now

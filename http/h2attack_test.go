@@ -509,7 +509,8 @@ func TestH2AttackFileCut(t *testing.T) {
 // them is bounded by the connection window (1 MiB), not by the streams'
 // windows (8 x 256 KiB), because a stream gives the connection's credit
 // back only as its handler takes the bytes. Resetting the streams frees
-// what they held, and the credit comes back.
+// what they held, and the credit comes back; the resets are counted while
+// the connection is still open.
 func TestH2AttackPausedBodies(t *testing.T) {
 	s, _, _ := startHTTP(t, Config{})
 	h := dialH2Raw(t, s.Addr().String())
@@ -629,7 +630,10 @@ func TestH2AttackPausedBodies(t *testing.T) {
 			t.Fatalf("credit back after the resets: %d of %d", connWin-before, total)
 		}
 	}
-	waitH2Counters(t, s, func(c H2Counters) bool { return c.StreamsOpen == 0 })
+	// The engine's counters are live: the connection is still open.
+	waitH2Counters(t, s, func(c H2Counters) bool {
+		return c.StreamsOpen == 0 && c.ResetsReceived == streams && c.ConnsOpen == 1
+	})
 }
 
 // response1Head reads until stream id's response HEADERS.

@@ -98,8 +98,9 @@ func withH2ALPN(cfg *tls.Config) *tls.Config {
 }
 
 // H2Counters count the server's HTTP/2 connections and streams. The
-// defence counters (RapidResets to FlowControlErrors) are added when a
-// connection ends.
+// engine's counters (GoAwaySent to RefusedStreams) are added at each of
+// the loops' ticks (a quarter of the shortest HTTP timeout, at most 1 s)
+// and when a connection ends.
 type H2Counters struct {
 	Conns          uint64 // HTTP/2 connections begun
 	ConnsOpen      int64  // HTTP/2 connections open now
@@ -130,26 +131,38 @@ type H2Counters struct {
 type h2counters struct {
 	conns, alpn, prior, upgrades, streams, noSlot atomic.Uint64
 	connsOpen, streamsOpen                        atomic.Int64
-	// the engine's, summed at each connection's end
+	// the engine's, added at each tick and at each connection's end
 	goAway, rstSent, rstRecv, proto, flow, rapid, cont, tooLarge, hpack, settings, ping, empty, stall, refusedEng atomic.Uint64
 }
 
-// add sums one connection's engine counters.
-func (c *h2counters) add(st h2.Stats) {
-	c.goAway.Add(st.GoAwaySent)
-	c.rstSent.Add(st.ResetsSent)
-	c.rstRecv.Add(st.ResetsReceived)
-	c.proto.Add(st.ProtocolErrors)
-	c.flow.Add(st.FlowControlErrors)
-	c.rapid.Add(st.RapidResets)
-	c.cont.Add(st.ContinuationFloods)
-	c.tooLarge.Add(st.HeaderListTooLarge)
-	c.hpack.Add(st.HPACKErrors)
-	c.settings.Add(st.SettingsFloods)
-	c.ping.Add(st.PingFloods)
-	c.empty.Add(st.EmptyFrameFloods)
-	c.stall.Add(st.StallResets)
-	c.refusedEng.Add(st.RefusedStreams)
+// add adds what a connection's engine counted from was to now.
+func (c *h2counters) add(now, was h2.Stats) {
+	if now == was {
+		return
+	}
+	for _, f := range []struct {
+		c        *atomic.Uint64
+		now, was uint64
+	}{
+		{&c.goAway, now.GoAwaySent, was.GoAwaySent},
+		{&c.rstSent, now.ResetsSent, was.ResetsSent},
+		{&c.rstRecv, now.ResetsReceived, was.ResetsReceived},
+		{&c.proto, now.ProtocolErrors, was.ProtocolErrors},
+		{&c.flow, now.FlowControlErrors, was.FlowControlErrors},
+		{&c.rapid, now.RapidResets, was.RapidResets},
+		{&c.cont, now.ContinuationFloods, was.ContinuationFloods},
+		{&c.tooLarge, now.HeaderListTooLarge, was.HeaderListTooLarge},
+		{&c.hpack, now.HPACKErrors, was.HPACKErrors},
+		{&c.settings, now.SettingsFloods, was.SettingsFloods},
+		{&c.ping, now.PingFloods, was.PingFloods},
+		{&c.empty, now.EmptyFrameFloods, was.EmptyFrameFloods},
+		{&c.stall, now.StallResets, was.StallResets},
+		{&c.refusedEng, now.RefusedStreams, was.RefusedStreams},
+	} {
+		if f.now != f.was {
+			f.c.Add(f.now - f.was)
+		}
+	}
 }
 
 func (c *h2counters) read() H2Counters {

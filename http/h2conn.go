@@ -31,6 +31,15 @@ type h2conn struct {
 	waiting []netserver.ClientNum
 	idle    int64 // unix nanos: when the last stream ended (or the start)
 	closing bool  // Closed was reported: the socket closes after its output
+	counted h2.Stats // the engine's counters as last added to the server's
+}
+
+// count adds to the server's counters what the engine counted since the
+// last call: at every tick and at the end, so that they are live.
+func (hc *h2conn) count() {
+	st := hc.conn.Stats()
+	hc.s.h2cnt.add(st, hc.counted)
+	hc.counted = st
 }
 
 // h2Raw is the Server as the netserver.Handler of HTTP/2 sockets.
@@ -138,7 +147,7 @@ func (r *h2Raw) RawClose(c netserver.ClientNum, cause error) {
 	for _, sc := range hc.streams {
 		s.ns.Abort(sc)
 	}
-	s.h2cnt.add(hc.conn.Stats())
+	hc.count()
 	s.h2cnt.connsOpen.Add(-1)
 	s.open.Add(-1)
 }
@@ -155,6 +164,7 @@ func (s *Server) h2Tick(ls *loopState, now time.Time, draining bool) {
 	t := now.UnixNano()
 	for _, hc := range ls.h2conns {
 		hc.conn.Tick(now)
+		hc.count()
 		if hc.closing {
 			continue
 		}
