@@ -29,8 +29,8 @@ type h2conn struct {
 	// waiting are streams that stopped taking output while the socket's
 	// backlog was over its limit; RawDrained offers them again.
 	waiting []netserver.ClientNum
-	idle    int64 // unix nanos: when the last stream ended (or the start)
-	closing bool  // Closed was reported: the socket closes after its output
+	idle    int64    // unix nanos: when the last stream ended (or the start)
+	closing bool     // Closed was reported: the socket closes after its output
 	counted h2.Stats // the engine's counters as last added to the server's
 }
 
