@@ -19,6 +19,7 @@ const (
 	DefaultStallTimeout         = 30 * time.Second
 	DefaultSettingsTimeout      = 10 * time.Second
 	DefaultHeaderTimeout        = 10 * time.Second
+	DefaultShutdownTimeout      = time.Second
 )
 
 // maxWindow is the largest flow-control window RFC 9113 §6.9.1 allows.
@@ -90,6 +91,12 @@ type Config struct {
 	// GOAWAY(PROTOCOL_ERROR). Negative: never.
 	HeaderTimeout time.Duration
 
+	// ShutdownTimeout is how long Shutdown waits, as checked by Tick, for
+	// the ACK of its PING before the final GOAWAY; the connection closes
+	// no earlier (unless the peer closes it). Negative: no wait, a single
+	// GOAWAY naming the last stream processed.
+	ShutdownTimeout time.Duration
+
 	// Now returns the current time for the rate caps; nil means time.Now.
 	Now func() time.Time
 }
@@ -135,6 +142,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.HeaderTimeout == 0 {
 		cfg.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

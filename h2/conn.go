@@ -39,11 +39,12 @@ type Conn struct {
 	ev  Events
 
 	phase         phase
-	preface       int  // bytes of ClientPreface matched
-	started       bool // our SETTINGS written
-	inInput       bool // Input is running: Output waits for its end
-	closing       bool // Shutdown: GOAWAY(NO_ERROR) sent, waiting for streams
-	reported      bool // Closed called
+	preface       int       // bytes of ClientPreface matched
+	started       bool      // our SETTINGS written
+	inInput       bool      // Input is running: Output waits for its end
+	shutdownAt    time.Time // Shutdown's first GOAWAY and PING went out; zero: none
+	closing       bool      // Shutdown's final GOAWAY sent: waiting for streams
+	reported      bool      // Closed called
 	err           error
 	peerGone      bool // the peer sent GOAWAY
 	lastPeer      uint32

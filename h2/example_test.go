@@ -66,11 +66,11 @@ func Example() {
 	// request 1 :scheme: https
 	// request 1 :path: /
 	// request 1 :authority: example.com
-	// closed: <nil>
 	// SETTINGS 0
 	// WINDOW_UPDATE 0
 	// SETTINGS 0
 	// HEADERS 1
 	// DATA 1
 	// GOAWAY 0
+	// PING 0
 }

@@ -132,6 +132,9 @@ func (c *Conn) onSettings(f *http2.SettingsFrame) {
 
 func (c *Conn) onPing(f *http2.PingFrame) {
 	if f.IsAck() {
+		if f.Data == shutdownPing && !c.shutdownAt.IsZero() {
+			c.finishShutdown()
+		}
 		return
 	}
 	if !c.wroteSincePing && !c.pings.take(c.now()) {

@@ -34,6 +34,12 @@ func (c *Conn) Tick(now time.Time) {
 		c.flush()
 		return
 	}
+	if !c.shutdownAt.IsZero() && !c.closing && now.Sub(c.shutdownAt) > c.cfg.ShutdownTimeout {
+		c.finishShutdown() // no ACK to Shutdown's PING
+		if c.phase == phaseDone {
+			return
+		}
+	}
 	if c.cfg.StallTimeout < 0 {
 		return
 	}

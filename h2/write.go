@@ -138,14 +138,43 @@ func (c *Conn) GoAway(code http2.ErrCode) {
 	c.flush()
 }
 
-// Shutdown starts a graceful end: GOAWAY(NO_ERROR) with the last stream
-// processed; later streams are ignored, the open ones finish, and
-// Closed(nil) is called when the last one closed (at once if none is open).
+// shutdownPing is the payload of Shutdown's PING.
+var shutdownPing = [8]byte{'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'}
+
+// Shutdown starts a graceful end in two steps (RFC 9113 §6.8): a
+// GOAWAY(NO_ERROR) naming the highest stream id, so that the peer opens
+// no more streams, and a PING. Its ACK, sent once the peer has read that
+// GOAWAY, or Config.ShutdownTimeout without one, brings the final
+// GOAWAY(NO_ERROR) naming the last stream processed: streams the peer
+// opened in between are served, later ones ignored (the peer knows they
+// were not processed, and may retry them elsewhere). The open streams
+// finish, and Closed(nil) is called once the last one has closed. The
+// socket then closes only after the peer acknowledged the first GOAWAY
+// (or the timeout), so no request of its is lost on a closed socket.
 func (c *Conn) Shutdown() {
-	if c.phase == phaseDone || c.closing {
+	if c.phase == phaseDone || c.closing || !c.shutdownAt.IsZero() {
 		return
 	}
 	c.Start()
+	c.shutdownAt = c.now()
+	if c.cfg.ShutdownTimeout < 0 {
+		c.finishShutdown()
+		return
+	}
+	c.framer().WriteGoAway(1<<31-1, http2.ErrCodeNo, nil)
+	c.stats.GoAwaySent++
+	c.framer().WritePing(false, shutdownPing)
+	c.flush()
+}
+
+// ShuttingDown reports whether Shutdown was called.
+func (c *Conn) ShuttingDown() bool { return !c.shutdownAt.IsZero() }
+
+// finishShutdown takes Shutdown's second step: the final GOAWAY.
+func (c *Conn) finishShutdown() {
+	if c.phase == phaseDone || c.closing {
+		return
+	}
 	c.closing = true
 	c.framer().WriteGoAway(c.lastDone, http2.ErrCodeNo, nil)
 	c.stats.GoAwaySent++

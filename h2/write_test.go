@@ -211,19 +211,30 @@ func TestWriteReset(t *testing.T) {
 	}
 }
 
+// Shutdown in two steps: GOAWAY(2^31-1) and a PING; a stream opened
+// before the PING's ACK is served; the ACK brings the final GOAWAY naming
+// it, and a stream above it is ignored.
 func TestShutdown(t *testing.T) {
 	s := newSession(t, Config{})
 	s.cl.headers(1, false, post("/")...)
 	s.send()
 	s.c.Shutdown()
-	s.c.Shutdown()                          // once
-	s.cl.headers(3, false, get("/late")...) // above the GOAWAY: ignored
-	s.cl.fr.WriteData(3, true, []byte("x"))
+	s.c.Shutdown() // once
+	if !s.c.ShuttingDown() {
+		t.Fatal("ShuttingDown = false")
+	}
+	s.expect("GOAWAY 2147483647 NO_ERROR", "PING ack=false shutdown")
+	s.cl.headers(3, true, get("/meanwhile")...) // before the ACK: served
+	s.cl.fr.WritePing(true, shutdownPing)
+	s.cl.headers(5, false, get("/late")...) // above the final GOAWAY: ignored
+	s.cl.fr.WriteData(5, true, []byte("x"))
 	s.cl.fr.WriteData(1, true, []byte("body"))
 	s.send()
+	s.expect("GOAWAY 3 NO_ERROR")
+	s.c.WriteHeaders(3, status("200"), true)
 	s.c.WriteHeaders(1, status("200"), true)
-	s.expect("GOAWAY 1 NO_ERROR", "HEADERS 1 end=true :status=200")
-	want := []string{"headers 1 end=false", "data 1 4 end=true", "closed <nil>"}
+	s.expect("HEADERS 3 end=true :status=200", "HEADERS 1 end=true :status=200")
+	want := []string{"headers 1 end=false", "headers 3 end=true", "data 1 4 end=true", "closed <nil>"}
 	if !slices.Equal(s.r.events, want) {
 		t.Fatalf("events %q, want %q", s.r.events, want)
 	}
@@ -233,14 +244,53 @@ func TestShutdown(t *testing.T) {
 	if _, err := s.c.WriteData(1, nil, true); !errors.Is(err, ErrConnClosed) {
 		t.Fatalf("WriteData after the end: %v", err)
 	}
+	if got := s.c.Stats().GoAwaySent; got != 2 {
+		t.Fatalf("GoAwaySent = %d, want 2", got)
+	}
 }
 
+// An idle connection's Shutdown ends at the PING's ACK, or at
+// ShutdownTimeout without one; a negative ShutdownTimeout sends a single
+// GOAWAY and ends at once.
 func TestShutdownIdle(t *testing.T) {
-	c, r := newConn(Config{})
-	c.Shutdown()
-	got := frames(t, r.out.Bytes())
-	if !slices.Equal(got, []string{"SETTINGS", "WINDOW_UPDATE 0 983041", "GOAWAY 0 NO_ERROR"}) || r.closed != 1 || r.err != nil {
-		t.Fatalf("frames %q, closed %d %v", got, r.closed, r.err)
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		ack     bool
+		before  []string // frames after Shutdown
+		after   []string // frames after the ACK or the timeout
+	}{
+		{"ack", 0, true, []string{"GOAWAY 2147483647 NO_ERROR", "PING ack=false shutdown"}, []string{"GOAWAY 0 NO_ERROR"}},
+		{"timeout", 0, false, []string{"GOAWAY 2147483647 NO_ERROR", "PING ack=false shutdown"}, []string{"GOAWAY 0 NO_ERROR"}},
+		{"one step", -1, false, []string{"GOAWAY 0 NO_ERROR"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, Config{ShutdownTimeout: tc.timeout})
+			s.c.Shutdown()
+			s.expect(tc.before...)
+			if tc.timeout < 0 {
+				if !slices.Equal(s.r.events, []string{"closed <nil>"}) {
+					t.Fatalf("events %q", s.r.events)
+				}
+				return
+			}
+			s.c.Tick(s.clk.t.Add(DefaultShutdownTimeout / 2))
+			s.cl.fr.WritePing(true, [8]byte{'o', 't', 'h', 'e', 'r'}) // not ours
+			s.send()
+			if len(s.r.events) != 0 {
+				t.Fatalf("ended early: %q", s.r.events)
+			}
+			if tc.ack {
+				s.cl.fr.WritePing(true, shutdownPing)
+				s.send()
+			} else {
+				s.c.Tick(s.clk.t.Add(DefaultShutdownTimeout + time.Millisecond))
+			}
+			s.expect(tc.after...)
+			if !slices.Equal(s.r.events, []string{"closed <nil>"}) {
+				t.Fatalf("events %q", s.r.events)
+			}
+		})
 	}
 }
 

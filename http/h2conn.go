@@ -165,7 +165,7 @@ func (s *Server) h2Tick(ls *loopState, now time.Time, draining bool) {
 	for _, hc := range ls.h2conns {
 		hc.conn.Tick(now)
 		hc.count()
-		if hc.closing {
+		if hc.closing || hc.conn.ShuttingDown() {
 			continue
 		}
 		if draining && s.closeDue(hc.c) {
