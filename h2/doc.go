@@ -50,13 +50,19 @@
 //
 //   - Timeouts run from Tick: zero-window stalls (StallTimeout), our
 //     unacknowledged SETTINGS (SettingsTimeout), a late preface and an
-//     unfinished header block (HeaderTimeout).
+//     unfinished header block (HeaderTimeout), and the wait for the ACK of
+//     Shutdown's PING (ShutdownTimeout).
+//
+//   - Shutdown ends gracefully in two steps (RFC 9113 §6.8): GOAWAY naming
+//     2^31-1 and a PING, then, at its ACK, the final GOAWAY naming the last
+//     stream processed. Streams the peer sent before it read the first are
+//     served, and the socket is not closed under requests still on their
+//     way.
 //
 // Left out: a write scheduler (the owner decides the order of WriteData;
-// DATA payloads are copied through the Framer, not framed apart), the
-// two-step GOAWAY of a drain (Shutdown sends one GOAWAY with the last
-// processed stream), RFC 8441 extended CONNECT, and the idle timeout (the
-// owner's, with Streams and Shutdown).
+// DATA payloads are copied through the Framer, not framed apart), RFC 8441
+// extended CONNECT, and the idle timeout (the owner's, with Streams and
+// Shutdown).
 //
 // # What it must never do
 //
