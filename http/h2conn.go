@@ -310,8 +310,11 @@ func notHTTP(in []byte) bool {
 	return len(f) == 3 && !bytes.HasPrefix(bytes.ToUpper(f[2]), []byte("HTTP/"))
 }
 
-// h2GoAway sends GOAWAY on every HTTP/2 connection and waits, within
-// ctx, until their streams have finished (Shutdown's graceful part).
+// h2GoAway starts the graceful end of every HTTP/2 connection and waits,
+// within ctx, until they have ended: their streams finished, and their
+// clients read the first GOAWAY (or ShutdownTimeout passed), so that a
+// request on its way is not lost on a closed socket (Shutdown's graceful
+// part).
 func (s *Server) h2GoAway(ctx context.Context) {
 	if s.h2cnt.connsOpen.Load() == 0 {
 		return
@@ -326,7 +329,7 @@ func (s *Server) h2GoAway(ctx context.Context) {
 	}
 	t := time.NewTicker(drainPoll)
 	defer t.Stop()
-	for s.h2cnt.streamsOpen.Load() > 0 {
+	for s.h2cnt.connsOpen.Load() > 0 {
 		select {
 		case <-ctx.Done():
 			return
