@@ -1,24 +1,66 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
+	nethttp "net/http"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 )
 
-// TestUpgradeHTTP2 upgrades the demo twice while HTTP/2 clients (h2c by
-// prior knowledge: 8 connections, 8 streams at a time on each) keep it
-// busy: the old process's GOAWAY moves each client to a new connection,
-// to the successor, and no request fails (x/net's client retries, on a
-// new connection, a stream the GOAWAY says was never processed). Every
-// process answers some of the load.
+// TestUpgradeHTTP2 upgrades the demo twice while HTTP/2 clients (8
+// connections, 8 streams at a time on each) keep it busy, over h2c by
+// prior knowledge and over TLS by ALPN: the old process's GOAWAY moves
+// each client to a new connection, to the successor, and no request fails
+// (x/net's client retries, on a new connection, a stream that the final
+// GOAWAY says was not processed). Every process answers some of the load.
 func TestUpgradeHTTP2(t *testing.T) {
 	if testing.Short() {
-		t.Skip("6 s of load (-short)")
+		t.Skip("6 s of load per transport (-short)")
 	}
-	u := startUpgradable(t)
+	pki := newTestPKI(t)
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		tls   bool
+	}{
+		{"h2c", nil, false},
+		{"tls", []string{"-tls-cert", pki.certFile, "-tls-key", pki.keyFile}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var tc *tls.Config // the harness's own checks speak HTTP/1.1
+			scheme := "http"
+			if tt.tls {
+				tc, scheme = pki.clientTLS(), "https"
+				tc.NextProtos = nil
+			}
+			u := startUpgradableTLS(t, tc, tt.flags...)
+			// h2Client is a client with one HTTP/2 connection to u.
+			h2Client := func() *nethttp.Client {
+				tr := &http2.Transport{AllowHTTP: !tt.tls}
+				if tt.tls {
+					tr.TLSClientConfig = pki.clientTLS()
+				} else {
+					tr.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+						return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
+					}
+				}
+				return &nethttp.Client{Timeout: 10 * time.Second, Transport: tr}
+			}
+			testUpgradeH2(t, u, scheme+"://"+u.addr+"/healthz", h2Client)
+		})
+	}
+}
+
+// testUpgradeH2 runs the load of TestUpgradeHTTP2 on u through two
+// upgrades and checks it.
+func testUpgradeH2(t *testing.T, u *upgraded, url string, newClient func() *nethttp.Client) {
 	stop := make(chan struct{})
 	var (
 		mu       sync.Mutex
@@ -33,7 +75,7 @@ func TestUpgradeHTTP2(t *testing.T) {
 		failures = append(failures, fmt.Sprintf(format, args...))
 	}
 	for range 8 {
-		client := h2cClient() // a Transport each: one connection each
+		client := newClient() // a Transport each: one connection each
 		defer client.CloseIdleConnections()
 		for range 8 {
 			wg.Add(1)
@@ -45,7 +87,7 @@ func TestUpgradeHTTP2(t *testing.T) {
 						return
 					default:
 					}
-					resp, err := client.Get("http://" + u.addr + "/healthz")
+					resp, err := client.Get(url)
 					if err != nil {
 						fail("GET: %v", err)
 						time.Sleep(10 * time.Millisecond)
