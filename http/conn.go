@@ -21,14 +21,16 @@ type loopState struct {
 	entry AccessEntry // the access log's entry, reused
 
 	// HTTP/2 (h2*.go), made at the loop's first HTTP/2 connection.
-	h2       *h2.Loop
-	h2conns  map[netserver.ClientNum]*h2conn
-	h2free   []*h2stream
-	h2in     []byte              // a preface and what followed it, for the engine
-	h2req    []byte              // a request head or body piece fed to a stream
-	h2fields []hpack.HeaderField // a response head being framed
-	h2names  []byte              // its lower-cased names
-	h2file   []byte              // file data being framed
+	h2        *h2.Loop
+	h2conns   map[netserver.ClientNum]*h2conn
+	h2free    []*h2stream
+	h2in      []byte              // a preface and what followed it, for the engine
+	h2req     []byte              // a request head or body piece fed to a stream
+	h2fields  []hpack.HeaderField // a response head being framed
+	h2names   []byte              // its lower-cased names
+	h2file    []byte              // file data being framed, read with pread
+	h2bufs    [][]byte            // h2FileOp's pool of read buffers (at most h2FileBuffers)
+	h2bufsOut int                 // pool buffers lent now
 }
 
 // conn is the HTTP state of one connection, kept small.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/uringnet/uringnet/h2"
+	"github.com/uringnet/uringnet/netserver"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -656,4 +657,71 @@ func fdList() string {
 		fmt.Fprintf(&b, " %s=%s", e.Name(), l)
 	}
 	return b.String()
+}
+
+// TestH2FilePool opens more file streams at once than a loop lends read
+// buffers (h2FileBuffers), with every window shut (SETTINGS_INITIAL_
+// WINDOW_SIZE 0): the first ones hold a buffer read ahead, the others are
+// read with pread once their window opens. Every body arrives whole, and
+// the pool gets every buffer back.
+func TestH2FilePool(t *testing.T) {
+	onBackends(t, func(t *testing.T, kind string) {
+		s, _ := startHTTPOn(t, kind, Config{Net: netserver.Config{Loops: 1}})
+		h := dialH2Raw(t, s.Addr().String(), http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+		defer h.close()
+		const streams = h2FileBuffers + 8
+		const size = 200000
+		for i := range streams {
+			h.w.WriteHeaders(http2.HeadersFrameParam{
+				StreamID: uint32(2*i + 1),
+				BlockFragment: h.block(":method", "GET", ":scheme", "http", ":authority", "x",
+					":path", "/big.bin", "range", fmt.Sprintf("bytes=%d-%d", i, i+size-1)),
+				EndStream: true, EndHeaders: true,
+			})
+		}
+		h.flush()
+		bodies := make([][]byte, streams)
+		heads, ended := 0, 0
+		deadline := time.Now().Add(30 * time.Second)
+		for ended < streams {
+			switch f := h.next(deadline).(type) {
+			case *http2.MetaHeadersFrame:
+				if st := f.PseudoValue("status"); st != "206" {
+					t.Fatalf("stream %d: status %s", f.StreamID, st)
+				}
+				if heads++; heads == streams { // every stream waits: open the windows
+					waitFor(t, "the pool lent out", func() bool { return h2PoolOut(t, s) == h2FileBuffers }, s)
+					h.w.WriteWindowUpdate(0, 1<<30)
+					for i := range streams {
+						h.w.WriteWindowUpdate(uint32(2*i+1), 1<<30)
+					}
+					h.flush()
+				}
+			case *http2.DataFrame:
+				i := int(f.StreamID-1) / 2
+				bodies[i] = append(bodies[i], f.Data()...)
+				if f.StreamEnded() {
+					ended++
+				}
+			case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+				t.Fatalf("the server answered %v", f)
+			}
+		}
+		for i, b := range bodies {
+			if !bytes.Equal(b, bigContent[i:i+size]) {
+				t.Fatalf("stream %d: %d bytes, not the file's", 2*i+1, len(b))
+			}
+		}
+		waitFor(t, "the pool back", func() bool { return h2PoolOut(t, s) == 0 }, s)
+	})
+}
+
+// h2PoolOut returns the read buffers loop 0 has lent.
+func h2PoolOut(t *testing.T, s *Server) int {
+	t.Helper()
+	res := make(chan int, 1)
+	if err := s.ns.RunOnLoop(0, func() { res <- s.loops[0].h2bufsOut }); err != nil {
+		t.Fatal(err)
+	}
+	return <-res
 }

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
-	"golang.org/x/sys/unix"
 )
 
 // outPhase is where a stream's response is, as the translator reads the
@@ -421,108 +420,6 @@ func (s *Server) h2Bad(st *h2stream) {
 	s.log.Debug("http2: malformed response output", "stream", st.id)
 	st.hc.conn.WriteReset(st.id, http2.ErrCodeInternal)
 	st.phase = outDone
-}
-
-// h2FileOp sends a file (or a part of it) on a stream, after an optional
-// HTTP/1.1 head, as DATA frames within the windows: no sendfile or
-// splice under framing. The file is read with pread on the loop (from the
-// page cache, as sendfile(2) would on the epoll backend).
-type h2FileOp struct {
-	s        *Server
-	head     []byte
-	f        *os.File // keeps fd open; nil for a bare fd
-	fd       int
-	off, n   int64
-	done     func(failed bool)
-	x        *netserver.OpContext
-	st       *h2stream
-	finished bool
-}
-
-// h2FileChunk is the most read from a file at a time.
-const h2FileChunk = 64 << 10
-
-// Start implements netserver.Op.
-func (o *h2FileOp) Start(x *netserver.OpContext) {
-	o.x = x
-	_, cn := o.s.conn(x.Client())
-	if cn == nil || cn.h2 == nil {
-		o.finish(true)
-		return
-	}
-	o.st = cn.h2
-	o.st.fileOp = o
-	o.pump()
-}
-
-// pump frames what the windows and the socket's backlog allow.
-func (o *h2FileOp) pump() {
-	s, st := o.s, o.st
-	ls := st.hc.ls
-	for !o.finished {
-		if o.x.Closing() {
-			o.finish(true)
-			return
-		}
-		if s.ns.Congested(st.hc.c) {
-			st.wait(o.x.Client())
-			return
-		}
-		if len(o.head) > 0 {
-			k, _ := s.h2Take(ls, st, o.head)
-			o.head = o.head[k:]
-			continue
-		}
-		if o.n == 0 || st.phase == outDone {
-			o.finish(false)
-			return
-		}
-		if ls.h2file == nil {
-			ls.h2file = make([]byte, h2FileChunk)
-		}
-		buf := ls.h2file[:min(o.n, h2FileChunk)]
-		r, err := unix.Pread(o.fd, buf, o.off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || r <= 0 {
-			s.log.Debug("http2: file read", "err", err)
-			o.finish(true)
-			return
-		}
-		w, more := s.h2Take(ls, st, buf[:r])
-		o.off += int64(w)
-		o.n -= int64(w)
-		o.x.AddBytesOut(w)
-		if !more {
-			return // WindowOpened pumps again
-		}
-	}
-}
-
-func (o *h2FileOp) finish(failed bool) {
-	if o.finished {
-		return
-	}
-	o.finished = true
-	if o.st != nil && o.st.fileOp == o {
-		o.st.fileOp = nil
-	}
-	o.x.Finish(failed)
-	if o.done != nil {
-		o.done(failed)
-	}
-}
-
-// Complete implements netserver.Op (the op submits nothing).
-func (o *h2FileOp) Complete(*netserver.OpContext, uint64, int32) {}
-
-// Cancel implements netserver.Op.
-func (o *h2FileOp) Cancel(netserver.ClientNum) {
-	o.finished = true
-	if o.done != nil {
-		o.done(true)
-	}
 }
 
 // fileOp returns the Op that sends head then n bytes of the file (f, or
