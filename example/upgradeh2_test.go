@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	nethttp "net/http"
 	"sync"
 	"testing"
@@ -41,19 +39,13 @@ func TestUpgradeHTTP2(t *testing.T) {
 				tc.NextProtos = nil
 			}
 			u := startUpgradableTLS(t, tc, tt.flags...)
-			// h2Client is a client with one HTTP/2 connection to u.
-			h2Client := func() *nethttp.Client {
-				tr := &http2.Transport{AllowHTTP: !tt.tls}
-				if tt.tls {
-					tr.TLSClientConfig = pki.clientTLS()
-				} else {
-					tr.DialTLSContext = func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-						return (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
-					}
+			newClient := h2cClient // one HTTP/2 connection each
+			if tt.tls {
+				newClient = func() *nethttp.Client {
+					return &nethttp.Client{Timeout: 10 * time.Second, Transport: &http2.Transport{TLSClientConfig: pki.clientTLS()}}
 				}
-				return &nethttp.Client{Timeout: 10 * time.Second, Transport: tr}
 			}
-			testUpgradeH2(t, u, scheme+"://"+u.addr+"/healthz", h2Client)
+			testUpgradeH2(t, u, scheme+"://"+u.addr+"/healthz", newClient)
 		})
 	}
 }

@@ -27,7 +27,7 @@ type h2FileOp struct {
 	ls       *loopState
 	finished bool
 
-	buf     []byte // from the loop's pool, while reading or pending
+	buf     []byte // lent by the loop's pool; given back once what was read in it is framed
 	pending []byte // read and not framed yet (within buf)
 	reading bool   // a read is in flight: buf and the file stay ours until it completes
 	failed  bool   // how it ended, for done once the read in flight completes
